@@ -1,0 +1,56 @@
+"""Command line of the compendium: ``python -m redshift1 SUBCOMMAND`` (or ``redshift1``).
+
+Bad input ends in one line naming the file and what is wrong, and a non-zero exit
+status; no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import Redshift1Error
+
+
+def _cmd_observe(args) -> int:
+    from .mock.observe import observe
+    m = observe(args.out, preset=args.preset, seed=args.seed, progress=not args.quiet and sys.stderr.isatty())
+    print(f"wrote {m['n_files']} files ({m['bytes'] / 1e6:.1f} MB) to {args.out} "
+          f"[preset={m['preset']} seed={m['seed']}; seconds: {m['seconds']}]")
+    for inst, s in m["summary"].items():
+        print(f"  {inst}: " + ", ".join(f"{k}={v}" for k, v in s.items() if not isinstance(v, (dict, list))))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .mock.observe import PRESETS, DEFAULT_SEED
+    parser = argparse.ArgumentParser(prog="python -m redshift1", description=(
+        "redshift-one: rebuild KROSS (KMOS) and ROLES (LDSS3) from raw pixels."))
+    sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND")
+    p = sub.add_parser("observe", help="generate a mock survey (raw KMOS cubes and LDSS3 frames + truth)",
+                       description="Generate a mock survey: raw data under OUT/kmos and OUT/ldss3, truth under OUT/truth.")
+    p.add_argument("--preset", choices=PRESETS, default="quick", help="survey size (default: quick)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default: {DEFAULT_SEED})")
+    p.add_argument("--out", required=True, help="survey folder to write (replaced atomically)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_observe)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except Redshift1Error as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

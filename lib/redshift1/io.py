@@ -1,0 +1,53 @@
+"""Writing products so that a crash never leaves a half-written file.
+
+Every writer goes to a temporary file in the target folder and renames it into place
+(``os.replace`` is atomic on POSIX), so a reader sees the old file or the new one.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from astropy.io import fits
+from astropy.table import Table
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path beside ``path``; move it onto ``path`` if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_fits(hdul: fits.HDUList, path) -> Path:
+    """Write an HDUList atomically (no checksums or dates: same input, same bytes)."""
+    with atomic_path(path) as tmp:
+        hdul.writeto(tmp, overwrite=True, output_verify="exception")
+    return Path(path)
+
+
+def write_table(table: Table, path) -> Path:
+    """Write an astropy Table atomically; ECSV keeps units and metadata."""
+    path = Path(path)
+    fmt = "ascii.ecsv" if path.suffix == ".ecsv" else None
+    with atomic_path(path) as tmp:
+        table.write(tmp, format=fmt, overwrite=True) if fmt else table.write(tmp, format="fits", overwrite=True)
+    return path
+
+
+def write_json(obj, path) -> Path:
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+    return Path(path)

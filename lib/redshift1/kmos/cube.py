@@ -1,0 +1,215 @@
+"""Reading and writing KMOS data cubes as the ESO KMOS pipeline writes them.
+
+A reconstructed KMOS cube is a FITS file with an empty primary HDU and two image
+extensions, ``<name>.DATA`` and ``<name>.NOISE`` (``DATA``/``NOISE`` are accepted too),
+each (NAXIS3=λ, NAXIS2=y, NAXIS1=x) with a celestial TAN WCS on axes 1-2 and a linear
+``WAVE`` axis in µm (vacuum) on axis 3. Real products carry no ``BUNIT``: the loader
+then reports the flux unit as unknown rather than guessing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import astropy.units as u
+from astropy.io import fits
+from astropy.wcs import WCS, FITSFixedWarning
+
+from ..errors import DataFormatError, MissingInputError
+
+import warnings
+
+#: what the loader reports when a cube carries no BUNIT
+UNKNOWN_UNIT = u.dimensionless_unscaled
+
+
+@dataclass
+class KMOSCube:
+    """A KMOS cube in memory.
+
+    Attributes
+    ----------
+    data, noise : ndarray (nλ, ny, nx)
+        Flux density and its 1σ noise; invalid voxels are NaN in both.
+    wavelength : Quantity (nλ,)
+        Vacuum wavelength of each channel, in µm.
+    wcs : astropy.wcs.WCS
+        The celestial (2D) WCS of the spatial axes.
+    unit : astropy.units.UnitBase
+        Flux-density unit of ``data`` and ``noise`` (dimensionless when unknown).
+    unit_known : bool
+        False when the file carries no BUNIT (real ESO products).
+    name : str
+        Object name from the extension name (``<name>.DATA``) or OBJECT keyword.
+    path : Path
+    header : fits.Header
+        The primary header (ESO keywords).
+    """
+
+    data: np.ndarray
+    noise: np.ndarray
+    wavelength: u.Quantity
+    wcs: WCS
+    unit: u.UnitBase
+    unit_known: bool
+    name: str
+    path: Path
+    header: fits.Header = field(repr=False)
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def valid(self) -> np.ndarray:
+        """Voxels with finite data and positive, finite noise."""
+        return np.isfinite(self.data) & np.isfinite(self.noise) & (self.noise > 0)
+
+    @property
+    def pixel_scale(self) -> u.Quantity:
+        """Spaxel size (arcsec) from the celestial WCS."""
+        scales = u.Quantity(self.wcs.proj_plane_pixel_scales())
+        return np.abs(scales).mean().to(u.arcsec)
+
+    @property
+    def channel_width(self) -> u.Quantity:
+        return np.median(np.diff(self.wavelength))
+
+
+def _find_extensions(hdul: fits.HDUList, path: Path) -> tuple[int, int, str]:
+    names = [h.name.upper() for h in hdul]
+    data_idx = [i for i, n in enumerate(names) if n == "DATA" or n.endswith(".DATA")]
+    if not data_idx:
+        raise DataFormatError(f"{path}: no DATA extension (expected 'DATA' or '<name>.DATA'; found {names})")
+    i = data_idx[0]
+    stem = names[i][: -len("DATA")]
+    noise_name = stem + "NOISE"
+    if noise_name not in names:
+        raise DataFormatError(f"{path}: extension {hdul[i].name} has no matching {noise_name} extension")
+    obj = hdul[i].name[: -len(".DATA")] if hdul[i].name.upper().endswith(".DATA") else ""
+    return i, names.index(noise_name), obj
+
+
+def _wavelengths(header: fits.Header, nchan: int, path: Path) -> u.Quantity:
+    ctype = str(header.get("CTYPE3", "")).strip().upper()
+    if not ctype.startswith(("WAVE", "AWAV", "LAMBDA")):
+        raise DataFormatError(f"{path}: axis 3 is not a spectral WCS axis (CTYPE3={ctype or 'missing'!r})")
+    try:
+        unit = u.Unit(str(header.get("CUNIT3", "um")).strip().lower().replace("micron", "um"), format="fits")
+    except ValueError as exc:
+        raise DataFormatError(f"{path}: unreadable CUNIT3 {header.get('CUNIT3')!r}") from exc
+    if unit.physical_type != "length":
+        raise DataFormatError(f"{path}: CUNIT3={header.get('CUNIT3')!r} is not a wavelength unit")
+    step = header.get("CD3_3", header.get("CDELT3"))
+    if step is None or "CRVAL3" not in header:
+        raise DataFormatError(f"{path}: spectral axis lacks CRVAL3 and CDELT3/CD3_3")
+    pix = np.arange(nchan) + 1 - header.get("CRPIX3", 1.0)
+    return (header["CRVAL3"] + pix * step) * unit
+
+
+def _flux_unit(header: fits.Header, path: Path) -> tuple[u.UnitBase, bool]:
+    bunit = header.get("BUNIT")
+    if bunit is None or not str(bunit).strip():
+        return UNKNOWN_UNIT, False
+    try:
+        return u.Unit(str(bunit).strip(), format="fits"), True
+    except ValueError:
+        try:
+            return u.Unit(str(bunit).strip()), True
+        except ValueError as exc:
+            raise DataFormatError(f"{path}: BUNIT {bunit!r} is not a unit astropy can read") from exc
+
+
+def read_kmos_cube(path: str | Path) -> KMOSCube:
+    """Read a KMOS cube of either layout (mock or ESO pipeline product).
+
+    Parameters
+    ----------
+    path : str or Path
+        FITS file with ``DATA``/``NOISE`` or ``<name>.DATA``/``<name>.NOISE`` extensions.
+
+    Returns
+    -------
+    KMOSCube
+        Wavelengths in µm (vacuum); voxels with non-finite data or non-positive noise
+        are set to NaN in both arrays.
+
+    Raises
+    ------
+    MissingInputError
+        The file does not exist.
+    DataFormatError
+        Not FITS, truncated, missing extensions, not a 3D cube, shapes differ, or no
+        spectral WCS. The message names the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MissingInputError(f"{path}: no such cube file")
+    try:
+        with fits.open(path, memmap=False) as hdul:
+            hdul.verify("silentfix")
+            i_data, i_noise, obj = _find_extensions(hdul, path)
+            hd, hn = hdul[i_data], hdul[i_noise]
+            if hd.data is None or hd.data.ndim != 3:
+                ndim = None if hd.data is None else hd.data.ndim
+                raise DataFormatError(f"{path}: {hd.name} is not a 3D cube (ndim={ndim})")
+            if hn.data is None or hn.data.shape != hd.data.shape:
+                raise DataFormatError(f"{path}: {hn.name} shape differs from {hd.name} shape {hd.data.shape}")
+            data = np.array(hd.data, dtype=np.float64)
+            noise = np.array(hn.data, dtype=np.float64)
+            header = hd.header.copy()
+            primary = hdul[0].header.copy()
+    except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
+        raise DataFormatError(f"{path}: not a readable FITS cube ({exc})") from exc
+    wavelength = _wavelengths(header, data.shape[0], path).to(u.um)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        try:
+            wcs = WCS(header, naxis=2)
+        except Exception as exc:  # astropy raises a zoo of errors for bad WCS
+            raise DataFormatError(f"{path}: unreadable celestial WCS ({exc})") from exc
+    unit, known = _flux_unit(header, path)
+    bad = ~(np.isfinite(data) & np.isfinite(noise) & (noise > 0))
+    data[bad] = np.nan
+    noise[bad] = np.nan
+    name = obj or str(primary.get("OBJECT", path.stem))
+    return KMOSCube(data=data, noise=noise, wavelength=wavelength, wcs=wcs, unit=unit,
+                    unit_known=known, name=name, path=path, header=primary)
+
+
+def cube_wcs_header(ra: float, dec: float, crpix: tuple[float, float], pixscale_arcsec: float,
+                    lam0_um: float, dlam_um: float) -> fits.Header:
+    """The WCS cards an ESO KMOS cube carries (TAN + linear WAVE in µm, CD matrix)."""
+    h = fits.Header()
+    scale = pixscale_arcsec / 3600.0
+    cards = [
+        ("CTYPE1", "RA---TAN", "TAN projection used"), ("CTYPE2", "DEC--TAN", "TAN projection used"),
+        ("CTYPE3", "WAVE", "Coordinate system of z-axis"),
+        ("CUNIT1", "deg", "Unit of x-axis"), ("CUNIT2", "deg", "Unit of y-axis"),
+        ("CUNIT3", "um", "Unit of z-axis (vacuum)"),
+        ("CRPIX1", crpix[0], "[pix] Reference pixel in x"), ("CRPIX2", crpix[1], "[pix] Reference pixel in y"),
+        ("CRPIX3", 1.0, "[pix] Reference pixel in z"),
+        ("CRVAL1", ra, "[deg] RA at ref. pixel"), ("CRVAL2", dec, "[deg] DEC at ref. pixel"),
+        ("CRVAL3", lam0_um, "[um] Wavelength at ref. pixel"),
+        ("CD1_1", -scale, ""), ("CD1_2", 0.0, ""), ("CD1_3", 0.0, ""),
+        ("CD2_1", 0.0, ""), ("CD2_2", scale, ""), ("CD2_3", 0.0, ""),
+        ("CD3_1", 0.0, ""), ("CD3_2", 0.0, ""), ("CD3_3", dlam_um, "[um] Spectral sampling"),
+        ("SPECSYS", "TOPOCENT", ""), ("RADESYS", "FK5", ""), ("EQUINOX", 2000.0, ""),
+    ]
+    for k, v, c in cards:
+        h[k] = (v, c)
+    return h
+
+
+def make_cube_hdulist(name: str, data: np.ndarray, noise: np.ndarray, primary: fits.Header,
+                      wcs_header: fits.Header, bunit: str | None) -> fits.HDUList:
+    """Assemble a cube file in the ESO layout: empty primary + ``<name>.DATA`` + ``<name>.NOISE``."""
+    hdus = [fits.PrimaryHDU(header=primary)]
+    for kind, arr in (("DATA", data), ("NOISE", noise)):
+        h = wcs_header.copy()
+        h["EXTNAME"] = (f"{name}.{kind}", "FITS extension name")
+        if bunit:
+            h["BUNIT"] = (bunit, "flux density per spaxel")
+        hdus.append(fits.ImageHDU(np.asarray(arr, dtype=np.float32), header=h))
+    return fits.HDUList(hdus)

@@ -1,0 +1,333 @@
+"""The mock KROSS survey: fields, pointings, targets, catalogues, cubes and truth.
+
+Layout written under ``<survey>/kmos`` (the contract is ``docs/data-format.md``)::
+
+    targets.ecsv          parent photometry + SED fits + catalogue redshift, one row per cube
+    pointings.ecsv        KMOS pointings (field, centre, date, exposure)
+    psf_stars.ecsv        PSF-star cubes: pointing, spectrograph, IFU, file
+    hst_morphology.ecsv   F160W GALFIT-like Sérsic fits for the subset with HST imaging
+    cubes/<pointing>/<id>.fits
+    psf/<pointing>_spec<k>.fits
+
+and the truth, apart, under ``<survey>/truth/kmos_galaxies.ecsv`` and ``kmos_psf.ecsv``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import astropy.units as u
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from astropy.table import QTable, Table, vstack
+
+from .. import constants as C
+from ..cosmology import KROSS_COSMO
+from ..io import write_fits, write_table
+from ..kmos.cube import cube_wcs_header, make_cube_hdulist
+from ..progress import progress_bar
+from . import population as pop
+from .kmos import PSF, KMOSNoise, observe_cube, observe_star, wavelength_grid
+from .rng import stream
+
+#: KROSS Table 1 field centres and the parent surveys' names.
+KROSS_FIELDS = {
+    "UDS": ("02:17:48 -05:05:45", "UDS/VIPERS/HiZELS"),
+    "ECDFS": ("03:32:28 -27:48:30", "MUSYC/VVDS"),
+    "COSMOS": ("10:00:28 +02:12:21", "zCOSMOS/HiZELS"),
+    "SA22": ("22:17:00 +00:20:00", "VVDS/VIPERS/CF-HiZELS"),
+}
+#: fields where the HST morphology catalogue (van der Wel et al. 2012 in the paper) exists
+HST_FIELDS = ("UDS", "ECDFS", "COSMOS")
+CUBE_BUNIT = "erg.s**-1.cm**-2.um**-1"
+STAR_IFUS = (8, 16, 24)
+
+
+@dataclass(frozen=True)
+class KROSSPreset:
+    """How big the KROSS part of a mock survey is.
+
+    ``pointings`` lists (field, number of galaxy IFUs) per pointing; PSF stars sit in
+    ``star_ifus`` of the science frame when ``stars_in_science_ifus`` (monitor stars),
+    otherwise they come from acquisition exposures through the same IFUs.
+    """
+
+    pointings: tuple
+    stars_in_science_ifus: bool
+    hst_fraction: float = 0.32
+
+
+def _paper_pointings():
+    # KROSS Table 1: UDS 149, ECDFS 120, COSMOS 102, SA22 116 = 487 targets in 21 pointings.
+    # With 24 IFUs a pointing, 21 field-pure pointings cannot hold COSMOS's 102 in 4 or
+    # UDS's 149 in 6, so the mock keeps 487 in 21 pointings: UDS 7 (151), ECDFS 5 (120),
+    # COSMOS 4 (96), SA22 5 (120).
+    plan = [("UDS", 151, 7), ("ECDFS", 120, 5), ("COSMOS", 96, 4), ("SA22", 120, 5)]
+    out = []
+    for field, n, k in plan:
+        per = [n // k + (1 if i < n % k else 0) for i in range(k)]
+        out += [(field, m) for m in per]
+    return tuple(out)
+
+
+KROSS_PRESETS = {
+    "tiny": KROSSPreset(pointings=(("COSMOS", 4),), stars_in_science_ifus=True, hst_fraction=0.5),
+    "quick": KROSSPreset(pointings=(("COSMOS", 21),), stars_in_science_ifus=True),
+    "paper": KROSSPreset(pointings=_paper_pointings(), stars_in_science_ifus=False),
+}
+
+
+# --------------------------------------------------------------------------- population
+def draw_kross_galaxies(n: int, field: str, rng: np.random.Generator, rel: pop.Relations) -> Table:
+    """True properties of ``n`` KROSS targets (mass-selected star-formers at z≈0.86)."""
+    # K_AB < 22.5 mass selection: log M* ≈ N(10.0, 0.45), a floor near 10^9
+    logm = np.clip(rng.normal(10.0, 0.45, n), 9.0, 11.4)
+    # 96% within 0.8<z<1.0, median 0.86; Hα must fall in YJ (z < 1.05)
+    z = np.clip(rng.normal(0.86, 0.045, n), 0.76, 1.02)
+    z = np.where(rng.random(n) < 0.04, rng.uniform(0.76, 1.02, n), z)
+    log_delta = pop.draw_log_delta(n, rng, rel)
+    # the below-sequence galaxies of KROSS are the more massive ones
+    low = log_delta < -0.6
+    logm[low] = np.clip(logm[low] + 0.3, 9.0, 11.4)
+    log_sfr = pop.log_sfr_main_sequence(logm, z, rel) + log_delta
+    av = pop.draw_av(logm, rng, rel)
+    oh = pop.draw_metallicity(logm, log_delta, rng, rel)
+    r_half_kpc = pop.draw_halpha_r_half_kpc(logm, log_delta, rng, rel)
+    n_sersic, re_star_kpc = pop.draw_sersic(r_half_kpc, rng, rel)
+    inc, q = pop.draw_inclination_deg(n, rng)
+    f_ha, f_nii = pop.halpha_nii_fluxes(10**log_sfr, av, z, oh)
+    kpc_per_arcsec = KROSS_COSMO.kpc_proper_per_arcmin(z).to_value(u.kpc / u.arcsec)
+    r_half_arcsec = r_half_kpc / kpc_per_arcsec
+    t = QTable()
+    t["z"] = z
+    t["logmstar"] = logm
+    t["log_delta_ssfr"] = log_delta
+    t["sfr"] = 10**log_sfr * u.Msun / u.yr
+    t["a_v"] = av * u.mag
+    t["oh12"] = oh
+    t["flux_halpha"] = f_ha * u.erg / u.s / u.cm**2
+    t["flux_nii6583"] = f_nii * u.erg / u.s / u.cm**2
+    t["r_half_kpc"] = r_half_kpc * u.kpc
+    t["r_half_arcsec"] = r_half_arcsec * u.arcsec
+    t["inclination"] = inc * u.deg
+    t["pa"] = rng.uniform(0, 180, n) * u.deg
+    t["v_max"] = pop.vmax_kms(logm, rel) * 10 ** rng.normal(0, 0.05, n) * u.km / u.s
+    t["r_turn_arcsec"] = np.clip(0.4 * r_half_arcsec / 1.678 * 10 ** rng.normal(0, 0.1, n), 0.03, None) * u.arcsec
+    t["sigma0"] = rel.sigma0_kms * 10 ** rng.normal(0, 0.1, n) * u.km / u.s
+    t["sersic_n"] = n_sersic
+    t["re_star_kpc"] = re_star_kpc * u.kpc
+    t["re_star_arcsec"] = re_star_kpc / kpc_per_arcsec * u.arcsec
+    t["q_star"] = q
+    t["k_ab"] = pop.k_magnitude_ab(logm, z, log_delta, rng) * u.mag
+    t["r_z"] = pop.r_minus_z(logm, log_delta, av, rng) * u.mag
+    # where the galaxy centre sits in the IFU (acquisition offsets of ~0.1")
+    t["x0"] = 6.5 + rng.normal(0, 0.5, n)
+    t["y0"] = 6.5 + rng.normal(0, 0.5, n)
+    t["field"] = field
+    return t
+
+
+def sed_catalogue(truth: Table, rng: np.random.Generator, rel: pop.Relations) -> dict:
+    """What SED fitting of the parent photometry reports, with realistic errors."""
+    n = len(truth)
+    logm = np.asarray(truth["logmstar"]) + rng.normal(0, rel.sed_logm_err, n)
+    sfr = truth["sfr"].to_value(u.Msun / u.yr) * 10 ** rng.normal(0, rel.sed_sfr_err, n)
+    av = np.clip(truth["a_v"].to_value(u.mag) + rng.normal(0, rel.sed_av_err, n), 0, None)
+    return {"logmstar": logm, "logmstar_err": np.full(n, rel.sed_logm_err),
+            "sfr_sed": sfr, "sfr_sed_err_dex": np.full(n, rel.sed_sfr_err),
+            "a_v": av, "a_v_err": np.full(n, rel.sed_av_err)}
+
+
+def draw_psfs(pointing: str, seed: int) -> list[PSF]:
+    """One PSF per spectrograph: pointing seeing × spectrograph factor; ellipticities
+    0.05-0.1 (spectrographs 1-2) and 0.1-0.2 (3), as KROSS measured."""
+    rng = stream(seed, "kmos", "psf", pointing)
+    seeing = float(np.clip(0.62 * 10 ** rng.normal(0, 0.08), 0.46, 0.84))
+    out = []
+    for k, (elo, ehi) in enumerate([(0.05, 0.1), (0.05, 0.1), (0.1, 0.2)]):
+        fwhm = seeing * (1.0, 1.03, 0.97)[k] * 10 ** rng.normal(0, 0.02)
+        out.append(PSF(fwhm=round(fwhm, 4), ellipticity=round(rng.uniform(elo, ehi), 4),
+                       pa=round(rng.uniform(0, 180), 2)))
+    return out
+
+
+# --------------------------------------------------------------------------- headers
+def _primary_header(obj: str, ra: float, dec: float, pointing: str, field: str, ifu: int,
+                    date_obs: str, exptime: float, kind: str) -> fits.Header:
+    h = fits.Header()
+    h["INSTRUME"] = ("KMOS", "instrument")
+    h["TELESCOP"] = ("ESO-VLT-U1", "ESO telescope name")
+    h["ORIGIN"] = ("redshift-one mock observatory", "not a real observation")
+    h["OBJECT"] = (obj, "target name")
+    h["RA"] = (round(ra, 7), "[deg] target RA (J2000)")
+    h["DEC"] = (round(dec, 7), "[deg] target DEC (J2000)")
+    h["EQUINOX"] = 2000.0
+    h["RADESYS"] = "FK5"
+    h["DATE-OBS"] = (date_obs, "observing date")
+    h["EXPTIME"] = (exptime, "[s] on-source integration")
+    h["HIERARCH ESO OBS NAME"] = (pointing, "OB name (pointing)")
+    h["HIERARCH ESO OBS TARG NAME"] = (field, "field")
+    h["HIERARCH ESO INS FILT1 ID"] = ("YJ", "filter")
+    h["HIERARCH ESO INS GRAT1 ID"] = ("YJ", "grating")
+    h[f"HIERARCH ESO OCS ARM{ifu} NAME"] = (obj, "target hosted by arm")
+    h[f"HIERARCH ESO OCS ARM{ifu} TYPE"] = ("O" if kind == "galaxy" else "S", "O=object, S=star")
+    h["HIERARCH ESO PRO CATG"] = ("SCI_RECONSTRUCTED", "product category")
+    h["HIERARCH ESO PRO SPEC FRAME"] = ("VACUUM", "wavelength frame of axis 3")
+    h["HIERARCH R1 IFU"] = (ifu, "KMOS IFU (1-24)")
+    h["HIERARCH R1 SPECTROGRAPH"] = ((ifu - 1) // 8 + 1, "KMOS spectrograph (1-3)")
+    h["HIERARCH R1 KIND"] = (kind, "galaxy or psf_star")
+    return h
+
+
+def _pointing_centre(field: str, k: int, rng) -> SkyCoord:
+    c = SkyCoord(KROSS_FIELDS[field][0], unit=(u.hourangle, u.deg))
+    return c.spherical_offsets_by(rng.uniform(-12, 12) * u.arcmin, rng.uniform(-12, 12) * u.arcmin)
+
+
+# --------------------------------------------------------------------------- survey
+def observe_kross(out_dir: Path, preset: str, seed: int, relations: pop.Relations, truth_dir: Path,
+                  noise: KMOSNoise = KMOSNoise(), progress: bool = False) -> dict:
+    """Write the KMOS part of a mock survey (cubes, PSF stars, catalogues) and its truth.
+
+    Parameters
+    ----------
+    out_dir : Path
+        ``<survey>/kmos``.
+    preset : {"tiny", "quick", "paper"}
+    seed : int
+    relations : Relations
+        Population relations to inject.
+    truth_dir : Path
+        ``<survey>/truth``; nothing the pipeline reads is written there.
+
+    Returns
+    -------
+    dict
+        Counts and file sizes for the manifest.
+    """
+    cfg = KROSS_PRESETS[preset]
+    out_dir, truth_dir = Path(out_dir), Path(truth_dir)
+    wave = wavelength_grid().to_value(u.um)
+    wcs_lam = (C.KMOS_LAM0.to_value(u.um), C.KMOS_DLAM.to_value(u.um))
+
+    pointing_rows, star_rows, psf_truth, target_rows, truth_tables, hst_rows = [], [], [], [], [], []
+    counters = {f: 0 for f in KROSS_FIELDS}
+    jobs = []
+    for p_idx, (field, n_gal) in enumerate(cfg.pointings):
+        counters[field] += 1
+        pname = f"{field}_P{counters[field]:02d}"
+        prng = stream(seed, "kmos", "pointing", pname)
+        centre = _pointing_centre(field, p_idx, prng)
+        date_obs = f"2014-{1 + p_idx % 12:02d}-{10 + p_idx % 18:02d}T0{p_idx % 6}:00:00"
+        pointing_rows.append((pname, field, centre.ra.deg, centre.dec.deg, date_obs, 9000.0, n_gal))
+        psfs = draw_psfs(pname, seed)
+        for k, psf in enumerate(psfs, start=1):
+            ifu = STAR_IFUS[k - 1]
+            origin = "monitor" if cfg.stars_in_science_ifus else "acquisition"
+            fname = f"psf/{pname}_spec{k}.fits"
+            star_rows.append((pname, k, ifu, fname, origin))
+            psf_truth.append((pname, k, ifu, psf.fwhm, psf.hwhm, psf.ellipticity, psf.pa))
+            jobs.append(("star", pname, field, ifu, psf, centre, date_obs, fname))
+        galaxy_ifus = [i for i in range(1, 25) if not (cfg.stars_in_science_ifus and i in STAR_IFUS)][:n_gal]
+        grng = stream(seed, "kmos", "population", pname)
+        gals = draw_kross_galaxies(n_gal, field, grng, relations)
+        sed = sed_catalogue(gals, grng, relations)
+        offs = grng.uniform(-3.6, 3.6, (n_gal, 2))  # within the 7.2' patrol field
+        for j, ifu in enumerate(galaxy_ifus):
+            gid = f"{field}-{counters[field]:02d}{ifu:02d}"
+            pos = centre.spherical_offsets_by(offs[j, 0] * u.arcmin, offs[j, 1] * u.arcmin)
+            fname = f"cubes/{pname}/{gid}.fits"
+            spec = (ifu - 1) // 8 + 1
+            row = gals[j]
+            has_hst = field in HST_FIELDS and grng.random() < cfg.hst_fraction
+            target_rows.append((gid, field, pname, ifu, spec, pos.ra.deg, pos.dec.deg,
+                                round(float(row["z"]) + grng.normal(0, 0.0003), 5),
+                                row["k_ab"].value + grng.normal(0, 0.05), row["r_z"].value,
+                                sed["logmstar"][j], sed["logmstar_err"][j], sed["sfr_sed"][j],
+                                sed["sfr_sed_err_dex"][j], sed["a_v"][j], sed["a_v_err"][j], has_hst, fname))
+            if has_hst:
+                hst_rows.append((gid, row["re_star_arcsec"].value * 10 ** grng.normal(0, 0.03),
+                                 float(row["sersic_n"]) * 10 ** grng.normal(0, 0.05),
+                                 float(row["q_star"]), row["pa"].value))
+            jobs.append(("galaxy", gid, pname, ifu, psfs[spec - 1], dict(zip(row.colnames, row)), pos, date_obs, fname))
+        gals["id"] = [f"{field}-{counters[field]:02d}{ifu:02d}" for ifu in galaxy_ifus]
+        gals["pointing"] = pname
+        gals["ifu"] = galaxy_ifus
+        gals["spectrograph"] = [(i - 1) // 8 + 1 for i in galaxy_ifus]
+        gals["psf_fwhm"] = [psfs[(i - 1) // 8].fwhm for i in galaxy_ifus] * u.arcsec
+        truth_tables.append(gals)
+
+    fov = {}
+    for job in progress_bar(jobs, desc="KMOS cubes", disable=not progress):
+        if job[0] == "star":
+            _, pname, field, ifu, psf, centre, date_obs, fname = job
+            rng = stream(seed, "kmos", "star", fname)
+            data, sig = observe_star(psf, 16.0, 6.5 + rng.normal(0, 0.4), 6.5 + rng.normal(0, 0.4),
+                                     KMOSNoise(floor=noise.floor * 4), rng, wave)
+            obj = f"{pname}_STAR{(ifu - 1) // 8 + 1}"
+            ph = _primary_header(obj, centre.ra.deg, centre.dec.deg, pname, field, ifu, date_obs, 600.0, "psf_star")
+            wh = cube_wcs_header(centre.ra.deg, centre.dec.deg, (7.5, 7.5), C.KMOS_PIXSCALE.value, *wcs_lam)
+        else:
+            _, gid, pname, ifu, psf, gal, pos, date_obs, fname = job
+            rng = stream(seed, "kmos", "cube", gid)
+            gal = {k: (np.asarray(getattr(v, "value", v)).item()) for k, v in gal.items()}
+            data, sig, extra = observe_cube(gal, psf, noise, rng, wave)
+            fov[gid] = extra["flux_halpha_fov"]
+            ph = _primary_header(gid, pos.ra.deg, pos.dec.deg, pname, gal["field"], ifu, date_obs, 9000.0, "galaxy")
+            wh = cube_wcs_header(pos.ra.deg, pos.dec.deg, (7.5, 7.5), C.KMOS_PIXSCALE.value, *wcs_lam)
+        write_fits(make_cube_hdulist(ph["OBJECT"], data, sig, ph, wh, CUBE_BUNIT), out_dir / fname)
+
+    # ----- catalogues the pipeline reads
+    targets = Table(rows=target_rows, names=(
+        "id", "field", "pointing", "ifu", "spectrograph", "ra", "dec", "z_cat", "k_ab", "r_z",
+        "logmstar", "logmstar_err", "sfr_sed", "sfr_sed_err_dex", "a_v", "a_v_err", "has_hst", "cube"))
+    for col, unit in (("ra", u.deg), ("dec", u.deg), ("k_ab", u.mag), ("r_z", u.mag),
+                      ("sfr_sed", u.Msun / u.yr), ("a_v", u.mag), ("a_v_err", u.mag)):
+        targets[col].unit = unit
+    targets.meta.update({"description": "KROSS targets: parent photometry, SED fits (Chabrier IMF, Calzetti) "
+                         "and catalogue spectroscopic redshifts; one row per KMOS cube",
+                         "ms_cosmology": "WMAP7 (H0=70.4, Om=0.273)", "wavelength_frame": "vacuum"})
+    _round(targets)
+    write_table(targets, out_dir / "targets.ecsv")
+    pointings = Table(rows=pointing_rows, names=("pointing", "field", "ra", "dec", "date_obs", "exptime", "n_galaxies"))
+    pointings["ra"].unit = u.deg
+    pointings["dec"].unit = u.deg
+    pointings["exptime"].unit = u.s
+    _round(pointings)
+    write_table(pointings, out_dir / "pointings.ecsv")
+    stars = Table(rows=star_rows, names=("pointing", "spectrograph", "ifu", "cube", "origin"))
+    stars.meta["description"] = "PSF-star cubes: one star per spectrograph per pointing"
+    write_table(stars, out_dir / "psf_stars.ecsv")
+    hst = Table(rows=hst_rows, names=("id", "re_arcsec", "sersic_n", "q", "pa")) if hst_rows else \
+        Table(names=("id", "re_arcsec", "sersic_n", "q", "pa"), dtype=(str, float, float, float, float))
+    hst["re_arcsec"].unit = u.arcsec
+    hst["pa"].unit = u.deg
+    hst.meta["description"] = "HST/WFC3 F160W single-Sérsic fits (GALFIT-like) for the targets with HST imaging"
+    _round(hst)
+    write_table(hst, out_dir / "hst_morphology.ecsv")
+
+    # ----- truth, apart
+    truth = vstack(truth_tables, metadata_conflicts="silent")
+    truth["flux_halpha_fov"] = [fov[i] for i in truth["id"]] * u.erg / u.s / u.cm**2
+    truth.meta.update({"description": "mock truth of the KROSS targets (never read by the pipeline)",
+                       "relations": relations.as_dict(), "noise": noise.__dict__})
+    truth = Table(truth)  # plain columns with units: readable ECSV
+    _round(truth)
+    write_table(truth, truth_dir / "kmos_galaxies.ecsv")
+    psf_t = Table(rows=psf_truth, names=("pointing", "spectrograph", "ifu", "fwhm", "hwhm", "ellipticity", "pa"))
+    psf_t["fwhm"].unit = psf_t["hwhm"].unit = u.arcsec
+    psf_t["pa"].unit = u.deg
+    write_table(psf_t, truth_dir / "kmos_psf.ecsv")
+    return {"n_pointings": len(pointing_rows), "n_galaxies": len(targets), "n_psf_stars": len(star_rows),
+            "n_hst": len(hst)}
+
+
+def _round(t: Table, sig: int = 9):
+    """Round float columns to ``sig`` significant digits: compact, platform-stable ECSV."""
+    for name in t.colnames:
+        col = t[name]
+        if col.dtype.kind == "f":
+            v = np.array(getattr(col, "value", col), dtype=float)
+            r = np.array([float(f"{x:.{sig}g}") for x in v])
+            col[:] = r * col.unit if isinstance(col, u.Quantity) else r

@@ -1,0 +1,1 @@
+"""The papers' conversions: SFR, main sequence, metallicity, k-corrections."""
