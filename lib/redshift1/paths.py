@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
-PRESETS = ("quick", "paper")
+PRESETS = ("quick", "paper", "tiny")  # tiny: a few objects, for tests
 
 
 def project_root() -> Path:

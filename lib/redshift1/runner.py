@@ -485,16 +485,11 @@ def _redshift1_error_names() -> set[str]:
 
 
 def _replace_atomically(path: Path, write) -> None:
-    """Write a file through a temporary sibling, then ``os.replace`` it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write a text file through :func:`redshift1.io.atomic_path` (temporary sibling, rename)."""
+    from .io import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        write(fh)
 
 
 def execute_notebook(

@@ -38,7 +38,7 @@ class KMOSNoise:
 
     floor: float = 1.2e-15          # erg/s/cm2/um per 0.2" spaxel
     sky_gain: float = 300.0
-    residual: float = 0.6
+    residual: float = 0.15
     residual_threshold: float = 0.02
     spaxel_scatter: float = 0.05
 

@@ -84,8 +84,8 @@ def draw_kross_galaxies(n: int, field: str, rng: np.random.Generator, rel: pop.R
     # K_AB < 22.5 mass selection: log M* ≈ N(10.0, 0.45), a floor near 10^9
     logm = np.clip(rng.normal(10.0, 0.45, n), 9.0, 11.4)
     # 96% within 0.8<z<1.0, median 0.86; Hα must fall in YJ (z < 1.05)
-    z = np.clip(rng.normal(0.86, 0.045, n), 0.76, 1.02)
-    z = np.where(rng.random(n) < 0.04, rng.uniform(0.76, 1.02, n), z)
+    z = np.clip(rng.normal(0.865, 0.035, n), 0.76, 1.02)
+    z = np.where(rng.random(n) < 0.03, rng.uniform(0.76, 1.02, n), z)
     log_delta = pop.draw_log_delta(n, rng, rel)
     # the below-sequence galaxies of KROSS are the more massive ones
     low = log_delta < -0.6

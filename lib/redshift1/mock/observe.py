@@ -33,7 +33,7 @@ def file_digest(path: Path) -> str:
 def survey_manifest(root: Path) -> list[dict]:
     """Every file below ``root`` (relative path, bytes, sha256), sorted."""
     return [{"path": p.relative_to(root).as_posix(), "bytes": p.stat().st_size, "sha256": file_digest(p)}
-            for p in sorted(root.rglob("*")) if p.is_file() and p.name != "manifest.json"]
+            for p in sorted(root.rglob("*")) if p.is_file() and p != root / "manifest.json"]
 
 
 def observe(out: str | Path, preset: str = "quick", seed: int = DEFAULT_SEED,
@@ -99,3 +99,28 @@ def observe(out: str | Path, preset: str = "quick", seed: int = DEFAULT_SEED,
         raise
     manifest["seconds"] = timing  # reported, not written: timings would break byte-identity
     return manifest
+
+
+def ensure_survey(out: str | Path, preset: str = "quick", seed: int = DEFAULT_SEED,
+                  relations: Relations | None = None, regenerate: bool = False, progress: bool = False) -> dict:
+    """Return the manifest of the survey at ``out``, generating it unless the folder already
+    holds this preset, seed, relations and generator version with every file intact."""
+    import json
+    relations = relations or Relations()
+    out = Path(out)
+    mf = out / "manifest.json"
+    if not regenerate and mf.is_file():
+        try:
+            m = json.loads(mf.read_text())
+        except ValueError:
+            m = {}
+        same = (m.get("preset") == preset and m.get("seed") == seed and m.get("relations") == relations.as_dict()
+                and m.get("generator") == f"redshift1 {__version__} mock observatory")
+        if same and all((out / f["path"]).is_file() and (out / f["path"]).stat().st_size == f["bytes"]
+                        for f in m.get("files", [])):
+            m["seconds"] = {}
+            m["reused"] = True
+            return m
+    m = observe(out, preset=preset, seed=seed, relations=relations, progress=progress)
+    m["reused"] = False
+    return m

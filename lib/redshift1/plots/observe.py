@@ -1,0 +1,128 @@
+"""Figures of the observe notebook: the mock population, a KMOS cube, a raw N&S frame."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import astropy.units as u
+import matplotlib.pyplot as plt
+from astropy.table import Table
+
+from .. import constants as C
+from ..cosmology import KROSS_COSMO
+from ..kmos.cube import KMOSCube
+from ..mock.kmos import sky_shape
+from ..science.mainsequence import speagle14_log_sfr
+
+
+def plot_population(truth: Table) -> plt.Figure:
+    """The relations injected into the KROSS mock: MS, size-mass, Z-Δ(sSFR), dust."""
+    logm = np.asarray(truth["logmstar"])
+    sfr = np.asarray(truth["sfr"])
+    ld = np.asarray(truth["log_delta_ssfr"])
+    fig, ax = plt.subplots(1, 4, figsize=(16, 3.8))
+    grid = np.linspace(9, 11.5, 50)
+    ax[0].scatter(logm, np.log10(sfr), s=8, c=np.asarray(truth["z"]), cmap="viridis")
+    ms = speagle14_log_sfr(grid, 0.86, KROSS_COSMO)
+    ax[0].plot(grid, ms, "k-", label="Speagle+14, z=0.86")
+    ax[0].plot(grid, ms + 0.3, "k--", grid, ms - 0.3, "k--")
+    ax[0].set(xlabel=r"log M$_\star$ [M$_\odot$]", ylabel=r"log SFR [M$_\odot$/yr]", title="main sequence")
+    ax[0].legend(fontsize=8)
+    ax[1].scatter(logm, np.asarray(truth["r_half_kpc"]), s=8)
+    ax[1].set(xlabel=r"log M$_\star$", ylabel=r"r$_{1/2}$(Hα) [kpc]", yscale="log", title="Hα sizes")
+    ax[2].scatter(ld, np.asarray(truth["oh12"]), s=8)
+    ax[2].set(xlabel=r"log Δ(sSFR)", ylabel="12+log(O/H) [PP04]", title="metallicity")
+    ax[3].scatter(logm, np.asarray(truth["a_v"]), s=8)
+    ax[3].set(xlabel=r"log M$_\star$", ylabel=r"A$_V$ [mag]", title="dust")
+    fig.tight_layout()
+    return fig
+
+
+def plot_kmos_cube(cube: KMOSCube, z: float, half_width_aa: float = 60.0) -> plt.Figure:
+    """Hα narrow-band image, continuum image and the summed spectrum around Hα+[NII] with
+    the OH sky lines shaded (all from pixels; ``z`` only centres the window)."""
+    lam = cube.wavelength.to_value(u.um)
+    centre = C.HALPHA.to_value(u.um) * (1 + z)
+    line = np.abs(lam - centre) < 0.0006
+    side = (np.abs(lam - centre) > 0.004) & (np.abs(lam - centre) < 0.012)
+    cont = np.nanmedian(cube.data[side], axis=0)
+    nb = np.nansum(cube.data[line] - cont[None], axis=0)
+    win = np.abs(lam - centre) < half_width_aa * (1 + z) / 1e4
+    spec = np.nansum(cube.data[win], axis=(1, 2))
+    noise = np.sqrt(np.nansum(cube.noise[win] ** 2, axis=(1, 2)))
+    sky = sky_shape(lam[win])
+    fig = plt.figure(figsize=(14, 3.8))
+    a1, a2, a3 = fig.add_subplot(1, 4, 1), fig.add_subplot(1, 4, 2), fig.add_subplot(1, 4, (3, 4))
+    a1.imshow(nb, origin="lower", cmap="magma")
+    a1.set_title(f"{cube.name}: Hα − continuum")
+    a2.imshow(cont, origin="lower", cmap="gray")
+    a2.set_title("continuum")
+    rest = lam[win] / (1 + z) * 1e4
+    a3.fill_between(rest, -noise, noise, color="0.85", label="±1σ noise")
+    a3.step(rest, spec, where="mid", color="k", lw=0.8, label="summed spectrum")
+    for lo, hi in _runs(rest, sky > 0.05):
+        a3.axvspan(lo, hi, color="tab:blue", alpha=0.15, lw=0)
+    for w in (C.NII_6548, C.HALPHA, C.NII_6583):
+        a3.axvline(w.to_value(u.AA), color="tab:cyan", lw=0.8)
+    unit = cube.unit.to_string() if cube.unit_known else "unknown unit"
+    a3.set(xlabel="rest-frame vacuum wavelength [Å]", ylabel=f"flux density [{unit}]",
+           title="integrated spectrum (sky lines shaded)")
+    a3.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_psf_star(cube: KMOSCube) -> plt.Figure:
+    img = np.nanmedian(cube.data, axis=0)
+    fig, ax = plt.subplots(figsize=(3.6, 3.4))
+    ax.imshow(img, origin="lower", cmap="viridis")
+    ax.set_title(f"{cube.name}: collapsed PSF star")
+    return fig
+
+
+def _runs(x, mask):
+    """(start, end) of the runs where ``mask`` is true."""
+    idx = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
+    return [(x[a], x[min(b, len(x) - 1)]) for a, b in zip(idx[::2], idx[1::2])]
+
+
+def plot_ns_frame(ldss3_dir, mask: str | None = None, slit_id: int | None = None, wavelength: float = 7600.0,
+                  n_slits: int = 3, width: int = 100) -> plt.Figure:
+    """A raw nod-and-shuffle exposure around three slits (from ``slit_id`` up), centred on
+    ``wavelength`` (Å), before and after subtracting region B from region A (ROLES Fig. 3 a–b)."""
+    from ..ldss3.io import list_masks, read_design, read_raw_frames
+
+    mask = mask or list_masks(ldss3_dir)[0]
+    mask_dir = Path(ldss3_dir) / "masks" / mask
+    design = read_design(mask_dir)
+    frame = read_raw_frames(mask_dir)[0]
+    raw = frame.data.astype(float)
+    shuffle = int(frame["SHUFFLE"])
+    sub = np.full_like(raw, np.nan)
+    for r in design:                          # region A minus its shuffled copy 16 rows up
+        a = slice(int(r["a_row_lo"]), int(r["a_row_hi"]))
+        b = slice(int(r["a_row_lo"]) + shuffle, int(r["a_row_hi"]) + shuffle)
+        sub[a, int(r["x_lo"]):int(r["x_hi"])] = (raw[a] - raw[b])[:, int(r["x_lo"]):int(r["x_hi"])]
+    start = design[0] if slit_id is None else design[design["slit_id"] == slit_id][0]
+    tier = design[design["tier"] == start["tier"]]
+    tier = tier[np.argsort(tier["a_row_lo"])]
+    rows = tier[tier["a_row_lo"] >= start["a_row_lo"] - 32 * (n_slits // 2)][:n_slits]
+    y0, y1 = int(rows["a_row_lo"].min()) - 4, int(rows["b_row_hi"].max()) + 4
+    x_mid = int(start["x_ref"] + (wavelength - start["lambda_ref"]) / start["dispersion"])
+    x0 = max(x_mid - width // 2, 0)
+    cut = np.s_[max(y0, 0):y1, x0:x0 + width]
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
+    lo, hi = np.nanpercentile(raw[cut], [2, 98])
+    ax[0].imshow(raw[cut], origin="lower", cmap="gray", vmin=lo, vmax=hi, aspect="auto",
+                 extent=(x0, x0 + width, max(y0, 0), y1))
+    ax[0].set(title=f"{mask}, {frame.name}: raw (e⁻)", xlabel="x [px] (λ →)", ylabel="y [px]")
+    s = np.nanpercentile(np.abs(sub[cut]), 95)
+    ax[1].imshow(sub[cut], origin="lower", cmap="RdBu_r", vmin=-s, vmax=s, aspect="auto",
+                 extent=(x0, x0 + width, max(y0, 0), y1))
+    ax[1].set(title="region A − region B (shifted by the 16-px shuffle)", xlabel="x [px] (λ →)")
+    for r in rows:
+        for a in ax:
+            a.axhspan(r["a_row_lo"], r["a_row_hi"], color="tab:orange", alpha=0.08, lw=0)
+            a.axhline(r["b_row_lo"], color="tab:orange", lw=0.5, ls=":")
+    fig.tight_layout()
+    return fig
