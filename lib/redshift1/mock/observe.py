@@ -70,6 +70,7 @@ def observe(out: str | Path, preset: str = "quick", seed: int = DEFAULT_SEED,
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    work.chmod(0o755)  # mkdtemp makes it private; a survey folder is ordinary data
     summary, timing = {}, {}
     try:
         if "kmos" in instruments:
