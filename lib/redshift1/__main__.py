@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="survey folder to write (replaced atomically)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_observe)
+    from .kmos import cli as kmos_cli
+    kmos_cli.add_parser(sub)
     return parser
 
 

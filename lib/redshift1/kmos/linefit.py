@@ -230,6 +230,9 @@ def fit_halpha_nii(wave_um, flux, noise, z_guess, dz: float = 0.01, resolution: 
     err = cov_err.copy()
     err[:, 2:] *= scale[:, None]
     dof = good.sum(1) - 5
+    empty = dof < 5
+    p_out[empty], err[empty], chi2[empty] = np.nan, np.nan, np.nan
+    converged &= ~empty
     return LineFit(params=p_out, errors=err, chi2=chi2, dof=dof, converged=converged, window=idx)
 
 
@@ -253,7 +256,7 @@ def _levenberg_marquardt(z0, sigma_guess, lo, hi, ys, ws, zg, dz, resolution, ma
         g = np.einsum("nmi,nm->ni", jtw, r)
         diag = np.einsum("nii->ni", a)
         a_damped = a + (lam[active][:, None, None] * np.eye(5)[None]) * np.maximum(diag, 1e-12)[:, :, None]
-        step = np.linalg.solve(a_damped + 1e-12 * np.eye(5)[None], g[:, :, None])[:, :, 0]
+        step = np.linalg.solve(a_damped + _ridge(a_damped), g[:, :, None])[:, :, 0]
         trial = _clip(pa + step, zg[active], dz)
         chi_new = _chi2(trial, lo[active], hi[active], ys[active], ws[active], resolution)
         ok = chi_new <= chi2[active]
@@ -265,6 +268,14 @@ def _levenberg_marquardt(z0, sigma_guess, lo, hi, ys, ws, zg, dz, resolution, ma
         lam[idx_a] = np.where(ok, lam[idx_a] * 0.3, lam[idx_a] * 10)
         converged[idx_a[small | (lam[idx_a] > 1e8)]] = True
     return p, chi2, converged
+
+
+def _ridge(a):
+    """A tiny diagonal load (relative to each matrix's scale) so that batched solves never
+    meet a singular matrix; a spectrum with no usable channel solves to zeros."""
+    k = a.shape[-1]
+    scale = np.abs(np.einsum("nii->n", a)) / k
+    return (1e-10 * scale + 1e-300)[:, None, None] * np.eye(k)[None]
 
 
 def _clip(p, zg, dz):
@@ -282,7 +293,8 @@ def _linear_step(p, lo, hi, y, w, resolution):
     """Solve for fluxes and continuum at fixed z and σ (the model is linear in them)."""
     p = p.copy()
     jac = _basis(_profiles(p[:, 0:1], p[:, 1:2], lo, hi, resolution))
-    a = np.einsum("nmi,nmj->nij", jac * w[:, :, None], jac) + 1e-12 * np.eye(3)[None]
+    a = np.einsum("nmi,nmj->nij", jac * w[:, :, None], jac)
+    a = a + _ridge(a)
     b = np.einsum("nmi,nm->ni", jac * w[:, :, None], y)
     p[:, 2:] = np.linalg.solve(a, b[:, :, None])[:, :, 0]
     return p
@@ -291,11 +303,7 @@ def _linear_step(p, lo, hi, y, w, resolution):
 def _curvature_errors(p, lo, hi, w, resolution):
     jac = _model_and_jacobian(p, lo, hi, resolution)[1]
     a = np.einsum("nmi,nmj->nij", jac * w[:, :, None], jac)
-    a += 1e-12 * np.eye(5)[None] * np.maximum(np.einsum("nii->ni", a), 1e-30)[:, :, None]
-    try:
-        cov = np.linalg.inv(a)
-    except np.linalg.LinAlgError:
-        cov = np.linalg.pinv(a)
+    cov = np.linalg.inv(a + _ridge(a))
     return np.sqrt(np.clip(np.einsum("nii->ni", cov), 0, None))
 
 

@@ -36,9 +36,9 @@ class KMOSNoise:
     spaxels of a cube) where the sky exceeds ``residual_threshold`` of its peak.
     """
 
-    floor: float = 1.2e-15          # erg/s/cm2/um per 0.2" spaxel
+    floor: float = 0.55e-15         # erg/s/cm2/um per 0.2" spaxel
     sky_gain: float = 300.0
-    residual: float = 0.15
+    residual: float = 0.08
     residual_threshold: float = 0.02
     spaxel_scatter: float = 0.05
 

@@ -50,7 +50,7 @@ class Relations:
     sersic_n_sd: float = 0.4
     # gas-phase metallicity (PP04 scale): 12+log(O/H) = oh_at_1e10 + mzr_slope (log M* - 10)
     #                                      + oh_delta_slope log Δ(sSFR) + N(0, oh_scatter)
-    oh_at_1e10: float = 8.62
+    oh_at_1e10: float = 8.52
     oh_mass_slope: float = 0.12
     oh_delta_slope: float = -0.32
     oh_scatter: float = 0.06

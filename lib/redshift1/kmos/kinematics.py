@@ -1,0 +1,185 @@
+"""Velocity fields and the six-parameter rotating-disc model (KROSS §3.2; Swinbank et al. 2012).
+
+Per-spaxel Hα + [NII] fits run as one batch over all spaxels of a cube (after a 3×3
+boxcar, which lifts the outskirts above the noise as the paper's adaptive binning does).
+The line-of-sight velocity field is then fitted with an inclined disc whose rotation
+curve is an arctangent:
+
+    v_los(x, y) = v_max (2/π) arctan(R / r_t) sin i cos φ
+
+with R and φ the radius and azimuth in the disc plane for centre (x0, y0), position
+angle PA and inclination i: six parameters. The fitted (x0, y0) is the dynamical centre
+on which notebook 03 centres its curve of growth.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import astropy.units as u
+from scipy.ndimage import uniform_filter
+from scipy.optimize import least_squares
+
+from .cube import KMOSCube
+from .linefit import fit_halpha_nii
+
+C_KMS = 299792.458
+DISC_PARAMS = ("inclination", "v_max", "pa", "x0", "y0", "r_turn")
+
+
+@dataclass
+class VelocityField:
+    """Maps (ny, nx) from per-spaxel fits; velocities relative to ``z_sys``."""
+
+    z_sys: float
+    velocity: np.ndarray
+    velocity_err: np.ndarray
+    sigma: np.ndarray
+    flux: np.ndarray
+    flux_err: np.ndarray
+    good: np.ndarray
+
+    @property
+    def snr(self):
+        return self.flux / self.flux_err
+
+
+def spaxel_fits(data_cs: np.ndarray, noise: np.ndarray, wave_um: np.ndarray, z_sys: float,
+                dv_kms: float = 500.0, smooth: int = 3, snr_min: float = 5.0) -> VelocityField:
+    """Fit every spaxel of a continuum-subtracted cube at once (batched LM).
+
+    The cube is smoothed spatially by a ``smooth``×``smooth`` boxcar first (noise propagated
+    as for a mean of independent spaxels). The line must lie within ±``dv_kms`` of ``z_sys``.
+    """
+    nl, ny, nx = data_cs.shape
+    valid = np.isfinite(data_cs) & np.isfinite(noise)
+    d = np.where(valid, data_cs, 0.0)
+    v = np.where(valid, noise**2, 0.0)
+    if smooth > 1:
+        cnt = uniform_filter(valid.astype(float), size=(1, smooth, smooth), mode="constant")
+        d = uniform_filter(d, size=(1, smooth, smooth), mode="constant")
+        v = uniform_filter(v, size=(1, smooth, smooth), mode="constant")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d = d / cnt
+            v = v / cnt / (cnt * smooth * smooth)
+    else:
+        cnt = valid.astype(float)
+    err = np.sqrt(v)
+    spax_ok = valid.any(axis=0).ravel()
+    flux = d.reshape(nl, -1).T[spax_ok]
+    e = err.reshape(nl, -1).T[spax_ok]
+    e = np.where(e > 0, e, np.nan)
+    dz = dv_kms / C_KMS * (1 + z_sys)
+    fit = fit_halpha_nii(wave_um, flux, e, np.full(flux.shape[0], z_sys), dz=dz)
+    out = {k: np.full(ny * nx, np.nan) for k in ("v", "ve", "s", "f", "fe")}
+    out["v"][spax_ok] = (fit.z - z_sys) / (1 + z_sys) * C_KMS
+    out["ve"][spax_ok] = fit.z_err / (1 + z_sys) * C_KMS
+    out["s"][spax_ok] = fit.sigma_kms
+    out["f"][spax_ok] = fit.flux_halpha
+    out["fe"][spax_ok] = fit.flux_halpha_err
+    shape = (ny, nx)
+    f, fe = out["f"].reshape(shape), out["fe"].reshape(shape)
+    ve = out["ve"].reshape(shape)
+    good = np.isfinite(f) & (f / fe > snr_min) & np.isfinite(ve) & (ve > 0) & (ve < 150)
+    return VelocityField(z_sys=z_sys, velocity=out["v"].reshape(shape), velocity_err=ve,
+                         sigma=out["s"].reshape(shape), flux=f, flux_err=fe, good=good)
+
+
+def disc_velocity(params, x, y):
+    """Line-of-sight velocity (km/s) of the six-parameter disc at spaxel coordinates x, y.
+
+    params = (inclination [deg], v_max [km/s], PA [deg, from +y towards +x], x0, y0, r_turn [spaxels]).
+    """
+    inc, vmax, pa, x0, y0, rt = params
+    t = np.radians(pa)
+    dx, dy = x - x0, y - y0
+    xm = dx * np.sin(t) + dy * np.cos(t)
+    ym = -dx * np.cos(t) + dy * np.sin(t)
+    cos_i = np.cos(np.radians(inc))
+    r = np.hypot(xm, ym / max(cos_i, 0.05))
+    cos_phi = np.divide(xm, r, out=np.zeros_like(r), where=r > 0)
+    return vmax * (2 / np.pi) * np.arctan(r / max(rt, 1e-3)) * np.sin(np.radians(inc)) * cos_phi
+
+
+@dataclass
+class DiscFit:
+    params: np.ndarray
+    errors: np.ndarray
+    chi2_red: float
+    n_spaxels: int
+    success: bool
+
+    def __getattr__(self, name):
+        if name in DISC_PARAMS:
+            return self.params[DISC_PARAMS.index(name)]
+        raise AttributeError(name)
+
+    @property
+    def axis_ratio(self, q0: float = 0.2):
+        """Projected axis ratio of a thick disc (intrinsic q0 = 0.2) at the fitted inclination."""
+        c = np.cos(np.radians(self.params[0]))
+        return float(np.sqrt(c**2 * (1 - q0**2) + q0**2))
+
+    @property
+    def pa_photutils(self):
+        """Major-axis angle counter-clockwise from +x (photutils' theta), in degrees."""
+        return float(90.0 - self.params[2])
+
+
+def fit_disc(vf: VelocityField, centre_guess: tuple[float, float], min_spaxels: int = 8,
+             centre_prior: float = 1.0) -> DiscFit:
+    """Fit the six-parameter disc to the good spaxels of a velocity field (least squares).
+
+    A systemic-velocity offset is fitted alongside as a nuisance (the integrated redshift is
+    light-weighted, not systemic). The centre carries a weak Gaussian prior of width
+    ``centre_prior`` spaxels around ``centre_guess`` (the Hα light centroid): seeing-limited
+    velocity fields constrain it poorly. PA starts from the direction of the velocity
+    gradient. Fewer than ``min_spaxels`` good spaxels: ``success=False`` at the centre guess.
+    """
+    y, x = np.nonzero(vf.good)
+    n = x.size
+    fallback = DiscFit(np.array([45.0, np.nan, np.nan, centre_guess[0], centre_guess[1], np.nan]),
+                       np.full(6, np.nan), np.nan, n, False)
+    if n < min_spaxels:
+        return fallback
+    v, ve = vf.velocity[y, x], vf.velocity_err[y, x]
+    w = 1.0 / np.hypot(ve, 10.0)                    # 10 km/s floor: beam smearing, model error
+    # PA guess: direction of the velocity gradient (weighted linear fit v = a dx + b dy)
+    dx, dy = x - centre_guess[0], y - centre_guess[1]
+    a, b = np.linalg.lstsq(np.column_stack([dx, dy, np.ones(n)]) * w[:, None], v * w, rcond=None)[0][:2]
+    pa0 = np.degrees(np.arctan2(a, b)) % 360
+    vmax0 = max(np.nanpercentile(np.abs(v), 90) * 1.3, 30.0)
+
+    def resid(p):
+        model = disc_velocity(p[:6], x, y) + p[6]
+        prior = (p[3:5] - np.asarray(centre_guess)) / centre_prior
+        return np.concatenate([(model - v) * w, prior])
+
+    best = None
+    for inc0 in (35.0, 60.0):
+        p0 = np.array([inc0, vmax0, pa0, centre_guess[0], centre_guess[1], 1.0, np.median(v)])
+        lo = [10.0, 0.0, pa0 - 180, centre_guess[0] - 3, centre_guess[1] - 3, 0.05, -300]
+        hi = [85.0, 600.0, pa0 + 180, centre_guess[0] + 3, centre_guess[1] + 3, 10.0, 300]
+        try:
+            r = least_squares(resid, p0, bounds=(lo, hi), x_scale=[10, 50, 20, 0.5, 0.5, 0.5, 20])
+        except ValueError:
+            continue
+        if best is None or r.cost < best.cost:
+            best = r
+    if best is None:
+        return fallback
+    dof = max(n - 7, 1)
+    chi2_red = 2 * best.cost / dof
+    try:
+        cov = np.linalg.inv(best.jac.T @ best.jac) * max(chi2_red, 1.0)
+        err = np.sqrt(np.clip(np.diag(cov), 0, None))[:6]
+    except np.linalg.LinAlgError:
+        err = np.full(6, np.nan)
+    p = best.x[:6].copy()
+    p[2] %= 360
+    return DiscFit(p, err, float(chi2_red), n, bool(best.success))
+
+
+def velocity_field_of(cube: KMOSCube, data_cs: np.ndarray, z_sys: float, **kw) -> VelocityField:
+    """:func:`spaxel_fits` on a loaded cube."""
+    return spaxel_fits(data_cs, cube.noise, cube.wavelength.to_value(u.um), z_sys, **kw)

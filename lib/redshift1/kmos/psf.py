@@ -1,0 +1,511 @@
+"""The KMOS point-spread function measured on PSF-star cubes (KROSS §2, §3.2).
+
+KROSS measured the spatial PSF "on the two-dimensional images of the acquisition and
+science stars, obtained by averaging (with σ-clipping) all the wavelength channels of the
+stars' reduced data cubes, by fitting Gaussian profiles", and averaged it per KMOS
+spectrograph because the three spectrographs have their own PSF (§3.2). This module does
+exactly that:
+
+* :func:`collapse_cube` — σ-clipped mean of every valid channel of each spaxel;
+* :func:`fit_psf` — a 2D elliptical Gaussian (astropy ``Gaussian2D``) fitted to the
+  collapsed image, weighted by its noise; widths are corrected for the spaxel box
+  (the model is sampled at spaxel centres, the data are integrated over 0.2″ spaxels,
+  so σ²_optical = σ²_fit − Δ²/12) and reported as FWHM along both axes, their geometric
+  mean, HWHM = FWHM/2, ellipticity 1 − b/a and the major-axis position angle
+  (degrees counter-clockwise from the +x pixel axis, like ``Gaussian2D.theta``);
+* :func:`measure_psf_stars` — one row per star of ``kmos/psf_stars.ecsv``; a star that
+  cannot be measured is kept with ``status`` saying why;
+* :func:`psf_per_spectrograph`, :func:`psf_for`, :func:`attach_psf` — what later
+  notebooks need: the average PSF per spectrograph and each galaxy's PSF by
+  (pointing, spectrograph), falling back to the spectrograph average when the
+  pointing's star failed.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field, asdict
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import astropy.units as u
+from astropy.modeling import fitting, models
+from astropy.stats import sigma_clip
+from astropy.table import Table
+from astropy.utils.exceptions import AstropyUserWarning
+
+from ..errors import DataFormatError, MissingInputError
+from ..progress import progress_bar
+from .cube import KMOSCube, read_kmos_cube
+
+__all__ = [
+    "FWHM_PER_SIGMA",
+    "Collapsed",
+    "PSFFit",
+    "collapse_cube",
+    "fit_psf",
+    "measure_psf_star",
+    "measure_psf_stars",
+    "psf_per_spectrograph",
+    "psf_for",
+    "attach_psf",
+]
+
+#: FWHM of a Gaussian in units of its σ: 2 sqrt(2 ln 2)
+FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
+#: variance of a uniform distribution over one spaxel, in spaxel² (the box term)
+BOX_VARIANCE = 1.0 / 12.0
+#: minimum peak signal-to-noise of the collapsed image to attempt a fit
+MIN_PEAK_SNR = 5.0
+
+_MEASURED = ("fwhm", "hwhm", "fwhm_major", "fwhm_minor", "ellipticity", "pa", "x0", "y0")
+_UNITS = {"fwhm": u.arcsec, "hwhm": u.arcsec, "fwhm_major": u.arcsec, "fwhm_minor": u.arcsec,
+          "pa": u.deg, "x0": u.pix, "y0": u.pix}
+
+
+class Collapsed(NamedTuple):
+    """A wavelength-collapsed cube: σ-clipped mean image, its 1σ noise, channels used per spaxel."""
+
+    image: np.ndarray
+    noise: np.ndarray
+    n_used: np.ndarray
+
+
+@dataclass
+class PSFFit:
+    """The elliptical-Gaussian PSF measured on one collapsed star image.
+
+    Widths are of the optical PSF (spaxel box removed), in arcsec; ``fwhm`` is the
+    geometric mean of the axes, ``hwhm = fwhm / 2``; ``ellipticity = 1 − b/a``; ``pa`` is
+    the major axis in degrees counter-clockwise from +x (pixel axes, [0, 180)); ``x0``,
+    ``y0`` are 0-based spaxel coordinates. ``*_err`` are 1σ from the fit covariance
+    scaled by the reduced χ² (``chi2_red``). ``status`` is ``"ok"`` or why the fit is not usable.
+    """
+
+    fwhm: float = np.nan
+    fwhm_err: float = np.nan
+    hwhm: float = np.nan
+    hwhm_err: float = np.nan
+    fwhm_major: float = np.nan
+    fwhm_major_err: float = np.nan
+    fwhm_minor: float = np.nan
+    fwhm_minor_err: float = np.nan
+    ellipticity: float = np.nan
+    ellipticity_err: float = np.nan
+    pa: float = np.nan
+    pa_err: float = np.nan
+    x0: float = np.nan
+    x0_err: float = np.nan
+    y0: float = np.nan
+    y0_err: float = np.nan
+    amplitude: float = np.nan
+    background: float = 0.0
+    chi2_red: float = np.nan
+    pixel_scale: float = np.nan
+    status: str = "not fitted"
+    model: object = field(default=None, repr=False, compare=False)
+    model_scale: float = field(default=1.0, repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def model_image(self, shape: tuple[int, int]) -> np.ndarray | None:
+        """The fitted model sampled at spaxel centres (data units), or None if not fitted."""
+        if self.model is None:
+            return None
+        yy, xx = np.mgrid[: shape[0], : shape[1]]
+        return self.model(xx, yy) * self.model_scale
+
+    def as_dict(self) -> dict:
+        """The numbers (without the astropy model)."""
+        d = asdict(self)
+        d.pop("model")
+        d.pop("model_scale")
+        return d
+
+
+# --------------------------------------------------------------------------- collapse
+def collapse_cube(cube: KMOSCube | tuple, sigma: float = 3.0, maxiters: int = 5) -> Collapsed:
+    """Average all valid wavelength channels of each spaxel with σ-clipping (KROSS §2).
+
+    Parameters
+    ----------
+    cube : KMOSCube or (data, noise)
+        Cube with data and 1σ noise of shape (nλ, ny, nx); NaN marks invalid voxels.
+    sigma : float
+        Clipping threshold (in standard deviations about the median, along λ).
+    maxiters : int
+        Clipping iterations.
+
+    Returns
+    -------
+    Collapsed
+        ``image`` = mean of the surviving channels, ``noise`` = sqrt(Σσ²)/n over the same
+        channels, ``n_used`` = number of channels kept; spaxels with none are NaN.
+    """
+    data, noise = (cube.data, cube.noise) if isinstance(cube, KMOSCube) else cube
+    data = np.asarray(data, dtype=float)
+    noise = np.asarray(noise, dtype=float)
+    valid = np.isfinite(data) & np.isfinite(noise) & (noise > 0)
+    masked = np.ma.masked_array(data, mask=~valid)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyUserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        clipped = sigma_clip(masked, sigma=sigma, maxiters=maxiters, axis=0, masked=True)
+    keep = ~np.ma.getmaskarray(clipped) & valid
+    n = keep.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        image = np.where(keep, data, 0.0).sum(axis=0) / n
+        err = np.sqrt((np.where(keep, noise, 0.0) ** 2).sum(axis=0)) / n
+    image = np.where(n > 0, image, np.nan)
+    err = np.where(n > 0, err, np.nan)
+    return Collapsed(image=image, noise=err, n_used=n)
+
+
+# --------------------------------------------------------------------------- fit
+def _as_arcsec(pixel_scale) -> float:
+    if isinstance(pixel_scale, u.Quantity):
+        return float(pixel_scale.to_value(u.arcsec))
+    return float(pixel_scale)
+
+
+def _moments(image: np.ndarray, yy: np.ndarray, xx: np.ndarray):
+    """Centroid and second moments of the positive part of ``image`` (first guesses)."""
+    w = np.where(np.isfinite(image) & (image > 0), image, 0.0)
+    if w.sum() <= 0:
+        ny, nx = image.shape
+        return (nx - 1) / 2, (ny - 1) / 2, 1.5, 1.2, 0.3
+    # keep the core: the wings of a noisy image bias the moments
+    w = np.where(w > 0.1 * w.max(), w, 0.0)
+    tot = w.sum()
+    x0, y0 = (w * xx).sum() / tot, (w * yy).sum() / tot
+    cxx = (w * (xx - x0) ** 2).sum() / tot
+    cyy = (w * (yy - y0) ** 2).sum() / tot
+    cxy = (w * (xx - x0) * (yy - y0)).sum() / tot
+    evals, evecs = np.linalg.eigh(np.array([[cxx, cxy], [cxy, cyy]]))
+    sa, sb = np.sqrt(np.clip(evals[::-1], 0.25, None))
+    theta = float(np.arctan2(evecs[1, 1], evecs[0, 1]))     # major-axis direction
+    # the clipped core underestimates σ; never start round or at θ = 0 (no gradient in θ)
+    sa, sb = 1.3 * sa, 1.3 * sb
+    if sa < 1.1 * sb:
+        sa = 1.1 * sb
+    if abs(np.sin(theta)) < 0.05:
+        theta += 0.3
+    return float(x0), float(y0), float(sa), float(sb), theta
+
+
+def _derived(sx: float, sy: float, theta: float, pix: float) -> np.ndarray:
+    """(fwhm, fwhm_major, fwhm_minor, ellipticity, pa) from fitted pixel-centre σ's."""
+    vx, vy = sx ** 2 - BOX_VARIANCE, sy ** 2 - BOX_VARIANCE
+    ox, oy = np.sqrt(max(vx, 1e-12)), np.sqrt(max(vy, 1e-12))
+    fx, fy = FWHM_PER_SIGMA * ox * pix, FWHM_PER_SIGMA * oy * pix
+    major, minor = max(fx, fy), min(fx, fy)
+    pa = np.degrees(theta) + (0.0 if fx >= fy else 90.0)
+    return np.array([np.sqrt(fx * fy), major, minor, 1.0 - minor / major, pa % 180.0])
+
+
+def _derived_errors(sx, sy, theta, cov3, pix) -> np.ndarray:
+    """Linear propagation of the (σx, σy, θ) covariance through :func:`_derived`."""
+    p = np.array([sx, sy, theta])
+    base = _derived(sx, sy, theta, pix)
+    jac = np.zeros((base.size, 3))
+    for i in range(3):
+        h = 1e-6 * max(abs(p[i]), 1.0)
+        dp = np.zeros(3)
+        dp[i] = h
+        hi, lo = _derived(*(p + dp), pix), _derived(*(p - dp), pix)
+        d = hi - lo
+        d[4] = (d[4] + 90.0) % 180.0 - 90.0       # PA wraps at 180°
+        jac[:, i] = d / (2 * h)
+    var = np.einsum("ij,jk,ik->i", jac, cov3, jac)
+    return np.sqrt(np.clip(var, 0, None))
+
+
+def fit_psf(image: np.ndarray, noise: np.ndarray | None = None, pixel_scale=0.2,
+            background: bool = False, n_starts: int = 3) -> PSFFit:
+    """Fit a 2D elliptical Gaussian to a collapsed star image.
+
+    Parameters
+    ----------
+    image : ndarray (ny, nx)
+        Collapsed star; NaN spaxels are ignored.
+    noise : ndarray (ny, nx), optional
+        1σ of each spaxel (weights 1/noise); unweighted when omitted.
+    pixel_scale : float or Quantity
+        Spaxel size (arcsec if a float).
+    background : bool
+        Fit a constant pedestal as well (for cubes with imperfect sky subtraction).
+    n_starts : int
+        Number of starting guesses (rotated by 45° steps); the lowest χ² wins.
+
+    Returns
+    -------
+    PSFFit
+        Never raises on bad data: ``status`` says why the fit is not usable.
+    """
+    pix = _as_arcsec(pixel_scale)
+    image = np.asarray(image, dtype=float)
+    out = PSFFit(pixel_scale=pix)
+    if image.ndim != 2:
+        out.status = f"image is not 2D (shape {image.shape})"
+        return out
+    good = np.isfinite(image)
+    if noise is not None:
+        noise = np.asarray(noise, dtype=float)
+        good &= np.isfinite(noise) & (noise > 0)
+    n_par = 6 + int(background)
+    if good.sum() < 3 * n_par:
+        out.status = f"too few valid spaxels ({int(good.sum())})"
+        return out
+    yy, xx = np.mgrid[: image.shape[0], : image.shape[1]].astype(float)
+    peak = np.nanmax(np.where(good, image, np.nan))
+    if noise is not None:
+        snr = np.nanmax(np.where(good, image / noise, np.nan))
+        if not snr >= MIN_PEAK_SNR:
+            out.status = f"no star detected (peak S/N {snr:.1f} < {MIN_PEAK_SNR:g})"
+            return out
+    elif not peak > 0:
+        out.status = "no positive signal"
+        return out
+
+    # work in units of the peak: the optimiser is badly scaled for fluxes ~1e-15
+    scale = abs(peak) if peak != 0 else 1.0
+    x, y, z = xx[good], yy[good], image[good] / scale
+    w = scale / noise[good] if noise is not None else None
+    mx, my, sa, sb, th = _moments(np.where(good, image, np.nan), yy, xx)
+    ny, nx = image.shape
+    best, best_chi2, best_cov, last_error = None, np.inf, None, "fit failed"
+    for k in range(max(1, n_starts)):
+        g = models.Gaussian2D(amplitude=1.0, x_mean=mx, y_mean=my, x_stddev=sa, y_stddev=sb,
+                              theta=th + k * np.pi / 4,
+                              bounds={"amplitude": (0, None), "x_mean": (-1, nx), "y_mean": (-1, ny),
+                                      "x_stddev": (0.1, 3 * max(nx, ny)),
+                                      "y_stddev": (0.1, 3 * max(nx, ny))})
+        model = g + models.Const2D(0.0) if background else g
+        fitter = fitting.TRFLSQFitter(calc_uncertainties=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                fitted = fitter(model, x, y, z, weights=w, maxiter=2000)
+            except Exception as exc:  # a degenerate start; try the next
+                last_error = f"fit failed ({type(exc).__name__}: {exc})"
+                continue
+        resid = (fitted(x, y) - z) * (w if w is not None else 1.0)
+        chi2 = float(np.sum(resid ** 2))
+        if np.isfinite(chi2) and chi2 < best_chi2:
+            best, best_chi2, best_cov = fitted, chi2, fitter.fit_info.get("param_cov")
+    if best is None:
+        out.status = last_error
+        return out
+
+    gauss = best[0] if background else best
+    names = list(best.param_names)
+    sx, sy = abs(float(gauss.x_stddev.value)), abs(float(gauss.y_stddev.value))
+    theta = float(gauss.theta.value)
+    out.model, out.model_scale = best, scale
+    out.amplitude = float(gauss.amplitude.value) * scale
+    out.x0, out.y0 = float(gauss.x_mean.value), float(gauss.y_mean.value)
+    out.background = float(best[1].amplitude.value) * scale if background else 0.0
+    dof = max(z.size - n_par, 1)
+    out.chi2_red = best_chi2 / dof
+    fw, fmaj, fmin, ell, pa = _derived(sx, sy, theta, pix)
+    out.fwhm, out.fwhm_major, out.fwhm_minor, out.ellipticity, out.pa = fw, fmaj, fmin, ell, pa
+    out.hwhm = fw / 2.0
+
+    if best_cov is not None and np.all(np.isfinite(best_cov)):
+        # astropy treats the weights as absolute; the noise of a σ-clipped mean is only
+        # approximately known (clipping trims the noisiest channels' tails), so scale the
+        # covariance by the reduced χ² as curve_fit(absolute_sigma=False) does
+        cov = np.asarray(best_cov) * out.chi2_red
+        idx = {n: i for i, n in enumerate(names)}
+        suffix = "_0" if background else ""
+        ix = [idx[f"x_stddev{suffix}"], idx[f"y_stddev{suffix}"], idx[f"theta{suffix}"]]
+        errs = _derived_errors(sx, sy, theta, cov[np.ix_(ix, ix)], pix)
+        out.fwhm_err, out.fwhm_major_err, out.fwhm_minor_err, out.ellipticity_err, out.pa_err = errs
+        out.hwhm_err = out.fwhm_err / 2.0
+        out.x0_err = float(np.sqrt(cov[idx[f"x_mean{suffix}"], idx[f"x_mean{suffix}"]]))
+        out.y0_err = float(np.sqrt(cov[idx[f"y_mean{suffix}"], idx[f"y_mean{suffix}"]]))
+
+    if min(sx, sy) ** 2 <= BOX_VARIANCE:
+        out.status = "narrower than a spaxel (σ² ≤ Δ²/12)"
+    elif not (0 <= out.x0 <= nx - 1 and 0 <= out.y0 <= ny - 1):
+        out.status = f"centre outside the IFU ({out.x0:.1f}, {out.y0:.1f})"
+    elif max(sx, sy) > max(nx, ny):
+        out.status = "wider than the IFU"
+    else:
+        out.status = "ok"
+    return out
+
+
+# --------------------------------------------------------------------------- survey
+def measure_psf_star(path: str | Path, clip_sigma: float = 3.0, background: bool = False) -> tuple[PSFFit, Collapsed | None]:
+    """Read one PSF-star cube, collapse it and fit it; never raises on a bad cube."""
+    try:
+        cube = read_kmos_cube(path)
+    except (MissingInputError, DataFormatError) as exc:
+        return PSFFit(status=f"unreadable cube: {exc}"), None
+    if not cube.valid.any():
+        return PSFFit(pixel_scale=_as_arcsec(cube.pixel_scale), status="no valid voxels"), None
+    col = collapse_cube(cube, sigma=clip_sigma)
+    return fit_psf(col.image, col.noise, cube.pixel_scale, background=background), col
+
+
+def _read_star_list(kmos_dir: Path, stars) -> Table:
+    if stars is None:
+        stars = kmos_dir / "psf_stars.ecsv"
+    if isinstance(stars, (str, Path)):
+        p = Path(stars)
+        if not p.is_file():
+            raise MissingInputError(f"{p}: no PSF-star list (expected kmos/psf_stars.ecsv)")
+        stars = Table.read(p)
+    missing = [c for c in ("pointing", "spectrograph", "ifu", "cube") if c not in stars.colnames]
+    if missing:
+        raise DataFormatError(f"PSF-star list lacks columns {missing}")
+    return stars
+
+
+def measure_psf_stars(kmos_dir: str | Path, stars: Table | str | Path | None = None,
+                      clip_sigma: float = 3.0, background: bool = False,
+                      progress: bool | None = None) -> Table:
+    """Measure every PSF star of a KMOS survey.
+
+    Parameters
+    ----------
+    kmos_dir : path
+        The survey's ``kmos/`` folder (cube paths in the list are relative to it).
+    stars : Table or path, optional
+        The PSF-star list (default ``<kmos_dir>/psf_stars.ecsv``): ``pointing``,
+        ``spectrograph``, ``ifu``, ``cube`` and optionally ``origin``.
+    clip_sigma : float
+        σ-clipping threshold of the wavelength collapse.
+    background : bool
+        Fit a constant pedestal with the Gaussian.
+    progress : bool, optional
+        Force the progress bar on/off (default: only on a terminal).
+
+    Returns
+    -------
+    Table
+        One row per star, in the list's order: pointing, spectrograph, ifu, origin, cube,
+        fwhm, hwhm, fwhm_major, fwhm_minor, ellipticity, pa, x0, y0 (each with ``_err``),
+        chi2_red, n_channels (median channels kept per spaxel) and ``status`` — ``"ok"``
+        or the reason the star could not be measured (such rows are kept, values NaN).
+    """
+    kmos_dir = Path(kmos_dir)
+    stars = _read_star_list(kmos_dir, stars)
+    rows = []
+    disable = None if progress is None else not progress
+    for star in progress_bar(stars, desc="PSF stars", disable=disable):
+        fit, col = measure_psf_star(kmos_dir / str(star["cube"]), clip_sigma=clip_sigma, background=background)
+        d = fit.as_dict()
+        row = {"pointing": str(star["pointing"]), "spectrograph": int(star["spectrograph"]),
+               "ifu": int(star["ifu"]),
+               "origin": str(star["origin"]) if "origin" in stars.colnames else "",
+               "cube": str(star["cube"])}
+        if fit.ok or np.isfinite(fit.fwhm):
+            for name in _MEASURED:
+                row[name], row[f"{name}_err"] = d[name], d[f"{name}_err"]
+        else:
+            for name in _MEASURED:
+                row[name], row[f"{name}_err"] = np.nan, np.nan
+        row["chi2_red"] = d["chi2_red"]
+        row["n_channels"] = int(np.median(col.n_used)) if col is not None else 0
+        row["status"] = fit.status
+        rows.append(row)
+    names = ["pointing", "spectrograph", "ifu", "origin", "cube"]
+    for name in _MEASURED:
+        names += [name, f"{name}_err"]
+    names += ["chi2_red", "n_channels", "status"]
+    if rows:
+        t = Table(rows=[[r[n] for n in names] for r in rows], names=names)
+    else:
+        t = Table(names=names, dtype=[str, int, int, str, str] + [float] * (2 * len(_MEASURED)) + [float, int, str])
+    for name, unit in _UNITS.items():
+        t[name].unit = t[f"{name}_err"].unit = unit
+    width = max([64] + [len(str(v)) for v in t["status"]])
+    t["status"] = np.asarray(t["status"]).astype(f"U{width}")   # room to flag a star later
+    t.meta["description"] = ("KMOS PSF per star: σ-clipped wavelength collapse, 2D elliptical Gaussian fit; "
+                             "widths of the optical PSF (spaxel box removed), fwhm = geometric mean of the axes, "
+                             "hwhm = fwhm/2, ellipticity = 1 - b/a, pa = major axis counter-clockwise from +x "
+                             "(pixel axes); errors 1 sigma from the fit covariance; status 'ok' or why not")
+    t.meta["clip_sigma"] = float(clip_sigma)
+    t.meta["fit_background"] = bool(background)
+    return t
+
+
+# --------------------------------------------------------------------------- summaries
+def _ok(table: Table) -> Table:
+    return table[np.asarray(table["status"]) == "ok"]
+
+
+def psf_per_spectrograph(table: Table) -> Table:
+    """Average PSF of each spectrograph over pointings (KROSS §3.2), from the ``ok`` stars.
+
+    Returns
+    -------
+    Table
+        spectrograph, n_ok, n_failed and mean / std / min / max of fwhm, hwhm and
+        ellipticity, plus the circular mean of pa (axial, period 180°).
+    """
+    rows = []
+    spec_all = np.asarray(table["spectrograph"])
+    good = _ok(table)
+    for spec in sorted(set(spec_all.tolist())):
+        g = good[np.asarray(good["spectrograph"]) == spec]
+        row = {"spectrograph": int(spec), "n_ok": len(g), "n_failed": int((spec_all == spec).sum()) - len(g)}
+        for name in ("fwhm", "hwhm", "ellipticity"):
+            v = np.asarray(g[name], dtype=float)
+            has = v.size > 0
+            row[f"{name}_mean"] = float(v.mean()) if has else np.nan
+            row[f"{name}_std"] = float(v.std(ddof=1)) if v.size > 1 else np.nan
+            row[f"{name}_min"] = float(v.min()) if has else np.nan
+            row[f"{name}_max"] = float(v.max()) if has else np.nan
+        pa = np.radians(np.asarray(g["pa"], dtype=float) * 2.0)
+        row["pa_mean"] = float(np.degrees(np.arctan2(np.sin(pa).mean(), np.cos(pa).mean())) / 2 % 180) if pa.size else np.nan
+        rows.append(row)
+    names = list(rows[0]) if rows else ["spectrograph", "n_ok", "n_failed"]
+    t = Table(rows=[[r[n] for n in names] for r in rows], names=names) if rows else Table(names=names, dtype=[int] * 3)
+    for c in t.colnames:
+        if c.startswith(("fwhm", "hwhm")):
+            t[c].unit = u.arcsec
+        elif c.startswith("pa"):
+            t[c].unit = u.deg
+    t.meta["description"] = "KMOS PSF per spectrograph: statistics over the pointings' stars with status ok"
+    return t
+
+
+def psf_for(table: Table, pointing: str, spectrograph: int, per_spectrograph: Table | None = None) -> dict:
+    """The PSF that applies to a galaxy in (pointing, spectrograph).
+
+    The pointing's own star if it was measured (``source = "star"``), else the average of
+    that spectrograph over all pointings (``source = "spectrograph mean"``); NaN with
+    ``source = "none"`` when neither exists.
+    """
+    sel = (np.asarray(table["pointing"]).astype(str) == str(pointing)) & \
+          (np.asarray(table["spectrograph"]) == int(spectrograph)) & (np.asarray(table["status"]) == "ok")
+    if sel.any():
+        r = table[np.flatnonzero(sel)[0]]
+        return {"fwhm": float(r["fwhm"]), "hwhm": float(r["hwhm"]), "ellipticity": float(r["ellipticity"]),
+                "pa": float(r["pa"]), "source": "star"}
+    per = psf_per_spectrograph(table) if per_spectrograph is None else per_spectrograph
+    m = np.asarray(per["spectrograph"]) == int(spectrograph)
+    if m.any() and np.isfinite(per["fwhm_mean"][m][0]):
+        r = per[np.flatnonzero(m)[0]]
+        return {"fwhm": float(r["fwhm_mean"]), "hwhm": float(r["hwhm_mean"]),
+                "ellipticity": float(r["ellipticity_mean"]), "pa": float(r["pa_mean"]), "source": "spectrograph mean"}
+    return {"fwhm": np.nan, "hwhm": np.nan, "ellipticity": np.nan, "pa": np.nan, "source": "none"}
+
+
+def attach_psf(targets: Table, table: Table) -> Table:
+    """Copy of ``targets`` with psf_fwhm, psf_hwhm, psf_ellipticity, psf_pa, psf_source
+    looked up by each row's (pointing, spectrograph) with :func:`psf_for`."""
+    per = psf_per_spectrograph(table)
+    out = targets.copy(copy_data=True)
+    found = [psf_for(table, p, s, per) for p, s in zip(out["pointing"], out["spectrograph"])]
+    for key, unit in (("fwhm", u.arcsec), ("hwhm", u.arcsec), ("ellipticity", None), ("pa", u.deg)):
+        out[f"psf_{key}"] = np.array([f[key] for f in found], dtype=float)
+        if unit is not None:
+            out[f"psf_{key}"].unit = unit
+    out["psf_source"] = [f["source"] for f in found]
+    return out

@@ -1,0 +1,140 @@
+"""Notebook 03 for one cube and for the survey: velocity field → disc model → dynamical
+centre → curve of growth → r½(Hα) → PSF-corrected r′½, resolved flag and error budget,
+plus the paper's two cross-checks (light-centroid centre; a 2D profile-model fit)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import astropy.units as u
+from astropy.modeling import fitting, models
+from astropy.table import Table
+
+from ..cosmology import KROSS_COSMO
+from ..errors import Redshift1Error
+from ..progress import progress_bar
+from .cube import KMOSCube, read_kmos_cube
+from .kinematics import fit_disc, spaxel_fits
+from .psf import attach_psf
+from .sizes import half_light_radius, psf_corrected_radius, size_error_budget
+from .spectra import continuum_subtract, light_centroid, narrowband_map
+
+
+@dataclass(frozen=True)
+class SizeConfig:
+    """Analysis choices of notebook 03 (each one a notebook parameter)."""
+
+    smooth: int = 3                  # spaxels: boxcar before the per-spaxel fits
+    spaxel_snr_min: float = 5.0      # a spaxel enters the velocity field above this S/N
+    centre_prior: float = 1.0        # spaxels: prior width tying the dynamical centre to the light
+    map_nsig: float = 3.0            # Hα map: channels within ± this many line σ
+    max_extrapolation: float = 2.0   # Gaussian curve-of-growth extrapolation cap
+    seeing_variation: float = 0.2    # fractional PSF variation in the error budget (KROSS: <20%)
+    psf_correction: bool = True      # subtract the PSF HWHM in quadrature
+
+
+def gaussian_profile_r_half(image, error, centre) -> float:
+    """Cross-check 2: r½ (spaxels) of an elliptical 2D Gaussian fitted to the Hα map
+    (a GALFIT-like parametric size; for a Gaussian r½ = sqrt(2 ln 2) σ, circularised)."""
+    img = np.where(np.isfinite(image), image, 0.0)
+    w = np.where(np.isfinite(error) & (error > 0), 1.0 / np.where(np.isfinite(error) & (error > 0), error, 1.0), 0.0)
+    y, x = np.indices(img.shape)
+    g0 = models.Gaussian2D(max(img.max(), 1e-30), centre[0], centre[1], 2.0, 1.6, 0.3,
+                           bounds={"x_stddev": (0.3, 20), "y_stddev": (0.3, 20)})
+    try:
+        g = fitting.LevMarLSQFitter()(g0, x, y, img, weights=w)
+    except Exception:  # a pathological map: report no size rather than stop the survey
+        return np.nan
+    return float(np.sqrt(2 * np.log(2)) * np.sqrt(abs(g.x_stddev.value * g.y_stddev.value)))
+
+
+def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, psf_ell: float,
+                      cfg: SizeConfig = SizeConfig()) -> dict:
+    """Sizes of one detected galaxy (radii in arcsec)."""
+    lam = cube.wavelength.to_value(u.um)
+    pix = cube.pixel_scale.to_value(u.arcsec)
+    cs, _ = continuum_subtract(cube, z)
+    vf = spaxel_fits(cs, cube.noise, lam, z, smooth=cfg.smooth, snr_min=cfg.spaxel_snr_min)
+    nb, nb_err = narrowband_map(cs, cube.noise, lam, z, sigma_kms, nsig=cfg.map_nsig)
+    light = light_centroid(nb, nb / nb_err)
+    disc = fit_disc(vf, light, centre_prior=cfg.centre_prior)
+    status = "ok" if disc.success else "no disc fit: light centroid used"
+    centre = (disc.x0, disc.y0) if disc.success else light
+    q = disc.axis_ratio if disc.success else 1.0
+    theta = disc.pa_photutils if disc.success else 0.0
+    sm = half_light_radius(nb, nb_err, centre, q, theta, max_extrapolation=cfg.max_extrapolation)
+    if sm.total_model > sm.total_measured * (cfg.max_extrapolation - 1e-9):
+        status = "curve of growth does not converge"
+    sm_light = half_light_radius(nb, nb_err, light, q, theta, max_extrapolation=cfg.max_extrapolation)
+    r_model = gaussian_profile_r_half(nb, nb_err, light)
+    r_half = sm.r_half * pix
+    r_err = sm.r_half_err * pix
+    hw = hwhm if cfg.psf_correction else 0.0
+    r_corr, resolved = psf_corrected_radius(r_half, hw)
+    r_corr_err = size_error_budget(r_half, r_err, hw, cfg.seeing_variation, psf_ell) if cfg.psf_correction else r_err
+    kpc = KROSS_COSMO.kpc_proper_per_arcmin(z).to_value(u.kpc / u.arcsec)
+    return {
+        "size_status": status, "x_dyn": centre[0], "y_dyn": centre[1], "x_light": light[0], "y_light": light[1],
+        "disc_ok": disc.success, "inclination": disc.inclination, "pa": disc.pa, "v_max": disc.v_max,
+        "r_turn_arcsec": disc.r_turn * pix, "n_velocity_spaxels": int(vf.good.sum()),
+        "psf_hwhm": hwhm, "r_half_arcsec": r_half, "r_half_err_arcsec": r_err,
+        "r_half_corr_arcsec": float(r_corr), "r_half_corr_err_arcsec": float(r_corr_err),
+        "r_half_corr_kpc": float(r_corr) * kpc, "r_half_corr_err_kpc": float(r_corr_err) * kpc,
+        "resolved": bool(resolved), "recovered_fraction": sm.recovered_fraction,
+        "r_half_centroid_arcsec": sm_light.r_half * pix, "r_half_model_arcsec": r_model * pix,
+        "_maps": (nb, nb_err, vf, sm),
+    }
+
+
+SIZE_COLUMNS = ("id", "status", "size_status", "x_dyn", "y_dyn", "x_light", "y_light", "disc_ok", "inclination",
+                "pa", "v_max", "r_turn_arcsec", "n_velocity_spaxels", "psf_hwhm", "r_half_arcsec",
+                "r_half_err_arcsec", "r_half_corr_arcsec", "r_half_corr_err_arcsec", "r_half_corr_kpc",
+                "r_half_corr_err_kpc", "resolved", "recovered_fraction", "r_half_centroid_arcsec",
+                "r_half_model_arcsec")
+
+
+def measure_sizes(kmos_dir: str | Path, targets: Table, spectra: Table, psf_table: Table,
+                  cfg: SizeConfig = SizeConfig(), progress: bool | None = None,
+                  keep_maps: bool = False) -> tuple[Table, dict]:
+    """Sizes of every Hα-detected target; every target gets a row and a ``status``.
+
+    Each galaxy takes the PSF of its pointing's star on its spectrograph (notebook 01), or
+    that spectrograph's survey mean where the star failed (:func:`redshift1.kmos.psf.attach_psf`).
+    """
+    kmos_dir = Path(kmos_dir)
+    targets = attach_psf(targets, psf_table)
+    spec = {str(r["id"]): r for r in spectra}
+    rows, maps = [], {}
+    for t in progress_bar(targets, desc="Hα sizes", disable=None if progress is None else not progress):
+        gid = str(t["id"])
+        row = dict.fromkeys(SIZE_COLUMNS, np.nan)
+        row.update(id=gid, status="ok", size_status="", disc_ok=False, resolved=False, n_velocity_spaxels=0)
+        s = spec.get(gid)
+        hwhm, ell = float(t["psf_hwhm"]), float(t["psf_ellipticity"])
+        if s is None or str(s["status"]) != "ok":
+            row["status"] = "not measured: no integrated spectrum"
+        elif not bool(s["halpha_detected"]):
+            row["status"] = "not measured: Hα not detected"
+        elif not np.isfinite(hwhm):
+            row["status"] = f"not measured: no PSF for pointing {t['pointing']} spectrograph {t['spectrograph']}"
+        else:
+            try:
+                cube = read_kmos_cube(kmos_dir / str(t["cube"]))
+                m = measure_size_cube(cube, float(s["z"]), float(s["sigma_kms"]), hwhm, ell, cfg)
+                if keep_maps:
+                    maps[gid] = m["_maps"]
+                row.update({k: v for k, v in m.items() if not k.startswith("_")})
+            except Redshift1Error as exc:
+                row["status"] = f"skipped: {exc}"
+        rows.append(row)
+    table = Table(rows=[[r[c] for c in SIZE_COLUMNS] for r in rows], names=SIZE_COLUMNS)
+    for c in SIZE_COLUMNS:
+        if c.endswith("_arcsec") or c == "psf_hwhm":
+            table[c].unit = u.arcsec
+        elif c.endswith("_kpc"):
+            table[c].unit = u.kpc
+    table["inclination"].unit = table["pa"].unit = u.deg
+    table["v_max"].unit = u.km / u.s
+    table["x_dyn"].unit = table["y_dyn"].unit = table["x_light"].unit = table["y_light"].unit = u.pix
+    return table, maps

@@ -1,0 +1,294 @@
+"""Integrated spectra of KMOS cubes, their Hα + [NII] fits, detections and limits (KROSS §2, §3.3).
+
+One galaxy's measurement, :func:`measure_cube`, is: subtract each spaxel's continuum,
+sum the spaxels of the aperture into an integrated spectrum, fit Hα + [NII] with one
+redshift and one width (:mod:`redshift1.kmos.linefit`), take flux errors from refits of
+noise-perturbed copies, and decide what was detected: Hα at S/N > 3; [NII]6583 at
+S/N > 3, otherwise either *near a sky line* (a strong OH line within 7 Å of where [NII]
+falls: dropped from the metallicity work) or a 5σ upper limit from the local noise.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import astropy.units as u
+from astropy.stats import sigma_clip, sigma_clipped_stats
+from astropy.table import Table
+
+from .. import constants as C
+from ..errors import Redshift1Error
+from ..progress import progress_bar
+from ..mock.sky import KMOS_OH_TABLE, load_table
+from .cube import KMOSCube, read_kmos_cube
+from .linefit import LINES_UM, fit_halpha_nii, perturbed_errors
+
+
+@dataclass(frozen=True)
+class SpectraConfig:
+    """Analysis choices of notebook 02 (each one a notebook parameter)."""
+
+    snr_min: float = 3.0                 # Hα / [NII] detection threshold (KROSS: S/N > 3)
+    n_perturb: int = 50                  # noise realisations for the flux errors
+    aperture_radius: float = 0.0         # arcsec around the Hα centroid; <= 0: every valid spaxel
+    dz: float = 0.01                     # redshift search half-width around the catalogue z
+    sky_strength_min: float = 20.0       # OH line strength counted as strong (Rousselot scale > 20)
+    sky_distance_aa: float = 7.0         # observed Å: [NII] this close to a strong line is "near sky"
+    upper_limit_sigma: float = 5.0       # [NII] non-detections away from sky lines: 5σ limits
+    continuum_halfwidth_um: float = 0.02  # side bands for the continuum, ±200 Å around the lines
+    seed: int = 2016
+
+
+# --------------------------------------------------------------------------- continuum, maps
+def line_window_um(z: float, pad_kms: float = 1000.0) -> tuple[float, float]:
+    """Observed wavelengths spanning [NII]6548 … [NII]6583 at ``z`` plus ``pad_kms``."""
+    f = pad_kms / 299792.458
+    return LINES_UM[2] * (1 + z) * (1 - f), LINES_UM[1] * (1 + z) * (1 + f)
+
+
+def continuum_subtract(cube: KMOSCube, z: float, halfwidth_um: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
+    """Subtract each spaxel's continuum: the σ-clipped median of side bands around the lines.
+
+    Returns the continuum-subtracted cube and the continuum image (flux density).
+    """
+    lam = cube.wavelength.to_value(u.um)
+    lo, hi = line_window_um(z)
+    side = (lam > lo - halfwidth_um) & (lam < hi + halfwidth_um) & ~((lam >= lo) & (lam <= hi))
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore")            # all-NaN edge spaxels of real cubes
+        _, med, _ = sigma_clipped_stats(cube.data[side], axis=0, sigma=3.0)
+    med = np.nan_to_num(np.asarray(med), nan=0.0)
+    return cube.data - med[None], med
+
+
+def narrowband_map(data_cs: np.ndarray, noise: np.ndarray, wave_um: np.ndarray, z: float, sigma_kms: float,
+                   nsig: float = 2.5) -> tuple[np.ndarray, np.ndarray]:
+    """Continuum-subtracted Hα flux per spaxel summed over ±``nsig`` line σ, and its noise."""
+    centre = LINES_UM[0] * (1 + z)
+    sig = np.hypot(centre * sigma_kms / 299792.458, centre / (2.3548 * C.KMOS_RESOLUTION))
+    sel = np.abs(wave_um - centre) < nsig * sig
+    if not sel.any():
+        sel[np.argmin(np.abs(wave_um - centre))] = True
+    dlam = np.median(np.diff(wave_um))
+    flux = np.nansum(data_cs[sel], axis=0) * dlam
+    err = np.sqrt(np.nansum(noise[sel] ** 2, axis=0)) * dlam
+    valid = np.any(np.isfinite(data_cs[sel]), axis=0)
+    return np.where(valid, flux, np.nan), np.where(valid, err, np.nan)
+
+
+def light_centroid(image: np.ndarray, snr: np.ndarray | None = None, snr_min: float = 2.0) -> tuple[float, float]:
+    """Flux-weighted centroid (x, y) of the positive, significant pixels (0-based spaxels)."""
+    img = np.where(np.isfinite(image), image, 0.0)
+    use = img > 0
+    if snr is not None and np.count_nonzero(use & (snr > snr_min)) >= 3:
+        use &= snr > snr_min
+    if not use.any():
+        ny, nx = image.shape
+        return (nx - 1) / 2, (ny - 1) / 2
+    y, x = np.indices(img.shape)
+    w = img * use
+    return float((w * x).sum() / w.sum()), float((w * y).sum() / w.sum())
+
+
+def aperture_mask(shape, centre_xy, radius_spaxels: float, valid: np.ndarray) -> np.ndarray:
+    """Valid spaxels within ``radius_spaxels`` of the centre (every valid one for radius <= 0)."""
+    if radius_spaxels <= 0:
+        return valid.copy()
+    y, x = np.indices(shape)
+    return valid & (np.hypot(x - centre_xy[0], y - centre_xy[1]) <= radius_spaxels)
+
+
+def integrated_spectrum(data: np.ndarray, noise: np.ndarray, mask2d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of the spaxels in ``mask2d`` per channel, noise added in quadrature."""
+    d = np.where(mask2d[None], data, np.nan)
+    n = np.where(mask2d[None], noise, np.nan)
+    flux = np.nansum(d, axis=(1, 2))
+    err = np.sqrt(np.nansum(n**2, axis=(1, 2)))
+    empty = ~np.any(np.isfinite(d), axis=(1, 2))
+    return np.where(empty, np.nan, flux), np.where(empty | (err <= 0), np.nan, err)
+
+
+def empirical_noise_scale(wave_um, spec, err, z, dz, halfwidth_um) -> float:
+    """How much noisier the integrated spectrum is than its NOISE propagation says, from the
+    line-free side bands: sqrt of the 5σ-clipped mean of (flux/noise)² (at least 1).
+
+    Sky-subtraction residuals are shared by the spaxels of a cube, so they add coherently
+    when spaxels are summed while the pipeline's NOISE extension adds in quadrature.
+    """
+    lo, hi = line_window_um(z - dz)[0], line_window_um(z + dz)[1]
+    side = (wave_um > lo - halfwidth_um) & (wave_um < hi + halfwidth_um) & ~((wave_um >= lo) & (wave_um <= hi))
+    ratio = spec[side] / err[side]
+    ratio = ratio[np.isfinite(ratio)]
+    if ratio.size < 10:
+        return 1.0
+    clipped = sigma_clip(ratio, sigma=5, maxiters=3)
+    return float(max(1.0, np.sqrt(np.mean(clipped.compressed() ** 2))))
+
+
+# --------------------------------------------------------------------------- sky lines
+def strong_sky_lines_um(min_strength: float = 20.0) -> np.ndarray:
+    """Vacuum wavelengths (µm) of the OH lines stronger than ``min_strength`` (peak = 100)."""
+    t = load_table(KMOS_OH_TABLE)
+    return np.asarray(u.Quantity(t["wavelength"]).to_value(u.um))[np.asarray(t["strength"]) > min_strength]
+
+
+def sky_line_distance_aa(wave_um, min_strength: float = 20.0) -> np.ndarray:
+    """Observed-frame distance (Å) from each wavelength to the nearest strong OH line."""
+    lines = strong_sky_lines_um(min_strength)
+    w = np.atleast_1d(np.asarray(wave_um, float))
+    return np.min(np.abs(w[:, None] - lines[None, :]), axis=1) * 1e4
+
+
+# --------------------------------------------------------------------------- one galaxy
+def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraConfig(),
+                 rng: np.random.Generator | None = None) -> dict:
+    """Measure one cube: fit the integrated spectrum, classify detections.
+
+    Returns a dict of scalars (fluxes in ``cube.unit`` × µm, i.e. erg/s/cm² for the mock)
+    plus arrays under ``"_spectrum"`` and ``"_map"`` for figures and maps.
+    """
+    rng = rng or np.random.default_rng(cfg.seed)
+    lam = cube.wavelength.to_value(u.um)
+    valid2d = np.any(cube.valid, axis=0)
+    if not valid2d.any():
+        raise Redshift1Error(f"{cube.path}: no valid spaxels (all NaN or zero noise)")
+    lo, hi = line_window_um(z_guess - cfg.dz), line_window_um(z_guess + cfg.dz)
+    if hi[1] < lam[0] or lo[0] > lam[-1]:
+        raise Redshift1Error(f"{cube.path}: Hα at z={z_guess:.3f} falls outside the cube's "
+                             f"{lam[0]:.3f}-{lam[-1]:.3f} µm")
+    cs, cont_img = continuum_subtract(cube, z_guess, cfg.continuum_halfwidth_um)
+    # pass 1: every valid spaxel, to find the line and the light
+    s1, e1 = integrated_spectrum(cs, cube.noise, valid2d)
+    fit1 = fit_halpha_nii(lam, s1[None], e1[None], z_guess, dz=cfg.dz)
+    nb, nb_err = narrowband_map(cs, cube.noise, lam, float(fit1.z[0]), float(fit1.sigma_kms[0]))
+    centre = light_centroid(nb, nb / nb_err)
+    radius = cfg.aperture_radius / cube.pixel_scale.to_value(u.arcsec)
+    ap = aperture_mask(valid2d.shape, centre, radius, valid2d)
+    spec, err = integrated_spectrum(cs, cube.noise, ap)
+    noise_scale = empirical_noise_scale(lam, spec, err, z_guess, cfg.dz, cfg.continuum_halfwidth_um)
+    err = err * noise_scale
+    fit = fit_halpha_nii(lam, spec[None], err[None], z_guess, dz=cfg.dz)
+    mc = perturbed_errors(lam, spec[None], err[None], fit, n_perturb=cfg.n_perturb, dz=cfg.dz, rng=rng)[0]
+    p = fit.params[0]
+    f_ha, f_nii = p[2], p[3]
+    e_ha, e_nii = mc[2], mc[3]
+    snr_ha = f_ha / e_ha if e_ha > 0 else np.nan
+    snr_nii = f_nii / e_nii if e_nii > 0 else np.nan
+    lam_nii = LINES_UM[1] * (1 + p[0])
+    d_sky = float(sky_line_distance_aa(lam_nii, cfg.sky_strength_min)[0])
+    ha_det = bool(snr_ha > cfg.snr_min)
+    nii_det = bool(ha_det and snr_nii > cfg.snr_min)
+    if not ha_det:
+        nii_class = "no_halpha"
+    elif nii_det:
+        nii_class = "detected"
+    elif d_sky < cfg.sky_distance_aa:
+        nii_class = "near_sky_line"
+    else:
+        nii_class = "upper_limit"
+    nb, nb_err = narrowband_map(cs, cube.noise, lam, float(p[0]), float(p[1]))
+    return {
+        "z": p[0], "z_err": mc[0], "sigma_kms": p[1], "sigma_kms_err": mc[1], "fwhm_kms": 2.3548 * p[1],
+        "flux_halpha": f_ha, "flux_halpha_err": e_ha, "snr_halpha": snr_ha,
+        "flux_nii6583": f_nii, "flux_nii6583_err": e_nii, "snr_nii6583": snr_nii,
+        "flux_nii6583_ul": cfg.upper_limit_sigma * e_nii,
+        "continuum": p[4], "noise_scale": noise_scale, "chi2_red": fit.chi2[0] / max(fit.dof[0], 1),
+        "x_center": centre[0], "y_center": centre[1], "n_spaxels": int(ap.sum()),
+        "nii_sky_distance_aa": d_sky, "halpha_detected": ha_det, "nii_detected": nii_det, "nii_class": nii_class,
+        "_spectrum": (lam, spec, err, fit.params[0]), "_map": (nb, nb_err, cont_img),
+    }
+
+
+ROW_FLOATS = ("z", "z_err", "sigma_kms", "sigma_kms_err", "fwhm_kms", "flux_halpha", "flux_halpha_err",
+              "snr_halpha", "flux_nii6583", "flux_nii6583_err", "snr_nii6583", "flux_nii6583_ul", "continuum",
+              "noise_scale", "chi2_red", "x_center", "y_center", "nii_sky_distance_aa")
+
+
+def measure_survey(kmos_dir: str | Path, targets: Table, cfg: SpectraConfig = SpectraConfig(),
+                   progress: bool | None = None, keep_arrays: bool = False) -> tuple[Table, dict]:
+    """Measure every target's cube; one row per target, ``status`` says what happened.
+
+    A cube that cannot be read or measured is flagged (``status`` = the reason) and the run
+    goes on. Returns the table and, with ``keep_arrays``, each galaxy's spectrum and maps.
+    """
+    kmos_dir = Path(kmos_dir)
+    rows, arrays = [], {}
+    for t in progress_bar(targets, desc="integrated spectra", disable=None if progress is None else not progress):
+        rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, _stable_hash(str(t["id"]))]))
+        row = {"id": str(t["id"]), "status": "ok"}
+        try:
+            cube = read_kmos_cube(kmos_dir / str(t["cube"]))
+            m = measure_cube(cube, float(t["z_cat"]), cfg, rng)
+        except Redshift1Error as exc:
+            row["status"] = f"skipped: {exc}"
+            for k in ROW_FLOATS:
+                row[k] = np.nan
+            row.update(halpha_detected=False, nii_detected=False, nii_class="not_measured", n_spaxels=0,
+                       flux_unit="")
+            rows.append(row)
+            continue
+        if keep_arrays:
+            arrays[row["id"]] = {"spectrum": m["_spectrum"], "map": m["_map"], "wcs": cube.wcs.to_header(),
+                                 "pixel_scale": cube.pixel_scale.to_value(u.arcsec)}
+        row.update({k: v for k, v in m.items() if not k.startswith("_")})
+        row["flux_unit"] = (cube.unit * u.um).to_string() if cube.unit_known else "unknown (no BUNIT) x um"
+        rows.append(row)
+    table = Table(rows=[{k: r.get(k) for k in _COLUMNS} for r in rows], names=_COLUMNS)
+    _set_units(table)
+    return table, arrays
+
+
+_COLUMNS = ("id", "status", *ROW_FLOATS, "n_spaxels", "halpha_detected", "nii_detected", "nii_class", "flux_unit")
+
+
+def _set_units(t: Table):
+    flux = u.erg / u.s / u.cm**2
+    for c in ("flux_halpha", "flux_halpha_err", "flux_nii6583", "flux_nii6583_err", "flux_nii6583_ul"):
+        t[c].unit = flux
+    for c in ("sigma_kms", "sigma_kms_err", "fwhm_kms"):
+        t[c].unit = u.km / u.s
+    t["nii_sky_distance_aa"].unit = u.AA
+    t["x_center"].unit = t["y_center"].unit = u.pix
+
+
+def _stable_hash(s: str) -> int:
+    import zlib
+    return zlib.crc32(s.encode())
+
+
+# --------------------------------------------------------------------------- summaries
+PAPER_COUNTS = {"targets": 487, "halpha_detected": 437, "halpha_undetected": 50, "nii_detected": 190,
+                "nii_near_sky_line": 113, "nii_upper_limit": 134}
+
+
+def detection_counts(spectra: Table) -> Table:
+    """Counts of notebook 02 beside the paper's (KROSS §2, §3.3; comparison column only)."""
+    cls = np.asarray(spectra["nii_class"])
+    det = np.asarray(spectra["halpha_detected"], bool)
+    ours = {"targets": len(spectra), "halpha_detected": int(det.sum()), "halpha_undetected": int((~det).sum()),
+            "nii_detected": int((cls == "detected").sum()), "nii_near_sky_line": int((cls == "near_sky_line").sum()),
+            "nii_upper_limit": int((cls == "upper_limit").sum())}
+    return Table({"quantity": list(ours), "compendium": list(ours.values()),
+                  "paper": [PAPER_COUNTS[k] for k in ours]})
+
+
+def write_halpha_maps(arrays: dict, folder: str | Path) -> int:
+    """One FITS per galaxy: continuum-subtracted Hα flux map (``HALPHA``), its noise
+    (``HALPHA_ERR``) and the continuum image (``CONTINUUM``), with the cube's celestial WCS."""
+    from astropy.io import fits
+    from ..io import write_fits
+
+    folder = Path(folder)
+    for gid, a in arrays.items():
+        nb, nb_err, cont = a["map"]
+        hdus = [fits.PrimaryHDU()]
+        for name, img, bunit in (("HALPHA", nb, "erg.s**-1.cm**-2"), ("HALPHA_ERR", nb_err, "erg.s**-1.cm**-2"),
+                                 ("CONTINUUM", cont, "erg.s**-1.cm**-2.um**-1")):
+            h = a["wcs"].copy()
+            h["BUNIT"] = bunit
+            h["OBJECT"] = gid
+            hdus.append(fits.ImageHDU(np.asarray(img, np.float32), header=h, name=name))
+        write_fits(fits.HDUList(hdus), folder / f"{gid}.fits")
+    return len(arrays)

@@ -1,0 +1,230 @@
+"""The emission-line catalogue of reduced masks (ROLES §2.4-§2.5.1): detection, cleaning, fluxes.
+
+:func:`detect_mask` turns one :class:`~redshift1.ldss3.reduce.ReducedMask` into the raw
+catalogue (every group of connected pixels >= ``raw_sigma``) with flags, wavelengths,
+counts and -- given a :class:`~redshift1.ldss3.fluxes.Sensitivity` -- calibrated fluxes.
+:func:`detect_survey` runs it over all reduced masks of a survey and derives the spectral
+aperture correction from the brightest lines. The ``status`` column says what happens to
+each detection: ``adopted`` (>= ``adopt_sigma`` and clean), ``below_threshold``,
+``edge``, ``sky_leak``, ``broad`` (ROLES' two artefact classes), later possibly
+``multiline_rejected`` (:mod:`~redshift1.ldss3.reliability`).
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, asdict
+from pathlib import Path
+
+import numpy as np
+import astropy.units as u
+from astropy.table import Table, vstack
+
+from ..progress import progress_bar
+from .detect import DETECTION_FLAGS, clean_flags, find_lines, line_kernel, significance, spectral_width
+from .fluxes import (Sensitivity, analytic_aperture_correction, aperture_correction, box_flux, calibrate,
+                     line_continuum, noise_spectrum, point_source_fraction, profile_fwhm)
+from .reduce import ReducedMask, read_reduced
+from .registration import parabolic_peak
+
+__all__ = ["DetectParams", "detect_mask", "detect_survey", "seeing_correction", "slit_throughput", "LINE_STATUS", "FLUX_UNIT"]
+
+FLUX_UNIT = u.erg / u.s / u.cm**2
+
+#: meaning of the ``status`` values of the line catalogue
+LINE_STATUS = {
+    "adopted": "significance >= adopt_sigma, no artefact flag",
+    "below_threshold": "raw catalogue only: raw_sigma <= significance < adopt_sigma",
+    "edge": "peak on the edge of the extraction box (ROLES §2.4.1)",
+    "sky_leak": "sky line leaking in at the slit end (artefact class 1 of ROLES §2.4.2)",
+    "broad": "broad 'line' from continuum the side bands do not follow (artefact class 2)",
+    "multiline_rejected": "fainter line in a slit whose lines fit no common redshift (ROLES §2.4.3)",
+}
+
+
+@dataclass
+class DetectParams:
+    """Choices of the line detection (ROLES §2.4); defaults are the paper's."""
+
+    fwhm_x: float = 5.0            # px, kernel FWHM along the dispersion
+    fwhm_y: float = 3.5            # px, kernel FWHM along the slit
+    sideband_inner: int = 10       # px, continuum side bands i +- inner ... outer
+    sideband_outer: int = 50
+    remask_sigma: float = 6.0      # pixels above this are masked in the continuum re-estimate
+    continuum_noise: bool = True   # Poisson term of the continuum (ROLES eq. 8)
+    follow_throughput: bool = True  # continuum side bands follow the measured throughput
+    raw_sigma: float = 3.0         # raw catalogue
+    adopt_sigma: float = 4.0       # adopted catalogue
+    connectivity: int = 2          # 8-connected groups
+    leak_rows: int = 1             # sky_leak: within this many rows of the box edge ...
+    leak_sky_factor: float = 3.0   # ... on sky brighter than this x the slit's median sky
+    broad_fwhm: float = 16.0       # px, 'lines' wider than this are continuum
+    box_half: int = 2              # 5 x 5 flux box
+    wide_half_x: int = 10          # columns of the wide box used for the aperture correction
+    apcorr_min_sigma: float = 10.0
+
+
+def slit_throughput(red: ReducedMask, sens: Sensitivity | None, floor: float = 0.2):
+    """Relative throughput (sensitivity x telluric at the mask's airmass) at every column of
+    every slit, normalised to 1; NaN where below ``floor`` or unknown."""
+    if sens is None:
+        return None
+    r = sens.response_at(red.wave, red.meta["airmass"])
+    with np.errstate(invalid="ignore"):
+        t = r / np.nanmax(r)
+    return np.where(t >= floor, t, np.nan)
+
+
+def _subpixel_col(S, b, slit, row, col):
+    """Parabolic peak of ``S - b`` along x around each detection."""
+    if len(slit) == 0:
+        return np.zeros(0)
+    prof = (S - b)[slit, row, :]
+    return parabolic_peak(prof, np.asarray(col, int))
+
+
+def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: DetectParams | None = None,
+                apcorr: float = 1.0, keep_maps: bool = False):
+    """Raw line catalogue of one reduced mask (one row per group >= ``raw_sigma``).
+
+    Returns ``(catalogue, maps)``; ``maps`` (only with ``keep_maps``) holds the significance
+    cube and friends for figures.
+    """
+    p = params or DetectParams()
+    thr = slit_throughput(red, sens) if p.follow_throughput else None
+    kern = line_kernel(p.fwhm_x, p.fwhm_y)
+    thr_conv = None
+    if thr is not None:   # the convolved frame sees the throughput through the kernel's spectral profile
+        from scipy.ndimage import convolve1d
+        kx = kern.sum(axis=0)
+        fin = np.isfinite(thr)
+        num = convolve1d(np.where(fin, thr, 0.0), kx, axis=1, mode="nearest")
+        den = convolve1d(fin.astype(float), kx, axis=1, mode="nearest")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            thr_conv = np.where(fin, num / den, np.nan)
+    sci = np.nan_to_num(red.sci)
+    noise = np.nan_to_num(red.noise, nan=1.0)
+    det = significance(sci, noise, red.good, kern, p.sideband_inner, p.sideband_outer, p.remask_sigma,
+                       p.continuum_noise, throughput=thr_conv)
+    cat = find_lines(det["sigma"], det["valid"], p.raw_sigma, p.connectivity)
+    s, r, c = (np.asarray(cat[k], int) for k in ("slit", "row", "col"))
+    flags = clean_flags(cat, det, red.sky, red.box_rows, p.leak_rows, p.leak_sky_factor, p.broad_fwhm)
+    width = spectral_width(det["S"], det["b"], s, r, c)
+    xsub = _subpixel_col(det["S"], det["b"], s, r, c)
+    ncol = red.wave.shape[1]
+    wave = np.array([np.interp(xx, np.arange(ncol), red.wave[i]) for i, xx in zip(s, xsub)]) if len(s) else np.zeros(0)
+    # fluxes on the unsmoothed frame, continuum from the side bands (lines masked)
+    linemask = det["sigma"] > p.remask_sigma
+    cont = line_continuum(sci, red.good, linemask, thr, p.sideband_inner, p.sideband_outer)
+    f5, e5, nmir, nmis = box_flux(sci, noise, red.good, s, r, c, p.box_half, p.box_half, cont)
+    fw, ew, _, nmisw = box_flux(sci, noise, red.good, s, r, c, p.box_half, p.wide_half_x, cont)
+    sl = red.slits
+    out = Table()
+    out["mask"] = np.full(len(cat), red.name)
+    out["field"] = np.full(len(cat), red.field)
+    out["slit_id"] = np.asarray(sl["slit_id"])[s] if len(cat) else np.zeros(0, int)
+    out["object_id"] = np.asarray(sl["object_id"])[s] if len(cat) else np.zeros(0, str)
+    for col in ("is_roles_target", "is_repeat", "is_filler"):
+        out[col] = np.asarray(sl[col], bool)[s] if len(cat) else np.zeros(0, bool)
+    out["row"] = r
+    out["col"] = c
+    out["y_det"] = (np.asarray(sl["row0"], int)[s] + r) * u.pix if len(cat) else np.zeros(0) * u.pix
+    out["x_det"] = (np.asarray(sl["x_lo"], int)[s] + xsub) * u.pix if len(cat) else np.zeros(0) * u.pix
+    out["wavelength"] = wave * u.AA
+    out["sigma"] = np.asarray(cat["sigma"], float)
+    out["npix"] = np.asarray(cat["npix"], int)
+    out["width"] = width * u.pix
+    out["flags"] = flags
+    out["counts"] = f5 * u.electron
+    out["counts_err"] = e5 * u.electron
+    out["counts_wide"] = np.where(nmisw == 0, fw, np.nan) * u.electron
+    out["n_mirrored"] = nmir
+    out["n_missing"] = nmis
+    out["continuum"] = (det["b"][s, r, c] if len(cat) else np.zeros(0)) * u.electron
+    # spatial FWHM of the bright lines (seeing + size + registration), for the slit-loss correction
+    fw = np.full(len(cat), np.nan)
+    for k in np.flatnonzero(np.asarray(out["sigma"]) >= p.apcorr_min_sigma):
+        cols = slice(max(c[k] - p.box_half, 0), c[k] + p.box_half + 1)
+        prof = np.where(red.good[s[k], :, cols], sci[s[k], :, cols] - cont[s[k], :, cols], np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            pr = np.nanmean(prof, axis=1) * prof.shape[1]
+        fw[k] = profile_fwhm(pr) * red.meta["pixscale"]
+    out["fwhm_y"] = fw * u.arcsec
+    if sens is not None and len(cat):
+        out["flux"] = calibrate(f5, wave, sens, red.meta["airmass"], red.meta["nodtime"], apcorr) * FLUX_UNIT
+        out["flux_err"] = calibrate(e5, wave, sens, red.meta["airmass"], red.meta["nodtime"], apcorr) * FLUX_UNIT
+    else:
+        out["flux"] = np.full(len(cat), np.nan) * FLUX_UNIT
+        out["flux_err"] = np.full(len(cat), np.nan) * FLUX_UNIT
+    status = np.where(out["sigma"] >= p.adopt_sigma, "adopted", "below_threshold").astype("U20")
+    for name in ("broad", "sky_leak", "edge"):   # the last assignment wins: edge is the strongest verdict
+        status[(flags & DETECTION_FLAGS[name]) > 0] = name
+    out["status"] = status
+    maps = None
+    if keep_maps:
+        maps = {k: det[k] for k in ("S", "N_conv", "b", "sigma", "valid")}
+        maps["throughput"] = thr
+    return out, maps
+
+
+def detect_survey(products_dir, masks, sens: Sensitivity | None, params: DetectParams | None = None,
+                  progress: bool | None = None, keep_maps_for=()):
+    """Detect lines in every reduced mask (``<products>/ldss3/<mask>_reduced.fits``).
+
+    Two passes: the first measures the spectral aperture correction (5 of ``2 wide_half_x + 1``
+    columns) on the brightest clean lines of all masks, the second calibrates with it.
+    Returns ``(catalogue, apcorr_info, maps)``.
+    """
+    p = params or DetectParams()
+    base = Path(products_dir) / "ldss3"
+    cats, maps = [], {}
+    for name in progress_bar(masks, desc="detect", disable=None if progress is None else not progress):
+        red = read_reduced(base / f"{name}_reduced.fits")
+        cat, m = detect_mask(red, sens, p, 1.0, keep_maps=name in keep_maps_for)
+        if m is not None:
+            maps[name] = (red, m)
+        cats.append(cat)
+    cat = vstack(cats, metadata_conflicts="silent") if cats else Table()
+    ok = (np.asarray(cat["status"]) == "adopted") & (np.asarray(cat["n_missing"]) == 0) if len(cat) else np.zeros(0, bool)
+    specres = 11.4
+    fallback = analytic_aperture_correction(specres, 2.7, p.box_half)
+    apc, n_ap, scatter = aperture_correction(np.asarray(cat["counts"])[ok], np.asarray(cat["counts_wide"])[ok],
+                                             np.asarray(cat["sigma"])[ok], p.apcorr_min_sigma, 3, fallback)
+    seeing = seeing_correction(cat, sens, p) if len(cat) else Table()
+    if len(cat) and sens is not None:
+        corr = np.ones(len(cat))
+        for row in seeing:
+            corr[np.asarray(cat["mask"]) == row["mask"]] = row["correction"]
+        cat["slitloss_corr"] = corr
+        cat["flux"] = cat["flux"] / apc * corr
+        cat["flux_err"] = cat["flux_err"] / apc * corr
+    info = {"apcorr": apc, "n_lines": n_ap, "scatter": scatter, "analytic": fallback,
+            "source": "bright lines" if n_ap else "analytic (doublet, LSF, registration)", "seeing": seeing}
+    return cat, info, maps
+
+
+def seeing_correction(cat: Table, sens: Sensitivity | None, params: DetectParams, min_lines: int = 2) -> Table:
+    """Per mask: the median spatial FWHM of its bright clean lines and the factor
+    ``f(star) / f(mask)`` by which their fluxes are multiplied, ``f`` being the fraction of a
+    Gaussian image inside the slit width and the 5-row box (:func:`point_source_fraction`).
+    Masks with fewer than ``min_lines`` bright lines take the survey median FWHM."""
+    masks = list(dict.fromkeys(np.asarray(cat["mask"]).tolist()))
+    good = (np.asarray(cat["status"]) == "adopted") & np.isfinite(np.asarray(cat["fwhm_y"], float))
+    fw_all = np.asarray(cat["fwhm_y"], float)[good]
+    survey = float(np.median(fw_all)) if fw_all.size else np.nan
+    rows = []
+    for m in masks:
+        sel = good & (np.asarray(cat["mask"]) == m)
+        n = int(sel.sum())
+        fw = float(np.median(np.asarray(cat["fwhm_y"], float)[sel])) if n >= min_lines else survey
+        corr = 1.0
+        if sens is not None and np.isfinite(fw) and np.isfinite(sens.fwhm):
+            corr = float(point_source_fraction(sens.fwhm, sens.slit_width, sens.pixscale, params.box_half)
+                         / point_source_fraction(fw, sens.slit_width, sens.pixscale, params.box_half))
+        rows.append({"mask": m, "n_lines": n, "fwhm_lines": fw,
+                     "fwhm_star": np.nan if sens is None else sens.fwhm, "correction": corr})
+    t = Table(rows=rows) if rows else Table(names=("mask", "n_lines", "fwhm_lines", "fwhm_star", "correction"))
+    if rows:
+        t["fwhm_lines"].unit = u.arcsec
+        t["fwhm_star"].unit = u.arcsec
+    return t

@@ -1,0 +1,130 @@
+"""Figures of notebooks 02 and 03: KROSS Figure 1, detection statistics, sizes."""
+from __future__ import annotations
+
+import numpy as np
+import astropy.units as u
+import matplotlib.pyplot as plt
+from astropy.table import Table
+
+from .. import constants as C
+from ..kmos.linefit import model_spectra
+from ..kmos.spectra import strong_sky_lines_um
+
+
+def plot_figure1(examples: list[dict]) -> plt.Figure:
+    """KROSS Figure 1: Hα maps and rest-frame spectra of galaxies below, on and above the MS.
+
+    Each example: id, label, z, map (2D), spectrum (lam µm, flux, err, fit params), psf_fwhm,
+    pixel_scale. Strong sky lines are shaded with the width of the resolution FWHM; the fit is
+    overlaid; cyan lines mark [NII]6548, Hα, [NII]6583.
+    """
+    fig, axes = plt.subplots(len(examples), 2, figsize=(11, 3.0 * len(examples)),
+                             gridspec_kw={"width_ratios": [1, 2.6]}, squeeze=False)
+    sky = strong_sky_lines_um()
+    for (a_map, a_sp), ex in zip(axes, examples):
+        nb = ex["map"]
+        a_map.imshow(nb, origin="lower", cmap="magma")
+        circ = plt.Circle((1.5, 1.5), ex["psf_fwhm"] / 2 / ex["pixel_scale"], color="0.7", fill=False, lw=1.5)
+        a_map.add_patch(circ)
+        a_map.set_title(f"{ex['id']}  ({ex['label']})", fontsize=9)
+        a_map.set_xticks([]), a_map.set_yticks([])
+        lam, flux, err, p = ex["spectrum"]
+        z = p[0]
+        win = np.abs(lam / (1 + z) - C.HALPHA.to_value(u.um)) < 0.0065
+        rest = lam[win] / (1 + z) * 1e4
+        d = np.median(np.diff(lam))
+        model = model_spectra(p[None], (lam[win] - d / 2)[None], (lam[win] + d / 2)[None], C.KMOS_RESOLUTION)[0]
+        a_sp.step(rest, flux[win], where="mid", color="k", lw=0.8)
+        a_sp.plot(rest, model, color="tab:red", lw=1.0)
+        fwhm = (lam[win].mean() / C.KMOS_RESOLUTION) / (1 + z) * 1e4
+        for s in sky[(sky > lam[win][0]) & (sky < lam[win][-1])]:
+            a_sp.axvspan(s / (1 + z) * 1e4 - fwhm / 2, s / (1 + z) * 1e4 + fwhm / 2, color="0.8", lw=0)
+        for w in (C.NII_6548, C.HALPHA, C.NII_6583):
+            a_sp.axvline(w.to_value(u.AA), color="tab:cyan", lw=0.8)
+        a_sp.set_ylabel("flux density")
+        a_sp.text(0.01, 0.85, f"z = {z:.4f}", transform=a_sp.transAxes, fontsize=9)
+    axes[-1, 1].set_xlabel("rest-frame vacuum wavelength [Å]")
+    fig.tight_layout()
+    return fig
+
+
+def plot_detections(spectra: Table, snr_min: float = 3.0) -> plt.Figure:
+    """S/N of Hα and [NII]6583, and the [NII] classes."""
+    ok = spectra["status"] == "ok"
+    fig, ax = plt.subplots(1, 2, figsize=(11, 3.6))
+    bins = np.logspace(-1, 3, 41)
+    for col, lab in (("snr_halpha", "Hα"), ("snr_nii6583", "[NII]6583")):
+        v = np.asarray(spectra[col][ok], float)
+        ax[0].hist(np.clip(v[np.isfinite(v)], 0.1, 999), bins=bins, histtype="step", lw=1.5, label=lab)
+    ax[0].axvline(snr_min, color="k", ls="--", lw=0.8)
+    ax[0].set(xscale="log", xlabel="S/N of the integrated line", ylabel="galaxies")
+    ax[0].legend()
+    classes, counts = np.unique(np.asarray(spectra["nii_class"]), return_counts=True)
+    ax[1].barh(classes, counts, color="tab:blue")
+    ax[1].set(xlabel="galaxies", title="[NII]6583")
+    fig.tight_layout()
+    return fig
+
+
+def plot_size_checks(sizes: Table, spectra_ids=None) -> plt.Figure:
+    """r½(Hα) from the dynamical centre vs the two cross-checks, and the r′½ distribution."""
+    ok = (sizes["status"] == "ok") & np.isfinite(np.asarray(sizes["r_half_arcsec"], float))
+    r = np.asarray(sizes["r_half_arcsec"][ok], float)
+    fig, ax = plt.subplots(1, 3, figsize=(14, 3.8))
+    for a, col, lab in ((ax[0], "r_half_centroid_arcsec", "light-centroid centre"),
+                        (ax[1], "r_half_model_arcsec", "2D Gaussian profile fit")):
+        a.scatter(r, np.asarray(sizes[col][ok], float), s=8)
+        lim = [0, np.nanpercentile(r, 99) * 1.2 if r.size else 2]
+        a.plot(lim, lim, "k-", lw=0.8)
+        a.set(xlabel="r½(Hα), dynamical centre [arcsec]", ylabel=f"r½(Hα), {lab} [arcsec]", xlim=lim, ylim=lim)
+    res = ok & np.asarray(sizes["resolved"], bool)
+    kpc = np.asarray(sizes["r_half_corr_kpc"], float)
+    ax[2].hist(kpc[res], bins=np.linspace(0, 16, 33), histtype="stepfilled", alpha=0.6, label="resolved r′½")
+    ax[2].hist(kpc[ok & ~res], bins=np.linspace(0, 16, 33), histtype="step", lw=1.5, label="unresolved (upper limit)")
+    ax[2].set(xlabel="intrinsic r′½ [kpc]", ylabel="galaxies")
+    ax[2].legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_velocity_example(gid: str, maps) -> plt.Figure:
+    """Hα map, velocity field and curve of growth of one galaxy."""
+    nb, nb_err, vf, sm = maps
+    fig, ax = plt.subplots(1, 3, figsize=(13, 3.8))
+    ax[0].imshow(nb, origin="lower", cmap="magma")
+    ax[0].set_title(f"{gid}: Hα")
+    v = np.where(vf.good, vf.velocity, np.nan)
+    im = ax[1].imshow(v, origin="lower", cmap="RdBu_r", vmin=-np.nanmax(np.abs(v)) if np.isfinite(v).any() else -1,
+                      vmax=np.nanmax(np.abs(v)) if np.isfinite(v).any() else 1)
+    fig.colorbar(im, ax=ax[1], label="v [km/s]")
+    ax[1].set_title("velocity field (S/N > threshold)")
+    ax[2].errorbar(sm.radii * 0.2, sm.cog, sm.cog_err, fmt="o", ms=3)
+    ax[2].axhline(sm.total_model, color="tab:red", ls="--", lw=0.8, label="Gaussian extrapolation")
+    ax[2].axvline(sm.r_half * 0.2, color="k", lw=0.8, label="r½")
+    ax[2].set(xlabel="semi-major axis [arcsec]", ylabel="enclosed Hα flux", title="curve of growth")
+    ax[2].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def figure1_examples(sfr: Table, spectra: Table, arrays: dict, psf_fwhm: dict, snr_min: float = 10.0) -> list[dict]:
+    """Three well-detected galaxies closest to log Δ(sSFR) = −0.4, 0 and +0.4 (below, on and
+    above the main sequence) with what :func:`plot_figure1` draws."""
+    ld = np.asarray(sfr["log_delta_ssfr"], float)
+    snr = np.asarray(sfr["snr_halpha"], float)
+    ids = np.asarray(sfr["id"]).astype(str)
+    ok = np.isfinite(ld) & (snr > snr_min) & np.isin(ids, list(arrays))
+    if not ok.any():
+        ok = np.isfinite(ld) & np.isin(ids, list(arrays))
+    out, used = [], set()
+    for target, label in ((-0.4, "below the MS"), (0.0, "on the MS"), (0.4, "above the MS")):
+        cand = np.flatnonzero(ok & ~np.isin(ids, list(used)))
+        if cand.size == 0:
+            break
+        i = cand[np.argmin(np.abs(ld[cand] - target))]
+        gid = ids[i]
+        used.add(gid)
+        a = arrays[gid]
+        out.append({"id": gid, "label": f"{label}, log Δ = {ld[i]:+.2f}", "map": a["map"][0], "spectrum": a["spectrum"],
+                    "psf_fwhm": psf_fwhm.get(gid, 0.6), "pixel_scale": a["pixel_scale"]})
+    return out

@@ -1,0 +1,411 @@
+"""Figures of the ROLES walk (notebooks 07-10): one function per figure, each returning a Figure.
+
+Figure numbers in the docstrings are those of Gilbank et al. (2010).
+"""
+from __future__ import annotations
+
+import numpy as np
+import matplotlib.pyplot as plt
+from matplotlib.colors import Normalize
+from astropy.table import Table
+
+__all__ = ["plot_charge_traps", "plot_reduction_steps", "plot_registration", "plot_sensitivity",
+           "plot_detection_gallery", "plot_repeat_reliability", "plot_multiline", "plot_flux_repeatability",
+           "plot_pdf_examples", "plot_summed_nz", "plot_completeness", "plot_flux_limit", "plot_lf",
+           "plot_sfrd", "plot_sfrd_best"]
+
+
+def _imshow(ax, img, title, cmap="gray", vmin=None, vmax=None, extent=None):
+    a = np.asarray(img, float)
+    if vmin is None or vmax is None:
+        fin = a[np.isfinite(a)]
+        lo, hi = (np.percentile(fin, [2, 98]) if fin.size else (0, 1))
+        vmin = lo if vmin is None else vmin
+        vmax = hi if vmax is None else vmax
+    cm = plt.get_cmap(cmap).copy()
+    cm.set_bad("#d9d9ff")
+    ax.imshow(np.ma.masked_invalid(a), origin="lower", cmap=cm, vmin=vmin, vmax=vmax, aspect="auto",
+              interpolation="nearest", extent=extent)
+    ax.set_title(title, fontsize=9)
+
+
+def plot_charge_traps(traps, bpm, dark=None, max_cols: int = 6):
+    """The charge-trap mask (ROLES §2.3.2): where the traps are and a cut through the worst."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [2, 1]})
+    ny, nx = traps.shape
+    ys, xs = np.nonzero(traps)
+    by, bx = np.nonzero(bpm)
+    axes[0].scatter(bx, by, s=0.2, c="0.7", label="bad-pixel mask", rasterized=True)
+    axes[0].scatter(xs, ys, s=2, c="C3", label="charge traps (from N&S darks)")
+    axes[0].set(xlim=(0, nx), ylim=(0, ny), xlabel="x [px]", ylabel="y [px] (shuffle direction)")
+    axes[0].legend(loc="upper right", fontsize=8, markerscale=4)
+    if xs.size:
+        cols, cnt = np.unique(xs, return_counts=True)
+        for c in cols[np.argsort(-cnt)][:max_cols]:
+            yy = ys[xs == c]
+            axes[1].plot(np.arange(yy.min() - 3, yy.max() + 4) - yy.min(),
+                         np.isin(np.arange(yy.min() - 3, yy.max() + 4), yy).astype(int) + 0.02 * c / nx, drawstyle="steps-mid")
+        axes[1].set(xlabel="rows above the trap", ylabel="flagged", title="longest streaks")
+    fig.suptitle(f"{int(traps.sum())} charge-trap pixels in {np.unique(xs).size} columns; "
+                 f"{int(bpm.sum())} pixels in the bad-pixel mask", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_reduction_steps(cut: dict):
+    """ROLES Fig. 3: a) raw exposure, b) N&S sky-subtracted, c) combined, d) A'-B', e) noise, f) S/N."""
+    fig, axes = plt.subplots(2, 3, figsize=(11, 7.5), sharex=True, sharey=True)
+    x0, y0 = cut["x0"], cut["y0"]
+    h, w = np.shape(cut["combined"])
+    ext = (x0 - 0.5, x0 + w - 0.5, y0 - 0.5, y0 + h - 0.5)
+    comb = np.asarray(cut["combined"], float)
+    fin = comb[np.isfinite(comb)]
+    s = np.percentile(np.abs(fin), 95) if fin.size else 1.0
+    panels = [("a) raw exposure", cut["raw"], None, None, "gray"),
+              ("b) sky-subtracted (shift by SHUFFLE, subtract)", cut["sky_subtracted"], -2 * s, 2 * s, "gray"),
+              ("c) median of the exposures, 5σ rejection", comb, -s, s, "gray"),
+              ("d) A' − B' (shift by the nod, subtract)", cut["nod_combined"], -s, 1.5 * s, "gray"),
+              ("e) noise (sky + 2R², combined)", cut["noise"], None, None, "viridis"),
+              ("f) significance (3σ black → 7σ white)", cut["significance"], 3, 7, "gray")]
+    for ax, (t, img, lo, hi, cm) in zip(axes.ravel(), panels):
+        if img is None:
+            ax.set_visible(False)
+            continue
+        _imshow(ax, img, t, cm, lo, hi, ext)
+    for ax in axes[1]:
+        ax.set_xlabel("x [px]")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("y [px]")
+    wv = cut.get("wave")
+    sub = f"; {wv[0]:.0f}–{wv[-1]:.0f} Å" if wv is not None and len(wv) else ""
+    fig.suptitle(f"{cut['mask']}: slits {', '.join(map(str, cut['slit_ids']))}{sub}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_registration(exposures: Table):
+    """Measured flexure (sky lines in x, slit edges in y) and galaxy drift, per exposure."""
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    n = np.arange(len(exposures))
+    ax.plot(n, exposures["flex_dx"], "o", ms=3, label="flexure x (sky lines)")
+    ax.plot(n, exposures["flex_dy"], "s", ms=3, label="flexure y (slit tracing)")
+    ax.plot(n, exposures["drift_dy"], "^", ms=3, label="galaxy drift y (bright lines)")
+    masks = np.asarray(exposures["mask"])
+    for i in np.flatnonzero(np.r_[True, masks[1:] != masks[:-1]]):
+        ax.axvline(i - 0.5, color="0.85", lw=0.8)
+        ax.text(i, ax.get_ylim()[1] if False else 1.3, masks[i], fontsize=6, rotation=90, va="top")
+    ax.axhline(0.5, color="0.6", ls=":", lw=0.8)
+    ax.axhline(-0.5, color="0.6", ls=":", lw=0.8)
+    ax.set(xlabel="exposure", ylabel="shift [px]", ylim=(-1.6, 1.6))
+    ax.legend(fontsize=7, ncol=3, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_sensitivity(sens):
+    """Flux calibration from the standard star: response and the telluric A band."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    axes[0].plot(sens.wave, sens.response, lw=0.8, label="observed (star / known spectrum)")
+    axes[0].plot(sens.wave, sens.smooth, lw=1.2, label="smooth (A band interpolated)")
+    axes[0].set(xlabel="vacuum wavelength [Å]", ylabel="e⁻ s⁻¹ per erg s⁻¹ cm⁻²",
+                title=f"{sens.star} through {sens.mask} slit {sens.slit_id} (airmass {sens.airmass:.2f})")
+    axes[0].legend(fontsize=8)
+    sel = (sens.wave > 7500) & (sens.wave < 7750)
+    axes[1].plot(sens.wave[sel], (sens.response / sens.smooth)[sel], lw=0.8, label="observed / smooth")
+    axes[1].plot(sens.wave[sel], sens.telluric[sel], lw=1.2, label="adopted A-band transmission")
+    axes[1].set(xlabel="vacuum wavelength [Å]", ylabel="transmission", title="telluric O₂ A band")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_detection_gallery(red, maps, lines: Table, n: int = 8, adopt_sigma: float = 4.0):
+    """ROLES Fig. 4: smoothed 1-D spectra around detections (decreasing significance), with the
+    continuum, its ±1σ band and the 4σ level, and the smoothed/unsmoothed 2-D spectra."""
+    sel = lines[(np.asarray(lines["mask"]) == red.name) & (np.asarray(lines["status"]) == "adopted")]
+    sel.sort("sigma", reverse=True)
+    if len(sel) > n:  # spread over the significance range
+        idx = np.unique(np.round(np.linspace(0, len(sel) - 1, n)).astype(int))
+        sel = sel[idx]
+    ncol = 2
+    nrow = max(1, int(np.ceil(len(sel) / ncol)))
+    fig = plt.figure(figsize=(11, 2.9 * nrow))
+    gs = fig.add_gridspec(nrow * 4, ncol, hspace=0.15, wspace=0.18)
+    sid = np.asarray(red.slits["slit_id"])
+    for k, r in enumerate(sel):
+        i = int(np.flatnonzero(sid == r["slit_id"])[0])
+        row, col = int(r["row"]), int(r["col"])
+        c0, c1 = max(col - 60, 0), min(col + 61, red.sci.shape[2])
+        wv = red.wave[i, c0:c1]
+        gr, gc = divmod(k, ncol)
+        ax = fig.add_subplot(gs[gr * 4:gr * 4 + 2, gc])
+        S = maps["S"][i, row, c0:c1]
+        b = maps["b"][i, row, c0:c1]
+        nc = maps["N_conv"][i, row, c0:c1]
+        ax.plot(wv, S, color="k", lw=1.5)
+        ax.plot(wv, b, color="C0", lw=1)
+        ax.plot(wv, b + nc, "C0--", lw=0.7)
+        ax.plot(wv, b - nc, "C0--", lw=0.7)
+        ax.plot(wv, b + adopt_sigma * nc, "C3:", lw=0.8)
+        ax.text(0.02, 0.85, f"{r['mask']} slit {r['slit_id']}  {r['sigma']:.1f}σ  {r['wavelength']:.1f} Å",
+                transform=ax.transAxes, fontsize=7)
+        ax.set_xlim(wv[0], wv[-1])
+        ax.tick_params(labelsize=6, labelbottom=False)
+        for j, (img, lab) in enumerate(((maps["S"][i, :, c0:c1], "smoothed"), (red.sci[i, :, c0:c1], "unsmoothed"))):
+            a2 = fig.add_subplot(gs[gr * 4 + 2 + j, gc], sharex=ax)
+            good = red.good[i, :, c0:c1]
+            im = np.where(good, img, np.nan)
+            fin = im[np.isfinite(im)]
+            v = np.percentile(np.abs(fin), 98) if fin.size else 1
+            a2.imshow(np.ma.masked_invalid(im), origin="lower", aspect="auto", cmap="gray", vmin=-v, vmax=v,
+                      extent=(wv[0], wv[-1], -0.5, img.shape[0] - 0.5), interpolation="nearest")
+            a2.set_yticks([])
+            a2.tick_params(labelsize=6, labelbottom=(j == 1))
+            a2.text(0.01, 0.7, lab, transform=a2.transAxes, fontsize=6, color="y")
+        if gr == nrow - 1:
+            a2.set_xlabel("vacuum wavelength [Å]", fontsize=7)
+    return fig
+
+
+def _cumulative(ax, sig, **kw):
+    s = np.sort(np.asarray(sig, float))
+    if s.size:
+        ax.step(s, np.arange(1, s.size + 1) / s.size, where="post", **kw)
+
+
+def plot_repeat_reliability(rep: Table, adopt_sigma: float = 4.0):
+    """ROLES Fig. 5: significance of lines reproduced (solid) or not (dashed) on repeated slits."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    if len(rep) == 0:
+        ax.text(0.5, 0.5, "no object has slits on more than one mask", ha="center", transform=ax.transAxes)
+        return fig
+    ok = np.asarray(rep["reproduced"], bool)
+    sig = np.asarray(rep["sigma"], float)
+    _cumulative(ax, sig[ok], color="k", label=f"reproduced ({ok.sum()})")
+    _cumulative(ax, sig[~ok], color="k", ls="--", label=f"not reproduced ({(~ok).sum()})")
+    ax.axvline(adopt_sigma, color="C3", lw=0.8)
+    ax.set(xscale="log", xlabel="significance [σ]", ylabel="cumulative fraction", xlim=(2.8, max(60, sig.max())))
+    ax.legend(loc="lower right", fontsize=8)
+    ins = ax.inset_axes([0.55, 0.35, 0.4, 0.35])
+    bins = np.arange(3, 10.5, 0.5)
+    ins.hist(sig[ok], bins, histtype="step", color="k")
+    ins.hist(sig[~ok], bins, histtype="step", color="k", ls="--")
+    ins.tick_params(labelsize=6)
+    ins.set_xlabel("σ", fontsize=7)
+    return fig
+
+
+def plot_multiline(lines: Table, adopt_sigma: float = 4.0):
+    """ROLES Fig. 6: significance of lines in multi-line slits: consistent (solid) vs spurious (dashed;
+    at most one per slit)."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    ml = np.asarray(lines["multiline"]) if "multiline" in lines.colnames else np.zeros(len(lines), str)
+    sig = np.asarray(lines["sigma"], float)
+    cons = ml == "consistent"
+    spur_idx, seen = [], set()
+    for i in np.flatnonzero(ml == "spurious"):
+        k = (lines["mask"][i], int(lines["slit_id"][i]))
+        if k not in seen:
+            seen.add(k)
+            spur_idx.append(i)
+    sp = sig[np.asarray(spur_idx, int)]
+    if cons.any() or sp.size:
+        _cumulative(ax, sig[cons], color="k", label=f"consistent redshift ({cons.sum()})")
+        _cumulative(ax, sp, color="k", ls="--", label=f"spurious, ≤1 per slit ({sp.size})")
+        ax.set(xscale="log", xlim=(2.8, max(60, sig.max() if sig.size else 60)))
+    ax.axvline(adopt_sigma, color="C3", lw=0.8)
+    ax.set(xlabel="significance [σ]", ylabel="cumulative fraction")
+    ax.legend(loc="lower right", fontsize=8)
+    ins = ax.inset_axes([0.55, 0.35, 0.4, 0.35])
+    bins = np.arange(3, 10.5, 0.5)
+    ins.hist(sig[cons], bins, histtype="step", color="k")
+    ins.hist(sp, bins, histtype="step", color="k", ls="--")
+    ins.tick_params(labelsize=6)
+    return fig
+
+
+def plot_flux_repeatability(rep: Table, pulls, width: float):
+    """ROLES Fig. 10: flux differences of lines reproduced on different masks; inset: pulls."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    ok = np.asarray(rep["reproduced"], bool) & np.isfinite(np.asarray(rep["flux_other"], float)) if len(rep) else []
+    if len(rep) and np.any(ok):
+        f1 = np.asarray(rep["flux"], float)[ok] / 1e-17
+        f2 = np.asarray(rep["flux_other"], float)[ok] / 1e-17
+        e = np.hypot(np.asarray(rep["flux_err"], float)[ok], np.asarray(rep["flux_err_other"], float)[ok]) / 1e-17
+        ax.errorbar(0.5 * (f1 + f2), f1 - f2, yerr=e, fmt="o", ms=3, color="k", elinewidth=0.6)
+        ax.axhline(0, color="0.5", lw=0.8)
+    ax.set(xlabel="flux / (10⁻¹⁷ erg s⁻¹ cm⁻²)", ylabel="flux difference / 10⁻¹⁷")
+    ins = ax.inset_axes([0.6, 0.62, 0.37, 0.33])
+    if len(pulls):
+        bins = np.linspace(-5, 5, 21)
+        ins.hist(pulls, bins, histtype="step", color="k")
+        if np.isfinite(width):
+            x = np.linspace(-5, 5, 200)
+            ins.plot(x, len(pulls) * (bins[1] - bins[0]) * np.exp(-0.5 * (x / width) ** 2) / (np.sqrt(2 * np.pi) * width),
+                     "C3", lw=1)
+        ins.set_title(f"pull width {width:.2f}", fontsize=7)
+    ins.tick_params(labelsize=6)
+    return fig
+
+
+def plot_pdf_examples(poii: Table, pdfs: dict, windows: dict):
+    """ROLES Fig. 8: photo-z PDFs of three detected galaxies: P([OII]) ~ 1, ~ 0 and in between."""
+    det = poii[(np.asarray(poii["status"]) == "detected") & (np.asarray(poii["p_source"]) == "photoz")]
+    fig, axes = plt.subplots(3, 1, figsize=(6, 6.5), sharex=True)
+    raw = np.asarray(det["p_oii_photoz_raw"], float) if len(det) else np.zeros(0)
+    picks = []
+    for target in (1.0, 0.0, 0.3):
+        if len(det):
+            picks.append(int(np.argmin(np.abs(raw - target))))
+    for ax, i in zip(axes, picks):
+        r = det[i]
+        z, pdf, ids = pdfs[r["field"]]
+        j = int(np.flatnonzero(np.asarray(ids["id"]) == r["id"])[0])
+        row = int(ids["pdf_row"][j])
+        ax.plot(z, pdf[row], color="k", lw=1)
+        for k, (name, (a, b)) in enumerate(windows.items()):
+            ax.axvspan(a, b, color="C0" if name == "OII" else "0.8", alpha=0.35 if name == "OII" else 0.5, lw=0)
+        ax.text(0.98, 0.8, f"{r['id']}  P([OII]) = {r['p_oii_photoz_raw']:.2f} → {r['p_oii']:.2f}",
+                transform=ax.transAxes, ha="right", fontsize=8)
+        ax.set_ylabel("p(z)")
+    axes[-1].set(xlabel="z", xlim=(0, 1.6))
+    fig.tight_layout()
+    return fig
+
+
+def plot_summed_nz(phot: dict, pdfs: dict, targeted, window, k_range=(22.5, 24.0)):
+    """ROLES Fig. 11: summed photo-z PDFs of all K-selected galaxies and of those with slits."""
+    fields = list(phot)
+    fig, axes = plt.subplots(len(fields), 1, figsize=(6.5, 3 * len(fields)), sharex=True)
+    axes = np.atleast_1d(axes)
+    for ax, f in zip(axes, fields):
+        t = phot[f]
+        z, pdf, _ = pdfs[f]
+        k = np.asarray(t["K"], float)
+        sel = (k > k_range[0]) & (k <= k_range[1])
+        rows = np.asarray(t["pdf_row"], int)
+        tg = sel & np.isin(np.asarray(t["id"]), list(targeted))
+        ax.plot(z, pdf[rows[sel]].sum(0), color="k", lw=1, label=f"all {k_range[0]}<K≤{k_range[1]} ({sel.sum()})")
+        ax.plot(z, pdf[rows[tg]].sum(0), color="C2", lw=2, label=f"with slits ({tg.sum()})")
+        for w in window:
+            ax.axvline(w, color="0.4", lw=0.8)
+        ax.set(ylabel="Σ p(z)", title=f, yscale="log")
+        ax.set_ylim(bottom=max(ax.get_ylim()[0], 1e-1))
+        ax.legend(fontsize=8)
+    axes[-1].set(xlabel="z", xlim=(0, 2.5))
+    fig.tight_layout()
+    return fig
+
+
+def plot_completeness(comp: Table):
+    """ROLES Fig. 12: spectroscopic completeness per 0.25-mag K bin and field."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for k, f in enumerate(sorted(set(np.asarray(comp["field"]).tolist()))):
+        c = comp[(np.asarray(comp["field"]) == f) & (np.asarray(comp["bin"]) != "all")]
+        x = 0.5 * (np.asarray(c["K_lo"], float) + np.asarray(c["K_hi"], float))
+        ax.plot(x, c["W"], "o-" if k == 0 else "s--", label=f"{f} (all: "
+                f"{float(comp[(np.asarray(comp['field']) == f) & (np.asarray(comp['bin']) == 'all')]['W'][0]):.2f})")
+    ax.set(xlabel="K (AB)", ylabel="completeness W", ylim=(0, 1.05))
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_flux_limit(gal: Table, limits: Table, limit_mask: str, nsigma: float = 4.0):
+    """ROLES Fig. 13: [OII] candidate fluxes against wavelength with the 4σ limit of every mask
+    (thin) and of the shallowest (thick, adopted); points under it are rejected."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    wl = np.asarray(limits["wavelength"], float)
+    for c in limits.colnames[1:]:
+        ax.plot(wl, np.asarray(limits[c], float), color="0.75", lw=0.5)
+    ax.plot(wl, np.asarray(limits[limit_mask], float), color="k", lw=1.5, label=f"{nsigma:g}σ limit, {limit_mask} (shallowest)")
+    for f, mk in (("CDFS", "o"), ("FIRES", "s")):
+        s = np.asarray(gal["field"]) == f
+        hi = s & (np.asarray(gal["p_oii"], float) >= 0.5)
+        lo = s & (np.asarray(gal["p_oii"], float) < 0.5)
+        ax.plot(np.asarray(gal["wavelength"], float)[hi], np.asarray(gal["flux"], float)[hi], mk, color="k", ms=4,
+                label=f"{f}, P([OII]) ≥ 0.5")
+        ax.plot(np.asarray(gal["wavelength"], float)[lo], np.asarray(gal["flux"], float)[lo], mk, mfc="none",
+                color="k", ms=4, label=f"{f}, P([OII]) < 0.5")
+    rej = np.asarray(gal["status"]) == "below_flux_limit"
+    ax.plot(np.asarray(gal["wavelength"], float)[rej], np.asarray(gal["flux"], float)[rej], "x", color="C3", ms=7,
+            label="rejected (under the limit)")
+    ax.set(yscale="log", xlabel="vacuum wavelength [Å]", ylabel="flux [erg s⁻¹ cm⁻²]", xlim=(7000, 8050),
+           ylim=(5e-19, 3e-16))
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_lf(lf: Table, slopes: dict, fit_range=(40.6, 42.0)):
+    """ROLES Fig. 14 (left): the [OII] luminosity function per field with the faint-end fit."""
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    for k, f in enumerate(sorted(set(np.asarray(lf["field"]).tolist()))):
+        t = lf[(np.asarray(lf["field"]) == f) & (np.asarray(lf["n_gal"]) > 0)]
+        x = np.asarray(t["logl"], float) + (0.02 if k else 0)
+        y = np.asarray(t["phi"], float)
+        lo = np.asarray(t["phi_lo"], float)
+        hi = np.asarray(t["phi_hi"], float)
+        ax.errorbar(x, y, yerr=[y - lo, hi - y], fmt="o" if k == 0 else "s", mfc="k" if k == 0 else "none",
+                    color="k", ms=5, label=f)
+    s = slopes.get("both_fields", {})
+    if np.isfinite(s.get("alpha", np.nan)):
+        xx = np.linspace(fit_range[0], min(fit_range[1], 42.5), 50)
+        ax.plot(xx, 10 ** (s["log_phi_41"] + (s["alpha"] + 1) * (xx - 41.0)), "k-", lw=2,
+                label=f"fit: α = {s['alpha']:.2f} ± {s['alpha_err']:.2f}")
+    ax.set(yscale="log", xlabel="log L[OII] [erg s⁻¹]", ylabel="φ [Mpc⁻³ dex⁻¹]")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _sfrd_points(ax, t, fmt, label, mfc="k", color="k", offset=0.0):
+    if len(t) == 0:
+        return
+    x = np.asarray(t["logm_median"], float) + offset
+    y = np.asarray(t["rho_sfr"], float)
+    lo = np.asarray(t["rho_sfr_lo"], float)
+    hi = np.asarray(t["rho_sfr_hi"], float)
+    xl = x - np.asarray(t["logm_lo"], float)
+    xh = np.asarray(t["logm_hi"], float) - x
+    ok = y > 0
+    ax.errorbar(x[ok], y[ok], yerr=[np.clip(y - lo, 0, None)[ok], np.nan_to_num(hi - y)[ok]],
+                xerr=[xl[ok], xh[ok]], fmt=fmt, mfc=mfc, color=color, ms=5, label=label, elinewidth=0.8)
+
+
+def plot_sfrd(sfrd: Table, paper=None):
+    """ROLES Fig. 15 (the two [OII] panels): SFR density per mass bin, nominal and G10-corrected;
+    open grey symbols: ROLES Table 2 (comparison only)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
+    style = {"CDFS": ("o", "k", "k"), "FIRES": ("s", "none", "k"), "HIGHMASS": ("D", "none", "C0")}
+    for ax, kind, title in zip(axes, ("nominal", "g10"), ("[OII] SFR (eq. 9)", "[OII] SFR, G10-corrected")):
+        t = sfrd[np.asarray(sfrd["sfr_estimator"]) == kind]
+        for f in ("CDFS", "FIRES", "HIGHMASS"):
+            fmt, mfc, col = style[f]
+            _sfrd_points(ax, t[np.asarray(t["field"]) == f], fmt, f if f != "HIGHMASS" else "higher-mass sample",
+                         mfc, col)
+        if kind == "nominal" and paper is not None:
+            for f, lo, hi, med, r, rl, rh, n in paper:
+                if f in ("CDFS", "FIRES", "FORS2"):
+                    ax.errorbar(med, r * 1e-3, yerr=[[max(r - rl, 0) * 1e-3], [(rh - r) * 1e-3]], fmt="x", color="0.6",
+                                ms=5, elinewidth=0.6)
+            ax.plot([], [], "x", color="0.6", label="ROLES Table 2 (paper)")
+        ax.set(xlabel="log M* [M☉]", title=title, yscale="log", xlim=(8.3, 11.5))
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("ρ_SFR [M☉ yr⁻¹ Mpc⁻³ dex⁻¹]")
+    fig.tight_layout()
+    return fig
+
+
+def plot_sfrd_best(sfrd: Table):
+    """ROLES Fig. 16 as far as these data allow: the G10-corrected [OII] SFR density of ROLES and of
+    the higher-mass sample (no SED or UV SFRs in the data contract)."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    t = sfrd[np.asarray(sfrd["sfr_estimator"]) == "g10"]
+    _sfrd_points(ax, t[np.asarray(t["field"]) == "CDFS"], "o", "CDFS (G10-corrected [OII])")
+    _sfrd_points(ax, t[np.asarray(t["field"]) == "FIRES"], "s", "FIRES", mfc="none")
+    _sfrd_points(ax, t[np.asarray(t["field"]) == "HIGHMASS"], "D", "higher-mass sample", mfc="none", color="C0")
+    ax.set(xlabel="log M* [M☉]", ylabel="ρ_SFR [M☉ yr⁻¹ Mpc⁻³ dex⁻¹]", yscale="log", xlim=(8.3, 11.5))
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
