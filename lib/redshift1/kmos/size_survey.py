@@ -27,7 +27,7 @@ class SizeConfig:
 
     smooth: int = 3                  # spaxels: boxcar before the per-spaxel fits
     spaxel_snr_min: float = 5.0      # a spaxel enters the velocity field above this S/N
-    centre_prior: float = 1.0        # spaxels: prior width tying the dynamical centre to the light
+    centre_prior: float = 0.5        # spaxels: prior width tying the dynamical centre to the light
     map_nsig: float = 3.0            # Hα map: channels within ± this many line σ
     max_extrapolation: float = 2.0   # Gaussian curve-of-growth extrapolation cap
     seeing_variation: float = 0.2    # fractional PSF variation in the error budget (KROSS: <20%)

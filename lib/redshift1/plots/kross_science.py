@@ -55,10 +55,10 @@ def _bins(ax, bins, xcol, ycol, label):
 
 
 def plot_sfr_figure(sfr: Table, z_ms: float = 0.86, ms_band_dex: float = 0.3, prescription: str = "speagle14",
-                    resolved: np.ndarray | None = None) -> plt.Figure:
+                    unresolved: np.ndarray | None = None) -> plt.Figure:
     """KROSS Fig. 2: SFR(Hα) vs SFR(SED) with density contours; SFR–M★ with the MS.
 
-    ``resolved`` (optional boolean per row) marks unresolved Hα galaxies in the right panel.
+    ``unresolved`` (optional boolean per row) marks unresolved Hα galaxies in the right panel.
     """
     det = flags(sfr, "halpha_detected")
     lsfr = values(sfr, "log_sfr")
@@ -74,7 +74,7 @@ def plot_sfr_figure(sfr: Table, z_ms: float = 0.86, ms_band_dex: float = 0.3, pr
            ylabel=r"log SFR$_{\rm H\alpha}$ [M$_\odot$ yr$^{-1}$]", title="SFR(Hα, dust-corrected) vs SFR(SED)")
     a1.legend(loc="upper left", fontsize=8)
 
-    unres = np.zeros(len(sfr), bool) if resolved is None else det & ~np.asarray(resolved, bool)
+    unres = np.zeros(len(sfr), bool) if unresolved is None else det & np.asarray(unresolved, bool)
     a2.scatter(logm[det & ~unres], lsfr[det & ~unres], s=8, color=C_POINT, alpha=0.6, lw=0, label="Hα detected")
     if unres.any():
         a2.scatter(logm[unres], lsfr[unres], s=14, marker="D", facecolor="none", edgecolor=C_LIMIT, lw=0.8,

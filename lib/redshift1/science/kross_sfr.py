@@ -80,8 +80,8 @@ def kross_sfr_table(targets: Table, spectra: Table, cosmo=KROSS_COSMO, ms_prescr
 
     A galaxy is Hα-detected when S/N(Hα) > ``snr_min`` (KROSS: 3). Undetected galaxies keep
     a row with ``sfr`` NaN and an ``sfr_ul`` from a ``snr_min``·σ flux; the redshift of a
-    galaxy is the fitted Hα redshift (``z_source = "halpha"``), the catalogue redshift
-    otherwise (``"catalogue"``). ``status`` is ``ok``, ``undetected: …``, ``skipped: …``
+    detected galaxy is the fitted Hα redshift (``z_source = "halpha"``), the catalogue
+    redshift otherwise (``"catalogue"``). ``status`` is ``ok``, ``undetected: …``, ``skipped: …``
     (from notebook 02) or ``missing from kmos_spectra``.
     """
     spec, present = align(targets["id"], spectra, "kmos_spectra")
@@ -91,8 +91,6 @@ def kross_sfr_table(targets: Table, spectra: Table, cosmo=KROSS_COSMO, ms_prescr
     snr = values(spec, "snr_halpha")
     z_fit = values(spec, "z")
     z_cat = values(targets, "z_cat")
-    use_fit = np.isfinite(z_fit) & (z_fit > 0)
-    z = np.where(use_fit, z_fit, z_cat)
     logm = values(targets, "logmstar")
     logm_err = values(targets, "logmstar_err")
     a_v = values(targets, "a_v", u.mag)
@@ -103,6 +101,9 @@ def kross_sfr_table(targets: Table, spectra: Table, cosmo=KROSS_COSMO, ms_prescr
 
     measured = present & (up_status == "ok")
     detected = measured & np.isfinite(snr) & (snr > snr_min) & ~unknown_unit
+    # the fitted redshift only where the line is detected; the catalogue one otherwise
+    use_fit = detected & np.isfinite(z_fit) & (z_fit > 0)
+    z = np.where(use_fit, z_fit, z_cat)
     chain = halpha_sfr(np.where(detected, flux, np.nan), flux_err, z, a_v, a_v_err, cosmo)
     # upper limit for the undetected: a snr_min·σ flux through the same chain
     ul_flux = np.where(~detected & np.isfinite(flux_err) & (flux_err > 0), snr_min * flux_err, np.nan)

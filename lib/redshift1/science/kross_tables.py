@@ -206,3 +206,13 @@ def fit_with_error_terms(x, y, x_only_err=None, y_only_err=None, shared=(), cens
     for _ in range(max(iterations, 1)):
         fit = fit_line(x_hat, y_adj, yerr=yerr_for(fit.slope.median), censored=censored, method=method, **kwargs)
     return fit
+
+
+def read_product(folder, name: str, producer: str) -> Table:
+    """Read a product table, or say which notebook writes it."""
+    from ..errors import MissingInputError
+
+    path = Path(folder) / name
+    if not path.is_file():
+        raise MissingInputError(f"{path}: not found (written by notebook {producer}; run it first)")
+    return Table.read(path)
