@@ -224,6 +224,9 @@ def fit_halpha_nii(wave_um, flux, noise, z_guess, dz: float = 0.01, resolution: 
                                                   zg[sel], dz, resolution, max_iter)
                 better = ca < chi2[sel] - 1e-6
                 p[sel[better]], chi2[sel[better]], converged[sel[better]] = pa[better], ca[better], cv[better]
+    # fluxes and continuum are linear: solve them exactly at the final z and σ
+    p = _linear_step(p, lo, hi, ys, ws, resolution)
+    chi2 = _chi2(p, lo, hi, ys, ws, resolution)
     cov_err = _curvature_errors(p, lo, hi, ws, resolution)
     p_out = p.copy()
     p_out[:, 2:] *= scale[:, None]
@@ -263,7 +266,7 @@ def _levenberg_marquardt(z0, sigma_guess, lo, hi, ys, ws, zg, dz, resolution, ma
         idx_a = np.flatnonzero(active)
         improved = chi2[active] - chi_new
         p[idx_a[ok]] = trial[ok]
-        small = ok & (improved < 1e-3)           # Δχ² (units of the noise): nothing left to gain
+        small = ok & (improved < 1e-6)           # Δχ² (units of the noise): nothing left to gain
         chi2[idx_a[ok]] = chi_new[ok]
         lam[idx_a] = np.where(ok, lam[idx_a] * 0.3, lam[idx_a] * 10)
         converged[idx_a[small | (lam[idx_a] > 1e8)]] = True

@@ -168,12 +168,14 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
 
 
 def detect_survey(products_dir, masks, sens: Sensitivity | None, params: DetectParams | None = None,
-                  progress: bool | None = None, keep_maps_for=()):
+                  progress: bool | None = None, keep_maps_for=(), apcorr_objects=None):
     """Detect lines in every reduced mask (``<products>/ldss3/<mask>_reduced.fits``).
 
     Two passes: the first measures the spectral aperture correction (5 of ``2 wide_half_x + 1``
     columns) on the brightest clean lines of all masks, the second calibrates with it.
-    Returns ``(catalogue, apcorr_info, maps)``.
+    ``apcorr_objects``: object ids whose bright lines define the aperture correction (e.g.
+    galaxies whose photo-z makes the line [OII], so that the correction is that of the [OII]
+    doublet); all bright lines if None or too few. Returns ``(catalogue, apcorr_info, maps)``.
     """
     p = params or DetectParams()
     base = Path(products_dir) / "ldss3"
@@ -188,6 +190,12 @@ def detect_survey(products_dir, masks, sens: Sensitivity | None, params: DetectP
     ok = (np.asarray(cat["status"]) == "adopted") & (np.asarray(cat["n_missing"]) == 0) if len(cat) else np.zeros(0, bool)
     specres = 11.4
     fallback = analytic_aperture_correction(specres, 2.7, p.box_half)
+    which = "all bright lines"
+    if apcorr_objects is not None and len(cat):
+        sel = ok & np.isin(np.asarray(cat["object_id"]), list(apcorr_objects))
+        if (sel & (np.asarray(cat["sigma"]) >= p.apcorr_min_sigma)).sum() >= 5:
+            ok = sel
+            which = "bright lines of likely [OII] emitters"
     apc, n_ap, scatter = aperture_correction(np.asarray(cat["counts"])[ok], np.asarray(cat["counts_wide"])[ok],
                                              np.asarray(cat["sigma"])[ok], p.apcorr_min_sigma, 3, fallback)
     seeing = seeing_correction(cat, sens, p) if len(cat) else Table()
@@ -199,7 +207,7 @@ def detect_survey(products_dir, masks, sens: Sensitivity | None, params: DetectP
         cat["flux"] = cat["flux"] / apc * corr
         cat["flux_err"] = cat["flux_err"] / apc * corr
     info = {"apcorr": apc, "n_lines": n_ap, "scatter": scatter, "analytic": fallback,
-            "source": "bright lines" if n_ap else "analytic (doublet, LSF, registration)", "seeing": seeing}
+            "source": which if n_ap else "analytic (doublet, LSF, registration)", "seeing": seeing}
     return cat, info, maps
 
 

@@ -28,7 +28,7 @@ from .reduce import SLIT_STATUS, ReduceParams, read_reduced, reduce_survey, surv
 from .reliability import (cumulative_fraction_below, flux_pulls, multiline_redshifts, repeat_matches,
                           wavelength_repeatability)
 
-__all__ = ["reduce_step", "detect_step", "DetectResult", "flux_limit_grid"]
+__all__ = ["reduce_step", "detect_step", "DetectResult", "flux_limit_grid", "likely_oii_objects"]
 
 
 def _describe(t: Table, text: str, **meta) -> Table:
@@ -83,9 +83,28 @@ class DetectResult:
     maps: dict = field(default_factory=dict)
 
 
+def likely_oii_objects(root, slits: Table, min_p: float = 0.9):
+    """Objects on slits whose photo-z PDF puts more than ``min_p`` of the four line windows'
+    probability in the [OII] window: their bright lines calibrate the [OII] aperture correction.
+    Returns None when the photometry cannot be read."""
+    from ..errors import Redshift1Error
+    from ..science.poii import p_oii
+    out = set()
+    try:
+        for f in sorted(set(np.asarray(slits["field"]).tolist())):
+            phot = lio.read_photometry(root, f)
+            z, pdf, _ = lio.read_photoz_pdf(root, f)
+            on = np.isin(np.asarray(phot["id"]), np.asarray(slits["object_id"]))
+            raw, _ = p_oii(z, pdf[np.asarray(phot["pdf_row"], int)[on]])
+            out |= set(np.asarray(phot["id"])[on][raw > min_p].tolist())
+    except Redshift1Error:
+        return None
+    return out
+
+
 def detect_step(data_dir, products_dir, params: DetectParams | None = None, repeat_tol: float = 8.0,
                 multiline_tol: float = 5.0, limit_nsigma: float = 4.0, gallery_mask: str | None = None,
-                progress: bool | None = None) -> DetectResult:
+                apcorr_poii: float = 0.9, progress: bool | None = None) -> DetectResult:
     """Line detection, cleaning, calibration and reliability for every reduced mask (08)."""
     p = params or DetectParams()
     products = Path(products_dir)
@@ -98,7 +117,9 @@ def detect_step(data_dir, products_dir, params: DetectParams | None = None, repe
     bad, _ = survey_trap_mask(root)
     sens = standard_sensitivity(root, bad)
     gallery_mask = gallery_mask or masks[0]
-    cat, apinfo, maps = detect_survey(products, masks, sens, p, progress=progress, keep_maps_for=(gallery_mask,))
+    likely_oii = likely_oii_objects(root, slits, apcorr_poii)
+    cat, apinfo, maps = detect_survey(products, masks, sens, p, progress=progress, keep_maps_for=(gallery_mask,),
+                                      apcorr_objects=likely_oii)
     seeing = apinfo.pop("seeing")
     # multi-line redshifts; spurious companions of adopted lines are rejected
     ml, verdict = multiline_redshifts(cat, multiline_tol)

@@ -190,6 +190,21 @@ def _design_wave(design, width):
             + np.asarray(design["dispersion"], float)[:, None] * (x - np.asarray(design["x_ref"], float)[:, None]))
 
 
+def _combine_inside(D, BAD, NIND, pix, params: ReduceParams):
+    """:func:`combine_exposures` on the pixels ``pix`` (flat indices) only, scattered back into frames."""
+    n, ny, nx = D.shape
+    d = D.reshape(n, -1)[:, pix]
+    b = BAD.reshape(n, -1)[:, pix]
+    nn = NIND.reshape(NIND.shape[0], -1)[:, pix] if NIND.ndim == 3 else NIND.reshape(-1)[pix]
+    c, nc, ng, nr = combine_exposures(d, b, nn, params.reject_nsigma, params.combine, params.median_noise)
+    out = []
+    for arr, fill, dt in ((c, np.nan, np.float32), (nc, np.nan, np.float32), (ng, 0, np.int16), (nr, 0, np.int16)):
+        full = np.full(ny * nx, fill, dtype=dt)
+        full[pix] = arr
+        out.append(full.reshape(ny, nx))
+    return out
+
+
 def _bright_lines(S, N, good, box_rows, min_sigma, max_lines):
     """(slit, row, col) of the brightest detections in a first combination."""
     det = significance(S, N, good, line_kernel(), continuum_noise=False)
@@ -296,9 +311,13 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
                      "dx_scatter": float(np.nanstd(dx)), "sky_corr": float(np.nanmedian(q))})
         del data
 
-    SKY[BAD] = np.nan
-    sky_med = nanmedian0(SKY)
-    del SKY
+    pix = np.flatnonzero(inside)
+    sky_flat = SKY.reshape(n_exp, -1)[:, pix]
+    sky_flat[BAD.reshape(n_exp, -1)[:, pix]] = np.nan
+    sky_med = np.zeros(ny * nx, np.float32)
+    sky_med[pix] = nanmedian0(sky_flat)
+    sky_med = sky_med.reshape(ny, nx)
+    del SKY, sky_flat
     sky_med = np.where(np.isfinite(sky_med), sky_med, 0.0).astype(np.float32)
     n_ind = noise_individual(sky_med, geom.rdnoise)
 
@@ -311,7 +330,7 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
     box_mask = np.zeros(nrow, bool)
     box_mask[box_lo:box_hi] = True
     if params.register_drift and n_exp > 1:
-        c1, n1, _, _ = combine_exposures(D, BAD, n_ind, params.reject_nsigma, params.combine, params.median_noise)
+        c1, n1, _, _ = _combine_inside(D, BAD, n_ind, pix, params)
         s1, ns1 = nod_combine(c1, n1, nod)
         cube_s = _slit_cube(s1, design, nrow)
         cube_n = _slit_cube(ns1, design, nrow)
@@ -337,12 +356,12 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
                 NIND[e] = shift_integer(n_ind, -idrift[e], 0, np.nan)
             else:
                 NIND[e] = n_ind
-    comb, ncom, ngood, nrej = combine_exposures(D, BAD, NIND, params.reject_nsigma, params.combine,
-                                                params.median_noise)
+    comb, ncom, ngood, nrej = _combine_inside(D, BAD, NIND, pix, params)
     for e, r in enumerate(rows):
         r["drift_dy"] = float(drift[e])
         r["shift_drift"] = int(idrift[e])
-        r["n_rejected"] = int(((~BAD[e]) & (np.abs(D[e] - comb) > params.reject_nsigma * NIND[e])).sum())
+        with np.errstate(invalid="ignore"):
+            r["n_rejected"] = int(((~BAD[e]) & (np.abs(D[e] - comb) > params.reject_nsigma * NIND[e])).sum())
     S, N = nod_combine(comb, ncom, nod)
     ng_up = shift_integer(ngood, -nod, 0, 0)
     nexp_min = np.minimum(ngood, ng_up)

@@ -94,7 +94,7 @@ def parabolic_peak(y, i):
     return i + np.clip(off, -0.5, 0.5)
 
 
-def measure_dx(spectra, design, fwhm: float, search: float = 3.0, step: float = 0.05,
+def measure_dx(spectra, design, fwhm: float, search: float = 3.0, step: float = 0.15,
                lam_range=(7060.0, 7990.0)):
     """Shift (pixels, +x) of every slit's sky lines from the design wavelength solution.
 
