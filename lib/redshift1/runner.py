@@ -815,12 +815,20 @@ def _parser() -> argparse.ArgumentParser:
                         "(VALUE is a Python literal, else a string); repeatable")
     parser.add_argument("--list", action="store_true",
                         help="list the notebooks with their parameters and exit")
+    parser.add_argument("--force", action="store_true",
+                        help="rerun every selected notebook, ignoring the cache of unchanged ones")
     parser.add_argument("--kernel", metavar="NAME",
                         help="Jupyter kernel (default: the notebook's kernelspec, else python3)")
     # Hidden hooks for tests and unusual layouts.
     parser.add_argument("--root", help=argparse.SUPPRESS)
     parser.add_argument("--notebooks", help=argparse.SUPPRESS)
     return parser
+
+
+def _upstream_chain(notebooks: Sequence[Path], path: Path, cache: Mapping) -> str:
+    """The recorded chain of the notebook just before ``path`` in the whole walk ("" for the first)."""
+    i = list(notebooks).index(path)
+    return "" if i == 0 else cache.get(notebooks[i - 1].stem, {}).get("chain", "missing")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -858,8 +866,13 @@ def _run(args: argparse.Namespace) -> int:
 
     from tqdm.auto import tqdm
 
+    from . import cache as cache_mod
+
     results = [NotebookResult(name=p.stem) for p in selected]
     failed: NotebookResult | None = None
+    cache_file = run_dir / "cache.json"
+    cache = {} if args.force else cache_mod.load(cache_file)
+    code = cache_mod.code_hash()
     old_root = os.environ.get("REDSHIFT1_ROOT")
     os.environ["REDSHIFT1_ROOT"] = str(root)
     try:
@@ -867,12 +880,30 @@ def _run(args: argparse.Namespace) -> int:
                    file=sys.stderr, disable=not sys.stderr.isatty())
         for i, path in enumerate(bar):
             bar.set_postfix_str(path.stem)
-            results[i] = execute_notebook(
-                path, executed_dir / path.name, per_notebook[path.stem], nb_dir, args.kernel
-            )
+            params = per_notebook[path.stem]
+            products, data = Path(contract["products_dir"]), Path(params.get("data_dir", contract["data_dir"]))
+            key = cache_mod.notebook_key(path, params, code)
+            up = _upstream_chain(notebooks, path, cache)
+            hit = cache.get(path.stem, {})
+            executed = executed_dir / path.name
+            if (hit.get("key") == key and hit.get("upstream") == up and executed.exists()
+                    and hit.get("data_state") == cache_mod.folder_state(data)
+                    and cache_mod.outputs_intact(products, hit.get("outputs", {}))):
+                results[i] = NotebookResult(name=path.stem, status="cached", seconds=0.0, executed=executed)
+                continue
+            cache.pop(path.stem, None)
+            cache_mod.save(cache_file, cache)
+            before = cache_mod.snapshot(products)
+            results[i] = execute_notebook(path, executed, params, nb_dir, args.kernel)
             if results[i].status != "ok":
                 failed = results[i]
                 break
+            outputs = cache_mod.written_since(before, cache_mod.snapshot(products))
+            data_state = cache_mod.folder_state(data)
+            cache[path.stem] = {"key": key, "upstream": up, "outputs": outputs, "data_state": data_state,
+                                "chain": cache_mod.chain(up, key, outputs, data_state),
+                                "seconds": round(results[i].seconds, 2)}
+            cache_mod.save(cache_file, cache)
         bar.close()
     finally:
         if old_root is None:
@@ -881,7 +912,9 @@ def _run(args: argparse.Namespace) -> int:
             os.environ["REDSHIFT1_ROOT"] = old_root
 
     for r in results:
-        if r.executed is not None:
+        if r.status == "cached" and (html_dir / f"{r.name}.html").exists():
+            r.html = html_dir / f"{r.name}.html"
+        elif r.executed is not None:
             try:
                 r.html = render_html(r.executed, html_dir / f"{r.name}.html")
             except Exception as exc:  # a rendering problem must not hide the run's outcome

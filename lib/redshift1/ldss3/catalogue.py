@@ -61,6 +61,7 @@ class DetectParams:
     box_half: int = 2              # 5 x 5 flux box
     wide_half_x: int = 10          # columns of the wide box used for the aperture correction
     apcorr_min_sigma: float = 10.0
+    own_profile: bool = False      # slit/box-loss correction of bright lines from their own spatial FWHM
 
 
 def slit_throughput(red: ReducedMask, sens: Sensitivity | None, floor: float = 0.2):
@@ -203,6 +204,12 @@ def detect_survey(products_dir, masks, sens: Sensitivity | None, params: DetectP
         corr = np.ones(len(cat))
         for row in seeing:
             corr[np.asarray(cat["mask"]) == row["mask"]] = row["correction"]
+        if p.own_profile:   # bright lines: their own spatial FWHM
+            fw = np.asarray(cat["fwhm_y"], float)
+            own = np.isfinite(fw) & (np.asarray(cat["sigma"], float) >= p.apcorr_min_sigma) & (fw > 0.4) & (fw < 2.0)
+            if np.isfinite(sens.fwhm):
+                corr[own] = (point_source_fraction(sens.fwhm, sens.slit_width, sens.pixscale, p.box_half)
+                             / point_source_fraction(fw[own], sens.slit_width, sens.pixscale, p.box_half))
         cat["slitloss_corr"] = corr
         cat["flux"] = cat["flux"] / apc * corr
         cat["flux_err"] = cat["flux_err"] / apc * corr

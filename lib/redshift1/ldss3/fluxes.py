@@ -63,7 +63,9 @@ def box_flux(sci, noise, good, slit, row, col, half_y: int = 2, half_x: int = 2,
 
     Bad pixels in the box are replaced by the pixel mirrored across the box centre
     (first in y, then in x, then both); pixels with no good mirror are left out and
-    counted in ``n_missing``. Returns ``(flux, error, n_mirrored, n_missing)``.
+    counted in ``n_missing``. ``continuum`` (a cube like ``sci``) is subtracted as the value
+    at the box's *central column* in each row, so that the line itself never enters the
+    side bands of the box's outer columns. Returns ``(flux, error, n_mirrored, n_missing)``.
     """
     slit, row, col = (np.asarray(a, int) for a in (slit, row, col))
     n = slit.size
@@ -98,7 +100,7 @@ def box_flux(sci, noise, good, slit, row, col, half_y: int = 2, half_x: int = 2,
     sci_ = np.asarray(sci, float)
     val = sci_[S, np.clip(use_y, 0, ny - 1), np.clip(use_x, 0, nx - 1)]
     if continuum is not None:
-        val = val - np.asarray(continuum, float)[S, np.clip(use_y, 0, ny - 1), np.clip(use_x, 0, nx - 1)]
+        val = val - np.asarray(continuum, float)[S, np.clip(use_y, 0, ny - 1), np.clip(cx + 0 * use_x, 0, nx - 1)]
     nse = np.asarray(noise, float)[S, np.clip(use_y, 0, ny - 1), np.clip(use_x, 0, nx - 1)]
     flux = np.where(chosen, val, 0.0).reshape(n, -1).sum(1)
     var = np.zeros(n)
