@@ -815,6 +815,10 @@ def _parser() -> argparse.ArgumentParser:
                         "(VALUE is a Python literal, else a string); repeatable")
     parser.add_argument("--list", action="store_true",
                         help="list the notebooks with their parameters and exit")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="local processes for the per-galaxy and per-mask stages (notebooks declaring 'workers')")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="dask.distributed scheduler for those stages, e.g. tcp://host:8786 (needs the dask extra)")
     parser.add_argument("--force", action="store_true",
                         help="rerun every selected notebook, ignoring the cache of unchanged ones")
     parser.add_argument("--kernel", metavar="NAME",
@@ -853,8 +857,18 @@ def _run(args: argparse.Namespace) -> int:
         "products_dir": str(run_dir / "products"),
         "figures_dir": str(root / "figures"),
     }
+    # --workers / --scheduler reach only the notebooks that declare them
+    extra = []
+    if args.workers is not None:
+        if args.workers < 1:
+            raise ParameterError(f"--workers must be a positive integer, got {args.workers}")
+        extra.append(["workers", str(args.workers)])
+    if args.scheduler:
+        extra.append(["scheduler", repr(args.scheduler)])
+    declared_names = {n for params in declared.values() for n in params}
+    forwarded = list(args.parameters) + [pv for pv in extra if pv[0] in declared_names]
     per_notebook = build_parameters(
-        {p.stem: params for p, params in declared.items()}, contract, args.parameters, root
+        {p.stem: params for p, params in declared.items()}, contract, forwarded, root
     )
     figures_dir = Path(next(
         (v for v in (params.get("figures_dir") for params in per_notebook.values()) if v),

@@ -13,7 +13,6 @@ from astropy.table import Table
 
 from ..cosmology import KROSS_COSMO
 from ..errors import Redshift1Error
-from ..progress import progress_bar
 from .cube import KMOSCube, read_kmos_cube
 from .kinematics import fit_disc, spaxel_fits
 from .psf import attach_psf
@@ -94,40 +93,54 @@ SIZE_COLUMNS = ("id", "status", "size_status", "x_dyn", "y_dyn", "x_light", "y_l
                 "r_half_model_arcsec")
 
 
+def _size_target(job) -> tuple[dict, tuple | None]:
+    """One target of :func:`measure_sizes` (module level, so it can run on other processes)."""
+    kmos_dir, t, s, cfg, keep_maps = job
+    row = dict.fromkeys(SIZE_COLUMNS, np.nan)
+    row.update(id=t["id"], status="ok", size_status="", disc_ok=False, resolved=False, n_velocity_spaxels=0)
+    hwhm, ell = t["psf_hwhm"], t["psf_ellipticity"]
+    if s is None or s["status"] != "ok":
+        row["status"] = "not measured: no integrated spectrum"
+    elif not s["halpha_detected"]:
+        row["status"] = "not measured: Hα not detected"
+    elif not np.isfinite(hwhm):
+        row["status"] = f"not measured: no PSF for pointing {t['pointing']} spectrograph {t['spectrograph']}"
+    else:
+        try:
+            cube = read_kmos_cube(Path(kmos_dir) / t["cube"])
+            m = measure_size_cube(cube, s["z"], s["sigma_kms"], hwhm, ell, cfg)
+            row.update({k: v for k, v in m.items() if not k.startswith("_")})
+            return row, (m["_maps"] if keep_maps else None)
+        except Redshift1Error as exc:
+            row["status"] = f"skipped: {exc}"
+    return row, None
+
+
 def measure_sizes(kmos_dir: str | Path, targets: Table, spectra: Table, psf_table: Table,
                   cfg: SizeConfig = SizeConfig(), progress: bool | None = None,
-                  keep_maps: bool = False) -> tuple[Table, dict]:
+                  keep_maps: bool = False, workers: int = 1, scheduler=None) -> tuple[Table, dict]:
     """Sizes of every Hα-detected target; every target gets a row and a ``status``.
 
     Each galaxy takes the PSF of its pointing's star on its spectrograph (notebook 01), or
     that spectrograph's survey mean where the star failed (:func:`redshift1.kmos.psf.attach_psf`).
+    ``workers``/``scheduler`` spread the galaxies over processes or a Dask cluster.
     """
-    kmos_dir = Path(kmos_dir)
+    from ..parallel import map_objects
+
     targets = attach_psf(targets, psf_table)
-    spec = {str(r["id"]): r for r in spectra}
-    rows, maps = [], {}
-    for t in progress_bar(targets, desc="Hα sizes", disable=None if progress is None else not progress):
+    spec = {str(r["id"]): {"status": str(r["status"]), "halpha_detected": bool(r["halpha_detected"]),
+                           "z": float(r["z"]), "sigma_kms": float(r["sigma_kms"])} for r in spectra}
+    jobs = []
+    for t in targets:
         gid = str(t["id"])
-        row = dict.fromkeys(SIZE_COLUMNS, np.nan)
-        row.update(id=gid, status="ok", size_status="", disc_ok=False, resolved=False, n_velocity_spaxels=0)
-        s = spec.get(gid)
-        hwhm, ell = float(t["psf_hwhm"]), float(t["psf_ellipticity"])
-        if s is None or str(s["status"]) != "ok":
-            row["status"] = "not measured: no integrated spectrum"
-        elif not bool(s["halpha_detected"]):
-            row["status"] = "not measured: Hα not detected"
-        elif not np.isfinite(hwhm):
-            row["status"] = f"not measured: no PSF for pointing {t['pointing']} spectrograph {t['spectrograph']}"
-        else:
-            try:
-                cube = read_kmos_cube(kmos_dir / str(t["cube"]))
-                m = measure_size_cube(cube, float(s["z"]), float(s["sigma_kms"]), hwhm, ell, cfg)
-                if keep_maps:
-                    maps[gid] = m["_maps"]
-                row.update({k: v for k, v in m.items() if not k.startswith("_")})
-            except Redshift1Error as exc:
-                row["status"] = f"skipped: {exc}"
-        rows.append(row)
+        info = {"id": gid, "cube": str(t["cube"]), "pointing": str(t["pointing"]),
+                "spectrograph": int(t["spectrograph"]), "psf_hwhm": float(t["psf_hwhm"]),
+                "psf_ellipticity": float(t["psf_ellipticity"])}
+        jobs.append((str(kmos_dir), info, spec.get(gid), cfg, keep_maps))
+    results = map_objects(_size_target, jobs, workers=workers, scheduler=scheduler, desc="Hα sizes",
+                          progress=progress)
+    rows = [r for r, _ in results]
+    maps = {r["id"]: m for r, m in results if m is not None}
     table = Table(rows=[[r[c] for c in SIZE_COLUMNS] for r in rows], names=SIZE_COLUMNS)
     for c in SIZE_COLUMNS:
         if c.endswith("_arcsec") or c == "psf_hwhm":

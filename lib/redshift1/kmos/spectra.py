@@ -206,35 +206,45 @@ ROW_FLOATS = ("z", "z_err", "sigma_kms", "sigma_kms_err", "fwhm_kms", "flux_halp
               "noise_scale", "chi2_red", "x_center", "y_center", "nii_sky_distance_aa")
 
 
+def _measure_target(job) -> tuple[dict, dict | None]:
+    """One target of :func:`measure_survey` (module level, so it can run on other processes)."""
+    kmos_dir, gid, cube_path, z_cat, cfg, keep_arrays = job
+    rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, _stable_hash(gid)]))
+    row = {"id": gid, "status": "ok"}
+    try:
+        cube = read_kmos_cube(Path(kmos_dir) / cube_path)
+        m = measure_cube(cube, z_cat, cfg, rng)
+    except Redshift1Error as exc:
+        row["status"] = f"skipped: {exc}"
+        for k in ROW_FLOATS:
+            row[k] = np.nan
+        row.update(halpha_detected=False, nii_detected=False, nii_class="not_measured", n_spaxels=0, flux_unit="")
+        return row, None
+    row.update({k: v for k, v in m.items() if not k.startswith("_")})
+    row["flux_unit"] = (cube.unit * u.um).to_string() if cube.unit_known else "unknown (no BUNIT) x um"
+    arrays = {"spectrum": m["_spectrum"], "map": m["_map"], "wcs": cube.wcs.to_header(),
+              "pixel_scale": cube.pixel_scale.to_value(u.arcsec)} if keep_arrays else None
+    return row, arrays
+
+
 def measure_survey(kmos_dir: str | Path, targets: Table, cfg: SpectraConfig = SpectraConfig(),
-                   progress: bool | None = None, keep_arrays: bool = False) -> tuple[Table, dict]:
+                   progress: bool | None = None, keep_arrays: bool = False, workers: int = 1,
+                   scheduler=None) -> tuple[Table, dict]:
     """Measure every target's cube; one row per target, ``status`` says what happened.
 
     A cube that cannot be read or measured is flagged (``status`` = the reason) and the run
     goes on. Returns the table and, with ``keep_arrays``, each galaxy's spectrum and maps.
+    ``workers``/``scheduler`` spread the galaxies over processes or a Dask cluster
+    (:func:`redshift1.parallel.map_objects`); each galaxy's noise realisations are seeded by
+    its id, so the table does not depend on how it was computed.
     """
-    kmos_dir = Path(kmos_dir)
-    rows, arrays = [], {}
-    for t in progress_bar(targets, desc="integrated spectra", disable=None if progress is None else not progress):
-        rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, _stable_hash(str(t["id"]))]))
-        row = {"id": str(t["id"]), "status": "ok"}
-        try:
-            cube = read_kmos_cube(kmos_dir / str(t["cube"]))
-            m = measure_cube(cube, float(t["z_cat"]), cfg, rng)
-        except Redshift1Error as exc:
-            row["status"] = f"skipped: {exc}"
-            for k in ROW_FLOATS:
-                row[k] = np.nan
-            row.update(halpha_detected=False, nii_detected=False, nii_class="not_measured", n_spaxels=0,
-                       flux_unit="")
-            rows.append(row)
-            continue
-        if keep_arrays:
-            arrays[row["id"]] = {"spectrum": m["_spectrum"], "map": m["_map"], "wcs": cube.wcs.to_header(),
-                                 "pixel_scale": cube.pixel_scale.to_value(u.arcsec)}
-        row.update({k: v for k, v in m.items() if not k.startswith("_")})
-        row["flux_unit"] = (cube.unit * u.um).to_string() if cube.unit_known else "unknown (no BUNIT) x um"
-        rows.append(row)
+    from ..parallel import map_objects
+
+    jobs = [(str(kmos_dir), str(t["id"]), str(t["cube"]), float(t["z_cat"]), cfg, keep_arrays) for t in targets]
+    results = map_objects(_measure_target, jobs, workers=workers, scheduler=scheduler,
+                          desc="integrated spectra", progress=progress)
+    rows = [r for r, _ in results]
+    arrays = {r["id"]: a for r, a in results if a is not None}
     table = Table(rows=[{k: r.get(k) for k in _COLUMNS} for r in rows], names=_COLUMNS)
     _set_units(table)
     return table, arrays

@@ -37,6 +37,7 @@ LINE_STATUS = {
     "edge": "peak on the edge of the extraction box (ROLES §2.4.1)",
     "sky_leak": "sky line leaking in at the slit end (artefact class 1 of ROLES §2.4.2)",
     "broad": "broad 'line' from continuum the side bands do not follow (artefact class 2)",
+    "telluric": "residual of a bright continuum in the telluric A band (artefact class 2)",
     "multiline_rejected": "fainter line in a slit whose lines fit no common redshift (ROLES §2.4.3)",
 }
 
@@ -58,6 +59,8 @@ class DetectParams:
     leak_rows: int = 1             # sky_leak: within this many rows of the box edge ...
     leak_sky_factor: float = 3.0   # ... on sky brighter than this x the slit's median sky
     broad_fwhm: float = 16.0       # px, 'lines' wider than this are continuum
+    telluric_band: tuple = (7582.0, 7700.0)   # Å, O2 A band: continuum residuals are likely here ...
+    telluric_contrast: float = 1.0  # ... for 'lines' fainter than this x the continuum under them
     box_half: int = 2              # 5 x 5 flux box
     wide_half_x: int = 10          # columns of the wide box used for the aperture correction
     apcorr_min_sigma: float = 10.0
@@ -108,7 +111,8 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
                        p.continuum_noise, throughput=thr_conv)
     cat = find_lines(det["sigma"], det["valid"], p.raw_sigma, p.connectivity)
     s, r, c = (np.asarray(cat[k], int) for k in ("slit", "row", "col"))
-    flags = clean_flags(cat, det, red.sky, red.box_rows, p.leak_rows, p.leak_sky_factor, p.broad_fwhm)
+    flags = clean_flags(cat, det, red.sky, red.box_rows, p.leak_rows, p.leak_sky_factor, p.broad_fwhm,
+                        red.wave, p.telluric_band, p.telluric_contrast)
     width = spectral_width(det["S"], det["b"], s, r, c)
     xsub = _subpixel_col(det["S"], det["b"], s, r, c)
     ncol = red.wave.shape[1]
@@ -158,7 +162,7 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
         out["flux"] = np.full(len(cat), np.nan) * FLUX_UNIT
         out["flux_err"] = np.full(len(cat), np.nan) * FLUX_UNIT
     status = np.where(out["sigma"] >= p.adopt_sigma, "adopted", "below_threshold").astype("U20")
-    for name in ("broad", "sky_leak", "edge"):   # the last assignment wins: edge is the strongest verdict
+    for name in ("telluric", "broad", "sky_leak", "edge"):   # the last assignment wins: edge is the strongest
         status[(flags & DETECTION_FLAGS[name]) > 0] = name
     out["status"] = status
     maps = None

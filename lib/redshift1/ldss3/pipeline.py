@@ -207,7 +207,8 @@ def summarise(cat: Table, slits: Table, rep: Table, ml: Table, p: DetectParams) 
             "unique_targets": int(len(set(np.asarray(slits["object_id"])[tgt]))),
             "raw_detections": int(cf.sum()), "adopted_lines": int(ad.sum()),
             "objects_with_lines": int(len(set(np.asarray(cat["object_id"])[ad & np.asarray(cat["is_roles_target"], bool)]))),
-            "artefacts": {k: int((cf & (st == k)).sum()) for k in ("edge", "sky_leak", "broad", "multiline_rejected")},
+            "artefacts": {k: int((cf & (st == k)).sum()) for k in ("edge", "sky_leak", "broad", "telluric",
+                                                                   "multiline_rejected")},
         }
     sw, nw = wavelength_repeatability(rep, p.adopt_sigma)
     pulls, pw = flux_pulls(rep, p.adopt_sigma)
