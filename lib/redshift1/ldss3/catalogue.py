@@ -59,8 +59,8 @@ class DetectParams:
     leak_rows: int = 1             # sky_leak: within this many rows of the box edge ...
     leak_sky_factor: float = 3.0   # ... on sky brighter than this x the slit's median sky
     broad_fwhm: float = 16.0       # px, 'lines' wider than this are continuum
-    telluric_band: tuple = (7582.0, 7700.0)   # Å, O2 A band: continuum residuals are likely here ...
-    telluric_contrast: float = 1.0  # ... for 'lines' fainter than this x the continuum under them
+    telluric_band: tuple = (7582.0, 7620.0)   # Å, head of the O2 A band: continuum residuals here ...
+    telluric_contrast: float = 5.0  # ... for 'lines' (per pixel) fainter than the continuum / this
     box_half: int = 2              # 5 x 5 flux box
     wide_half_x: int = 10          # columns of the wide box used for the aperture correction
     apcorr_min_sigma: float = 10.0
@@ -111,8 +111,6 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
                        p.continuum_noise, throughput=thr_conv)
     cat = find_lines(det["sigma"], det["valid"], p.raw_sigma, p.connectivity)
     s, r, c = (np.asarray(cat[k], int) for k in ("slit", "row", "col"))
-    flags = clean_flags(cat, det, red.sky, red.box_rows, p.leak_rows, p.leak_sky_factor, p.broad_fwhm,
-                        red.wave, p.telluric_band, p.telluric_contrast)
     width = spectral_width(det["S"], det["b"], s, r, c)
     xsub = _subpixel_col(det["S"], det["b"], s, r, c)
     ncol = red.wave.shape[1]
@@ -122,6 +120,8 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
     cont = line_continuum(sci, red.good, linemask, thr, p.sideband_inner, p.sideband_outer)
     f5, e5, nmir, nmis = box_flux(sci, noise, red.good, s, r, c, p.box_half, p.box_half, cont)
     fw, ew, _, nmisw = box_flux(sci, noise, red.good, s, r, c, p.box_half, p.wide_half_x, cont)
+    flags = clean_flags(cat, det, red.sky, red.box_rows, p.leak_rows, p.leak_sky_factor, p.broad_fwhm,
+                        red.wave, f5 / (2 * p.box_half + 1) ** 2, p.telluric_band, p.telluric_contrast)
     sl = red.slits
     out = Table()
     out["mask"] = np.full(len(cat), red.name)

@@ -188,8 +188,8 @@ def spectral_width(S, b, slit, row, col, max_half: int = 60):
 
 
 def clean_flags(cat: Table, det: dict, sky1d, box_rows, leak_rows: int = 1, leak_sky_factor: float = 3.0,
-                broad_fwhm: float = 16.0, wave=None, telluric_band=(7582.0, 7700.0),
-                telluric_contrast: float = 1.0) -> np.ndarray:
+                broad_fwhm: float = 16.0, wave=None, line_level=None, telluric_band=(7582.0, 7620.0),
+                telluric_contrast: float = 5.0) -> np.ndarray:
     """Flag bits (:data:`DETECTION_FLAGS`) of raw detections.
 
     * ``edge`` -- the peak lies on the edge of the extraction box (ROLES §2.4.1: always sky
@@ -200,10 +200,11 @@ def clean_flags(cat: Table, det: dict, sky1d, box_rows, leak_rows: int = 1, leak
     * ``broad`` -- the FWHM along x of ``S - b`` at the peak row exceeds ``broad_fwhm``
       pixels, about three times that of a real line after the 5-pixel kernel: weak
       continuum that the side-band estimate does not follow (ROLES §2.4.2, class 2);
-    * ``telluric`` -- (class 2 as well) inside the O2 A band, where the continuum changes
-      steeply with wavelength, a 'line' whose peak above the continuum is smaller than
-      ``telluric_contrast`` times the continuum itself: a residual of the telluric
-      correction of a bright continuum (needs ``wave``, the wavelength of every column).
+    * ``telluric`` -- (class 2 as well) in the head of the O2 A band, where the continuum
+      changes steeply with wavelength, a 'line' on a continuum more than ``telluric_contrast``
+      times brighter per pixel than the line itself (``line_level``: the line's mean counts
+      per pixel of the flux box): a residual of the telluric correction of a bright
+      continuum (needs ``wave``, the wavelength of every column).
 
     ``box_rows`` = (first, last) row of the extraction box, per slit or one pair for all.
     """
@@ -227,10 +228,9 @@ def clean_flags(cat: Table, det: dict, sky1d, box_rows, leak_rows: int = 1, leak
     flags |= np.where(near_edge & bright, DETECTION_FLAGS["sky_leak"], 0).astype(np.int16)
     width = spectral_width(det["S"], det["b"], s, r, c)
     flags |= np.where(width > broad_fwhm, DETECTION_FLAGS["broad"], 0).astype(np.int16)
-    if wave is not None:
+    if wave is not None and line_level is not None:
         w = np.asarray(wave)[s, c]
         b = det["b"][s, r, c]
-        line = det["S"][s, r, c] - b
-        tell = (w >= telluric_band[0]) & (w <= telluric_band[1]) & (b > telluric_contrast * line)
+        tell = (w >= telluric_band[0]) & (w <= telluric_band[1]) & (b > telluric_contrast * np.asarray(line_level))
         flags |= np.where(tell, DETECTION_FLAGS["telluric"], 0).astype(np.int16)
     return flags
