@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_observe)
     from .kmos import cli as kmos_cli
     kmos_cli.add_parser(sub)
+    __import__("redshift1.ldss3.cli", fromlist=["add_parser"]).add_parser(sub)
     return parser
 
 

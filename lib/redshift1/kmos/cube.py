@@ -16,7 +16,7 @@ import astropy.units as u
 from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
-from ..errors import DataFormatError, MissingInputError
+from ..errors import DataFormatError, MissingInputError, Redshift1Error
 
 import warnings
 
@@ -160,9 +160,17 @@ def read_kmos_cube(path: str | Path) -> KMOSCube:
             noise = np.array(hn.data, dtype=np.float64)
             header = hd.header.copy()
             primary = hdul[0].header.copy()
-    except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
-        raise DataFormatError(f"{path}: not a readable FITS cube ({exc})") from exc
-    wavelength = _wavelengths(header, data.shape[0], path).to(u.um)
+    except Redshift1Error:
+        raise
+    except Exception as exc:  # astropy reports damaged files through many exception types
+        raise DataFormatError(f"{path}: not a readable FITS cube ({type(exc).__name__}: "
+                              f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else ''})") from exc
+    if data.shape[0] < 2 or min(data.shape[1:]) < 1:
+        raise DataFormatError(f"{path}: cube shape {data.shape} has too few channels or spaxels")
+    try:
+        wavelength = _wavelengths(header, data.shape[0], path).to(u.um)
+    except (TypeError, ValueError) as exc:
+        raise DataFormatError(f"{path}: unreadable spectral axis ({exc})") from exc
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FITSFixedWarning)
         try:

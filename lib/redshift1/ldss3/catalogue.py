@@ -26,7 +26,7 @@ from .fluxes import (Sensitivity, analytic_aperture_correction, aperture_correct
 from .reduce import ReducedMask, read_reduced
 from .registration import parabolic_peak
 
-__all__ = ["DetectParams", "detect_mask", "detect_survey", "seeing_correction", "slit_throughput", "LINE_STATUS", "FLUX_UNIT"]
+__all__ = ["DetectParams", "detect_mask", "detect_survey", "finalise_fluxes", "seeing_correction", "slit_throughput", "LINE_STATUS", "FLUX_UNIT"]
 
 FLUX_UNIT = u.erg / u.s / u.cm**2
 
@@ -192,6 +192,15 @@ def detect_survey(products_dir, masks, sens: Sensitivity | None, params: DetectP
             maps[name] = (red, m)
         cats.append(cat)
     cat = vstack(cats, metadata_conflicts="silent") if cats else Table()
+    cat, info = finalise_fluxes(cat, sens, p, apcorr_objects)
+    return cat, info, maps
+
+
+def finalise_fluxes(cat: Table, sens: Sensitivity | None, params: DetectParams | None = None, apcorr_objects=None):
+    """Apply the spectral aperture correction (measured on bright lines, see :func:`detect_survey`)
+    and the per-mask slit/box-loss correction (:func:`seeing_correction`) to the fluxes of a raw
+    catalogue from :func:`detect_mask` (calibrated with ``apcorr = 1``). Returns ``(cat, info)``."""
+    p = params or DetectParams()
     ok = (np.asarray(cat["status"]) == "adopted") & (np.asarray(cat["n_missing"]) == 0) if len(cat) else np.zeros(0, bool)
     specres = 11.4
     fallback = analytic_aperture_correction(specres, 2.7, p.box_half)
@@ -219,7 +228,7 @@ def detect_survey(products_dir, masks, sens: Sensitivity | None, params: DetectP
         cat["flux_err"] = cat["flux_err"] / apc * corr
     info = {"apcorr": apc, "n_lines": n_ap, "scatter": scatter, "analytic": fallback,
             "source": which if n_ap else "analytic (doublet, LSF, registration)", "seeing": seeing}
-    return cat, info, maps
+    return cat, info
 
 
 def seeing_correction(cat: Table, sens: Sensitivity | None, params: DetectParams, min_lines: int = 2) -> Table:
