@@ -266,7 +266,10 @@ def _levenberg_marquardt(z0, sigma_guess, lo, hi, ys, ws, zg, dz, resolution, ma
         idx_a = np.flatnonzero(active)
         improved = chi2[active] - chi_new
         p[idx_a[ok]] = trial[ok]
-        small = ok & (improved < 1e-6)           # Δχ² (units of the noise): nothing left to gain
+        # stop when χ² no longer moves, or when every step is a thousandth of that parameter's error
+        # (the step actually taken: at a bound the proposed one can stay large forever)
+        tiny = np.all(np.abs(trial - pa) * np.sqrt(np.maximum(diag, 0)) < 1e-3, axis=1)
+        small = ok & ((improved < 1e-6) | tiny)
         chi2[idx_a[ok]] = chi_new[ok]
         lam[idx_a] = np.where(ok, lam[idx_a] * 0.3, lam[idx_a] * 10)
         converged[idx_a[small | (lam[idx_a] > 1e8)]] = True

@@ -44,6 +44,10 @@ def detect_lines(mask_dir, all_lines: bool = False, adopt_sigma: float = 4.0, ra
     cat, _ = detect_mask(red, sens, params)
     likely = likely_oii_objects(root, red.slits)
     cat, info = finalise_fluxes(cat, sens, params, likely)
+    if len(cat):   # multi-line consistency (ROLES §2.4.3): unexplained companions are rejected
+        from .reliability import multiline_redshifts
+        _, verdict = multiline_redshifts(cat)
+        cat["status"][(verdict == "spurious") & (np.asarray(cat["status"]) == "adopted")] = "multiline_rejected"
     if not all_lines and len(cat):
         cat = cat[np.asarray(cat["status"]) == "adopted"]
     info["note"] = note

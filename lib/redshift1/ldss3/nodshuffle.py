@@ -109,7 +109,7 @@ def charge_trap_mask(darks, bpm=None, nsigma: float = 5.0, grow_nsigma: float = 
     mask &= ~bad
     info = {"n_darks": int(stack.shape[0]), "sigma_dark": float(sigma), "n_seed": int(seed.sum()),
             "n_trap_pixels": int(mask.sum()), "n_trap_columns": int(np.unique(np.nonzero(mask)[1]).size),
-            "nsigma": nsigma, "grow_nsigma": grow_nsigma, "box": list(box)}
+            "nsigma": nsigma, "grow_nsigma": grow_nsigma, "box": list(box), "dark": dark}
     return mask, info
 
 

@@ -38,12 +38,12 @@ def _describe(t: Table, text: str, **meta) -> Table:
 
 
 def reduce_step(data_dir, products_dir, params: ReduceParams | None = None, figure_mask: str | None = None,
-                progress: bool | None = None):
+                progress: bool | None = None, workers: int = 1, scheduler=None):
     """Reduce all masks; write the 07 products; return ``(slits, exposures, trap_info, figure)``."""
     params = params or ReduceParams()
     products = Path(products_dir)
-    slits, exposures, tinfo, figure = reduce_survey(data_dir, products, params, figure_mask=figure_mask,
-                                                    progress=progress)
+    slits, exposures, tinfo, figure = reduce_survey(data_dir, products, params, figure_mask=figure_mask or None,
+                                                    progress=progress, workers=workers, scheduler=scheduler)
     _describe(slits, "every slit of every mask after the N&S reduction (07_ldss3_reduce); status: "
               + "; ".join(f"{k} = {v}" for k, v in SLIT_STATUS.items()),
               wavelength_frame="vacuum", params={k: (list(v) if isinstance(v, tuple) else v)

@@ -430,10 +430,16 @@ def _figure_cutouts(red, design, raw, d0, bad0, comb, S, N, figure_slit):
     """Cut-outs around three neighbouring slits for ROLES Fig. 3 (100 columns x 3 slots)."""
     det = significance(np.nan_to_num(red.sci), np.nan_to_num(red.noise, nan=1.0), red.good)
     sig = det["sigma"]
-    if figure_slit is None:
-        ok = np.asarray(red.slits["status"]) == "ok"
-        best = np.where(ok[:, None, None], sig, -np.inf)
-        i, r, c = np.unravel_index(np.argmax(best), best.shape)
+    cat = find_lines(sig, det["valid"], 5.0)
+    if len(cat):
+        wl = red.wave[np.asarray(cat["slit"]), np.asarray(cat["col"])]
+        cat = cat[~np.asarray(cat["on_edge"], bool) & (wl > 7100) & (wl < 7950)
+                  & (np.asarray(red.slits["status"])[np.asarray(cat["slit"])] == "ok")]
+    if figure_slit is None and len(cat):
+        k = int(np.argmax(np.asarray(cat["sigma"])))
+        i, r, c = int(cat["slit"][k]), int(cat["row"][k]), int(cat["col"][k])
+    elif figure_slit is None:
+        i, r, c = 0, 0, sig.shape[2] // 2
     else:
         i = int(np.flatnonzero(np.asarray(design["slit_id"]) == figure_slit)[0])
         r, c = np.unravel_index(np.argmax(sig[i]), sig[i].shape)
@@ -536,16 +542,32 @@ def read_reduced(path) -> ReducedMask:
     return ReducedMask(h["MASKNAME"], h["FIELD"], slits, exposures, sci, noise, good, nexp, sky, wave, meta)
 
 
+def _reduce_one(item):
+    """Reduce and write one mask (a module-level function, so that it can run in a worker process)."""
+    mask_dir, bad, params, out_path, keep_figure = item
+    red = reduce_mask(mask_dir, bad, params, progress=False, keep_figure=keep_figure)
+    write_reduced(red, out_path)
+    st = red.slits.copy()
+    st.meta = {}
+    et = red.exposures.copy()
+    et["mask"] = red.name
+    et.meta = {}
+    return st, et, red.figure
+
+
 def reduce_survey(data_dir, products_dir, params: ReduceParams | None = None, masks=None,
-                  figure_mask: str | None = None, progress: bool | None = None):
-    """Reduce every mask of a survey, one mask in memory at a time.
+                  figure_mask: str | None = None, progress: bool | None = None, workers: int = 1, scheduler=None):
+    """Reduce every mask of a survey, one mask in memory at a time (per worker).
 
     Writes ``<products>/ldss3/<mask>_reduced.fits`` per mask and returns
     ``(slits, exposures, traps_info, figure)``: the slit table of all masks (one row per
     slit with its ``status``), the exposure table, the charge-trap diagnostics and the
-    Fig. 3 cut-outs of ``figure_mask`` (default: the first mask).
+    Fig. 3 cut-outs of ``figure_mask`` (default: the first mask). ``workers`` > 1 reduces
+    masks in parallel local processes (:func:`redshift1.parallel.map_objects`; a Dask
+    ``scheduler`` address works too).
     """
     from astropy.table import vstack
+    from ..parallel import map_objects
     params = params or ReduceParams()
     root = survey_root(data_dir)
     names = lio.list_masks(root) if masks is None else list(masks)
@@ -554,20 +576,10 @@ def reduce_survey(data_dir, products_dir, params: ReduceParams | None = None, ma
     bad, tinfo = survey_trap_mask(root, params)
     figure_mask = figure_mask or names[0]
     out = Path(products_dir) / "ldss3"
-    slit_tabs, exp_tabs, figure = [], [], None
-    for name in progress_bar(names, desc="LDSS3 masks", disable=None if progress is None else not progress):
-        red = reduce_mask(root / "masks" / name, bad, params, progress=False, keep_figure=(name == figure_mask))
-        write_reduced(red, out / f"{name}_reduced.fits")
-        if red.figure is not None:
-            figure = red.figure
-        st = red.slits.copy()
-        st.meta = {}
-        slit_tabs.append(st)
-        et = red.exposures.copy()
-        et["mask"] = name
-        et.meta = {}
-        exp_tabs.append(et)
-        del red
-    slits = vstack(slit_tabs, metadata_conflicts="silent")
-    exposures = vstack(exp_tabs, metadata_conflicts="silent")
+    items = [(root / "masks" / n, bad, params, out / f"{n}_reduced.fits", n == figure_mask) for n in names]
+    results = map_objects(_reduce_one, items, workers=workers, scheduler=scheduler, desc="LDSS3 masks",
+                          progress=progress)
+    figure = next((r[2] for r in results if r[2] is not None), None)
+    slits = vstack([r[0] for r in results], metadata_conflicts="silent")
+    exposures = vstack([r[1] for r in results], metadata_conflicts="silent")
     return slits, exposures, tinfo, figure

@@ -29,23 +29,30 @@ def _imshow(ax, img, title, cmap="gray", vmin=None, vmax=None, extent=None):
     ax.set_title(title, fontsize=9)
 
 
-def plot_charge_traps(traps, bpm, dark=None, max_cols: int = 6):
-    """The charge-trap mask (ROLES §2.3.2): where the traps are and a cut through the worst."""
+def plot_charge_traps(traps, bpm, dark=None, half: int = 12):
+    """The charge-trap mask (ROLES §2.3.2): where the traps are, and the N&S dark around the
+    strongest streak with the flagged pixels outlined."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [2, 1]})
     ny, nx = traps.shape
     ys, xs = np.nonzero(traps)
     by, bx = np.nonzero(bpm)
     axes[0].scatter(bx, by, s=0.2, c="0.7", label="bad-pixel mask", rasterized=True)
-    axes[0].scatter(xs, ys, s=2, c="C3", label="charge traps (from N&S darks)")
+    axes[0].scatter(xs, ys, s=2, c="C3", label="charge traps (from the N&S darks)")
     axes[0].set(xlim=(0, nx), ylim=(0, ny), xlabel="x [px]", ylabel="y [px] (shuffle direction)")
     axes[0].legend(loc="upper right", fontsize=8, markerscale=4)
-    if xs.size:
-        cols, cnt = np.unique(xs, return_counts=True)
-        for c in cols[np.argsort(-cnt)][:max_cols]:
-            yy = ys[xs == c]
-            axes[1].plot(np.arange(yy.min() - 3, yy.max() + 4) - yy.min(),
-                         np.isin(np.arange(yy.min() - 3, yy.max() + 4), yy).astype(int) + 0.02 * c / nx, drawstyle="steps-mid")
-        axes[1].set(xlabel="rows above the trap", ylabel="flagged", title="longest streaks")
+    if dark is not None and xs.size:
+        d = np.asarray(dark, float)
+        vals = np.where(traps, d, -np.inf)
+        y0, x0 = np.unravel_index(np.argmax(vals), vals.shape)
+        ya, yb = max(y0 - half, 0), min(y0 + 2 * half, ny)
+        xa, xb = max(x0 - half, 0), min(x0 + half + 1, nx)
+        ext = (xa - 0.5, xb - 0.5, ya - 0.5, yb - 0.5)
+        _imshow(axes[1], d[ya:yb, xa:xb], "N&S dark around the strongest trap", "gray", -10, 60, ext)
+        axes[1].contour(np.arange(xa, xb), np.arange(ya, yb), traps[ya:yb, xa:xb].astype(float), [0.5],
+                        colors="C3", linewidths=0.8)
+        axes[1].set(xlabel="x [px]", ylabel="y [px]")
+    else:
+        axes[1].set_visible(False)
     fig.suptitle(f"{int(traps.sum())} charge-trap pixels in {np.unique(xs).size} columns; "
                  f"{int(bpm.sum())} pixels in the bad-pixel mask", fontsize=10)
     fig.tight_layout()
@@ -93,7 +100,7 @@ def plot_registration(exposures: Table):
     masks = np.asarray(exposures["mask"])
     for i in np.flatnonzero(np.r_[True, masks[1:] != masks[:-1]]):
         ax.axvline(i - 0.5, color="0.85", lw=0.8)
-        ax.text(i, ax.get_ylim()[1] if False else 1.3, masks[i], fontsize=6, rotation=90, va="top")
+        ax.text(i, 1.5, masks[i], fontsize=6, rotation=90, va="top")
     ax.axhline(0.5, color="0.6", ls=":", lw=0.8)
     ax.axhline(-0.5, color="0.6", ls=":", lw=0.8)
     ax.set(xlabel="exposure", ylabel="shift [px]", ylim=(-1.6, 1.6))
