@@ -94,6 +94,8 @@ def draw_kross_galaxies(n: int, field: str, rng: np.random.Generator, rel: pop.R
     av = pop.draw_av(logm, rng, rel)
     oh = pop.draw_metallicity(logm, log_delta, rng, rel)
     r_half_kpc = pop.draw_halpha_r_half_kpc(logm, log_delta, rng, rel)
+    compact = (log_delta < -0.6) | ((logm > 10.2) & (rng.random(n) < rel.compact_fraction_massive))
+    r_half_kpc = np.where(compact, r_half_kpc * rel.compact_size_factor, r_half_kpc)
     n_sersic, re_star_kpc = pop.draw_sersic(r_half_kpc, rng, rel)
     inc, q = pop.draw_inclination_deg(n, rng)
     f_ha, f_nii = pop.halpha_nii_fluxes(10**log_sfr, av, z, oh)
