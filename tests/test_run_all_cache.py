@@ -52,3 +52,12 @@ def test_an_edited_notebook_reruns(project):
     nb.write_text(json.dumps(d))
     assert main(_argv(project)) == 0
     assert statuses(project) == {"00_alpha": "cached", "01_beta": "cached", "02_gamma": "ok"}
+
+
+def test_missing_data_dir_is_reported_before_running(tmp_path, capsys):
+    root = _project(tmp_path / "p")
+    code = main(_argv(root, "--from", "01", "--data-dir", str(tmp_path / "nowhere")))
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "nowhere" in err and "does not exist" in err and err.strip().count("\n") == 0
+    assert not (root / "build" / "quick" / "notebooks" / "01_beta.ipynb").exists()

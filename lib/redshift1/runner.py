@@ -875,6 +875,9 @@ def _run(args: argparse.Namespace) -> int:
         contract["figures_dir"],
     ))
 
+    if not Path(contract["data_dir"]).exists() and not selected[0].stem.startswith("00"):
+        raise MissingInputError(f"{contract['data_dir']}: data directory does not exist "
+                                "(run 00_observe first, or point --data-dir at a survey)")
     for folder in (executed_dir, html_dir, Path(contract["products_dir"]), figures_dir):
         folder.mkdir(parents=True, exist_ok=True)
 
