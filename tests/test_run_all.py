@@ -42,6 +42,7 @@ def _notebook(path: Path, parameters: str, body: str) -> None:
 def _project(root: Path, failing: bool = False) -> Path:
     """A project with notebooks 00_alpha, 01_beta, 02_gamma (01 raises if failing)."""
     (root / "notebooks").mkdir(parents=True)
+    (root / "data" / "quick").mkdir(parents=True)   # the survey folder 00_observe would write
     (root / "run_all.py").write_text("")
     nbs = root / "notebooks"
     _notebook(nbs / "00_alpha.ipynb", PARAMS + "count = 3  # how many stars\n", """

@@ -16,7 +16,7 @@ from ..errors import Redshift1Error
 from .cube import KMOSCube, read_kmos_cube
 from .kinematics import fit_disc, spaxel_fits
 from .psf import attach_psf
-from .sizes import half_light_radius, psf_corrected_radius, size_error_budget
+from .sizes import _radius_at, half_light_radius, psf_corrected_radius, size_error_budget
 from .spectra import continuum_subtract, light_centroid, narrowband_map
 
 
@@ -63,12 +63,28 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
     q = disc.axis_ratio if disc.success else 1.0
     theta = disc.pa_photutils if disc.success else 0.0
     sm = half_light_radius(nb, nb_err, centre, q, theta, max_extrapolation=cfg.max_extrapolation)
+    # the apertures must follow the *observed* shape: the PSF rounds a small disc, so a compact
+    # source measured along its intrinsic (inclined) ellipse would look larger than the PSF
+    h = hwhm / pix
+    q_obs = q
+    for _ in range(2):
+        if not np.isfinite(sm.r_half):
+            break
+        r_int2 = max(sm.r_half**2 - h**2, 0.0)
+        q_obs = np.sqrt((q**2 * r_int2 + h**2) / (r_int2 + h**2))
+        sm = half_light_radius(nb, nb_err, centre, q_obs, theta, max_extrapolation=cfg.max_extrapolation)
     if sm.total_model > sm.total_measured * (cfg.max_extrapolation - 1e-9):
         status = "curve of growth does not converge"
-    sm_light = half_light_radius(nb, nb_err, light, q, theta, max_extrapolation=cfg.max_extrapolation)
+    q_final = q_obs if np.isfinite(sm.r_half) and disc.success else q
+    sm_light = half_light_radius(nb, nb_err, light, q_final, theta, max_extrapolation=cfg.max_extrapolation)
+    sm_round = half_light_radius(nb, nb_err, centre, 1.0, 0.0, max_extrapolation=cfg.max_extrapolation)
     r_model = gaussian_profile_r_half(nb, nb_err, light)
     r_half = sm.r_half * pix
-    r_err = sm.r_half_err * pix
+    # the curve of growth's noise, plus what the choice of centre and aperture shape moves r½ by
+    # (and of the flux beyond the field: r½ of the measured total, with no extrapolation)
+    r_no_extrapolation = _radius_at(sm.radii, sm.cog, 0.5 * sm.total_measured)
+    spread = np.nanstd([sm.r_half, sm_light.r_half, sm_round.r_half, r_no_extrapolation]) * pix
+    r_err = np.hypot(sm.r_half_err * pix, spread)
     hw = hwhm if cfg.psf_correction else 0.0
     r_corr, resolved = psf_corrected_radius(r_half, hw)
     r_corr_err = size_error_budget(r_half, r_err, hw, cfg.seeing_variation, psf_ell) if cfg.psf_correction else r_err

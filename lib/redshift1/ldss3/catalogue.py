@@ -12,7 +12,7 @@ each detection: ``adopted`` (>= ``adopt_sigma`` and clean), ``below_threshold``,
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ from astropy.table import Table, vstack
 from ..progress import progress_bar
 from .detect import DETECTION_FLAGS, clean_flags, find_lines, line_kernel, significance, spectral_width
 from .fluxes import (Sensitivity, analytic_aperture_correction, aperture_correction, box_flux, calibrate,
-                     line_continuum, noise_spectrum, point_source_fraction, profile_fwhm)
+                     line_continuum, profile_fwhm)
 from .reduce import ReducedMask, read_reduced
 from .registration import parabolic_peak
 
@@ -62,9 +62,12 @@ class DetectParams:
     telluric_band: tuple = (7582.0, 7620.0)   # Å, head of the O2 A band: continuum residuals here ...
     telluric_contrast: float = 5.0  # ... for 'lines' (per pixel) fainter than the continuum / this
     box_half: int = 2              # 5 x 5 flux box
+    centre_on_signal: bool = True  # centre the box on the filtered signal's peak, not the significance's
+    centre_search: int = 2         # ... searched within this many pixels of the significance peak
     wide_half_x: int = 10          # columns of the wide box used for the aperture correction
     apcorr_min_sigma: float = 10.0
-    own_profile: bool = False      # slit/box-loss correction of bright lines from their own spatial FWHM
+    own_profile: bool = False      # slit/box-loss correction of bright lines from their own profile
+    own_profile_sigma: float = 15.0
 
 
 def slit_throughput(red: ReducedMask, sens: Sensitivity | None, floor: float = 0.2):
@@ -76,6 +79,18 @@ def slit_throughput(red: ReducedMask, sens: Sensitivity | None, floor: float = 0
     with np.errstate(invalid="ignore"):
         t = r / np.nanmax(r)
     return np.where(t >= floor, t, np.nan)
+
+
+def _signal_peak(sb, valid, slit, row, col, half: int = 2):
+    """Position of the maximum of ``sb`` within ``half`` pixels of each (row, col), valid pixels only."""
+    ns, ny, nx = sb.shape
+    d = np.arange(-half, half + 1)
+    yy = np.clip(row[:, None, None] + d[None, :, None], 0, ny - 1)
+    xx = np.clip(col[:, None, None] + d[None, None, :], 0, nx - 1)
+    yy, xx = np.broadcast_arrays(yy, xx)
+    vals = np.where(valid[slit[:, None, None], yy, xx], sb[slit[:, None, None], yy, xx], -np.inf)
+    k = np.argmax(vals.reshape(len(slit), -1), axis=1)
+    return yy.reshape(len(slit), -1)[np.arange(len(slit)), k], xx.reshape(len(slit), -1)[np.arange(len(slit)), k]
 
 
 def _subpixel_col(S, b, slit, row, col):
@@ -111,6 +126,11 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
                        p.continuum_noise, throughput=thr_conv)
     cat = find_lines(det["sigma"], det["valid"], p.raw_sigma, p.connectivity)
     s, r, c = (np.asarray(cat[k], int) for k in ("slit", "row", "col"))
+    if p.centre_on_signal and len(cat):
+        # the line's centre: the peak of the filtered signal S - b near the significance peak
+        # (the significance peak is pulled towards the quieter pixels between sky lines)
+        r, c = _signal_peak(det["S"] - det["b"], det["valid"], s, r, c, p.centre_search)
+        cat["row"], cat["col"] = r, c
     width = spectral_width(det["S"], det["b"], s, r, c)
     xsub = _subpixel_col(det["S"], det["b"], s, r, c)
     ncol = red.wave.shape[1]
@@ -147,14 +167,24 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
     out["continuum"] = (det["b"][s, r, c] if len(cat) else np.zeros(0)) * u.electron
     # spatial FWHM of the bright lines (seeing + size + registration), for the slit-loss correction
     fw = np.full(len(cat), np.nan)
+    frac5 = np.full(len(cat), np.nan)
+    nod = int(red.meta.get("nod", 6))
     for k in np.flatnonzero(np.asarray(out["sigma"]) >= p.apcorr_min_sigma):
-        cols = slice(max(c[k] - p.box_half, 0), c[k] + p.box_half + 1)
+        cols = slice(max(c[k] - p.wide_half_x, 0), c[k] + p.wide_half_x + 1)
         prof = np.where(red.good[s[k], :, cols], sci[s[k], :, cols] - cont[s[k], :, cols], np.nan)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             pr = np.nanmean(prof, axis=1) * prof.shape[1]
-        fw[k] = profile_fwhm(pr) * red.meta["pixscale"]
+        rr = np.flatnonzero(np.isfinite(pr))
+        if rr.size < 4:
+            continue
+        fwk, amp, _ = profile_fwhm(pr[rr], rows=rr, nod=nod, full=True)
+        fw[k] = fwk * red.meta["pixscale"]
+        lo = int(np.clip(r[k] - p.box_half, 0, pr.size))
+        if amp > 0 and np.isfinite(pr[lo:r[k] + p.box_half + 1]).sum() == 2 * p.box_half + 1:
+            frac5[k] = float(np.sum(pr[lo:r[k] + p.box_half + 1]) / amp)
     out["fwhm_y"] = fw * u.arcsec
+    out["box5_fraction"] = frac5
     if sens is not None and len(cat):
         out["flux"] = calibrate(f5, wave, sens, red.meta["airmass"], red.meta["nodtime"], apcorr) * FLUX_UNIT
         out["flux_err"] = calibrate(e5, wave, sens, red.meta["airmass"], red.meta["nodtime"], apcorr) * FLUX_UNIT
@@ -184,19 +214,21 @@ def detect_survey(products_dir, masks, sens: Sensitivity | None, params: DetectP
     """
     p = params or DetectParams()
     base = Path(products_dir) / "ldss3"
-    cats, maps = [], {}
+    cats, maps, median_loss = [], {}, {}
     for name in progress_bar(masks, desc="detect", disable=None if progress is None else not progress):
         red = read_reduced(base / f"{name}_reduced.fits")
+        median_loss[name] = red.meta.get("median_loss", 1.0)
         cat, m = detect_mask(red, sens, p, 1.0, keep_maps=name in keep_maps_for)
         if m is not None:
             maps[name] = (red, m)
         cats.append(cat)
     cat = vstack(cats, metadata_conflicts="silent") if cats else Table()
-    cat, info = finalise_fluxes(cat, sens, p, apcorr_objects)
+    cat, info = finalise_fluxes(cat, sens, p, apcorr_objects, median_loss)
     return cat, info, maps
 
 
-def finalise_fluxes(cat: Table, sens: Sensitivity | None, params: DetectParams | None = None, apcorr_objects=None):
+def finalise_fluxes(cat: Table, sens: Sensitivity | None, params: DetectParams | None = None, apcorr_objects=None,
+                    median_loss: dict | None = None):
     """Apply the spectral aperture correction (measured on bright lines, see :func:`detect_survey`)
     and the per-mask slit/box-loss correction (:func:`seeing_correction`) to the fluxes of a raw
     catalogue from :func:`detect_mask` (calibrated with ``apcorr = 1``). Returns ``(cat, info)``."""
@@ -212,46 +244,99 @@ def finalise_fluxes(cat: Table, sens: Sensitivity | None, params: DetectParams |
             which = "bright lines of likely [OII] emitters"
     apc, n_ap, scatter = aperture_correction(np.asarray(cat["counts"])[ok], np.asarray(cat["counts_wide"])[ok],
                                              np.asarray(cat["sigma"])[ok], p.apcorr_min_sigma, 3, fallback)
-    seeing = seeing_correction(cat, sens, p) if len(cat) else Table()
+    seeing = seeing_correction(cat, sens, p, median_loss=median_loss) if len(cat) else Table()
     if len(cat) and sens is not None:
         corr = np.ones(len(cat))
         for row in seeing:
             corr[np.asarray(cat["mask"]) == row["mask"]] = row["correction"]
-        if p.own_profile:   # bright lines: their own spatial FWHM
+        if p.own_profile:   # bright lines: their own profile instead of their mask's median
+            from .fluxes import slit_transmission
             fw = np.asarray(cat["fwhm_y"], float)
-            own = np.isfinite(fw) & (np.asarray(cat["sigma"], float) >= p.apcorr_min_sigma) & (fw > 0.4) & (fw < 2.0)
-            if np.isfinite(sens.fwhm):
-                corr[own] = (point_source_fraction(sens.fwhm, sens.slit_width, sens.pixscale, p.box_half)
-                             / point_source_fraction(fw[own], sens.slit_width, sens.pixscale, p.box_half))
+            f5 = np.asarray(cat["box5_fraction"], float)
+            own = np.isfinite(fw) & np.isfinite(f5) & (np.asarray(cat["sigma"], float) >= p.own_profile_sigma) \
+                & (fw > 0.3) & (fw < 2.0) & (f5 > 0.3) & (f5 < 1.1)
+            if np.isfinite(sens.fwhm) and np.isfinite(sens.box5):
+                med = np.array([float(seeing["median"][seeing["mask"] == m][0]) for m in np.asarray(cat["mask"])[own]])
+                corr[own] = (sens.box5 / f5[own]) * (slit_transmission(sens.fwhm, sens.slit_width)
+                                                      / slit_transmission(fw[own], sens.slit_width)) * med
         cat["slitloss_corr"] = corr
         cat["flux"] = cat["flux"] / apc * corr
         cat["flux_err"] = cat["flux_err"] / apc * corr
+    f_sys = flux_systematic(cat, sens, p, apc, scatter)
+    if len(cat):
+        cat["flux_err_total"] = np.hypot(np.asarray(cat["flux_err"], float),
+                                         f_sys * np.abs(np.asarray(cat["flux"], float))) * FLUX_UNIT
     info = {"apcorr": apc, "n_lines": n_ap, "scatter": scatter, "analytic": fallback,
-            "source": which if n_ap else "analytic (doublet, LSF, registration)", "seeing": seeing}
+            "source": which if n_ap else "analytic (doublet, LSF, registration)", "seeing": seeing,
+            "flux_systematic": f_sys}
     return cat, info
 
 
-def seeing_correction(cat: Table, sens: Sensitivity | None, params: DetectParams, min_lines: int = 2) -> Table:
-    """Per mask: the median spatial FWHM of its bright clean lines and the factor
-    ``f(star) / f(mask)`` by which their fluxes are multiplied, ``f`` being the fraction of a
-    Gaussian image inside the slit width and the 5-row box (:func:`point_source_fraction`).
-    Masks with fewer than ``min_lines`` bright lines take the survey median FWHM."""
+def flux_systematic(cat: Table, sens: Sensitivity | None, params: DetectParams, apcorr: float, ap_scatter: float) -> float:
+    """Fractional flux uncertainty that the pixel noise does not describe, measured on the bright
+    clean lines: the scatter of their spectral aperture fraction (5 of 21 columns) and that of
+    their 5-row fraction (of the brightest ones, > 3 x ``apcorr_min_sigma``) about their mask's
+    median (sizes, centring, drift), added in quadrature. Goes into ``flux_err_total``."""
+    parts = []
+    if np.isfinite(ap_scatter) and apcorr > 0:
+        parts.append(ap_scatter / apcorr)
+    if len(cat):
+        # scatter of the 5-row fraction of the brightest lines (> 3 x apcorr_min_sigma, well measured)
+        # about their mask's median: sizes, centring, drift
+        f5 = np.asarray(cat["box5_fraction"], float)
+        ok = (np.asarray(cat["status"]) == "adopted") & np.isfinite(f5) & (f5 > 0.3) & (f5 < 1.1) \
+            & (np.asarray(cat["sigma"], float) >= 3 * params.apcorr_min_sigma)
+        if ok.sum() >= 5:
+            masks = np.asarray(cat["mask"])[ok]
+            rel = np.concatenate([f5[ok][masks == m] / np.median(f5[ok][masks == m]) for m in np.unique(masks)])
+            parts.append(1.4826 * np.median(np.abs(rel - 1)))
+    return float(np.sqrt(np.sum(np.square(parts)))) if parts else 0.0
+
+
+def seeing_correction(cat: Table, sens: Sensitivity | None, params: DetectParams, min_lines: int = 3,
+                      median_loss: dict | None = None) -> Table:
+    """Per mask: how much more of a line's light the 5-row box and the slit lose than they lost
+    of the flux standard's, and what the median combination lost.
+
+    * ``along``: the star's fraction of its light inside the 5 rows over the median of the same
+      fraction for the mask's bright clean lines, each fraction being the 5-row flux over the
+      total of a Gaussian fitted to the ``A' - B'`` profile (negative nod images included):
+      wider profiles from seeing, sizes, drift and registration;
+    * ``across``: ``T(FWHM_star) / T(FWHM_lines)``, ``T`` the transmission of a Gaussian through
+      the slit width, with the FWHMs of those fits;
+    * ``median``: the flux of bright lines in the clipped mean of the exposures over that in their
+      median (measured in 07).
+
+    Fluxes are multiplied by ``correction`` = their product. Masks with fewer than ``min_lines``
+    bright lines take the survey medians."""
+    from .fluxes import slit_transmission
     masks = list(dict.fromkeys(np.asarray(cat["mask"]).tolist()))
-    good = (np.asarray(cat["status"]) == "adopted") & np.isfinite(np.asarray(cat["fwhm_y"], float))
-    fw_all = np.asarray(cat["fwhm_y"], float)[good]
-    survey = float(np.median(fw_all)) if fw_all.size else np.nan
+    bright = (np.asarray(cat["status"]) == "adopted") & (np.asarray(cat["sigma"], float) >= params.apcorr_min_sigma)
+    fw = np.asarray(cat["fwhm_y"], float)
+    f5 = np.asarray(cat["box5_fraction"], float)
+    okf = bright & np.isfinite(fw) & (fw > 0.3) & (fw < 2.0)
+    ok5 = okf & np.isfinite(f5) & (f5 > 0.3) & (f5 < 1.1)
+    fw_all = float(np.median(fw[okf])) if okf.any() else np.nan
+    f5_all = float(np.median(f5[ok5])) if ok5.any() else np.nan
     rows = []
     for m in masks:
-        sel = good & (np.asarray(cat["mask"]) == m)
-        n = int(sel.sum())
-        fw = float(np.median(np.asarray(cat["fwhm_y"], float)[sel])) if n >= min_lines else survey
-        corr = 1.0
-        if sens is not None and np.isfinite(fw) and np.isfinite(sens.fwhm):
-            corr = float(point_source_fraction(sens.fwhm, sens.slit_width, sens.pixscale, params.box_half)
-                         / point_source_fraction(fw, sens.slit_width, sens.pixscale, params.box_half))
-        rows.append({"mask": m, "n_lines": n, "fwhm_lines": fw,
-                     "fwhm_star": np.nan if sens is None else sens.fwhm, "correction": corr})
-    t = Table(rows=rows) if rows else Table(names=("mask", "n_lines", "fwhm_lines", "fwhm_star", "correction"))
+        inm = np.asarray(cat["mask"]) == m
+        n = int((ok5 & inm).sum())
+        fwm = float(np.median(fw[okf & inm])) if (okf & inm).sum() >= min_lines else fw_all
+        f5m = float(np.median(f5[ok5 & inm])) if n >= min_lines else f5_all
+        along = across = 1.0
+        if sens is not None:
+            if np.isfinite(f5m) and np.isfinite(getattr(sens, "box5", np.nan)):
+                along = float(sens.box5 / f5m)
+            if np.isfinite(fwm) and np.isfinite(sens.fwhm):
+                across = float(slit_transmission(sens.fwhm, sens.slit_width) / slit_transmission(fwm, sens.slit_width))
+        med = float((median_loss or {}).get(m, 1.0))
+        med = med if np.isfinite(med) and med > 0 else 1.0
+        rows.append({"mask": m, "n_lines": n, "fwhm_lines": fwm, "fwhm_star": np.nan if sens is None else sens.fwhm,
+                     "box5_lines": f5m, "box5_star": np.nan if sens is None else sens.box5,
+                     "along": along, "across": across, "median": med, "correction": along * across * med})
+    t = Table(rows=rows) if rows else Table(names=("mask", "n_lines", "fwhm_lines", "fwhm_star", "box5_lines",
+                                                   "box5_star", "along", "across", "median", "correction"))
     if rows:
         t["fwhm_lines"].unit = u.arcsec
         t["fwhm_star"].unit = u.arcsec

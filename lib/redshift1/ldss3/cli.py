@@ -43,7 +43,7 @@ def detect_lines(mask_dir, all_lines: bool = False, adopt_sigma: float = 4.0, ra
     params = DetectParams(adopt_sigma=adopt_sigma, raw_sigma=raw_sigma)
     cat, _ = detect_mask(red, sens, params)
     likely = likely_oii_objects(root, red.slits)
-    cat, info = finalise_fluxes(cat, sens, params, likely)
+    cat, info = finalise_fluxes(cat, sens, params, likely, {red.name: red.meta.get("median_loss", 1.0)})
     if len(cat):   # multi-line consistency (ROLES §2.4.3): unexplained companions are rejected
         from .reliability import multiline_redshifts
         _, verdict = multiline_redshifts(cat)

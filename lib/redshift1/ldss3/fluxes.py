@@ -33,7 +33,7 @@ from ..errors import DataFormatError
 from . import io as lio
 from .detect import sideband_continuum
 
-__all__ = ["box_flux", "line_continuum", "profile_fwhm", "point_source_fraction", "Sensitivity", "standard_sensitivity", "telluric_for_airmass",
+__all__ = ["box_flux", "line_continuum", "profile_fwhm", "point_source_fraction", "slit_transmission", "Sensitivity", "standard_sensitivity", "telluric_for_airmass",
            "aperture_correction", "analytic_aperture_correction", "calibrate", "noise_spectrum",
            "A_BAND"]
 
@@ -121,18 +121,20 @@ def _gauss_rows(r, amp, mu, sig):
     return amp * 0.5 * (erf((r + 0.5 - mu) / s) - erf((r - 0.5 - mu) / s))
 
 
-def profile_fwhm(profile, rows=None, nod: int = 6):
+def profile_fwhm(profile, rows=None, nod: int = 6, full: bool = False):
     """FWHM (pixels) of a pixel-integrated Gaussian fitted to a spatial profile (NaN = bad rows).
 
     The profile is that of ``A' - B'``: the positive image (both nods) at ``mu`` with the two
     half-strength negative images ``nod`` rows above and below (``nod = 0``: a plain Gaussian).
+    ``full``: return ``(fwhm, amplitude, centre)``, the amplitude being the fitted total of the
+    positive image (NaN on failure).
     """
     from scipy.optimize import curve_fit
     p = np.asarray(profile, float)
     r = np.arange(p.size, dtype=float) if rows is None else np.asarray(rows, float)
     ok = np.isfinite(p)
     if ok.sum() < 4 or np.nansum(p) <= 0:
-        return np.nan
+        return (np.nan, np.nan, np.nan) if full else np.nan
     mu0 = float(np.nansum(r[ok] * np.clip(p[ok], 0, None)) / np.nansum(np.clip(p[ok], 0, None)))
     def model(rr, amp, mu, sig):
         m = _gauss_rows(rr, amp, mu, sig)
@@ -143,8 +145,17 @@ def profile_fwhm(profile, rows=None, nod: int = 6):
         popt, _ = curve_fit(model, r[ok], p[ok], p0=(np.nansum(p[ok]), mu0, 1.5),
                             bounds=([0, r.min() - 2, 0.3], [np.inf, r.max() + 2, 6.0]), maxfev=2000)
     except (RuntimeError, ValueError):
-        return np.nan
+        return (np.nan, np.nan, np.nan) if full else np.nan
+    if full:
+        return float(2.3548 * popt[2]), float(popt[0]), float(popt[1])
     return float(2.3548 * popt[2])
+
+
+def slit_transmission(fwhm_arcsec, slit_width: float = 0.8):
+    """Fraction of a centred Gaussian image of this FWHM that passes the slit width."""
+    from scipy.special import erf
+    sig = np.asarray(fwhm_arcsec, float) / 2.3548
+    return erf(slit_width / 2 / (np.sqrt(2) * sig))
 
 
 def point_source_fraction(fwhm_arcsec, slit_width: float = 0.8, pixscale: float = 0.189, half_rows: int = 2):
@@ -177,6 +188,7 @@ class Sensitivity:
     box_rows: int
     box_fraction: float       # star counts in the 5-row box / in the whole slit
     fwhm: float = np.nan      # arcsec, the star's FWHM along the slit
+    box5: float = np.nan      # star counts in the 5-row box / fitted total of its A'-B' profile
     slit_width: float = 0.8   # arcsec
     pixscale: float = 0.189   # arcsec / px
 
@@ -196,7 +208,7 @@ class Sensitivity:
                                       "telluric = A-band transmission at the star's airmass",
                        "wavelength_frame": "vacuum", "star": self.star, "mask": self.mask,
                        "slit_id": self.slit_id, "airmass": self.airmass, "box_rows": self.box_rows,
-                       "box_fraction": self.box_fraction, "fwhm_arcsec": self.fwhm})
+                       "box_fraction": self.box_fraction, "fwhm_arcsec": self.fwhm, "box5_fraction": self.box5})
         return t
 
 
@@ -227,7 +239,7 @@ def standard_sensitivity(root, bad_pixels, half_y: int = 2, smooth_px: int = 9) 
         else np.asarray(spectrum["wavelength"], float)
     f_star = np.asarray(spectrum["flux"], float)
     counts, waves = [], []
-    box_frac, fwhms = [], []
+    box_frac, fwhms, box5 = [], [], []
     for f in frames:
         data = f.data
         if data.shape != np.shape(bad_pixels):
@@ -245,8 +257,13 @@ def standard_sensitivity(root, bad_pixels, half_y: int = 2, smooth_px: int = 9) 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             prof = np.nanmedian(E, axis=1)
-        fwhms.append(profile_fwhm(prof) * float(f.header.get("PIXSCALE", C.LDSS3_PIXSCALE.to_value(u.arcsec))))
+        # the rows the science boxes keep (the outermost valid row at each end is dropped)
+        rr = np.arange(1, nrow - 1)
+        fw_, amp_, mu_ = profile_fwhm(prof[rr], rows=rr, nod=geom.nod, full=True)
+        fwhms.append(fw_ * float(f.header.get("PIXSCALE", C.LDSS3_PIXSCALE.to_value(u.arcsec))))
         r0 = int(np.nanargmax(prof))
+        rc = int(np.clip(r0, half_y, nrow - 1 - half_y))
+        box5.append(float(np.nansum(prof[rc - half_y:rc + half_y + 1]) / amp_) if amp_ > 0 else np.nan)
         r0 = int(np.clip(r0, half_y, nrow - 1 - half_y))
         rows = slice(r0 - half_y, r0 + half_y + 1)
         # fill bad pixels of the box by interpolation along x (the star is smooth)
@@ -282,6 +299,7 @@ def standard_sensitivity(root, bad_pixels, half_y: int = 2, smooth_px: int = 9) 
         tell[band] = np.clip(median_filter(np.nan_to_num(resp), size=3)[band] / sm[band], 1e-3, 1.0)
     return Sensitivity(lam, resp, sm, tell, airmass, str(f0.header["STDNAME"]).strip(), slit_id, mask,
                        2 * half_y + 1, float(np.median(box_frac)), float(np.nanmedian(fwhms)),
+                       float(np.nanmedian(box5)),
                        float(f0.header.get("SLITWID", 0.8)),
                        float(f0.header.get("PIXSCALE", C.LDSS3_PIXSCALE.to_value(u.arcsec))))
 

@@ -167,7 +167,7 @@ def median_noise_factor(n_good):
 
 # --------------------------------------------------------------------------- combination
 def combine_exposures(stack, bad, noise, nsigma: float = 5.0, method: str = "median",
-                      median_noise: bool = True):
+                      median_noise: bool = True, also_mean: bool = False):
     """Combine registered exposures with ``nsigma`` rejection against the noise model.
 
     Parameters
@@ -181,7 +181,7 @@ def combine_exposures(stack, bad, noise, nsigma: float = 5.0, method: str = "med
         taken; False gives eq. 2 as printed.
 
     Returns ``(combined, noise_combined, n_good, n_rejected)``; pixels with no good
-    exposure are NaN with ``n_good = 0``.
+    exposure are NaN with ``n_good = 0``. ``also_mean`` appends the mean of the unrejected values.
     """
     x = np.where(bad, np.nan, np.asarray(stack, np.float32))
     n = np.asarray(noise, np.float32)
@@ -217,6 +217,10 @@ def combine_exposures(stack, bad, noise, nsigma: float = 5.0, method: str = "med
     comb = np.where(n_good > 0, comb, np.nan).astype(np.float32)
     ncom = np.where(n_good > 0, ncom, np.nan).astype(np.float32)
     n_rej = (n_valid - n_good).astype(np.int16)
+    if also_mean:
+        with _quiet():
+            mean = np.where(n_good > 0, np.nanmean(y, axis=0), np.nan).astype(np.float32)
+        return comb, ncom, n_good.astype(np.int16), n_rej, mean
     return comb, ncom, n_good.astype(np.int16), n_rej
 
 

@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 import astropy.units as u
 from astropy.io import fits
-from astropy.table import Table, vstack
+from astropy.table import Table
 
 from ..errors import MissingInputError
 from ..io import write_fits, write_table
 from ..progress import progress_bar
 from . import io as lio
 from .catalogue import FLUX_UNIT, LINE_STATUS, DetectParams, detect_survey
-from .fluxes import calibrate, noise_spectrum, standard_sensitivity
+from .fluxes import noise_spectrum, standard_sensitivity
 from .reduce import SLIT_STATUS, ReduceParams, read_reduced, reduce_survey, survey_root, survey_trap_mask
 from .reliability import (cumulative_fraction_below, flux_pulls, multiline_redshifts, repeat_matches,
                           wavelength_repeatability)

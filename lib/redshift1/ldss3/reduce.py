@@ -190,19 +190,34 @@ def _design_wave(design, width):
             + np.asarray(design["dispersion"], float)[:, None] * (x - np.asarray(design["x_ref"], float)[:, None]))
 
 
-def _combine_inside(D, BAD, NIND, pix, params: ReduceParams):
+def _combine_inside(D, BAD, NIND, pix, params: ReduceParams, also_mean: bool = False):
     """:func:`combine_exposures` on the pixels ``pix`` (flat indices) only, scattered back into frames."""
     n, ny, nx = D.shape
     d = D.reshape(n, -1)[:, pix]
     b = BAD.reshape(n, -1)[:, pix]
     nn = NIND.reshape(NIND.shape[0], -1)[:, pix] if NIND.ndim == 3 else NIND.reshape(-1)[pix]
-    c, nc, ng, nr = combine_exposures(d, b, nn, params.reject_nsigma, params.combine, params.median_noise)
+    res = combine_exposures(d, b, nn, params.reject_nsigma, params.combine, params.median_noise, also_mean)
     out = []
-    for arr, fill, dt in ((c, np.nan, np.float32), (nc, np.nan, np.float32), (ng, 0, np.int16), (nr, 0, np.int16)):
+    parts = list(zip(res, (np.nan, np.nan, 0, 0, np.nan), (np.float32, np.float32, np.int16, np.int16, np.float32)))
+    for arr, fill, dt in parts:
         full = np.full(ny * nx, fill, dtype=dt)
         full[pix] = arr
         out.append(full.reshape(ny, nx))
     return out
+
+
+def _median_loss(s_median, s_mean, positions, half: int = 2):
+    """Flux of bright lines in the clipped-mean ``A' - B'`` over that in the median one (5x5 boxes);
+    1 without lines. Returns ``(ratio, n_lines)``."""
+    if len(positions) == 0:
+        return 1.0, 0
+    r = []
+    for y, x in positions:
+        a = s_median[y - half:y + half + 1, x - half:x + half + 1]
+        b = s_mean[y - half:y + half + 1, x - half:x + half + 1]
+        if a.shape == (2 * half + 1, 2 * half + 1) and np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and a.sum() > 0:
+            r.append(b.sum() / a.sum())
+    return (float(np.median(r)), len(r)) if r else (1.0, 0)
 
 
 def _bright_lines(S, N, good, box_rows, min_sigma, max_lines):
@@ -324,6 +339,7 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
     # galaxy drift along the slits from bright lines
     drift = np.zeros(n_exp)
     n_drift_lines = 0
+    bright_pos = []
     nrow = sh - nod
     box_lo = params.shrink
     box_hi = nrow - params.shrink
@@ -341,6 +357,7 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
             a_lo = np.asarray(design["a_row_lo"], int)
             x_lo = np.asarray(design["x_lo"], int)
             pos = [(a_lo[s] + r, x_lo[s] + c) for s, r, c in zip(bright["slit"], bright["row"], bright["col"])]
+            bright_pos = pos
             # single-exposure A' - B' at the bright lines
             drift, _ = line_drift(D, BAD, pos, nod=nod)
             n_drift_lines = len(pos)
@@ -356,13 +373,15 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
                 NIND[e] = shift_integer(n_ind, -idrift[e], 0, np.nan)
             else:
                 NIND[e] = n_ind
-    comb, ncom, ngood, nrej = _combine_inside(D, BAD, NIND, pix, params)
+    comb, ncom, ngood, nrej, cmean = _combine_inside(D, BAD, NIND, pix, params, also_mean=True)
     for e, r in enumerate(rows):
         r["drift_dy"] = float(drift[e])
         r["shift_drift"] = int(idrift[e])
         with np.errstate(invalid="ignore"):
             r["n_rejected"] = int(((~BAD[e]) & (np.abs(D[e] - comb) > params.reject_nsigma * NIND[e])).sum())
     S, N = nod_combine(comb, ncom, nod)
+    median_loss, n_loss = _median_loss(S, nod_combine(cmean, ncom, nod)[0], bright_pos)
+    del cmean
     ng_up = shift_integer(ngood, -nod, 0, 0)
     nexp_min = np.minimum(ngood, ng_up)
 
@@ -417,6 +436,7 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
             "airmass": airmass, "specres": fwhm, "slit_len_px": slit_len, "combine": params.combine,
             "median_noise": params.median_noise, "reject_nsigma": params.reject_nsigma,
             "n_drift_lines": n_drift_lines, "spec_range": list(params.spec_range),
+            "median_loss": median_loss, "n_median_loss": n_loss,
             "pixscale": float(h0.get("PIXSCALE", C.LDSS3_PIXSCALE.to_value(u.arcsec))),
             "exptime_table_ks": float(design.meta.get("exptime_table_ks", np.nan))}
     red = ReducedMask(mask_dir.name, meta["field"], slits, exposures, sci, noise.astype(np.float32), good,
@@ -538,7 +558,8 @@ def read_reduced(path) -> ReducedMask:
             "rdnoise": float(h["RDNOISE"]), "shuffle": int(h["SHUFFLE"]), "nod": int(h["NOD"]),
             "airmass": float(h["AIRMASS"]), "specres": float(h["SPECRES"]), "pixscale": float(h["PIXSCALE"]),
             "spec_range": [float(h["SPECLO"]), float(h["SPECHI"])], "pointing": h.get("POINTING", ""),
-            "exptime_table_ks": float(h.get("EXPTIME_", np.nan)), "combine": h.get("COMBINE", "median")}
+            "exptime_table_ks": float(h.get("EXPTIME_", np.nan)), "combine": h.get("COMBINE", "median"),
+            "median_loss": float(h.get("MEDIAN_L", 1.0))}
     return ReducedMask(h["MASKNAME"], h["FIELD"], slits, exposures, sci, noise, good, nexp, sky, wave, meta)
 
 

@@ -13,8 +13,6 @@
 """
 from __future__ import annotations
 
-from itertools import combinations
-
 import numpy as np
 import astropy.units as u
 from astropy.stats import sigma_clipped_stats

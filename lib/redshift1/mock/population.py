@@ -46,7 +46,7 @@ class Relations:
     halpha_size_scatter: float = 0.15
     # compact (nuclear) Hα: the below-sequence galaxies and a fraction of the massive ones
     # (log M* > 10.2) have r½ × compact_size_factor -- KROSS's unresolved, redder population
-    compact_size_factor: float = 0.3
+    compact_size_factor: float = 0.12
     compact_fraction_massive: float = 0.15
     # stellar light (Sérsic): r_e,* = r½(Hα) / ratio, n ~ N(mean, sd) clipped to 0.5-4
     halpha_to_stellar_size: float = 1.3

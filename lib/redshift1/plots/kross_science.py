@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 from astropy.table import Table
 
 from ..science.kross_sfr import ms_log_sfr
-from ..science.kross_tables import DELTA_EDGES, PAPER, flags, strings, values
+from ..science.kross_tables import PAPER, flags, strings, values
 
 C_DENS = "tab:green"
 C_POINT = "0.35"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import matplotlib.pyplot as plt
-from matplotlib.colors import Normalize
 from astropy.table import Table
 
 __all__ = ["plot_charge_traps", "plot_reduction_steps", "plot_registration", "plot_sensitivity",

@@ -171,7 +171,8 @@ def fit_with_error_terms(x, y, x_only_err=None, y_only_err=None, shared=(), cens
     points use the same mean and variance. Without shared terms this reduces to
     ``fit_line``'s own calibrated-x model.
 
-    ``method="ols"`` is the papers' least squares instead: raw x and y, limits dropped.
+    ``method="ols"`` is the papers' least squares instead: raw x and y, limits dropped, the
+    scatter the rms residual (measurement errors not subtracted).
 
     Returns the last :class:`~redshift1.science.regression.LineFit`.
     """
@@ -200,8 +201,8 @@ def fit_with_error_terms(x, y, x_only_err=None, y_only_err=None, shared=(), cens
     def yerr_for(b):
         return np.sqrt(np.clip(sy2 + b ** 2 * lam * sx2 - 2 * b * lam * c - c ** 2 / (tau2 + sx2), 0, None))
 
-    if method == "ols":           # the papers' least squares: raw x and y, limits dropped
-        return fit_line(x, y, yerr=np.sqrt(sy2), censored=censored, method="ols")
+    if method == "ols":           # the papers' least squares: raw x and y, limits dropped, rms scatter
+        return fit_line(x, y, censored=censored, method="ols")
     fit = fit_line(x_hat, y_adj, yerr=yerr_for(0.0), censored=censored, method="ols")
     for _ in range(max(iterations, 1)):
         fit = fit_line(x_hat, y_adj, yerr=yerr_for(fit.slope.median), censored=censored, method=method, **kwargs)

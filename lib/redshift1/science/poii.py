@@ -95,7 +95,9 @@ def assign_poii(slits: Table, lines: Table, multiline: Table, photometry: dict, 
     line on other masks (within ``match_tol`` Å) are averaged with inverse-variance
     weights. ``p_source`` says where P comes from: ``zspec_public`` (a secure public
     redshift: P = 1 if it puts [OII] in the window, else 0), ``multiline`` (our own
-    multi-line redshift, same rule), ``photoz`` (the PDF, clamped). ``status``:
+    multi-line redshift, same rule), ``photoz`` (the PDF, clamped). ``p_window_photoz`` is
+    the clamped probability that the galaxy lies in the [OII] window at all (∫_[OII] p(z) dz,
+    for galaxies without a line, ROLES §4.2.1). ``status``:
     ``detected``, ``no_line`` (no adopted line), ``no_good_slit`` or ``filler``.
     """
     rows = []
@@ -115,6 +117,7 @@ def assign_poii(slits: Table, lines: Table, multiline: Table, photometry: dict, 
             continue
         prow = np.array([row_of[o] for o in fobjs])
         raw, clamped = p_oii(zgrid, pdf[prow], clamp_lo, clamp_hi)
+        p_win = window_integrals(zgrid, pdf[prow], {"OII": LINE_WINDOWS["OII"]})["OII"]
         for k, o in enumerate(fobjs):
             ph = phot[cat_of[o]]
             s = slits[sl_obj == o]
@@ -128,7 +131,8 @@ def assign_poii(slits: Table, lines: Table, multiline: Table, photometry: dict, 
                    "masks": ",".join(np.asarray(s["mask"]).tolist()), "n_lines": int(len(li)),
                    "wavelength": np.nan, "sigma": np.nan, "flux": np.nan, "flux_err": np.nan, "n_repeat": 0,
                    "mask_best": "", "slit_best": -1, "z_multi": ml_z.get(o, np.nan),
-                   "p_oii_photoz_raw": float(raw[k]), "p_oii_photoz": float(clamped[k])}
+                   "p_oii_photoz_raw": float(raw[k]), "p_oii_photoz": float(clamped[k]),
+                   "p_window_photoz": float(clamp_p(p_win[k], clamp_lo, clamp_hi))}
             if not target:
                 status = "filler"
             elif not good.any():

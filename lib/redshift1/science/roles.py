@@ -19,14 +19,13 @@ import astropy.units as u
 from astropy.io import fits
 from astropy.table import Table, vstack
 
-from .. import constants as C
 from ..cosmology import ROLES_COSMO
 from ..errors import DataFormatError, MissingInputError
 from ..io import write_table
 from ..ldss3 import io as lio
 from ..ldss3.reduce import survey_root
 from .lf import fit_faint_end, luminosity_function
-from .poii import LINE_REST, LINE_WINDOWS, assign_poii, completeness, p_class
+from .poii import LINE_REST, LINE_WINDOWS, assign_poii, completeness
 from .sfr import g10_correction, line_luminosity, sfr_from_oii
 from .sfrd import PAPER_TABLE2, RHO_UNIT, TABLE2_COLUMNS, comparison_sfrd, mass_at_z, sfrd_table
 from .vmax import flux_visibility, k_visibility, vmax, window_volume, z_grid
@@ -279,8 +278,9 @@ def lf_sfrd_step(data_dir, products_dir, figures_dir, mass_bins=None, lf_edges=N
 def upper_limits(poii, products, fld, nsigma, zg, dzg, area, comp, k_range, kcorr, lim_wave, lim_flux):
     """§4.2.1: 4-sigma [OII] upper limits of the undetected targets of one field.
 
-    Objects whose secure public redshift is outside the window are left out; P([OII]) is
-    the clamped photo-z value; the redshift is the PDF peak inside the [OII] window
+    Objects whose secure public redshift is outside the window are left out; the weight is
+    the clamped probability that the galaxy lies in the [OII] window (∫_[OII] p(z) dz: no
+    line was seen, so the ratio to the other line windows does not apply); the redshift is the PDF peak inside the [OII] window
     (approximated by the photo-z when it lies inside, else the nearest window edge); the
     limit is ``nsigma`` x the 5x5-box flux error of the object's (deepest) slit there.
     """
@@ -297,7 +297,7 @@ def upper_limits(poii, products, fld, nsigma, zg, dzg, area, comp, k_range, kcor
         return Table()
     zsp = np.asarray(u_["z_spec_public"], float)
     zw = LINE_WINDOWS["OII"]
-    p = np.asarray(u_["p_oii_photoz"], float)
+    p = np.asarray(u_["p_window_photoz"], float)
     status = np.array(["in_sample"] * len(u_), dtype="U24")
     secure_out = np.isfinite(zsp) & ~((zsp >= zw[0]) & (zsp <= zw[1]))
     p = np.where(np.isfinite(zsp) & ~secure_out, 1.0, p)

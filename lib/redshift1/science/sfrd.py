@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import astropy.units as u
-from astropy.table import Table, vstack
+from astropy.table import Table
 
 from ..cosmology import ROLES_COSMO
 from .lf import binned_density
-from .sfr import g10_correction, line_luminosity, sfr_from_oii
+from .sfr import g10_correction, sfr_from_oii
 from .vmax import window_volume
 
 __all__ = ["RHO_UNIT", "mass_at_z", "sfrd_table", "comparison_sfrd", "TABLE2_COLUMNS", "PAPER_TABLE2"]

@@ -22,12 +22,14 @@ from .. import constants as C
 from ..cosmology import ROLES_COSMO
 from .kcorrection import k_correction_k
 
-__all__ = ["z_grid", "k_visibility", "flux_visibility", "vmax", "window_volume", "omega_sr"]
+__all__ = ["OII_WINDOW", "z_grid", "k_visibility", "flux_visibility", "vmax", "window_volume", "omega_sr"]
 
 OII_REST = C.OII_3727.to_value(u.AA)
+#: redshifts at which KG750 (7040-8010 Å) sees [OII]3727 (vacuum): 0.8882-1.1483 (ROLES: 0.889-1.149)
+OII_WINDOW = (C.KG750_WINDOW[0] / OII_REST - 1.0, C.KG750_WINDOW[1] / OII_REST - 1.0)
 
 
-def z_grid(window=C.ROLES_WINDOWS["OII"], n: int = 400):
+def z_grid(window=OII_WINDOW, n: int = 400):
     """A fine redshift grid over the window (bin centres) and the bin width."""
     edges = np.linspace(window[0], window[1], n + 1)
     return 0.5 * (edges[1:] + edges[:-1]), np.diff(edges)
@@ -72,7 +74,7 @@ def vmax(visible, zg, dzg, area_arcmin2: float, cosmo=ROLES_COSMO):
     return omega_sr(area_arcmin2) * (np.asarray(visible, float) * (dvdz * dzg)[None, :]).sum(axis=1)
 
 
-def window_volume(area_arcmin2: float, window=C.ROLES_WINDOWS["OII"], cosmo=ROLES_COSMO) -> float:
+def window_volume(area_arcmin2: float, window=OII_WINDOW, cosmo=ROLES_COSMO) -> float:
     """Comoving volume [Mpc^3] of the window over the area (directly from astropy)."""
     v = cosmo.comoving_volume(window[1]) - cosmo.comoving_volume(window[0])
     return float(v.to_value(u.Mpc**3) * omega_sr(area_arcmin2) / (4 * np.pi))

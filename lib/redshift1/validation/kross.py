@@ -1,0 +1,408 @@
+"""Injection–recovery of the KROSS walk (notebooks 01–06) against the mock truth.
+
+Products are matched to ``truth/kmos_galaxies.ecsv`` by ``id`` and to ``truth/kmos_psf.ecsv``
+by (pointing, spectrograph). References, per quantity:
+
+* PSF FWHM and ellipticity -- the injected PSF of that spectrograph and pointing;
+* z, Hα flux -- the truth's ``z`` and ``flux_halpha_fov`` (the part of the line inside the
+  2.8″ IFU after the PSF: what an integrated spectrum of the cube can hold);
+* [NII]6583 flux -- ``flux_nii6583`` scaled by the same in-IFU fraction (both lines share the
+  light distribution);
+* intrinsic r′½ -- ``r_half_kpc`` (resolved galaxies); unresolved galaxies are checked as
+  limits: the true r½ should lie below the PSF HWHM they are assigned;
+* SFR, Δ(sSFR), 12+log(O/H) -- ``sfr``, ``log_delta_ssfr``, ``oh12``; metallicity upper
+  limits are checked to lie above the truth;
+* disc-model PA, inclination, v_max (nuisance parameters of the dynamical centre) -- the
+  injected disc.
+
+Emergent relations (resolved MS, ΣSFR–Δ(sSFR)) have no injected slope: their reference is
+the same regression (:func:`~redshift1.science.regression.fit_line`) on the true quantities
+of the same galaxies (:func:`truth_fits`). The Z–Δ(sSFR) slope is injected directly
+(``Relations.oh_delta_slope``).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from astropy.table import Table
+
+from ..science.kross_tables import flags, strings, values
+from ..science.regression import fit_line, spearman
+from ..science.resolved import resolved_ms_sample, sigma_delta_sample, stellar_surface_density
+from ..science.kross_metallicity import z_delta_sample
+from .core import Matched, check_slope, match_ids, match_keys, robust_sigma
+
+__all__ = ["KrossInputs", "load_kross", "kross_matched", "kross_limit_checks", "truth_fits", "kross_slope_checks",
+           "kross_compendium_values", "kross_truth_values", "KROSS_NOTES"]
+
+LN10 = np.log(10.0)
+
+
+def _read(path: Path) -> Table | None:
+    return Table.read(path) if Path(path).is_file() else None
+
+
+@dataclass
+class KrossInputs:
+    """Products of notebooks 01–06 and the truth, each ``None`` when absent."""
+
+    truth: Table
+    truth_psf: Table | None
+    relations: dict
+    psf: Table | None = None
+    spectra: Table | None = None
+    sizes: Table | None = None
+    sfr: Table | None = None
+    resolved: Table | None = None
+    metallicity: Table | None = None
+    fits: dict = field(default_factory=dict)
+
+    def truth_rows(self, table: Table) -> np.ndarray:
+        """Index of the truth row of every row of ``table`` (by id; −1 where absent)."""
+        return match_ids(table["id"], self.truth["id"])
+
+    def t(self, table: Table, name: str) -> np.ndarray:
+        """Truth column ``name`` in the row order of ``table`` (NaN where unmatched)."""
+        idx = self.truth_rows(table)
+        v = values(self.truth, name)
+        return np.where(idx >= 0, v[np.clip(idx, 0, None)], np.nan)
+
+
+def load_kross(products_dir, truth_dir) -> KrossInputs:
+    """Read the KROSS products of a run and the KMOS truth."""
+    p, t = Path(products_dir), Path(truth_dir)
+    truth = Table.read(t / "kmos_galaxies.ecsv")
+    fits_path = p / "kross_fits.json"
+    return KrossInputs(
+        truth=truth, truth_psf=_read(t / "kmos_psf.ecsv"), relations=dict(truth.meta.get("relations", {})),
+        psf=_read(p / "kmos_psf.ecsv"), spectra=_read(p / "kmos_spectra.ecsv"), sizes=_read(p / "kmos_sizes.ecsv"),
+        sfr=_read(p / "kross_sfr.ecsv"), resolved=_read(p / "kross_resolved.ecsv"),
+        metallicity=_read(p / "kross_metallicity.ecsv"),
+        fits=json.loads(fits_path.read_text()) if fits_path.is_file() else {})
+
+
+def _wrap180(d):
+    """Position-angle differences folded into [−90, 90) degrees."""
+    return (np.asarray(d, float) + 90.0) % 180.0 - 90.0
+
+
+def kross_matched(k: KrossInputs) -> list[Matched]:
+    """Matched measured/true pairs of every KMOS quantity (see the module docstring)."""
+    out: list[Matched] = []
+    if k.psf is not None and k.truth_psf is not None:
+        idx = match_keys(k.psf, k.truth_psf, ("pointing", "spectrograph"))
+        ok = (strings(k.psf, "status") == "ok") & (idx >= 0)
+        j = np.clip(idx, 0, None)
+        for name, unit in (("fwhm", "arcsec"), ("ellipticity", "")):
+            out.append(Matched("KROSS", f"PSF {name}", "PSF stars (status ok)", "difference", unit,
+                               values(k.truth_psf, name)[j][ok], values(k.psf, name)[ok],
+                               values(k.psf, f"{name}_err")[ok]))
+    if k.spectra is not None:
+        s = k.spectra
+        det = flags(s, "halpha_detected") & (k.truth_rows(s) >= 0)
+        out.append(Matched("KROSS", "z", "Hα detected", "difference", "", k.t(s, "z")[det], values(s, "z")[det],
+                           values(s, "z_err")[det]))
+        fov = k.t(s, "flux_halpha_fov")
+        out.append(Matched("KROSS", "Hα flux", "Hα detected", "ratio", "erg/s/cm²", fov[det],
+                           values(s, "flux_halpha")[det], values(s, "flux_halpha_err")[det], log_axes=True,
+                           note="truth: flux_halpha_fov (inside the IFU)"))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            nii_true = k.t(s, "flux_nii6583") * fov / k.t(s, "flux_halpha")
+        out.append(Matched("KROSS", "[NII]6583 flux", "Hα detected (every fit, detected or not)", "ratio",
+                           "erg/s/cm²", nii_true[det], values(s, "flux_nii6583")[det],
+                           values(s, "flux_nii6583_err")[det], log_axes=True,
+                           note="truth: flux_nii6583 x in-IFU fraction of Hα"))
+        nd = det & flags(s, "nii_detected")
+        out.append(Matched("KROSS", "[NII]6583 flux", "[NII] detected", "ratio", "erg/s/cm²", nii_true[nd],
+                           values(s, "flux_nii6583")[nd], values(s, "flux_nii6583_err")[nd], log_axes=True,
+                           note="selected on measured S/N: biased high near the threshold"))
+    if k.sizes is not None:
+        z = k.sizes
+        ok = (strings(z, "status") == "ok") & flags(z, "resolved") & (k.truth_rows(z) >= 0)
+        out.append(Matched("KROSS", "intrinsic r′½", "resolved", "ratio", "kpc", k.t(z, "r_half_kpc")[ok],
+                           values(z, "r_half_corr_kpc")[ok], values(z, "r_half_corr_err_kpc")[ok], log_axes=True))
+        disc = flags(z, "disc_ok") & (k.truth_rows(z) >= 0)
+        pa_true = k.t(z, "pa")
+        pa_meas = pa_true + _wrap180(values(z, "pa") - pa_true)      # the measured PA on the truth's branch
+        out.append(Matched("KROSS", "kinematic PA", "disc model converged", "difference", "deg",
+                           pa_true[disc], pa_meas[disc], values(z, "pa_err")[disc] if "pa_err" in z.colnames else None,
+                           note="measured PA taken modulo 180° onto the branch of the true PA"))
+        out.append(Matched("KROSS", "inclination", "disc model converged", "difference", "deg",
+                           k.t(z, "inclination")[disc], values(z, "inclination")[disc],
+                           note="nuisance parameter of the dynamical-centre fit"))
+        out.append(Matched("KROSS", "v_max", "disc model converged", "ratio", "km/s", k.t(z, "v_max")[disc],
+                           values(z, "v_max")[disc], log_axes=True,
+                           note="nuisance parameter of the dynamical-centre fit"))
+    if k.sfr is not None:
+        s = k.sfr
+        det = flags(s, "halpha_detected") & (k.truth_rows(s) >= 0)
+        out.append(Matched("KROSS", "SFR(Hα)", "Hα detected", "ratio", "M☉/yr", k.t(s, "sfr")[det],
+                           values(s, "sfr")[det], values(s, "sfr_err")[det], log_axes=True))
+        out.append(Matched("KROSS", "log Δ(sSFR)", "Hα detected", "difference", "dex", k.t(s, "log_delta_ssfr")[det],
+                           values(s, "log_delta_ssfr")[det], values(s, "log_delta_ssfr_err")[det]))
+        out.append(Matched("KROSS", "log M★ (SED catalogue input)", "Hα detected", "difference", "dex",
+                           k.t(s, "logmstar")[det], values(s, "logmstar")[det], values(s, "logmstar_err")[det],
+                           note="an input of the walk, not measured from pixels"))
+    if k.metallicity is not None:
+        m = k.metallicity
+        det = (strings(m, "nii_class") == "detected") & (k.truth_rows(m) >= 0)
+        out.append(Matched("KROSS", "12+log(O/H)", "[NII] detected", "difference", "dex", k.t(m, "oh12")[det],
+                           values(m, "oh12")[det], values(m, "oh12_err")[det]))
+    if k.resolved is not None:
+        r = k.resolved
+        ok = (strings(r, "status") == "ok") & (k.truth_rows(r) >= 0)
+        sig_true = np.log10(k.t(r, "sfr") / (2 * np.pi * k.t(r, "r_half_kpc") ** 2))
+        out.append(Matched("KROSS", "log ΣSFR", "resolved", "difference", "dex", sig_true[ok],
+                           values(r, "log_sigma_sfr")[ok], values(r, "log_sigma_sfr_err")[ok]))
+        st = resolved_ms_sample(r) & (k.truth_rows(r) >= 0)
+        out.append(Matched("KROSS", "log Σ★", "resolved, with HST", "difference", "dex", true_log_sigma_star(k, r)[st],
+                           values(r, "log_sigma_star")[st], values(r, "log_sigma_star_err")[st]))
+    return out
+
+
+def true_log_sigma_star(k: KrossInputs, table: Table) -> np.ndarray:
+    """log Σ★ from the true mass, true Hα r½ and the true stellar Sérsic profile."""
+    ratio = k.t(table, "r_half_arcsec") / k.t(table, "re_star_arcsec")
+    ls, _ = stellar_surface_density(k.t(table, "logmstar"), k.t(table, "r_half_kpc"), ratio, k.t(table, "sersic_n"))
+    return ls
+
+
+def kross_limit_checks(k: KrossInputs) -> list[dict]:
+    """Do the limits hold? Unresolved: true r½ ≤ assigned HWHM; [NII] upper limits: 12+log(O/H) ≥ truth."""
+    rows = []
+    if k.sizes is not None:
+        z = k.sizes
+        un = (strings(z, "status") == "ok") & ~flags(z, "resolved") & (k.truth_rows(z) >= 0)
+        if un.any():
+            held = k.t(z, "r_half_arcsec")[un] <= values(z, "psf_hwhm")[un]
+            rows.append({"survey": "KROSS", "quantity": "r′½ upper limit (unresolved)", "n": int(un.sum()),
+                         "fraction_holding": float(held.mean()),
+                         "definition": "true intrinsic r½ ≤ the PSF HWHM used as the limit"})
+    if k.metallicity is not None:
+        m = k.metallicity
+        ul = (strings(m, "nii_class") == "upper_limit") & (k.truth_rows(m) >= 0)
+        if ul.any():
+            held = values(m, "oh12")[ul] >= k.t(m, "oh12")[ul]
+            rows.append({"survey": "KROSS", "quantity": "12+log(O/H) upper limit", "n": int(ul.sum()),
+                         "fraction_holding": float(held.mean()), "definition": "limit ≥ true 12+log(O/H)"})
+    return rows
+
+
+# --------------------------------------------------------------------------- slopes
+def truth_fits(k: KrossInputs, nwalkers: int = 32, nsteps: int = 2000, seed: int = 42, min_points: int = 5) -> dict:
+    """The resolved MS, ΣSFR–Δ(sSFR) and Z–Δ(sSFR) regressions on the TRUE quantities of the
+    galaxies that enter the measured fits (emcee, intrinsic scatter; no limits: truth has values).
+
+    Returns ``{name: (LineFit or None, ids)}`` for ``resolved_ms``, ``sigma_delta``, ``oh_delta``.
+    """
+    kw = dict(method="emcee", nwalkers=nwalkers, nsteps=nsteps, seed=seed)
+    out = {}
+    r = k.resolved
+    if r is not None:
+        have = k.truth_rows(r) >= 0
+        log_ssfr_true = np.log10(k.t(r, "sfr") / (2 * np.pi * k.t(r, "r_half_kpc") ** 2))
+        m = resolved_ms_sample(r) & have
+        out["resolved_ms"] = (fit_line(true_log_sigma_star(k, r)[m], log_ssfr_true[m], **kw)
+                              if m.sum() >= min_points else None, np.asarray(r["id"])[m])
+        m = sigma_delta_sample(r, include_limits=True) & have
+        out["sigma_delta"] = (fit_line(k.t(r, "log_delta_ssfr")[m], log_ssfr_true[m], **kw)
+                              if m.sum() >= min_points else None, np.asarray(r["id"])[m])
+    met = k.metallicity
+    if met is not None:
+        mass_min, mass_max = k.fits.get("oh_mass_range", [9.5, 10.5])
+        m = z_delta_sample(met, mass_min, mass_max, include_limits=True) & (k.truth_rows(met) >= 0)
+        out["oh_delta"] = (fit_line(k.t(met, "log_delta_ssfr")[m], k.t(met, "oh12")[m], **kw)
+                           if m.sum() >= min_points else None, np.asarray(met["id"])[m])
+    return out
+
+
+def _fit_triplet(fits: dict, prefix: str, name: str):
+    v = [fits.get(f"{prefix}_{name}"), fits.get(f"{prefix}_{name}_lo"), fits.get(f"{prefix}_{name}_hi")]
+    return tuple(np.nan if x is None else float(x) for x in v)
+
+
+def kross_slope_checks(k: KrossInputs, tfits: dict) -> list:
+    """Recovered KROSS slopes (from ``kross_fits.json``) against the injected relation and the
+    truth-sample regressions of :func:`truth_fits`."""
+    checks = []
+    labels = {"resolved_ms": "resolved MS slope (log ΣSFR–log Σ★)", "sigma_delta": "ΣSFR–Δ(sSFR) slope",
+              "oh_delta": "Z–Δ(sSFR) slope"}
+    for key, label in labels.items():
+        meas = _fit_triplet(k.fits, key, "slope")
+        n = int(k.fits.get(f"{key}_n_points") or 0)
+        if key == "oh_delta" and "oh_delta_slope" in k.relations:
+            checks.append(check_slope(label, meas, k.relations["oh_delta_slope"], "injected", n_points=n,
+                                      note="Relations.oh_delta_slope"))
+        injected = key == "oh_delta" and "oh_delta_slope" in k.relations
+        fit, ids = tfits.get(key, (None, []))
+        if fit is not None:
+            checks.append(check_slope(label, meas, fit.slope.median, "truth sample", (fit.slope.lo, fit.slope.hi),
+                                      n_points=n, note=f"fit_line on the true values of the same {len(ids)} galaxies",
+                                      primary=not injected))
+        if key == "resolved_ms":
+            for extra in ("intercept", "scatter"):
+                if fit is not None:
+                    e = getattr(fit, extra)
+                    checks.append(check_slope(f"resolved MS {extra}", _fit_triplet(k.fits, key, extra), e.median,
+                                              "truth sample", (e.lo, e.hi), n_points=n,
+                                              note=f"fit_line on the true values of the same {len(ids)} galaxies"))
+    ratio = k.fits.get("mean_halpha_to_stellar_size")
+    if ratio is not None and k.resolved is not None:
+        r = k.resolved
+        sel = (strings(r, "status") == "ok") & flags(r, "has_hst") & np.isfinite(values(r, "r_half_over_re_star"))
+        v = values(r, "r_half_over_re_star")[sel]
+        if v.size > 1:
+            sem = float(np.std(v, ddof=1) / np.sqrt(v.size))
+            meas = (float(ratio), float(ratio) - sem, float(ratio) + sem)
+            label = "r½(Hα) / r_e,★ (mean)"
+            if "halpha_to_stellar_size" in k.relations:
+                checks.append(check_slope(label, meas, k.relations["halpha_to_stellar_size"], "injected",
+                                          n_points=int(v.size),
+                                          note="Relations.halpha_to_stellar_size; interval = standard error of the mean"))
+            have = sel & (k.truth_rows(r) >= 0)
+            tv = k.t(r, "r_half_arcsec")[have] / k.t(r, "re_star_arcsec")[have]
+            if tv.size > 1:
+                tsem = float(np.std(tv, ddof=1) / np.sqrt(tv.size))
+                checks.append(check_slope(label, meas, float(np.mean(tv)), "truth sample",
+                                          (float(np.mean(tv)) - tsem, float(np.mean(tv)) + tsem), n_points=int(v.size),
+                                          note=f"mean true r½(Hα)/r_e,★ of the same {tv.size} galaxies",
+                                          primary="halpha_to_stellar_size" not in k.relations))
+    return checks
+
+
+# --------------------------------------------------------------------------- paper-table values
+KROSS_NOTES = {
+    "kross.n_targets": "truth: galaxies in the truth catalogue",
+    "kross.n_nii_near_sky": "truth: of the compendium's [NII] non-detections, those whose [NII] at the TRUE z lies "
+                            "within the sky-distance cut of a strong OH line",
+    "kross.n_nii_upper_limit": "truth: the other [NII] non-detections",
+    "kross.psf_hwhm_mean": "truth: injected PSFs of the measured stars",
+    "kross.median_sfr": "truth: true SFR of the same Hα-detected galaxies (also min/max)",
+    "kross.median_r_half": "truth: true intrinsic r½ of the same resolved galaxies (also mean/min/max)",
+    "kross.r_half_rel_err": "compendium: median quoted error; truth: actual 1.4826 MAD of r′½/r½_true − 1",
+    "kross.resolved_ms_slope": "truth: emcee fit_line on the true Σ★, ΣSFR of the same galaxies",
+    "kross.sigma_delta_slope": "truth: emcee fit_line on the true Δ(sSFR), ΣSFR of the same galaxies",
+    "kross.spearman_p": "truth: Spearman test on the true values of the same resolved galaxies",
+    "kross.size_starburst": "truth: mean true r½ of the resolved galaxies with TRUE Δ > 2 (MS: |log Δ| ≤ 0.3)",
+    "kross.mean_oh": "truth: mean true 12+log(O/H) of the same [NII] detections",
+    "kross.oh_delta_slope": "truth: the injected Relations.oh_delta_slope",
+    "kross.oh_across_ms": "compendium/truth: |slope| x 0.6 dex",
+    "kross.halpha_to_stellar_size": "truth: mean true r½(Hα)/r_e,★ of the same galaxies (injected 1.3 x 0.08 dex scatter)",
+}
+
+
+def kross_compendium_values(k: KrossInputs, ms_band_dex: float = 0.3) -> dict:
+    """The compendium's KROSS numbers (keys of :data:`~redshift1.validation.paper.PAPER_NUMBERS`)."""
+    f = k.fits
+    v = {}
+
+    def g(name):
+        x = f.get(name)
+        return np.nan if x is None else float(x)
+
+    v["kross.n_targets"] = g("sfr_n_targets")
+    v["kross.n_halpha"] = g("sfr_n_halpha")
+    v["kross.n_resolved"] = g("n_resolved")
+    v["kross.n_unresolved"] = g("n_unresolved")
+    v["kross.n_undetected"] = (g("sfr_n_targets") - g("sfr_n_halpha"))
+    v["kross.n_nii"] = g("n_detected")
+    v["kross.n_nii_near_sky"] = g("n_near_sky_line")
+    v["kross.n_nii_upper_limit"] = g("n_upper_limit")
+    if k.psf is not None:
+        ok = strings(k.psf, "status") == "ok"
+        h = values(k.psf, "hwhm")[ok]
+        e = values(k.psf, "ellipticity")[ok]
+        spec = values(k.psf, "spectrograph")[ok]
+        if h.size:
+            v["kross.psf_hwhm_mean"], v["kross.psf_hwhm_min"], v["kross.psf_hwhm_max"] = h.mean(), h.min(), h.max()
+        v["kross.psf_ell_12"] = float(np.mean(e[spec <= 2])) if np.any(spec <= 2) else np.nan
+        v["kross.psf_ell_3"] = float(np.mean(e[spec == 3])) if np.any(spec == 3) else np.nan
+    v["kross.median_sfr"] = g("sfr_median_sfr")
+    v["kross.min_sfr"] = g("sfr_min_sfr")
+    v["kross.max_sfr"] = g("sfr_max_sfr")
+    for a in ("median", "mean", "min", "max"):
+        v[f"kross.{a}_r_half"] = g(f"{a}_r_half_kpc")
+    v["kross.r_half_rel_err"] = g("median_r_half_rel_err")
+    for a in ("slope", "intercept", "scatter"):
+        v[f"kross.resolved_ms_{a}"] = g(f"resolved_ms_{a}")
+    v["kross.sigma_delta_slope"] = g("sigma_delta_slope")
+    v["kross.spearman_p"] = g("spearman_p")
+    v["kross.size_starburst"] = g("size_starburst_kpc")
+    v["kross.size_ms"] = g("size_ms_kpc")
+    v["kross.mean_oh"] = g("mean_oh")
+    v["kross.oh_delta_slope"] = g("oh_delta_slope")
+    v["kross.oh_across_ms"] = abs(g("oh_delta_slope")) * 2 * ms_band_dex
+    v["kross.halpha_to_stellar_size"] = g("mean_halpha_to_stellar_size")
+    v["kross.n_hst"] = g("n_hst")
+    return v
+
+
+def kross_truth_values(k: KrossInputs, tfits: dict, ms_band_dex: float = 0.3, starburst_min: float = 2.0,
+                       sky_distance_aa: float = 7.0, sky_strength_min: float = 20.0) -> dict:
+    """The same statistics on the true values of the same galaxies (see :data:`KROSS_NOTES`)."""
+    from ..kmos.spectra import sky_line_distance_aa
+    from .. import constants as C
+    import astropy.units as u
+
+    v = {"kross.n_targets": float(len(k.truth))}
+    if k.metallicity is not None:
+        m = k.metallicity
+        cls = strings(m, "nii_class")
+        nd = np.isin(cls, ["near_sky_line", "upper_limit"]) & (k.truth_rows(m) >= 0)
+        if nd.any():
+            lam_um = C.NII_6583.to_value(u.um) * (1 + k.t(m, "z")[nd])
+            near = sky_line_distance_aa(lam_um, sky_strength_min) < sky_distance_aa
+            v["kross.n_nii_near_sky"] = float(near.sum())
+            v["kross.n_nii_upper_limit"] = float((~near).sum())
+        det = (cls == "detected") & (k.truth_rows(m) >= 0)
+        if det.any():
+            v["kross.mean_oh"] = float(np.mean(k.t(m, "oh12")[det]))
+    if k.psf is not None and k.truth_psf is not None:
+        idx = match_keys(k.psf, k.truth_psf, ("pointing", "spectrograph"))
+        ok = (strings(k.psf, "status") == "ok") & (idx >= 0)
+        if ok.any():
+            h = values(k.truth_psf, "hwhm")[idx[ok]]
+            e = values(k.truth_psf, "ellipticity")[idx[ok]]
+            spec = values(k.truth_psf, "spectrograph")[idx[ok]]
+            v["kross.psf_hwhm_mean"], v["kross.psf_hwhm_min"], v["kross.psf_hwhm_max"] = h.mean(), h.min(), h.max()
+            v["kross.psf_ell_12"] = float(np.mean(e[spec <= 2])) if np.any(spec <= 2) else np.nan
+            v["kross.psf_ell_3"] = float(np.mean(e[spec == 3])) if np.any(spec == 3) else np.nan
+    if k.sfr is not None:
+        det = flags(k.sfr, "halpha_detected") & (k.truth_rows(k.sfr) >= 0)
+        s = k.t(k.sfr, "sfr")[det]
+        if s.size:
+            v["kross.median_sfr"], v["kross.min_sfr"], v["kross.max_sfr"] = np.median(s), s.min(), s.max()
+    r = k.resolved
+    if r is not None:
+        ok = (strings(r, "status") == "ok") & (k.truth_rows(r) >= 0)
+        rt = k.t(r, "r_half_kpc")[ok]
+        if rt.size:
+            v["kross.median_r_half"], v["kross.mean_r_half"] = np.median(rt), np.mean(rt)
+            v["kross.min_r_half"], v["kross.max_r_half"] = rt.min(), rt.max()
+            v["kross.r_half_rel_err"] = robust_sigma(values(r, "r_half_kpc")[ok] / rt - 1)
+        ld = k.t(r, "log_delta_ssfr")
+        sb = ok & (ld > np.log10(starburst_min))
+        ms = ok & (np.abs(ld) <= ms_band_dex)
+        v["kross.size_starburst"] = float(np.mean(k.t(r, "r_half_kpc")[sb])) if sb.any() else np.nan
+        v["kross.size_ms"] = float(np.mean(k.t(r, "r_half_kpc")[ms])) if ms.any() else np.nan
+        sp_m = sigma_delta_sample(r, include_limits=False) & (k.truth_rows(r) >= 0)
+        sig_true = np.log10(k.t(r, "sfr") / (2 * np.pi * k.t(r, "r_half_kpc") ** 2))
+        v["kross.spearman_p"] = spearman(ld[sp_m], sig_true[sp_m]).p
+        hst = ok & flags(r, "has_hst")
+        if hst.any():
+            v["kross.halpha_to_stellar_size"] = float(np.mean(k.t(r, "r_half_arcsec")[hst]
+                                                              / k.t(r, "re_star_arcsec")[hst]))
+    for key, prefix in (("resolved_ms", "kross.resolved_ms"), ("sigma_delta", "kross.sigma_delta")):
+        fit = tfits.get(key, (None, None))[0]
+        if fit is not None:
+            v[f"{prefix}_slope"] = fit.slope.median
+            if key == "resolved_ms":
+                v[f"{prefix}_intercept"] = fit.intercept.median
+                v[f"{prefix}_scatter"] = fit.scatter.median
+    if "oh_delta_slope" in k.relations:
+        v["kross.oh_delta_slope"] = float(k.relations["oh_delta_slope"])
+        v["kross.oh_across_ms"] = abs(float(k.relations["oh_delta_slope"])) * 2 * ms_band_dex
+    return v

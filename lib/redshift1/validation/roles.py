@@ -1,0 +1,575 @@
+"""Injection–recovery of the ROLES walk (notebooks 07–10) against the mock truth.
+
+* **Lines** -- every detection of ``ldss3_lines.ecsv`` is matched one-to-one to the lines the
+  mock rendered into the same slit (``truth/roles_lines.ecsv``, [OII] doublet as one entry)
+  within ``tol`` Å (:func:`~redshift1.validation.core.match_lines`). Unmatched adopted
+  detections are false positives; injected lines inside the KG750 window in well-reduced
+  slits give the detection completeness against injected flux and expected S/N. Matched
+  adopted lines give the flux bias and pull width, and the wavelength offset.
+* **Galaxies** -- ``roles_poii.ecsv`` / ``roles_galaxies.ecsv`` against
+  ``truth/roles_galaxies.ecsv`` by id: an adopted line *is* [OII] when it lies within ``tol``
+  of 3728.48 Å × (1 + z_true). That calibrates P([OII]) (fraction truly [OII] per P class,
+  Σ P against the true count) and checks z([OII]), the mass at z([OII]) and the
+  G10-corrected SFR against the true values.
+* **Completeness** -- W per K bin against the true W: the fraction of catalogue galaxies
+  truly in the [OII] window that have a good slit.
+* **LF and SFRD** -- against the same densities of the true population that ROLES selects
+  (22.5 < K ≤ 24, true z in the [OII] window, true [OII] flux and true mass) over the
+  window volume: nominal eq. 9 SFRs from the true flux for the nominal rows, true SFR-equivalent
+  (eq. 9 / G10) for the G10 rows, the comparison sample from its truth weighted by 1/p_select.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import astropy.units as u
+from astropy.table import Table, vstack
+
+from .. import constants as C
+from ..cosmology import ROLES_COSMO
+from ..ldss3.reliability import flux_pulls, wavelength_repeatability
+from ..science.lf import fit_faint_end, luminosity_function, binned_density
+from ..science.poii import LINE_WINDOWS
+from ..science.sfr import g10_correction, line_luminosity, sfr_from_oii
+from ..science.vmax import window_volume
+from .core import (Matched, asymmetric_pulls, column, completeness_curve, match_ids, match_lines, recovery_stats,
+                   robust_sigma, value_at_fraction, check_slope)
+
+__all__ = ["RolesInputs", "load_roles", "line_matching", "line_completeness", "roles_matched", "poii_calibration",
+           "completeness_vs_truth", "truth_lf", "lf_vs_truth", "truth_sfrd", "sfrd_vs_truth", "roles_slope_checks",
+           "roles_compendium_values", "roles_truth_values", "ROLES_NOTES", "OII_REST", "density_recovery_rows", "lf_turnover",
+           "false_positives"]
+
+OII_REST = C.OII_3727.to_value(u.AA)
+KG750 = (7040.0, 8010.0)
+
+
+def _read(path: Path) -> Table | None:
+    return Table.read(path) if Path(path).is_file() else None
+
+
+@dataclass
+class RolesInputs:
+    """ROLES products of a run, the LDSS3 truth and the field areas (``None`` when absent)."""
+
+    truth: Table
+    truth_lines: Table
+    truth_slits: Table | None
+    truth_highmass: Table | None
+    truth_summary: dict
+    areas: dict
+    lines: Table | None = None
+    slits: Table | None = None
+    repeats: Table | None = None
+    limits: Table | None = None
+    poii: Table | None = None
+    completeness: Table | None = None
+    galaxies: Table | None = None
+    lf: Table | None = None
+    sfrd: Table | None = None
+    highmass: Table | None = None
+
+    @property
+    def adopt_sigma(self) -> float:
+        params = (self.lines.meta.get("params") or {}) if self.lines is not None else {}
+        return float(params.get("adopt_sigma", 4.0))
+
+    def truth_col(self, ids, name: str) -> np.ndarray:
+        idx = match_ids(ids, self.truth["id"])
+        v = column(self.truth, name)
+        return np.where(idx >= 0, v[np.clip(idx, 0, None)], np.nan)
+
+
+def load_roles(products_dir, truth_dir, data_dir) -> RolesInputs:
+    """Read the ROLES products of a run, the LDSS3 truth, and the field areas of the photometry."""
+    p, t = Path(products_dir), Path(truth_dir)
+    summ = t / "roles_truth_summary.json"
+    areas = {}
+    phot_dir = Path(data_dir) / "ldss3" / "photometry"
+    for f in sorted(phot_dir.glob("*_photometry.ecsv")) if phot_dir.is_dir() else []:
+        meta = Table.read(f).meta
+        areas[str(meta.get("field", f.name.split("_")[0]))] = float(meta["area_arcmin2"])
+    return RolesInputs(
+        truth=Table.read(t / "roles_galaxies.ecsv"), truth_lines=Table.read(t / "roles_lines.ecsv"),
+        truth_slits=_read(t / "roles_slits.ecsv"), truth_highmass=_read(t / "roles_highmass_truth.ecsv"),
+        truth_summary=json.loads(summ.read_text()) if summ.is_file() else {}, areas=areas,
+        lines=_read(p / "ldss3_lines.ecsv"), slits=_read(p / "ldss3_slits.ecsv"), repeats=_read(p / "ldss3_repeats.ecsv"),
+        limits=_read(p / "ldss3_flux_limits.ecsv"), poii=_read(p / "roles_poii.ecsv"),
+        completeness=_read(p / "roles_completeness.ecsv"), galaxies=_read(p / "roles_galaxies.ecsv"),
+        lf=_read(p / "roles_lf.ecsv"), sfrd=_read(p / "roles_sfrd.ecsv"),
+        highmass=_read(Path(data_dir) / "ldss3" / "comparison" / "highmass_z1.ecsv"))
+
+
+# --------------------------------------------------------------------------- lines
+def _slit_key(mask, slit):
+    return [f"{m}/{int(s)}" for m, s in zip(np.asarray(mask), np.asarray(slit))]
+
+
+def line_matching(r: RolesInputs, tol: float = 10.0) -> dict:
+    """Match the line catalogue to the injected lines (see the module docstring).
+
+    Returns a dict with ``truth_of_det`` (per catalogue row), ``det_of_truth`` (per truth
+    line), ``good_truth`` (truth lines inside 7040–8010 Å in slits reduced ``ok``),
+    ``adopted`` (catalogue rows adopted) and the tolerance.
+    """
+    lines, tl = r.lines, r.truth_lines
+    tkeys = _slit_key(tl["mask"], tl["slit_id"])
+    dkeys = _slit_key(lines["mask"], lines["slit_id"])
+    tod, dot = match_lines(dkeys, column(lines, "wavelength"), tkeys, column(tl, "obs_wave"), tol)
+    ok_slits = set(_slit_key(r.slits["mask"], r.slits["slit_id"])[i] for i in
+                   np.flatnonzero(np.asarray(r.slits["status"]) == "ok")) if r.slits is not None else set(tkeys)
+    good = np.array([k in ok_slits for k in tkeys]) & np.asarray(tl["in_window"], bool)
+    adopted = np.asarray(lines["status"]) == "adopted"
+    # recovered = matched to an ADOPTED detection (the raw catalogue's extra rows do not count)
+    rec = np.zeros(len(tl), bool)
+    has = dot >= 0
+    rec[has] = adopted[dot[has]]
+    return {"truth_of_det": tod, "det_of_truth": dot, "good_truth": good, "adopted": adopted, "recovered": rec,
+            "tol": tol}
+
+
+def line_completeness(r: RolesInputs, m: dict, flux_edges=None, snr_edges=None) -> dict:
+    """Detection completeness of the injected lines (good slits, inside the filter) against
+    injected flux and against the mock's expected matched-filter S/N; the 50 % points."""
+    tl = r.truth_lines
+    g = m["good_truth"]
+    flux = column(tl, "flux")[g]
+    snr = column(tl, "snr_expected")[g]
+    rec = m["recovered"][g]
+    flux_edges = np.logspace(-18.5, -15.5, 13) if flux_edges is None else flux_edges
+    snr_edges = np.array([0.5, 1, 2, 3, 4, 5, 6, 8, 10, 15, 25, 50, 1000]) if snr_edges is None else snr_edges
+    cf = completeness_curve(flux, rec, flux_edges)
+    cs = completeness_curve(snr, rec, snr_edges)
+    return {"vs_flux": cf, "vs_snr": cs, "flux50": value_at_fraction(cf, 0.5), "snr50": value_at_fraction(cs, 0.5),
+            "n_injected": int(g.sum()), "n_recovered": int(rec.sum())}
+
+
+def false_positives(r: RolesInputs, m: dict) -> dict:
+    """Adopted detections matching no injected line; and of the unmatched raw-catalogue
+    detections (adopted or below threshold), the fraction below the adoption threshold."""
+    lines = r.lines
+    st = np.asarray(lines["status"])
+    raw = np.isin(st, ["adopted", "below_threshold"])
+    unmatched = m["truth_of_det"] < 0
+    sig = column(lines, "sigma")
+    n_slits = int((np.asarray(r.slits["status"]) == "ok").sum()) if r.slits is not None else 0
+    fp = m["adopted"] & unmatched
+    raw_un = raw & unmatched
+    return {"n_adopted": int(m["adopted"].sum()), "n_false": int(fp.sum()),
+            "fraction_false": float(fp.sum() / max(m["adopted"].sum(), 1)),
+            "per_slit": float(fp.sum() / n_slits) if n_slits else np.nan,
+            "raw_unmatched": int(raw_un.sum()),
+            "raw_unmatched_below_adopt": float(np.mean(sig[raw_un] < r.adopt_sigma)) if raw_un.any() else np.nan}
+
+
+def _truly_oii(wave, z_true, tol):
+    with np.errstate(invalid="ignore"):
+        return np.abs(np.asarray(wave, float) - OII_REST * (1 + np.asarray(z_true, float))) <= tol
+
+
+def roles_matched(r: RolesInputs, m: dict) -> list[Matched]:
+    """Matched measured/true pairs of the LDSS3 / ROLES quantities."""
+    out = []
+    lines, tl = r.lines, r.truth_lines
+    sel = m["adopted"] & (m["truth_of_det"] >= 0)
+    j = m["truth_of_det"][sel]
+    out.append(Matched("ROLES", "line flux", "adopted, matched", "ratio", "erg/s/cm²", column(tl, "flux")[j],
+                       column(lines, "flux")[sel], column(lines, "flux_err")[sel], log_axes=True,
+                       note="truth: total line flux above the atmosphere"))
+    out.append(Matched("ROLES", "line wavelength", "adopted, matched", "difference", "Å", column(tl, "obs_wave")[j],
+                       column(lines, "wavelength")[sel], note="no per-line wavelength error: no pull"))
+    tol = m["tol"]
+    if r.galaxies is not None:
+        g = r.galaxies
+        zt = r.truth_col(g["id"], "z_true")
+        oii = _truly_oii(column(g, "wavelength"), zt, tol)
+        out.append(Matched("ROLES", "z([OII])", "detections truly [OII]", "difference", "", zt[oii],
+                           column(g, "z_oii")[oii]))
+        ins = oii & (np.asarray(g["status"]) == "in_sample")
+        out.append(Matched("ROLES", "log M★ at z([OII])", "LF/SFRD sample, truly [OII]", "difference", "dex",
+                           r.truth_col(g["id"], "logm_true")[ins], column(g, "logmstar")[ins],
+                           note="SED mass at z_phot moved to z([OII]) (an input), against the true mass"))
+        out.append(Matched("ROLES", "SFR([OII]), G10-corrected", "LF/SFRD sample, truly [OII]", "ratio", "M☉/yr",
+                           r.truth_col(g["id"], "sfr_true")[ins], column(g, "sfr_g10")[ins], log_axes=True,
+                           note="mock [OII] follows G10 on average with 0.15 dex scatter"))
+    return out
+
+
+def poii_calibration(r: RolesInputs, tol: float = 10.0, edges=(0.0, 0.05, 0.5, 0.95, 1.0)) -> tuple[Table, Table]:
+    """P([OII]) against the truth: per P class the fraction of detections truly [OII]; per field
+    Σ P against the true number of [OII] lines (detected ROLES targets)."""
+    p = r.poii
+    det = (np.asarray(p["status"]) == "detected") & np.asarray(p["is_roles_target"], bool)
+    zt = r.truth_col(p["id"], "z_true")
+    truly = _truly_oii(column(p, "wavelength"), zt, tol)
+    pv = column(p, "p_oii")
+    rows = []
+    names = ("P = 0", "0 < P < 0.5", "0.5 ≤ P < 1", "P = 1")
+    for k, (a, b) in enumerate(zip(edges[:-1], edges[1:])):
+        s = det & (pv >= a) & ((pv <= b) if k == len(edges) - 2 else (pv < b))
+        rows.append((names[k] if len(edges) == 5 else f"{a:g}-{b:g}", int(s.sum()),
+                     float(np.mean(pv[s])) if s.any() else np.nan,
+                     float(np.mean(truly[s])) if s.any() else np.nan))
+    cal = Table(rows=rows, names=("p_class", "n", "mean_p", "fraction_truly_oii"), dtype=(str, int, float, float))
+    fields = []
+    for f in sorted(set(np.asarray(p["field"]).tolist())):
+        s = det & (np.asarray(p["field"]) == f)
+        fields.append((f, int(s.sum()), float(pv[s].sum()), int(truly[s].sum()),
+                       float(np.mean((pv[s] - truly[s]) ** 2)) if s.any() else np.nan))
+    per_field = Table(rows=fields, names=("field", "n_detected", "sum_p", "n_truly_oii", "brier"),
+                      dtype=(str, int, float, int, float))
+    return cal, per_field
+
+
+def completeness_vs_truth(r: RolesInputs) -> Table:
+    """W per field and K bin (notebook 09) beside the true W: targeted galaxies truly in the
+    window over all catalogue galaxies truly in the window, same K bins."""
+    c = r.completeness
+    win = LINE_WINDOWS["OII"]
+    zt = column(r.truth, "z_true")
+    k = column(r.truth, "K")
+    field = np.asarray(r.truth["field"])
+    inwin = (zt >= win[0]) & (zt <= win[1])
+    ok = (np.asarray(r.slits["status"]) == "ok") & np.asarray(r.slits["is_roles_target"], bool)
+    targeted = np.isin(np.asarray(r.truth["id"]), np.asarray(r.slits["object_id"])[ok])
+    w_true, n_true = [], []
+    for row in c:
+        s = inwin & (field == row["field"]) & (k > float(row["K_lo"])) & (k <= float(row["K_hi"]))
+        n_true.append(int(s.sum()))
+        w_true.append(float((s & targeted).sum() / s.sum()) if s.any() else np.nan)
+    t = Table({"field": c["field"], "bin": c["bin"], "K_lo": column(c, "K_lo"), "K_hi": column(c, "K_hi"),
+               "W": column(c, "W"), "W_true": w_true, "n_true_in_window": n_true})
+    return t
+
+
+# --------------------------------------------------------------------------- LF and SFRD
+def _selected_truth(r: RolesInputs, field: str, k_range=(22.5, 24.0)):
+    win = LINE_WINDOWS["OII"]
+    zt = column(r.truth, "z_true")
+    k = column(r.truth, "K")
+    return ((np.asarray(r.truth["field"]) == field) & (zt >= win[0]) & (zt <= win[1])
+            & (k > k_range[0]) & (k <= k_range[1]))
+
+
+def truth_lf(r: RolesInputs, k_range=(22.5, 24.0)) -> Table:
+    """The true [OII] LF per field of the K-selected population in the window (LF bins of the product)."""
+    lf = r.lf
+    edges_by_field = {}
+    for f in sorted(set(np.asarray(lf["field"]).tolist())):
+        s = np.asarray(lf["field"]) == f
+        edges_by_field[f] = np.append(column(lf, "logl_lo")[s], column(lf, "logl_hi")[s][-1])
+    tabs = []
+    for f, edges in edges_by_field.items():
+        s = _selected_truth(r, f, k_range)
+        lum = line_luminosity(column(r.truth, "f_OII_3727")[s], column(r.truth, "z_true")[s], ROLES_COSMO).value
+        vol = window_volume(r.areas[f])
+        with np.errstate(divide="ignore"):
+            t = luminosity_function(np.log10(lum), np.ones(s.sum()), np.full(s.sum(), vol), np.ones(s.sum()), edges)
+        t.add_column([f] * len(t), name="field", index=0)
+        tabs.append(t)
+    return vstack(tabs)
+
+
+def lf_vs_truth(r: RolesInputs, tlf: Table) -> Table:
+    """Measured φ beside the true φ per field and bin, with ratios and asymmetric pulls."""
+    lf = r.lf
+    out = Table({"field": lf["field"], "logl": column(lf, "logl"), "n_gal": column(lf, "n_gal"),
+                 "phi": column(lf, "phi"), "phi_lo": column(lf, "phi_lo"), "phi_hi": column(lf, "phi_hi"),
+                 "phi_true": column(tlf, "phi"), "n_true": column(tlf, "n_gal")})
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["ratio"] = out["phi"] / out["phi_true"]
+    out["pull"] = asymmetric_pulls(out["phi"], out["phi_lo"], out["phi_hi"], out["phi_true"])
+    return out
+
+
+def _combined_phi(t: Table, areas: dict, col: str = "phi") -> tuple[np.ndarray, np.ndarray]:
+    """Volume-weighted φ of all fields per LF bin (fields share the bins)."""
+    fields = sorted(set(np.asarray(t["field"]).tolist()))
+    x = column(t, "logl")[np.asarray(t["field"]) == fields[0]]
+    num = np.zeros(x.size)
+    den = 0.0
+    for f in fields:
+        v = window_volume(areas[f])
+        num += np.nan_to_num(column(t, col)[np.asarray(t["field"]) == f]) * v
+        den += v
+    return x, num / den
+
+
+def lf_turnover(logl, phi, fraction: float = 0.5) -> float:
+    """Where an LF turns over: from its maximum towards fainter L, the lower edge of the last bin
+    with φ ≥ ``fraction`` × the maximum (bins of equal width, ``logl`` their centres)."""
+    x = np.asarray(logl, float)
+    y = np.nan_to_num(np.asarray(phi, float))
+    if x.size < 2 or not np.any(y > 0):
+        return np.nan
+    half = 0.5 * (x[1] - x[0])
+    k = int(np.argmax(y))
+    while k > 0 and y[k - 1] >= fraction * y.max():
+        k -= 1
+    return float(x[k] - half)
+
+
+def truth_sfrd(r: RolesInputs, k_range=(22.5, 24.0)) -> Table:
+    """True ρ_SFR in the bins of ``roles_sfrd.ecsv`` (see the module docstring): columns
+    ``rho_true`` (the estimator's definition with true fluxes and masses), ``rho_true_sfr``
+    (Σ true SFR of the same selection) and ``rho_true_all`` (true SFR, no K cut)."""
+    s = r.sfrd
+    win = LINE_WINDOWS["OII"]
+    rows = []
+    for row in s:
+        f, est = str(row["field"]), str(row["sfr_estimator"])
+        lo, hi = float(u.Quantity(row["logm_lo"]).value), float(u.Quantity(row["logm_hi"]).value)
+        if f == "HIGHMASS":
+            h = r.truth_highmass
+            if h is None or r.highmass is None:
+                rows.append((np.nan, np.nan, np.nan))
+                continue
+            area = float(r.highmass.meta["survey_area_arcmin2"])
+            window = tuple(r.highmass.meta.get("z_window", (0.889, 1.149)))
+            vol = window_volume(area, window)
+            z, lm = column(h, "z"), column(h, "logm_true")
+            sel = np.asarray(h["selected"], bool) & (lm >= lo) & (lm < hi) & (z >= window[0]) & (z <= window[1])
+            w = 1.0 / column(h, "p_select")[sel]
+            lum = line_luminosity(column(h, "f_OII_true")[sel], z[sel], ROLES_COSMO).value
+            sfr = sfr_from_oii(lum).value
+            if est == "g10":
+                sfr = sfr / g10_correction(lm[sel])
+            rho = np.sum(w * sfr) / vol / (hi - lo)
+            rho_sfr = np.sum(w * column(h, "sfr_true")[sel]) / vol / (hi - lo)
+            rows.append((rho, rho_sfr, rho_sfr))
+            continue
+        vol = window_volume(r.areas[f])
+        lm = column(r.truth, "logm_true")
+        zt = column(r.truth, "z_true")
+        sel = _selected_truth(r, f, k_range) & (lm >= lo) & (lm < hi)
+        lum = line_luminosity(column(r.truth, "f_OII_3727")[sel], zt[sel], ROLES_COSMO).value
+        sfr = sfr_from_oii(lum).value
+        if est == "g10":
+            sfr = sfr / g10_correction(lm[sel])
+        allsel = ((np.asarray(r.truth["field"]) == f) & (zt >= win[0]) & (zt <= win[1]) & (lm >= lo) & (lm < hi))
+        rows.append((np.sum(sfr) / vol / (hi - lo), np.sum(column(r.truth, "sfr_true")[sel]) / vol / (hi - lo),
+                     np.sum(column(r.truth, "sfr_true")[allsel]) / vol / (hi - lo)))
+    a = np.array(rows, float).reshape(-1, 3)
+    t = Table({"field": s["field"], "sfr_estimator": s["sfr_estimator"], "logm_lo": column(s, "logm_lo"),
+               "logm_hi": column(s, "logm_hi"), "rho_sfr": column(s, "rho_sfr"), "rho_sfr_lo": column(s, "rho_sfr_lo"),
+               "rho_sfr_hi": column(s, "rho_sfr_hi"), "n_gal": column(s, "n_gal"),
+               "rho_true": a[:, 0], "rho_true_sfr": a[:, 1], "rho_true_all": a[:, 2]})
+    t.meta["unit"] = "Msun / (yr Mpc3 dex)"
+    return t
+
+
+def sfrd_vs_truth(tsfrd: Table) -> Table:
+    """Ratios and asymmetric pulls of ρ_SFR against ``rho_true``."""
+    t = tsfrd.copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t["ratio"] = t["rho_sfr"] / t["rho_true"]
+    t["pull"] = asymmetric_pulls(t["rho_sfr"], t["rho_sfr_lo"], t["rho_sfr_hi"], t["rho_true"])
+    return t
+
+
+def _ratio_rows(survey, quantity, sample, unit, note, ratio, pulls) -> dict:
+    """A recovery row from per-bin ratios (measured/true) and pulls already computed."""
+    ratio = np.asarray(ratio, float)
+    ratio = ratio[np.isfinite(ratio)]
+    pulls = np.asarray(pulls, float)
+    pulls = pulls[np.isfinite(pulls)]
+    st = recovery_stats(pulls, np.zeros(pulls.size), np.ones(pulls.size))
+    st.update({"n": int(ratio.size), "bias": float(np.median(ratio)) if ratio.size else np.nan,
+               "scatter": robust_sigma(ratio)})
+    st["bias_err"] = float(1.2533 * st["scatter"] / np.sqrt(ratio.size)) if ratio.size else np.nan
+    return {"survey": survey, "quantity": quantity, "sample": sample, "kind": "ratio", "unit": unit, "note": note,
+            **st}
+
+
+def density_recovery_rows(lf_cmp: Table | None, sfrd_cmp: Table | None, comp_truth: Table | None) -> list[dict]:
+    """Recovery rows of the binned quantities: LF φ and ρ_SFR (measured/true per bin with
+    measured galaxies and a non-zero truth; pulls from the asymmetric Poisson limits) and W."""
+    rows = []
+    if lf_cmp is not None:
+        s = (column(lf_cmp, "n_gal") > 0) & (column(lf_cmp, "phi_true") > 0)
+        rows.append(_ratio_rows("ROLES", "[OII] LF φ", "bins with measured galaxies", "Mpc⁻³ dex⁻¹",
+                                "truth: K-selected galaxies in the window; pulls from asymmetric errors",
+                                column(lf_cmp, "ratio")[s], column(lf_cmp, "pull")[s]))
+    if sfrd_cmp is not None:
+        for est in ("nominal", "g10"):
+            s = ((np.asarray(sfrd_cmp["sfr_estimator"]) == est) & (column(sfrd_cmp, "n_gal") > 0)
+                 & (column(sfrd_cmp, "rho_true") > 0))
+            rows.append(_ratio_rows("ROLES", f"ρ_SFR ({est})", "mass bins with galaxies", "M☉ yr⁻¹ Mpc⁻³ dex⁻¹",
+                                    "truth: the estimator on true values; pulls from asymmetric errors",
+                                    column(sfrd_cmp, "ratio")[s], column(sfrd_cmp, "pull")[s]))
+    if comp_truth is not None:
+        s = (np.asarray(comp_truth["bin"]) != "all") & np.isfinite(column(comp_truth, "W_true"))
+        rows.append({"survey": "ROLES", "quantity": "completeness W", "sample": "K bins", "kind": "difference",
+                     "unit": "", "note": "W from photo-z PDFs against the true W; no error on W: no pull",
+                     **recovery_stats(column(comp_truth, "W")[s], column(comp_truth, "W_true")[s])})
+    return rows
+
+
+def roles_slope_checks(r: RolesInputs, tlf: Table) -> list:
+    """The faint-end LF slope against the same fit to the true LF."""
+    checks = []
+    if r.lf is None:
+        return checks
+    fe = (r.lf.meta.get("faint_end") or {}).get("both_fields") or {}
+    lo, hi = (r.lf.meta.get("fit_range") or [40.6, 42.0])
+    a_true, ae_true, _, nb = fit_faint_end(tlf, lo, hi)
+    if fe and np.isfinite(a_true):
+        a, ae = float(fe.get("alpha", np.nan)), float(fe.get("alpha_err", np.nan))
+        checks.append(check_slope("[OII] LF faint-end slope α", (a, a - ae, a + ae), a_true, "truth sample",
+                                  (a_true - ae_true, a_true + ae_true), n_points=int(fe.get("n_bins", 0)),
+                                  note=f"fit_faint_end on the true LF (K-selected, in window), {lo:g} ≤ log L < {hi:g}"))
+    return checks
+
+
+# --------------------------------------------------------------------------- paper-table values
+ROLES_NOTES = {
+    "roles.n_targets_cdfs": "truth: targets the mock placed (roles_truth_summary.json)",
+    "roles.n_detected_cdfs": "compendium: ROLES targets with an adopted line; truth: the mock's expected number of "
+                             "targets with a line above the threshold",
+    "roles.n_repeats": "compendium: objects with good slits on 2+ masks; truth: repeated galaxies placed",
+    "roles.frac_irreproducible_below_4sigma": "truth: of the raw-catalogue detections matching no injected line, "
+                                              "the fraction below 4σ",
+    "roles.repeat_wavelength_sigma": "truth: √2 x clipped σ of λ_det − λ_true (a repeat difference has two errors)",
+    "roles.flux_pull_width": "truth: clipped σ of (f − f_true)/σ_f of adopted matched lines",
+    "roles.limit_dark": "compendium: median over masks of the 5th percentile of the 4σ limit in 7040–8010 Å "
+                        "(under sky lines: 95th percentile)",
+    "roles.completeness_cdfs": "truth: targeted / catalogue galaxies with TRUE z in the window, 22.5 < K ≤ 24",
+    "roles.volume": "compendium: window volume of the fields' areas; truth: the same from the truth areas",
+    "roles.lf_alpha": "truth: the same faint-end fit on the true LF of the K-selected galaxies in the window",
+    "roles.lf_turnover": "compendium: from the peak of the LF (both fields) faintwards, the lower edge of the last bin "
+                         "above half the peak; truth: log L where the detection "
+                         "completeness of the true [OII] lines reaches 50 %",
+    "roles.sfrd": "ρ_SFR rows: nominal eq. 9 SFRs; truth: the same estimator with true fluxes, masses and z of the "
+                  "K-selected galaxies in the window (higher-mass: truth weighted by 1/p_select)",
+}
+
+
+def roles_compendium_values(r: RolesInputs, pct_dark: float = 5.0, pct_sky: float = 95.0) -> dict:
+    """The compendium's ROLES numbers (keys of :data:`~redshift1.validation.paper.PAPER_NUMBERS`)."""
+    from .paper import PAPER_VALUES, sfrd_key
+
+    v = {}
+    if r.slits is not None:
+        masks, counts = np.unique(np.asarray(r.slits["mask"]), return_counts=True)
+        v["roles.n_masks"] = float(masks.size)
+        v["roles.slits_per_mask"] = float(np.median(counts))
+    if r.poii is not None:
+        p = r.poii
+        tgt = np.asarray(p["is_roles_target"], bool)
+        det = np.asarray(p["status"]) == "detected"
+        for f in ("CDFS", "FIRES"):
+            s = tgt & (np.asarray(p["field"]) == f)
+            v[f"roles.n_targets_{f.lower()}"] = float(s.sum())
+            v[f"roles.n_detected_{f.lower()}"] = float((s & det).sum())
+        v["roles.n_repeats"] = float(np.sum(column(p, "n_good_slits") >= 2))
+    if r.repeats is not None:
+        rep = r.repeats
+        nrep = ~np.asarray(rep["reproduced"], bool) if len(rep) else np.zeros(0, bool)
+        sig = column(rep, "sigma") if len(rep) else np.zeros(0)
+        v["roles.frac_irreproducible_below_4sigma"] = float(np.mean(sig[nrep] < r.adopt_sigma)) if nrep.any() else np.nan
+        v["roles.repeat_wavelength_sigma"] = wavelength_repeatability(rep, r.adopt_sigma)[0] if len(rep) else np.nan
+        v["roles.flux_pull_width"] = flux_pulls(rep, r.adopt_sigma)[1] if len(rep) else np.nan
+    if r.limits is not None:
+        w = column(r.limits, "wavelength")
+        inside = (w >= KG750[0]) & (w <= KG750[1])
+        masks = [c for c in r.limits.colnames if c != "wavelength"]
+        dark = [np.nanpercentile(column(r.limits, m)[inside], pct_dark) for m in masks]
+        sky = [np.nanpercentile(column(r.limits, m)[inside], pct_sky) for m in masks]
+        v["roles.limit_dark"], v["roles.limit_sky"] = float(np.median(dark)), float(np.median(sky))
+    if r.completeness is not None:
+        c = r.completeness
+        for f in ("CDFS", "FIRES"):
+            s = (np.asarray(c["field"]) == f) & (np.asarray(c["bin"]) == "all")
+            if s.any():
+                v[f"roles.completeness_{f.lower()}"] = float(column(c, "W")[s][0])
+        s = (np.asarray(c["field"]) == "FIRES") & (np.asarray(c["bin"]) != "all")
+        if s.any():
+            v["roles.completeness_fires_faintest"] = float(column(c, "W")[s][np.argmax(column(c, "K_lo")[s])])
+    fields = sorted(set(np.asarray(r.poii["field"]).tolist())) if r.poii is not None else sorted(r.areas)
+    if all(f in r.areas for f in fields) and fields:
+        v["roles.volume"] = float(sum(window_volume(r.areas[f]) for f in fields))
+    if r.lf is not None:
+        fe = (r.lf.meta.get("faint_end") or {}).get("both_fields") or {}
+        v["roles.lf_alpha"] = float(fe.get("alpha", np.nan))
+        if all(f in r.areas for f in set(np.asarray(r.lf["field"]).tolist())):
+            x, phi = _combined_phi(r.lf, r.areas)
+            v["roles.lf_turnover"] = lf_turnover(x, phi)
+    if r.sfrd is not None:
+        s = r.sfrd
+        for row in s[np.asarray(s["sfr_estimator"]) == "nominal"]:
+            f = "FORS2" if row["field"] == "HIGHMASS" else str(row["field"])
+            key = sfrd_key(f, float(u.Quantity(row["logm_lo"]).value), float(u.Quantity(row["logm_hi"]).value))
+            if key in PAPER_VALUES:
+                v[key] = float(u.Quantity(row["rho_sfr"]).value) * 1e3
+    return v
+
+
+def roles_truth_values(r: RolesInputs, m: dict | None, lc: dict | None, tlf: Table | None,
+                       tsfrd: Table | None) -> dict:
+    """The ROLES truth numbers (see :data:`ROLES_NOTES`)."""
+    from .paper import PAPER_VALUES, sfrd_key
+
+    v = {}
+    ts = r.truth_summary
+    if r.truth_slits is not None:
+        masks, counts = np.unique(np.asarray(r.truth_slits["mask"]), return_counts=True)
+        v["roles.n_masks"] = float(masks.size)
+        v["roles.slits_per_mask"] = float(np.median(counts))
+    for f in ("CDFS", "FIRES"):
+        if f in ts.get("n_targets", {}):
+            v[f"roles.n_targets_{f.lower()}"] = float(ts["n_targets"][f])
+        if f in ts.get("n_expected_detections", {}):
+            v[f"roles.n_detected_{f.lower()}"] = float(ts["n_expected_detections"][f])
+    if "n_repeat_galaxies" in ts:
+        v["roles.n_repeats"] = float(sum(ts["n_repeat_galaxies"].values()))
+    if m is not None and r.lines is not None:
+        fp = false_positives(r, m)
+        v["roles.frac_irreproducible_below_4sigma"] = fp["raw_unmatched_below_adopt"]
+        sel = m["adopted"] & (m["truth_of_det"] >= 0)
+        j = m["truth_of_det"][sel]
+        if sel.sum() >= 3:
+            from astropy.stats import sigma_clipped_stats
+            dw = column(r.lines, "wavelength")[sel] - column(r.truth_lines, "obs_wave")[j]
+            v["roles.repeat_wavelength_sigma"] = float(np.sqrt(2) * sigma_clipped_stats(dw, sigma=3.0)[2])
+            pull = (column(r.lines, "flux")[sel] - column(r.truth_lines, "flux")[j]) / column(r.lines, "flux_err")[sel]
+            pull = pull[np.isfinite(pull)]
+            if pull.size >= 3:
+                v["roles.flux_pull_width"] = float(sigma_clipped_stats(pull, sigma=3.0)[2])
+    if r.completeness is not None and r.slits is not None:
+        cv = completeness_vs_truth(r)
+        for f in ("CDFS", "FIRES"):
+            s = (np.asarray(cv["field"]) == f) & (np.asarray(cv["bin"]) == "all")
+            if s.any():
+                v[f"roles.completeness_{f.lower()}"] = float(cv["W_true"][s][0])
+        s = (np.asarray(cv["field"]) == "FIRES") & (np.asarray(cv["bin"]) != "all")
+        if s.any():
+            v["roles.completeness_fires_faintest"] = float(np.asarray(cv["W_true"])[s][np.argmax(cv["K_lo"][s])])
+    if r.areas:
+        win = LINE_WINDOWS["OII"]
+        fields = sorted(set(np.asarray(r.truth["field"]).tolist()) & set(r.areas))
+        omega = sum(r.areas[f] for f in fields) * (np.pi / 180 / 60) ** 2
+        vol = (ROLES_COSMO.comoving_volume(win[1]) - ROLES_COSMO.comoving_volume(win[0])).to_value(u.Mpc ** 3)
+        v["roles.volume"] = float(vol * omega / (4 * np.pi))
+    if tlf is not None and r.lf is not None:
+        lo, hi = (r.lf.meta.get("fit_range") or [40.6, 42.0])
+        v["roles.lf_alpha"] = fit_faint_end(tlf, lo, hi)[0]
+    if m is not None and r.galaxies is not None:
+        # 50 % detection completeness of the true [OII] lines, in log L
+        tl = r.truth_lines
+        g = m["good_truth"] & (np.asarray(tl["line"]) == "OII_3727")
+        if g.any():
+            z = r.truth_col(tl["object_id"], "z_true")[g]
+            lum = line_luminosity(column(tl, "flux")[g], z, ROLES_COSMO).value
+            curve = completeness_curve(np.log10(lum), m["recovered"][g], np.arange(39.0, 42.51, 0.25),
+                                       geometric=False)
+            v["roles.lf_turnover"] = value_at_fraction(curve, 0.5, log=False)
+    if tsfrd is not None:
+        for row in tsfrd[np.asarray(tsfrd["sfr_estimator"]) == "nominal"]:
+            f = "FORS2" if row["field"] == "HIGHMASS" else str(row["field"])
+            key = sfrd_key(f, float(row["logm_lo"]), float(row["logm_hi"]))
+            if key in PAPER_VALUES:
+                v[key] = float(row["rho_true"]) * 1e3
+    return v
