@@ -21,3 +21,25 @@ def tiny_kmos_survey(tmp_path_factory):
     out = tmp_path_factory.mktemp("survey") / "tiny"
     observe(out, preset="tiny", seed=7, instruments=("kmos",))
     return out
+
+
+WALK = ["01", "02", "03", "04", "05", "06", "07", "08", "09", "10"]
+
+
+def run_tiny_walk(base, data, seed=None):
+    """Run notebooks 00-10 of the tiny preset into ``base`` (data in ``data``); returns the build dir."""
+    from redshift1.runner import main
+    args = ["--preset", "tiny", "--out", str(base / "build"), "--data-dir", str(data),
+            "-p", "figures_dir", str(base / "figures")]
+    if not (data / "manifest.json").exists():
+        assert main(args + ["--only", "00"]) == 0
+    assert main(args + ["--only", *WALK]) == 0
+    return base / "build" / "tiny"
+
+
+@pytest.fixture(scope="session")
+def tiny_walk(tmp_path_factory):
+    """The whole walk (00-10) on the tiny preset: (data dir, build dir, figures dir)."""
+    base = tmp_path_factory.mktemp("walk")
+    build = run_tiny_walk(base, base / "data")
+    return base / "data", build, base / "figures"

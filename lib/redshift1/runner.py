@@ -829,6 +829,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _sweep_leftovers(folders) -> None:
+    """Remove what a killed run can leave: temporary files of atomic writes (``.name.XXXX.tmp``)
+    and half-executed notebooks (``.NN_name.partial.ipynb``). They were never products."""
+    for folder in folders:
+        for pattern in (".*.tmp", ".*.partial.ipynb"):
+            for p in Path(folder).rglob(pattern):
+                p.unlink(missing_ok=True)
+
+
 def _upstream_chain(notebooks: Sequence[Path], path: Path, cache: Mapping) -> str:
     """The recorded chain of the notebook just before ``path`` in the whole walk ("" for the first)."""
     i = list(notebooks).index(path)
@@ -880,6 +889,7 @@ def _run(args: argparse.Namespace) -> int:
                                 "(run 00_observe first, or point --data-dir at a survey)")
     for folder in (executed_dir, html_dir, Path(contract["products_dir"]), figures_dir):
         folder.mkdir(parents=True, exist_ok=True)
+    _sweep_leftovers((executed_dir, Path(contract["products_dir"]), figures_dir))
 
     from tqdm.auto import tqdm
 
@@ -968,3 +978,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Redshift1Error as exc:
         print(f"run_all.py: error: {exc}", file=sys.stderr)
         return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -8,11 +8,13 @@ figures that depend on it (matplotlib → PNG → ``ipywidgets.Image``) and refr
 summary numbers.
 
 Speed: sliders report on release (``continuous_update=False``), so one gesture is one
-update. The emcee regressions run a short chain (``nwalkers`` × ``nsteps``, one
-iteration of the shared-error refinement instead of the notebooks' two; defaults 24 × 300,
-a quarter burn-in): enough for medians and 68% intervals to a few hundredths, while
-notebooks 05–06 keep their long chains for the record. ``benchmarks/bench_explore.py``
-measures every update.
+update. The emcee regressions run a short chain: 24 walkers × 200 steps, the first half
+discarded (2400 samples), and one pass of the shared-error refinement instead of the
+notebooks' two. On the paper preset its slopes agree with the notebooks' 32 × 2000 chains
+to a fifth of their 1σ errors, with the same 68% intervals; notebooks 05–06 keep the long
+chains for the record, and ``nwalkers``/``nsteps`` are parameters. The live figures are
+drawn at 72 dpi with fixed margins and a coarser KDE grid for the density contours.
+``benchmarks/bench_explore.py`` times every update.
 """
 from __future__ import annotations
 
@@ -209,6 +211,17 @@ def _live_drawing(gridsize: int, dpi: int):
         kplots._density = original
 
 
+def _limits_to_points(ax, table: Table, xcol: str, ycol: str, pad: float = 0.4):
+    """Axis limits around the plotted values (a few galaxies have error bars of many dex:
+    barely resolved sizes, whose PSF-corrected radius is uncertain by more than itself)."""
+    x = np.asarray(table[xcol], float)
+    y = np.asarray(table[ycol], float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() >= 2:
+        ax.set_xlim(x[ok].min() - pad, x[ok].max() + pad)
+        ax.set_ylim(y[ok].min() - pad, y[ok].max() + pad)
+
+
 def _fit_text(fit) -> str:
     if fit is None:
         return "no fit (too few galaxies)"
@@ -226,8 +239,9 @@ class Explorer:
         From :func:`~redshift1.explore.state.load_products`.
     choices : Choices, optional
         Starting values (default: the walk's own choices).
-    nwalkers, nsteps, seed : int
-        The emcee chain of the live regressions (see the module docstring).
+    nwalkers, nsteps, burn, seed : int
+        The emcee chain of the live regressions (see the module docstring); ``burn``
+        defaults to half the steps.
     min_fit_points : int
         Fewer galaxies than this: no fit (as in notebooks 05–06).
     dpi : int
@@ -251,15 +265,16 @@ class Explorer:
         ``{"control", "seconds", "panels"}`` of every update.
     """
 
-    def __init__(self, data: ExploreData, choices: Choices | None = None, *, nwalkers: int = 24, nsteps: int = 300,
-                 seed: int = 42, min_fit_points: int = 5, dpi: int = 72, kde_gridsize: int = 60,
+    def __init__(self, data: ExploreData, choices: Choices | None = None, *, nwalkers: int = 24, nsteps: int = 200,
+                 burn: int | None = None, seed: int = 42, min_fit_points: int = 5, dpi: int = 72, kde_gridsize: int = 40,
                  ms_band_dex: float = 0.3, raise_errors: bool = False, cache_size: int = 64):
         import ipywidgets as widgets
 
         self._w = widgets
         self.data = data
         self.walk_choices = Choices.from_walk(data.walk)
-        self.emcee_kw = dict(nwalkers=nwalkers, nsteps=nsteps, seed=seed, iterations=1)
+        self.emcee_kw = dict(nwalkers=nwalkers, nsteps=nsteps, burn=nsteps // 2 if burn is None else burn,
+                             seed=seed, iterations=1)
         self.min_fit_points = min_fit_points
         self.dpi = dpi
         self.kde_gridsize = kde_gridsize
@@ -461,25 +476,33 @@ class Explorer:
         """A new matplotlib figure of ``panel`` for the current results (at the live dpi)."""
         r = self.results
         ch = ch or r["choices"]
+        # emcee: its band and the least-squares line beside; least squares: the line alone,
+        # drawn (and labelled) as the notebooks draw the papers' least squares
+        if ch.regression == "emcee":
+            fits = {n: (r[f"fit_{n}"], r[f"ols_{n}"]) for n in ("resolved_ms", "sigma_delta", "z_delta")}
+        else:
+            fits = {n: (None, r[f"fit_{n}"]) for n in ("resolved_ms", "sigma_delta", "z_delta")}
         with _live_drawing(self.kde_gridsize, self.dpi):
             if panel == "resolved_ms":
                 fig, ax = plt.subplots(figsize=(6.4, 4.6))
-                kplots.plot_resolved_ms(ax, r["resolved"], r["fit_resolved_ms"], r["ols_resolved_ms"])
+                kplots.plot_resolved_ms(ax, r["resolved"], *fits["resolved_ms"])
+                _limits_to_points(ax, r["resolved"], "log_sigma_star", "log_sigma_sfr")
                 fig.subplots_adjust(**_MARGINS)
             elif panel == "sigma_delta":
                 fig, ax = plt.subplots(figsize=(6.4, 4.6))
-                kplots.plot_sigma_delta(ax, r["resolved"], r["fit_sigma_delta"], r["sigma_delta_stats"]["bins"],
-                                        self.ms_band_dex, r["ols_sigma_delta"])
+                kplots.plot_sigma_delta(ax, r["resolved"], fits["sigma_delta"][0], r["sigma_delta_stats"]["bins"],
+                                        self.ms_band_dex, fits["sigma_delta"][1])
                 ax.set_title(ax.get_title() + f" ({MS_LABELS.get(ch.ms_prescription, ch.ms_prescription)})")
                 fig.subplots_adjust(**_MARGINS)
             elif panel == "z_delta":
-                fig = kplots.plot_metallicity_delta(r["metallicity"], r["fit_z_delta"], r["z_delta_bins"],
+                fig = kplots.plot_metallicity_delta(r["metallicity"], fits["z_delta"][0], r["z_delta_bins"],
                                                     ch.z_mass_range[0], ch.z_mass_range[1], self.ms_band_dex,
-                                                    r["ols_z_delta"])
+                                                    fits["z_delta"][1])
             elif panel == "lf":
                 fig = rplots.plot_lf(r["lf"], r["slopes"], self.data.walk.lf_fit_range)
                 fig.axes[0].set_title(f"≥ {ch.detect_sigma:g}σ, P([OII]) clamps {ch.p_clamps[0]:g} / "
                                       f"{ch.p_clamps[1]:g}", fontsize=10)
+                fig.subplots_adjust(top=0.93)
             elif panel == "sfrd":
                 fig = plot_sfrd_panel(r["sfrd"], ch.sfr_estimator, tight=False)
             else:
@@ -489,7 +512,7 @@ class Explorer:
     def _render(self, panel: str, ch: Choices):
         fig = self.figure(panel, ch)
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi="figure", metadata={"Software": None})
+        fig.savefig(buf, format="png", dpi="figure", metadata={"Software": None}, pil_kwargs={"compress_level": 1})
         plt.close(fig)
         self.figures[panel] = fig
         self.images[panel].value = buf.getvalue()

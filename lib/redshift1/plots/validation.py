@@ -265,6 +265,7 @@ def plot_paper_ratios(table: Table):
     ax.set_xscale("log")
     ax.set_xlim(8e-3, 1.25e2)
     ax.set_yticks(y)
+    ax.set_ylim(-0.8, n - 0.2)
     ax.set_yticklabels([str(q)[:70] for q in table["quantity"]], fontsize=6)
     ax.set_xlabel("ratio to the paper's value (negative ratios not shown; clipped at 0.01 and 100)", fontsize=8)
     ax.legend(fontsize=8, loc="lower right")

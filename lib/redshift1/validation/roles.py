@@ -507,8 +507,7 @@ def roles_compendium_values(r: RolesInputs, pct_dark: float = 5.0, pct_sky: floa
     return v
 
 
-def roles_truth_values(r: RolesInputs, m: dict | None, lc: dict | None, tlf: Table | None,
-                       tsfrd: Table | None) -> dict:
+def roles_truth_values(r: RolesInputs, m: dict | None, tlf: Table | None, tsfrd: Table | None) -> dict:
     """The ROLES truth numbers (see :data:`ROLES_NOTES`)."""
     from .paper import PAPER_VALUES, sfrd_key
 
