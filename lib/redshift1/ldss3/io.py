@@ -91,6 +91,17 @@ def _need(path: Path, what: str = "file") -> Path:
     return path
 
 
+def _one_line(exc: BaseException) -> str:
+    """``Type: message`` of an exception on one line (astropy/yaml messages can span several)."""
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
+def _some(ids, n: int = 5) -> str:
+    """A few ids for a message: ``a, b, c`` or ``a, b, c, ... (12 in all)``."""
+    ids = [str(i) for i in ids]
+    return ", ".join(ids[:n]) + (f", ... ({len(ids)} in all)" if len(ids) > n else "")
+
+
 def _natural_key(s: str):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
 
@@ -109,7 +120,7 @@ def _read_table(path: Path, required, what: str) -> Table:
     try:
         t = Table.read(path, format="ascii.ecsv")
     except Exception as exc:  # noqa: BLE001 - any parse failure is a contract breach
-        raise DataFormatError(f"{path}: unreadable {what} ({type(exc).__name__}: {exc})") from None
+        raise DataFormatError(f"{path}: unreadable {what} ({_one_line(exc)})") from None
     missing = [c for c in required if c not in t.colnames]
     if missing:
         raise DataFormatError(f"{path}: {what} lacks column(s) {', '.join(missing)}")
@@ -125,7 +136,7 @@ def _open_fits(path: Path):
             hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
             for h in hdul:
                 _ = h.data          # force reading every extension
-        bad = [str(w.message) for w in caught if "truncat" in str(w.message).lower()
+        bad = [" ".join(str(w.message).split()) for w in caught if "truncat" in str(w.message).lower()
                or "corrupt" in str(w.message).lower()]
         if bad:
             raise DataFormatError(f"{path}: damaged FITS file ({bad[0]})")
@@ -133,7 +144,7 @@ def _open_fits(path: Path):
         raise
     except Exception as exc:  # noqa: BLE001
         raise DataFormatError(f"{path}: not a readable FITS file, truncated or corrupt "
-                              f"({type(exc).__name__}: {exc})") from None
+                              f"({_one_line(exc)})") from None
     return hdul
 
 
@@ -144,7 +155,7 @@ def read_manifest(root) -> dict:
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as exc:
-        raise DataFormatError(f"{path}: invalid JSON ({exc})") from None
+        raise DataFormatError(f"{path}: invalid JSON ({_one_line(exc)})") from None
 
 
 def list_masks(root) -> list[str]:
@@ -154,13 +165,66 @@ def list_masks(root) -> list[str]:
     return sorted((p.name for p in mdir.iterdir() if (p / "design.ecsv").is_file()), key=_natural_key)
 
 
+#: design columns holding 0-based pixel indices (must be integers), and other numbers the reduction uses
+_DESIGN_PIXELS = ("x_lo", "x_hi", "a_row_lo", "a_row_hi", "b_row_lo", "b_row_hi")
+_DESIGN_NUMBERS = ("x_ref", "lambda_ref", "dispersion", "nod_a_row", "nod_b_row")
+_DESIGN_FLAGS = ("is_roles_target", "is_repeat", "is_filler", "is_standard_slit")
+
+
 def read_design(mask_dir) -> Table:
-    """A mask's design table (``masks/<mask>/design.ecsv``), checked for the contract's columns."""
+    """A mask's design table (``masks/<mask>/design.ecsv``), checked against the contract.
+
+    Raises :class:`DataFormatError` naming the file (and the slit ids at fault) for missing
+    columns, no rows, non-unique or non-integer ``slit_id``, missing (masked) or non-finite
+    pixel and wavelength-solution values, non-integer pixel indices, empty column or row
+    ranges, a non-positive dispersion, non-boolean flags or a malformed ``frame_shape``.
+    Whether a slit lies on the detector is *not* checked here (the design does not know
+    the frame): :func:`redshift1.ldss3.reduce.reduce_mask` flags such slits ``off_frame``.
+    """
     p = Path(mask_dir)
     path = p if p.suffix == ".ecsv" else p / "design.ecsv"
     t = _read_table(path, DESIGN_COLUMNS, "mask design table")
-    if len(t) and len(set(t["slit_id"])) != len(t):
+    if len(t) == 0:
+        raise DataFormatError(f"{path}: mask design table has no slits (no rows)")
+    if t["slit_id"].dtype.kind not in "iu" or np.ma.is_masked(t["slit_id"]):
+        raise DataFormatError(f"{path}: slit_id must be integers (found {t['slit_id'].dtype})")
+    if len(set(t["slit_id"])) != len(t):
         raise DataFormatError(f"{path}: slit_id values are not unique")
+    sid = np.asarray(t["slit_id"])
+    for c in _DESIGN_PIXELS + _DESIGN_NUMBERS + _DESIGN_FLAGS:
+        col = t[c]
+        kinds = "biu" if c in _DESIGN_FLAGS else "iuf"
+        if col.dtype.kind not in kinds:
+            raise DataFormatError(f"{path}: column {c} holds {col.dtype} values, not "
+                                  f"{'booleans' if c in _DESIGN_FLAGS else 'numbers'}")
+        missing = np.ma.getmaskarray(col)
+        if missing.any():
+            raise DataFormatError(f"{path}: column {c} has no value for slit(s) {_some(sid[missing])}")
+        v = np.asarray(col, float)
+        if c in _DESIGN_FLAGS:
+            bad = ~np.isin(v, (0.0, 1.0))
+        elif c in _DESIGN_PIXELS:
+            bad = ~np.isfinite(v) | (v != np.round(v))
+        else:
+            bad = ~np.isfinite(v)
+        if bad.any():
+            what = "not 0/1" if c in _DESIGN_FLAGS else ("not a finite integer" if c in _DESIGN_PIXELS else "not finite")
+            raise DataFormatError(f"{path}: column {c} is {what} for slit(s) {_some(sid[bad])}")
+    for lo, hi in (("x_lo", "x_hi"), ("a_row_lo", "a_row_hi"), ("b_row_lo", "b_row_hi")):
+        bad = np.asarray(t[hi], float) <= np.asarray(t[lo], float)
+        if bad.any():
+            raise DataFormatError(f"{path}: {hi} <= {lo} (empty range) for slit(s) {_some(sid[bad])}")
+    bad = np.asarray(t["dispersion"], float) <= 0
+    if bad.any():
+        raise DataFormatError(f"{path}: dispersion <= 0 for slit(s) {_some(sid[bad])}")
+    fs = t.meta.get("frame_shape")
+    if fs is not None:
+        try:
+            ok = len(fs) == 2 and all(int(v) == v and int(v) > 0 for v in fs)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise DataFormatError(f"{path}: meta frame_shape = {fs!r} is not [NAXIS2, NAXIS1]")
     return t
 
 
@@ -181,14 +245,57 @@ def read_frame(path, load_data: bool = True, keywords=RAW_KEYWORDS) -> RawFrame:
             if data is None or data.ndim != 2:
                 raise DataFormatError(f"{path}: primary HDU holds no 2-D image")
             data = np.asarray(data, dtype=np.float32)
+    _check_header(path, header, keywords)
+    return RawFrame(path, header, data)
+
+
+def _header_value(path, header, key):
+    try:
+        return header[key]
+    except Exception as exc:  # noqa: BLE001 - an unparsable card (astropy VerifyError) is a contract breach
+        raise DataFormatError(f"{path}: header keyword {key} is unreadable ({_one_line(exc)})") from None
+
+
+def _check_header(path, header, keywords) -> None:
+    """The ● keywords of the contract: present, of the right type, with sensible values."""
     missing = [k for k in keywords if k not in header]
     if missing:
         raise DataFormatError(f"{path}: header lacks keyword(s) {', '.join(missing)}")
-    if str(header.get("AIRORVAC", "vac")).strip().lower() != "vac":
-        raise DataFormatError(f"{path}: AIRORVAC={header['AIRORVAC']!r}, the contract requires 'vac'")
-    if float(header.get("GAIN", 1.0)) != 1.0:
-        raise DataFormatError(f"{path}: GAIN={header['GAIN']}, frames must be in electrons (GAIN = 1)")
-    return RawFrame(path, header, data)
+    v = {k: _header_value(path, header, k) for k in keywords}
+
+    def number(key, integer=False, lo=None, hi=None, lo_open=False):
+        if key not in v:
+            return None
+        x = v[key]
+        if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) or not np.isfinite(x) \
+                or (integer and float(x) != int(x)):
+            raise DataFormatError(f"{path}: {key}={x!r} is not a finite {'integer' if integer else 'number'}")
+        if (lo is not None and (x <= lo if lo_open else x < lo)) or (hi is not None and x > hi):
+            rng = f"{'>' if lo_open else '>='} {lo}" if hi is None else f"in [{lo}, {hi}]"
+            raise DataFormatError(f"{path}: {key}={x!r} is out of range (must be {rng})")
+        return int(x) if integer else float(x)
+
+    for k in ("OBSTYPE", "MASKNAME", "FILTER", "AIRORVAC", "DATE-OBS"):
+        if k in v and not isinstance(v[k], str):
+            raise DataFormatError(f"{path}: {k}={v[k]!r} is not a string")
+    if "AIRORVAC" in v and v["AIRORVAC"].strip().lower() != "vac":
+        raise DataFormatError(f"{path}: AIRORVAC={v['AIRORVAC']!r}, the contract requires 'vac'")
+    kind = v.get("OBSTYPE", "").strip().upper()
+    if "OBSTYPE" in v and kind not in ("SCIENCE", "DARK", "STANDARD"):
+        raise DataFormatError(f"{path}: OBSTYPE={v['OBSTYPE']!r} is not SCIENCE, DARK or STANDARD")
+    if "GAIN" in v and number("GAIN") != 1.0:
+        raise DataFormatError(f"{path}: GAIN={v['GAIN']}, frames must be in electrons (GAIN = 1)")
+    shut = kind != "DARK"                       # darks have EXPTIME = NODTIME = 0
+    number("EXPTIME", lo=0, lo_open=shut)
+    number("NODTIME", lo=0, lo_open=shut)
+    number("AIRMASS", lo=1.0, hi=10.0)
+    number("RDNOISE", lo=0)
+    number("NCYCLES", integer=True, lo=1)
+    ny = header.get("NAXIS2", 0) if header.get("NAXIS", 0) == 2 else 0
+    shuffle = number("SHUFFLE", integer=True, lo=1, hi=max(int(ny) - 1, 1) if ny else None)
+    nod = number("NODPIX", integer=True, lo=1)
+    if shuffle is not None and nod is not None and nod >= shuffle:
+        raise DataFormatError(f"{path}: NODPIX={nod} is not smaller than SHUFFLE={shuffle}")
 
 
 def read_raw_frames(mask_dir, load_data: bool = True) -> list[RawFrame]:
@@ -243,26 +350,78 @@ def read_mask(mask_dir, load_data: bool = True) -> MaskData:
 
 
 def read_photometry(root, field: str) -> Table:
-    """The K-selected photometric catalogue of a field."""
+    """The K-selected photometric catalogue of a field (``id`` unique, ``pdf_row`` integers >= 0)."""
     path = find_root(root) / "photometry" / f"{field}_photometry.ecsv"
-    return _read_table(path, PHOTOMETRY_COLUMNS, "photometric catalogue")
+    t = _read_table(path, PHOTOMETRY_COLUMNS, "photometric catalogue")
+    ids = np.asarray(t["id"])
+    if len(set(ids.tolist())) != len(t):
+        u, n = np.unique(ids, return_counts=True)
+        raise DataFormatError(f"{path}: duplicate id(s) {_some(u[n > 1])}")
+    rows = t["pdf_row"]
+    if rows.dtype.kind not in "iu" or np.ma.is_masked(rows) or (len(t) and np.min(rows) < 0):
+        raise DataFormatError(f"{path}: pdf_row must be integers >= 0 (rows of {field}_photoz_pdf.fits)")
+    return t
+
+
+#: a PDF whose integral differs from 1 by more than this is renormalised (and says so)
+PDF_NORM_TOLERANCE = 0.01
 
 
 def read_photoz_pdf(root, field: str):
-    """Photo-z PDFs of a field: ``(zgrid, pdf, ids)`` with ``pdf[row]`` for ``ids['pdf_row'] == row``."""
+    """Photo-z PDFs of a field: ``(zgrid, pdf, ids)`` with ``pdf[row]`` for ``ids['pdf_row'] == row``.
+
+    Checked on read (docs/data-format.md §6): ZGRID 1-D, finite and increasing; PDF 2-D with
+    one column per ZGRID point and one row per IDS row. Bad PDFs:
+
+    * a **negative or non-finite** value in a row is a contract breach: :class:`DataFormatError`
+      naming the file and the object id(s) (a PDF cannot be negative; there is nothing to repair);
+    * a row whose integral ``sum(PDF[i]) x DZ`` is zero is an error too (nothing to normalise);
+    * an **unnormalised** row (integral off 1 by more than :data:`PDF_NORM_TOLERANCE`) is
+      renormalised to 1 and the fact is recorded: ``ids['pdf_norm']`` holds every row's
+      integral as read (1 when fine) and ``ids.meta['renormalised']`` the ids that were
+      rescaled. P([OII]) is a ratio and does not depend on the normalisation, but the
+      window probability and the completeness (ROLES eqs. 10-11) do.
+    """
     path = find_root(root) / "photometry" / f"{field}_photoz_pdf.fits"
     with _open_fits(path) as hdul:
         names = [h.name for h in hdul]
         for ext in ("ZGRID", "PDF", "IDS"):
             if ext not in names:
                 raise DataFormatError(f"{path}: lacks the {ext} extension")
-        z = np.asarray(hdul["ZGRID"].data, float)
-        pdf = np.asarray(hdul["PDF"].data, float)
-        ids = Table(hdul["IDS"].data)
+        try:
+            z = np.asarray(hdul["ZGRID"].data, float)
+            pdf = np.asarray(hdul["PDF"].data, float)
+            ids = Table(hdul["IDS"].data)
+        except Exception as exc:  # noqa: BLE001 - e.g. an image where the IDS table should be
+            raise DataFormatError(f"{path}: malformed ZGRID/PDF/IDS extension ({_one_line(exc)})") from None
+    if z.ndim != 1 or z.size < 2 or not np.all(np.isfinite(z)) or np.any(np.diff(z) <= 0):
+        raise DataFormatError(f"{path}: ZGRID is not a finite, increasing 1-D redshift grid")
     if pdf.ndim != 2 or pdf.shape[1] != z.size:
         raise DataFormatError(f"{path}: PDF shape {pdf.shape} does not match ZGRID length {z.size}")
+    for c in ("id", "pdf_row"):
+        if c not in ids.colnames:
+            raise DataFormatError(f"{path}: IDS table lacks column {c}")
     if len(ids) != pdf.shape[0]:
         raise DataFormatError(f"{path}: IDS has {len(ids)} rows but PDF has {pdf.shape[0]}")
+    rows = np.asarray(ids["pdf_row"])
+    if rows.dtype.kind not in "iu" or not np.array_equal(rows, np.arange(len(ids))):
+        raise DataFormatError(f"{path}: IDS pdf_row is not 0, 1, ... in the order of the PDF rows")
+    names = np.char.strip(np.asarray(ids["id"]).astype(str))
+    bad = ~np.all(np.isfinite(pdf), axis=1)
+    if bad.any():
+        raise DataFormatError(f"{path}: PDF of object(s) {_some(names[bad])} has NaN or infinite values")
+    bad = np.any(pdf < 0, axis=1)
+    if bad.any():
+        raise DataFormatError(f"{path}: PDF of object(s) {_some(names[bad])} has negative values")
+    norm = pdf @ np.gradient(z)
+    bad = norm <= 0
+    if bad.any():
+        raise DataFormatError(f"{path}: PDF of object(s) {_some(names[bad])} is zero everywhere (cannot be normalised)")
+    off = np.abs(norm - 1.0) > PDF_NORM_TOLERANCE
+    ids["pdf_norm"] = np.where(off, norm, 1.0)
+    ids.meta["renormalised"] = names[off].tolist()
+    if off.any():
+        pdf[off] /= norm[off, None]
     return z, pdf, ids
 
 
@@ -282,6 +441,12 @@ def read_standard(root):
     if not paths:
         raise MissingInputError(f"{sdir}: no standard-star frames (standard_*.fits)")
     frames = [read_frame(p, True, RAW_KEYWORDS + ("STDNAME", "STDSLIT")) for p in paths]
+    for f in frames:
+        sl = f.header["STDSLIT"]
+        if isinstance(sl, bool) or not isinstance(sl, (int, np.integer)):
+            raise DataFormatError(f"{f.path}: STDSLIT={sl!r} is not a slit_id (an integer)")
     star = str(frames[0].header["STDNAME"]).strip()
+    if not star or "/" in star:
+        raise DataFormatError(f"{frames[0].path}: STDNAME={frames[0].header['STDNAME']!r} is not a star name")
     spectrum = _read_table(sdir / f"{star}_spectrum.ecsv", ("wavelength", "flux"), "standard-star spectrum")
     return frames, spectrum

@@ -95,7 +95,10 @@ def likely_oii_objects(root, slits: Table, min_p: float = 0.9):
             phot = lio.read_photometry(root, f)
             z, pdf, _ = lio.read_photoz_pdf(root, f)
             on = np.isin(np.asarray(phot["id"]), np.asarray(slits["object_id"]))
-            raw, _ = p_oii(z, pdf[np.asarray(phot["pdf_row"], int)[on]])
+            rows = np.asarray(phot["pdf_row"], int)[on]
+            if np.any(rows >= pdf.shape[0]):        # named by 09 (assign_poii); here: no selection
+                return None
+            raw, _ = p_oii(z, pdf[rows])
             out |= set(np.asarray(phot["id"])[on][raw > min_p].tolist())
     except Redshift1Error:
         return None

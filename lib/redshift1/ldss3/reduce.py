@@ -125,33 +125,68 @@ def survey_trap_mask(root, params: ReduceParams | None = None):
     return bpm | traps, info
 
 
+_GEOM_FIELDS = (("SHUFFLE", "shuffle"), ("NODPIX", "nod"), ("NODTIME", "nodtime"), ("shape", "shape"))
+
+
 def _check_frames(frames, design, mask_dir):
-    h0 = frames[0].header
-    geom = geometry_from_header(h0, frames[0].path)
-    for f in frames[1:]:
-        g = geometry_from_header(f.header, f.path)
-        if (g.shuffle, g.nod, g.shape, g.nodtime) != (geom.shuffle, geom.nod, geom.shape, geom.nodtime):
-            raise DataFormatError(f"{f.path}: SHUFFLE/NODPIX/NODTIME/shape differ from {frames[0].path.name}")
+    """N&S geometry shared by all exposures of a mask, and the design's regions consistent with it.
+
+    Exposures whose ``SHUFFLE``/``NODPIX``/``NODTIME``/shape differ from those of the majority
+    (the first frame on a tie) raise :class:`DataFormatError` naming the odd frame.
+    """
+    from collections import Counter
+    geoms = [geometry_from_header(f.header, f.path) for f in frames]
+    keys = [tuple(getattr(g, a) for _, a in _GEOM_FIELDS) for g in geoms]
+    common = Counter(keys).most_common()
+    ref = keys[0] if len(common) > 1 and common[0][1] == common[1][1] else common[0][0]
+    k_ref = keys.index(ref)
+    geom = geoms[k_ref]
+    for f, k in zip(frames, keys):
+        if k != ref:
+            diff = "; ".join(f"{name} {a} instead of {b}" for (name, _), a, b in zip(_GEOM_FIELDS, k, ref) if a != b)
+            raise DataFormatError(f"{f.path}: {diff} (as in {frames[k_ref].path.name}"
+                                  f"{' and the other frames' if len(frames) > 2 else ''})")
+    dpath = Path(mask_dir) / "design.ecsv"
     fshape = tuple(design.meta.get("frame_shape", ()) or ())
     if fshape and tuple(fshape) != geom.shape:
-        raise DataFormatError(f"{Path(mask_dir) / 'design.ecsv'}: frame_shape {tuple(fshape)} differs from "
-                              f"the raw frames {geom.shape}")
-    a_hi = np.asarray(design["a_row_hi"], int)
-    b_hi = np.asarray(design["b_row_hi"], int)
-    if np.any(np.asarray(design["b_row_lo"], int) - np.asarray(design["a_row_lo"], int) != geom.shuffle):
-        raise DataFormatError(f"{Path(mask_dir) / 'design.ecsv'}: b_row_lo - a_row_lo differs from SHUFFLE = {geom.shuffle}")
-    if np.any(a_hi - np.asarray(design["a_row_lo"], int) != geom.shuffle) or np.any(b_hi > geom.shape[0]):
-        raise DataFormatError(f"{Path(mask_dir) / 'design.ecsv'}: region rows inconsistent with SHUFFLE "
-                              f"= {geom.shuffle} or the frame height {geom.shape[0]}")
+        raise DataFormatError(f"{dpath}: frame_shape {tuple(fshape)} differs from the raw frames {geom.shape}")
+    sid = np.asarray(design["slit_id"])
+    a_lo = np.asarray(design["a_row_lo"], int)
+    bad = np.asarray(design["b_row_lo"], int) - a_lo != geom.shuffle
+    if bad.any():
+        raise DataFormatError(f"{dpath}: b_row_lo - a_row_lo differs from SHUFFLE = {geom.shuffle} for slit(s) "
+                              f"{', '.join(map(str, sid[bad][:5]))}")
+    bad = (np.asarray(design["a_row_hi"], int) - a_lo != geom.shuffle) | \
+        (np.asarray(design["b_row_hi"], int) - np.asarray(design["b_row_lo"], int) != geom.shuffle)
+    if bad.any():
+        raise DataFormatError(f"{dpath}: region A/B rows are not SHUFFLE = {geom.shuffle} rows high for slit(s) "
+                              f"{', '.join(map(str, sid[bad][:5]))}")
     return geom
+
+
+def off_frame_slits(design, shape) -> np.ndarray:
+    """True for the slits whose regions A and B or whose columns are not all on a frame of ``shape``."""
+    ny, nx = shape
+    return ((np.asarray(design["a_row_lo"], int) < 0) | (np.asarray(design["b_row_hi"], int) > ny)
+            | (np.asarray(design["x_lo"], int) < 0) | (np.asarray(design["x_hi"], int) > nx))
+
+
+def _header_number(h, key, default):
+    """An optional (not ●) header number; ``default`` when absent or not a finite number."""
+    try:
+        v = float(h.get(key, default))
+    except (TypeError, ValueError):
+        return float(default)
+    return v if np.isfinite(v) and v > 0 else float(default)
 
 
 def _slit_length_px(h, design):
     try:
-        scale = float(h.get("PIXSCALE", C.LDSS3_PIXSCALE.to_value(u.arcsec)))
-        length = float(h.get("SLITLEN", design.meta.get("slit_length_arcsec", 3.0)))
+        length_default = float(design.meta.get("slit_length_arcsec", 3.0))
     except (TypeError, ValueError):
-        scale, length = C.LDSS3_PIXSCALE.to_value(u.arcsec), 3.0
+        length_default = 3.0
+    scale = _header_number(h, "PIXSCALE", C.LDSS3_PIXSCALE.to_value(u.arcsec))
+    length = _header_number(h, "SLITLEN", length_default)
     return length / scale
 
 
@@ -259,9 +294,11 @@ def register_exposure(data, bad_pixels, design, shuffle: int, fwhm: float, slit_
     for t in range(len(tier_cols)):
         sel = tier == t
         rem[sel] = np.where(np.isfinite(rem[sel]), rem[sel], sx[t]) - isx[t]   # no sky lines: the tier's shift
+    tier_reg = np.array([bool(((tier == t) & np.isfinite(dx)).any()) for t in range(len(tier_cols))])
     return {"diff": _register(d, tier_cols, isy, isx, np.nan), "bad": _register(bd, tier_cols, isy, isx, True),
             "sum": _register(ns_sum(data, shuffle), tier_cols, isy, isx, np.nan), "dx": dx, "quality": q,
-            "sx": sx, "sy": sy, "isx": isx, "isy": isy, "dx_remainder": rem}
+            "sx": sx, "sy": sy, "isx": isx, "isy": isy, "dx_remainder": rem,
+            "registered": np.isfinite(dx) | tier_reg[np.asarray(tier, int)]}
 
 
 def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, progress: bool | None = None,
@@ -271,6 +308,17 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
     ``bad_pixels``: bad-pixel mask merged with the charge traps (from :func:`survey_trap_mask`;
     computed here if None). ``keep_figure``: keep the cut-outs of ROLES Fig. 3 around
     ``figure_slit`` (slit_id; default the slit with the brightest line) and its neighbours.
+
+    Bad input (issue #7): exposures whose N&S geometry or shape differ from the others raise
+    :class:`DataFormatError` naming the odd frame. A slit whose regions A/B or columns are not
+    all on the frame is not reduced: it keeps its row in ``slits`` with status ``off_frame``
+    and all-NaN cubes (no good pixels), and the other slits are reduced as usual; a design
+    with no slit on the frame is an error. A slit without any sky-line registration (not
+    even its tier's, e.g. no sky lines at all) gets ``no_sky_registration``. A mask with a
+    **single exposure** is reduced: the "median" of one value is that value, the noise is
+    ROLES eq. 1 of that exposure (the median-of-n factor is 1), no galaxy-drift registration
+    is attempted and no outlier can be rejected (cosmic rays not in the bad-pixel mask
+    survive, as in any single N&S exposure); ``meta['n_exp']`` says so.
     """
     params = params or ReduceParams()
     mask_dir = Path(mask_dir)
@@ -286,8 +334,14 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
     if bad_pixels.shape != geom.shape:
         raise DataFormatError(f"{root / 'calib' / 'bpm.fits'}: shape {bad_pixels.shape} differs from the frames "
                               f"of {mask_dir.name} {geom.shape}")
+    design_all = design
+    off = off_frame_slits(design_all, geom.shape)
+    if off.all():
+        raise DataFormatError(f"{mask_dir / 'design.ecsv'}: every slit lies outside the {geom.shape[0]} x "
+                              f"{geom.shape[1]} frame (e.g. slit {design_all['slit_id'][0]})")
+    design = design_all[~off]
     h0 = frames[0].header
-    fwhm = float(h0.get("SPECRES", C.LDSS3_RESOLUTION_FWHM.to_value(u.AA)))
+    fwhm = _header_number(h0, "SPECRES", C.LDSS3_RESOLUTION_FWHM.to_value(u.AA))
     slit_len = _slit_length_px(h0, design)
     tier, tier_cols = _tiers(design)
     n_slit, n_exp = len(design), len(frames)
@@ -307,6 +361,7 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
     BAD = np.empty((n_exp, ny, nx), bool)
     SKY = np.empty((n_exp, ny, nx), np.float32)
     dx_slit = np.full((n_exp, n_slit), np.nan)
+    registered = np.zeros((n_exp, n_slit), bool)
     rows = []
     raw_first = None
     for e, f in enumerate(progress_bar(frames, desc=f"{mask_dir.name} exposures", disable=None if progress is None else not progress)):
@@ -318,12 +373,13 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
         reg = register_exposure(data, bad_pixels, design, sh, fwhm, slit_len, tier, tier_cols)
         D[e], BAD[e], SKY[e] = reg["diff"], reg["bad"] | ~inside, reg["sum"]
         dx_slit[e] = reg["dx_remainder"]
+        registered[e] = reg["registered"]
         sx, sy, isx, isy, dx, q = reg["sx"], reg["sy"], reg["isx"], reg["isy"], reg["dx"], reg["quality"]
-        rows.append({"file": f.path.name, "expnum": int(f.header.get("EXPNUM", e + 1)),
+        rows.append({"file": f.path.name, "expnum": int(_header_number(f.header, "EXPNUM", e + 1)),
                      "airmass": float(f.header["AIRMASS"]), "date_obs": str(f.header["DATE-OBS"]),
                      "flex_dx": float(np.nanmedian(sx)), "flex_dy": float(np.nanmedian(sy)),
                      "shift_x": int(np.round(np.median(isx))), "shift_y": int(np.round(np.median(isy))),
-                     "dx_scatter": float(np.nanstd(dx)), "sky_corr": float(np.nanmedian(q))})
+                     "dx_scatter": float(np.nanstd(dx)) if np.isfinite(dx).sum() > 1 else np.nan, "sky_corr": float(np.nanmedian(q))})
         del data
 
     pix = np.flatnonzero(inside)
@@ -399,7 +455,7 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
         warnings.simplefilter("ignore", RuntimeWarning)
         resid = np.nanmean(dx_slit, axis=0)
     status = np.array(["ok"] * n_slit, dtype="U24")
-    no_reg = ~np.isfinite(resid)
+    no_reg = ~np.isfinite(resid) | ~registered.any(axis=0)
     status[no_reg] = "no_sky_registration"
     resid = np.where(no_reg, 0.0, resid)
     x = np.asarray(design["x_lo"], float)[:, None] + np.arange(width)[None, :]
@@ -411,8 +467,6 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
     sci = np.where(good, sci, np.nan).astype(np.float32)
     frac_good = good[:, box_lo:box_hi].sum((1, 2)) / np.maximum(inrange.sum(1) * (box_hi - box_lo), 1)
     status[(frac_good < 0.5) & (status == "ok")] = "mostly_bad"
-    off = (np.asarray(design["a_row_hi"], int) > ny) | (np.asarray(design["x_hi"], int) > nx)
-    status[off] = "off_frame"
 
     slits = design.copy()
     slits["mask"] = mask_dir.name
@@ -437,13 +491,48 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
             "median_noise": params.median_noise, "reject_nsigma": params.reject_nsigma,
             "n_drift_lines": n_drift_lines, "spec_range": list(params.spec_range),
             "median_loss": median_loss, "n_median_loss": n_loss,
-            "pixscale": float(h0.get("PIXSCALE", C.LDSS3_PIXSCALE.to_value(u.arcsec))),
+            "pixscale": _header_number(h0, "PIXSCALE", C.LDSS3_PIXSCALE.to_value(u.arcsec)),
             "exptime_table_ks": float(design.meta.get("exptime_table_ks", np.nan))}
     red = ReducedMask(mask_dir.name, meta["field"], slits, exposures, sci, noise.astype(np.float32), good,
                       nexp, sky1d.astype(np.float32), wave.astype(np.float64), meta)
     if keep_figure:
         red.figure = _figure_cutouts(red, design, raw_first, D[0], BAD[0], comb, S, N, figure_slit)
+    if off.any():
+        red = _with_off_frame_slits(red, design_all, off)
     return red
+
+
+def _with_off_frame_slits(red: ReducedMask, design_all: Table, off: np.ndarray) -> ReducedMask:
+    """Put the off-frame slits back (design order): status ``off_frame``, NaN cubes, no good pixels."""
+    from astropy.table import vstack
+    n_all, on = len(design_all), np.flatnonzero(~off)
+    ot = design_all[off]
+    n_off = len(ot)
+    ot["mask"] = red.name
+    ot["dx_resid"] = np.full(n_off, np.nan) * u.pix
+    ot["dx_scatter"] = np.full(n_off, np.nan) * u.pix
+    for c in ("box_lo", "box_hi"):
+        ot[c] = np.full(n_off, int(red.slits[c][0]))
+    ot["row0"] = np.asarray(ot["a_row_lo"], int)
+    ot["frac_good"] = np.zeros(n_off)
+    ot["median_noise"] = np.full(n_off, np.nan)
+    ot["status"] = "off_frame"
+    st = red.slits.copy()
+    st["_order"], ot["_order"] = on, np.flatnonzero(off)
+    slits = vstack([st, ot], metadata_conflicts="silent")
+    slits.sort("_order")
+    slits.remove_column("_order")
+    slits.meta = red.slits.meta
+
+    def full(a, fill):
+        out = np.full((n_all,) + a.shape[1:], fill, dtype=a.dtype)
+        out[on] = a
+        return out
+
+    wave = full(red.wave, np.nan)
+    wave[off] = _design_wave(design_all[off], red.wave.shape[1])
+    return ReducedMask(red.name, red.field, slits, red.exposures, full(red.sci, np.nan), full(red.noise, np.nan),
+                       full(red.good, False), full(red.nexp, 0), full(red.sky, np.nan), wave, red.meta, red.figure)
 
 
 def _figure_cutouts(red, design, raw, d0, bad0, comb, S, N, figure_slit):

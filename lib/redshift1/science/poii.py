@@ -18,6 +18,7 @@ import astropy.units as u
 from astropy.table import Table
 
 from .. import constants as C
+from ..errors import DataFormatError
 
 __all__ = ["LINE_REST", "LINE_WINDOWS", "window_integrals", "p_oii", "clamp_p", "p_class", "assign_poii",
            "completeness", "summed_nz"]
@@ -98,7 +99,12 @@ def assign_poii(slits: Table, lines: Table, multiline: Table, photometry: dict, 
     multi-line redshift, same rule), ``photoz`` (the PDF, clamped). ``p_window_photoz`` is
     the clamped probability that the galaxy lies in the [OII] window at all (∫_[OII] p(z) dz,
     for galaxies without a line, ROLES §4.2.1). ``status``:
-    ``detected``, ``no_line`` (no adopted line), ``no_good_slit`` or ``filler``.
+    ``detected``, ``no_line`` (no adopted line), ``no_good_slit``, ``filler`` or
+    ``not_in_photometry`` (the slit's ``object_id`` is in no field's catalogue: the object
+    keeps its row, with NaN photometry and P, and is left out of everything that needs them).
+    ``pdf_norm`` is the integral of the object's photo-z PDF as read (1 if it was normalised;
+    :func:`redshift1.ldss3.io.read_photoz_pdf` renormalises and records the others).
+    A ``pdf_row`` beyond the PDF file's rows raises :class:`~redshift1.errors.DataFormatError`.
     """
     rows = []
     lines_ok = lines[np.asarray(lines["status"]) == "adopted"] if len(lines) else lines
@@ -112,10 +118,17 @@ def assign_poii(slits: Table, lines: Table, multiline: Table, photometry: dict, 
         zgrid, pdf, ids = pdfs[field]
         row_of = {i: r for i, r in zip(np.asarray(phot["id"]), np.asarray(phot["pdf_row"], int))}
         cat_of = {i: k for k, i in enumerate(np.asarray(phot["id"]))}
+        norm_of = (dict(zip(np.asarray(ids["pdf_row"], int).tolist(), np.asarray(ids["pdf_norm"], float).tolist()))
+                   if "pdf_norm" in getattr(ids, "colnames", ()) else {})
         fobjs = [o for o in objects if o in cat_of]
         if not fobjs:
             continue
         prow = np.array([row_of[o] for o in fobjs])
+        beyond = (prow < 0) | (prow >= np.shape(pdf)[0])
+        if beyond.any():
+            raise DataFormatError(f"{field}_photometry.ecsv: pdf_row of object(s) "
+                                  f"{', '.join(np.asarray(fobjs)[beyond][:5].tolist())} is beyond the "
+                                  f"{np.shape(pdf)[0]} rows of {field}_photoz_pdf.fits")
         raw, clamped = p_oii(zgrid, pdf[prow], clamp_lo, clamp_hi)
         p_win = window_integrals(zgrid, pdf[prow], {"OII": LINE_WINDOWS["OII"]})["OII"]
         for k, o in enumerate(fobjs):
@@ -132,7 +145,8 @@ def assign_poii(slits: Table, lines: Table, multiline: Table, photometry: dict, 
                    "wavelength": np.nan, "sigma": np.nan, "flux": np.nan, "flux_err": np.nan, "n_repeat": 0,
                    "mask_best": "", "slit_best": -1, "z_multi": ml_z.get(o, np.nan),
                    "p_oii_photoz_raw": float(raw[k]), "p_oii_photoz": float(clamped[k]),
-                   "p_window_photoz": float(clamp_p(p_win[k], clamp_lo, clamp_hi))}
+                   "p_window_photoz": float(clamp_p(p_win[k], clamp_lo, clamp_hi)),
+                   "pdf_norm": float(norm_of.get(int(prow[k]), 1.0))}
             if not target:
                 status = "filler"
             elif not good.any():
@@ -175,6 +189,22 @@ def assign_poii(slits: Table, lines: Table, multiline: Table, photometry: dict, 
             rec["z_oii"] = rec["wavelength"] / LINE_REST["OII"] - 1 if status == "detected" else np.nan
             rec["status"] = status
             rows.append(rec)
+    # slits whose object is in no catalogue: flagged, never dropped
+    seen = {r["id"] for r in rows}
+    for o in objects:
+        if o in seen:
+            continue
+        s = slits[sl_obj == o]
+        li = lines_ok[np.asarray(lines_ok["object_id"]) == o] if len(lines_ok) else lines_ok
+        rows.append({"id": o, "field": str(s["field"][0]), "K": np.nan, "K_err": np.nan, "logmstar_phot": np.nan,
+                     "z_phot": np.nan, "z_spec_public": np.nan,
+                     "is_roles_target": bool(np.any(np.asarray(s["is_roles_target"], bool))), "n_slits": int(len(s)),
+                     "n_good_slits": int((np.asarray(s["status"]) == "ok").sum()),
+                     "masks": ",".join(np.asarray(s["mask"]).tolist()), "n_lines": int(len(li)),
+                     "wavelength": np.nan, "sigma": np.nan, "flux": np.nan, "flux_err": np.nan, "n_repeat": 0,
+                     "mask_best": "", "slit_best": -1, "z_multi": ml_z.get(o, np.nan), "p_oii_photoz_raw": np.nan,
+                     "p_oii_photoz": np.nan, "p_window_photoz": np.nan, "pdf_norm": np.nan, "p_oii": np.nan,
+                     "p_source": "none", "p_class": "none", "z_oii": np.nan, "status": "not_in_photometry"})
     t = Table(rows=rows)
     if len(t):
         t["K"].unit = t["K_err"].unit = u.mag
