@@ -131,15 +131,23 @@ def _open_fits(path: Path):
     """Open a FITS file fully into memory, turning any damage into DataFormatError."""
     path = _need(path, "FITS file")
     try:
+        def damaged(caught):
+            bad = [" ".join(str(w.message).split()) for w in caught if "truncat" in str(w.message).lower()
+                   or "corrupt" in str(w.message).lower()]
+            if bad:
+                raise DataFormatError(f"{path}: damaged FITS file ({bad[0]})")
+
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
-            for h in hdul:
-                _ = h.data          # force reading every extension
-        bad = [" ".join(str(w.message).split()) for w in caught if "truncat" in str(w.message).lower()
-               or "corrupt" in str(w.message).lower()]
-        if bad:
-            raise DataFormatError(f"{path}: damaged FITS file ({bad[0]})")
+            try:
+                damaged(caught)     # before reading data: a damaged header may claim to be huge
+                for h in hdul:
+                    _ = h.data      # force reading every extension
+                damaged(caught)
+            except BaseException:
+                hdul.close()
+                raise
     except DataFormatError:
         raise
     except Exception as exc:  # noqa: BLE001
@@ -208,7 +216,8 @@ def read_design(mask_dir) -> Table:
         else:
             bad = ~np.isfinite(v)
         if bad.any():
-            what = "not 0/1" if c in _DESIGN_FLAGS else ("not a finite integer" if c in _DESIGN_PIXELS else "not finite")
+            what = ("not 0/1" if c in _DESIGN_FLAGS
+                    else "not a finite integer" if c in _DESIGN_PIXELS else "not finite")
             raise DataFormatError(f"{path}: column {c} is {what} for slit(s) {_some(sid[bad])}")
     for lo, hi in (("x_lo", "x_hi"), ("a_row_lo", "a_row_hi"), ("b_row_lo", "b_row_hi")):
         bad = np.asarray(t[hi], float) <= np.asarray(t[lo], float)
@@ -234,9 +243,14 @@ def read_frame(path, load_data: bool = True, keywords=RAW_KEYWORDS) -> RawFrame:
     if not load_data:
         _need(path, "raw frame")
         try:
-            header = fits.getheader(path, 0)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                header = fits.getheader(path, 0)
         except Exception as exc:  # noqa: BLE001
-            raise DataFormatError(f"{path}: unreadable FITS header ({type(exc).__name__}: {exc})") from None
+            raise DataFormatError(f"{path}: unreadable FITS header ({_one_line(exc)})") from None
+        bad = [" ".join(str(w.message).split()) for w in caught if "truncat" in str(w.message).lower()]
+        if bad:
+            raise DataFormatError(f"{path}: damaged FITS file ({bad[0]})")
         data = None
     else:
         with _open_fits(path) as hdul:

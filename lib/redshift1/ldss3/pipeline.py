@@ -220,6 +220,8 @@ def summarise(cat: Table, slits: Table, rep: Table, ml: Table, p: DetectParams) 
                       "not_reproduced": int(nrep.sum()),
                       "frac_not_reproduced_below_adopt": cumulative_fraction_below(np.asarray(rep["sigma"])[nrep], p.adopt_sigma),
                       "wavelength_sigma_A": sw, "n_pairs": nw, "flux_pull_width": pw, "n_pulls": int(len(pulls))}
+    out["multiline"] = {"slits": int(len(ml)), "consistent": 0, "spurious_lines": 0,
+                        "frac_spurious_below_adopt": cumulative_fraction_below([], p.adopt_sigma)}
     if len(cat):
         spur = np.asarray(cat["multiline"]) == "spurious"
         # at most one spurious line per slit

@@ -51,7 +51,7 @@ SLIT_STATUS = {
     "ok": "reduced",
     "no_sky_registration": "no sky-line registration in any exposure (design solution used)",
     "mostly_bad": "fewer than half of the extraction-box pixels are good",
-    "off_frame": "the slit lies outside the frame",
+    "off_frame": "the slit's regions A/B or columns are not all on the frame (not reduced, all pixels NaN)",
 }
 
 
@@ -379,7 +379,8 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
                      "airmass": float(f.header["AIRMASS"]), "date_obs": str(f.header["DATE-OBS"]),
                      "flex_dx": float(np.nanmedian(sx)), "flex_dy": float(np.nanmedian(sy)),
                      "shift_x": int(np.round(np.median(isx))), "shift_y": int(np.round(np.median(isy))),
-                     "dx_scatter": float(np.nanstd(dx)) if np.isfinite(dx).sum() > 1 else np.nan, "sky_corr": float(np.nanmedian(q))})
+                     "dx_scatter": float(np.nanstd(dx)) if np.isfinite(dx).sum() > 1 else np.nan,
+                     "sky_corr": float(np.nanmedian(q))})
         del data
 
     pix = np.flatnonzero(inside)
