@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except Redshift1Error as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print("error: " + " ".join(str(exc).split()), file=sys.stderr)   # always one line
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
