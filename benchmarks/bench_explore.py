@@ -2,9 +2,10 @@
 """Seconds per widget update of notebook 11's explorer, on the products of one preset.
 
 Every control is moved through a few values (each move is one update, as a reader's
-release of a slider or pick in a dropdown), timed by wall clock and by this process's
-CPU time (the CPU time is what the update costs on an idle machine; the wall time also
-holds whatever else the machine is running, so the load average is printed beside it).
+release of a slider or pick in a dropdown), timed by wall clock — what the reader waits —
+and by this process's CPU time (all its threads, so it can exceed the wall time; when it is
+much shorter than the wall time, other programs were competing for the CPUs: the load
+average is printed beside it).
 
     python benchmarks/bench_explore.py --preset paper
     python benchmarks/bench_explore.py --preset quick --json

@@ -354,3 +354,28 @@ def test_mass_range_of_the_z_trend(big):
     # the other fits were not redone
     assert (big.results["fit_resolved_ms"], big.results["fit_sigma_delta"]) == fits_before
     assert "9.8 < log M★ < 11.5" in big.figures["z_delta"].axes[0].get_title()
+
+
+def test_every_control_at_its_extremes(ex):
+    """Each slider at both ends, each option of each dropdown: no error, figures drawn."""
+    from ipywidgets import FloatRangeSlider, FloatSlider
+
+    for name, w in ex.controls.items():
+        start = w.value
+        if isinstance(w, FloatSlider):
+            values = [w.min, w.max]
+        elif isinstance(w, FloatRangeSlider):
+            values = [(w.min, w.min), (w.max, w.max), (w.min, w.max)]
+        elif hasattr(w, "options") and w.options:
+            values = [v for _, v in w.options]
+        elif isinstance(w.value, bool):
+            values = [not w.value]
+        else:
+            values = []
+        for v in values:
+            w.value = v
+            assert ex.last_error is None, (name, v)
+            for p in PANELS:
+                assert _png(ex, p)[:4] == b"\x89PNG", (name, v, p)
+        w.value = start
+    assert ex.choices() == ex.walk_choices

@@ -10,9 +10,10 @@ summary numbers.
 Speed: sliders report on release (``continuous_update=False``), so one gesture is one
 update. The emcee regressions run a short chain: 24 walkers × 200 steps, the first half
 discarded (2400 samples), and one pass of the shared-error refinement instead of the
-notebooks' two. On the paper preset its slopes agree with the notebooks' 32 × 2000 chains
-to a fifth of their 1σ errors, with the same 68% intervals; notebooks 05–06 keep the long
-chains for the record, and ``nwalkers``/``nsteps`` are parameters. The live figures are
+notebooks' two. On the paper preset its slopes land within half a 1σ error of notebooks
+05–06's 32 × 2000 chains (resolved MS 0.69 vs 0.68, ΣSFR–Δ 1.08 vs 1.05, Z–Δ −0.302 vs
+−0.298), with similar 68% intervals; the notebooks keep the long chains for the record,
+and ``nwalkers``/``nsteps`` are parameters. The live figures are
 drawn at 72 dpi with fixed margins and a coarser KDE grid for the density contours.
 ``benchmarks/bench_explore.py`` times every update.
 """
@@ -164,7 +165,8 @@ def plot_sfrd_panel(sfrd: Table, estimator: str = "nominal", paper=PAPER_TABLE2,
                             ms=5, elinewidth=0.6)
         ax.plot([], [], "x", color="0.6", label="ROLES Table 2 (paper)")
     title = "[OII] SFR (eq. 9)" if estimator == "nominal" else "[OII] SFR / G10 mass-dependent correction"
-    ax.set(xlabel="log M* [M☉]", ylabel="ρ_SFR [M☉ yr⁻¹ Mpc⁻³ dex⁻¹]", title=title, yscale="log", xlim=(8.3, 11.5))
+    ax.set(xlabel="log M* [M☉]", ylabel="ρ_SFR [M☉ yr⁻¹ Mpc⁻³ dex⁻¹]", title=title, yscale="log",
+           xlim=(8.3, 11.5))
     ax.legend(fontsize=7, loc="lower left")
     if tight:
         fig.tight_layout()
@@ -266,7 +268,8 @@ class Explorer:
     """
 
     def __init__(self, data: ExploreData, choices: Choices | None = None, *, nwalkers: int = 24, nsteps: int = 200,
-                 burn: int | None = None, seed: int = 42, min_fit_points: int = 5, dpi: int = 72, kde_gridsize: int = 40,
+                 burn: int | None = None, seed: int = 42, min_fit_points: int = 5, dpi: int = 72,
+                 kde_gridsize: int = 40,
                  ms_band_dex: float = 0.3, raise_errors: bool = False, cache_size: int = 64):
         import ipywidgets as widgets
 
@@ -323,7 +326,8 @@ class Explorer:
             "resolved_factor": w.FloatSlider(value=ch.resolved_factor, min=1.0, max=2.5, step=0.1,
                                              description="resolved: r½ > k × PSF HWHM, k =",
                                              continuous_update=False, style=style, layout=lay),
-            "psf_correction": w.Checkbox(value=ch.psf_correction, description="PSF correction r′½ = √(r½² − HWHM²)",
+            "psf_correction": w.Checkbox(value=ch.psf_correction,
+                                         description="PSF correction r′½ = √(r½² − HWHM²)",
                                          indent=False, style=style, layout=lay),
             "ms_prescription": w.Dropdown(options=[(MS_LABELS.get(k, k), k) for k in MS_PRESCRIPTIONS],
                                           value=ch.ms_prescription, description="main sequence",
@@ -333,8 +337,9 @@ class Explorer:
             "z_mass_range": w.FloatRangeSlider(value=tuple(ch.z_mass_range), min=8.5, max=11.5, step=0.1,
                                                description="log M★ of the Z–Δ trend", continuous_update=False,
                                                style=style, layout=lay),
-            "regression": w.ToggleButtons(options=[("least squares", "ols"), ("emcee + censored limits", "emcee")],
-                                          value=ch.regression, description="regression", style=style),
+            "regression": w.ToggleButtons(options=[("least squares", "ols"), ("emcee, censored", "emcee")],
+                                          value=ch.regression, description="regression",
+                                          style={"description_width": "initial", "button_width": "150px"}),
             "detect_sigma": w.FloatSlider(value=ch.detect_sigma, min=walk.raw_sigma, max=8.0, step=0.25,
                                           description="[OII] detection σ ≥", continuous_update=False,
                                           style=style, layout=lay),
@@ -535,7 +540,8 @@ class Explorer:
         r = self.results
         k, o = r["kross"], r["roles"]
         sp = r["sigma_delta_stats"]["spearman"]
-        meth = "least squares" if ch.regression == "ols" else f"emcee {self.emcee_kw['nwalkers']}×{self.emcee_kw['nsteps']}"
+        kw = self.emcee_kw
+        meth = "least squares" if ch.regression == "ols" else f"emcee {kw['nwalkers']}×{kw['nsteps']}"
 
         def row(label, key, value):
             return (f"<tr><td style='padding-right:1em'>{escape(label)}</td>"
@@ -574,7 +580,8 @@ class Explorer:
         if self._widget is None:
             w = self._w
             c = self.controls
-            reset = w.Button(description="reset to the walk's choices", icon="undo")
+            reset = w.Button(description="reset to the walk's choices", icon="undo",
+                             layout=w.Layout(width="260px"))
             reset.add_class("r1-reset")
             reset.on_click(self.reset)
             kross = w.VBox([w.HTML("<b>KROSS (Magdis+16)</b>")] + [c[n] for n in list(CONTROLS)[:8]])
