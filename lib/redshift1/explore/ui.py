@@ -159,11 +159,7 @@ def plot_sfrd_panel(sfrd: Table, estimator: str = "nominal", paper=PAPER_TABLE2,
     for f, (fmt, mfc, col, label) in style.items():
         rplots._sfrd_points(ax, sfrd[fld == f], fmt, label, mfc, col)
     if estimator == "nominal" and paper is not None:
-        for f, lo, hi, med, r, rl, rh, n in paper:
-            if f in ("CDFS", "FIRES", "FORS2"):
-                ax.errorbar(med, r * 1e-3, yerr=[[max(r - rl, 0) * 1e-3], [(rh - r) * 1e-3]], fmt="x", color="0.6",
-                            ms=5, elinewidth=0.6)
-        ax.plot([], [], "x", color="0.6", label="ROLES Table 2 (paper)")
+        rplots.paper_table2_points(ax, paper)
     title = "[OII] SFR (eq. 9)" if estimator == "nominal" else "[OII] SFR / G10 mass-dependent correction"
     ax.set(xlabel="log M* [M☉]", ylabel="ρ_SFR [M☉ yr⁻¹ Mpc⁻³ dex⁻¹]", title=title, yscale="log",
            xlim=(8.3, 11.5))

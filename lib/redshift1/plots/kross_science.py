@@ -35,6 +35,15 @@ def _density(ax, x, y, min_points: int = 15, **kw):
             pass
 
 
+def _censored_and_ols(ax, fit, ols, ols_sample: str, xs=np.linspace(-1.6, 1.2, 50)) -> None:
+    """The censored fit with its band, and the least-squares line beside it, over log Δ(sSFR)."""
+    if fit is not None:
+        _fit_band(ax, fit, xs, label=f"{fit.method} (limits censored): slope {fit.slope.median:.2f}")
+    if ols is not None:
+        ax.plot(xs, ols.intercept.median + ols.slope.median * xs, color="tab:orange", lw=1.2, ls="-.",
+                label=f"least squares, {ols_sample}: slope {ols.slope.median:.2f}")
+
+
 def _fit_band(ax, fit, x, color=C_FIT, label=None, ls="-"):
     if fit is None:
         return
@@ -137,12 +146,7 @@ def plot_sigma_delta(ax, res: Table, fit=None, bins: Table | None = None, ms_ban
         ax.errorbar(x[lim], y[lim], yerr=0.25, lolims=True, fmt="none", ecolor=C_LIMIT, lw=0.9,
                     label=f"unresolved: lower limits ({lim.sum()})")
     _density(ax, x[ok], y[ok])
-    xs = np.linspace(-1.6, 1.2, 50)
-    if fit is not None:
-        _fit_band(ax, fit, xs, label=f"{fit.method} (limits censored): slope {fit.slope.median:.2f}")
-    if ols is not None:
-        ax.plot(xs, ols.intercept.median + ols.slope.median * xs, color="tab:orange", lw=1.2, ls="-.",
-                label=f"least squares, resolved only: slope {ols.slope.median:.2f}")
+    _censored_and_ols(ax, fit, ols, "resolved only")
     if bins is not None:
         _bins(ax, bins, "delta_mean", "log_sigma_sfr_mean", "mean in Δ bins")
     for v in (-ms_band_dex, ms_band_dex):
@@ -196,12 +200,7 @@ def plot_metallicity_delta(met: Table, fit=None, bins: Table | None = None, mass
     if lim.any():
         ax.errorbar(x[lim], y[lim], yerr=0.05, uplims=True, fmt="none", ecolor="tab:blue", lw=0.9, alpha=0.7,
                     label=f"5σ upper limits ({lim.sum()})")
-    xs = np.linspace(-1.6, 1.2, 50)
-    if fit is not None:
-        _fit_band(ax, fit, xs, label=f"{fit.method} (limits censored): slope {fit.slope.median:.2f}")
-    if ols is not None:
-        ax.plot(xs, ols.intercept.median + ols.slope.median * xs, color="tab:orange", lw=1.2, ls="-.",
-                label=f"least squares, detections: slope {ols.slope.median:.2f}")
+    _censored_and_ols(ax, fit, ols, "detections")
     if bins is not None:
         _bins(ax, bins, "delta_mean", "oh12_mean", "mean of detections in Δ bins")
     ax.set(xlim=(-1.6, 1.2), xlabel=r"log $\Delta$(sSFR)", ylabel="12 + log(O/H)  [PP04 N2]",

@@ -365,6 +365,15 @@ def plot_lf(lf: Table, slopes: dict, fit_range=(40.6, 42.0)):
     return fig
 
 
+def paper_table2_points(ax, paper) -> None:
+    """The paper's Table 2 (comparison only) as grey crosses, ρ in M☉ yr⁻¹ Mpc⁻³ dex⁻¹."""
+    for f, lo, hi, med, r, rl, rh, n in paper:
+        if f in ("CDFS", "FIRES", "FORS2"):
+            ax.errorbar(med, r * 1e-3, yerr=[[max(r - rl, 0) * 1e-3], [(rh - r) * 1e-3]], fmt="x", color="0.6",
+                        ms=5, elinewidth=0.6)
+    ax.plot([], [], "x", color="0.6", label="ROLES Table 2 (paper)")
+
+
 def _sfrd_points(ax, t, fmt, label, mfc="k", color="k", offset=0.0):
     if len(t) == 0:
         return
@@ -391,11 +400,7 @@ def plot_sfrd(sfrd: Table, paper=None):
             _sfrd_points(ax, t[np.asarray(t["field"]) == f], fmt, f if f != "HIGHMASS" else "higher-mass sample",
                          mfc, col)
         if kind == "nominal" and paper is not None:
-            for f, lo, hi, med, r, rl, rh, n in paper:
-                if f in ("CDFS", "FIRES", "FORS2"):
-                    ax.errorbar(med, r * 1e-3, yerr=[[max(r - rl, 0) * 1e-3], [(rh - r) * 1e-3]], fmt="x", color="0.6",
-                                ms=5, elinewidth=0.6)
-            ax.plot([], [], "x", color="0.6", label="ROLES Table 2 (paper)")
+            paper_table2_points(ax, paper)
         ax.set(xlabel="log M* [M☉]", title=title, yscale="log", xlim=(8.3, 11.5))
         ax.legend(fontsize=7)
     axes[0].set_ylabel("ρ_SFR [M☉ yr⁻¹ Mpc⁻³ dex⁻¹]")
