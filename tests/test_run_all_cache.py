@@ -61,3 +61,17 @@ def test_missing_data_dir_is_reported_before_running(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "nowhere" in err and "does not exist" in err and err.strip().count("\n") == 0
     assert not (root / "build" / "quick" / "notebooks" / "01_beta.ipynb").exists()
+
+
+def test_a_product_shared_by_several_notebooks_stays_cached(tmp_path):
+    """02 rewrites a file 00 wrote (as 05/06 merge into 04's kross_fits.json): still all cached."""
+    root = _project(tmp_path / "p")
+    from test_run_all import PARAMS, _notebook
+    _notebook(root / "notebooks" / "02_gamma.ipynb", PARAMS, """
+import pathlib
+p = pathlib.Path(products_dir) / "alpha.txt"
+p.write_text(p.read_text() + "|gamma")
+""")
+    assert main(_argv(root)) == 0
+    assert main(_argv(root)) == 0
+    assert set(statuses(root).values()) == {"cached"}
