@@ -159,13 +159,16 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
         raise Redshift1Error(f"{cube.path}: Hα at z={z_guess:.3f} falls outside the cube's "
                              f"{lam[0]:.3f}-{lam[-1]:.3f} µm")
     cs, cont_img = continuum_subtract(cube, z_guess, cfg.continuum_halfwidth_um)
-    # pass 1: every valid spaxel, to find the line and the light
-    s1, e1 = integrated_spectrum(cs, cube.noise, valid2d)
-    fit1 = fit_halpha_nii(lam, s1[None], e1[None], z_guess, dz=cfg.dz)
-    nb, nb_err = narrowband_map(cs, cube.noise, lam, float(fit1.z[0]), float(fit1.sigma_kms[0]))
-    centre = light_centroid(nb, nb / nb_err)
-    radius = cfg.aperture_radius / cube.pixel_scale.to_value(u.arcsec)
-    ap = aperture_mask(valid2d.shape, centre, radius, valid2d)
+    if cfg.aperture_radius > 0:
+        # a first fit of every valid spaxel finds the line, hence the light the aperture centres on
+        s1, e1 = integrated_spectrum(cs, cube.noise, valid2d)
+        fit1 = fit_halpha_nii(lam, s1[None], e1[None], z_guess, dz=cfg.dz)
+        nb, nb_err = narrowband_map(cs, cube.noise, lam, float(fit1.z[0]), float(fit1.sigma_kms[0]))
+        centre = light_centroid(nb, nb / nb_err)
+        radius = cfg.aperture_radius / cube.pixel_scale.to_value(u.arcsec)
+        ap = aperture_mask(valid2d.shape, centre, radius, valid2d)
+    else:
+        ap = valid2d          # the whole field: one fit is enough, the centre comes from its map
     spec, err = integrated_spectrum(cs, cube.noise, ap)
     noise_scale = empirical_noise_scale(lam, spec, err, z_guess, cfg.dz, cfg.continuum_halfwidth_um)
     err = err * noise_scale
@@ -189,6 +192,8 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     else:
         nii_class = "upper_limit"
     nb, nb_err = narrowband_map(cs, cube.noise, lam, float(p[0]), float(p[1]))
+    if cfg.aperture_radius <= 0:
+        centre = light_centroid(nb, nb / nb_err)
     return {
         "z": p[0], "z_err": mc[0], "sigma_kms": p[1], "sigma_kms_err": mc[1], "fwhm_kms": 2.3548 * p[1],
         "flux_halpha": f_ha, "flux_halpha_err": e_ha, "snr_halpha": snr_ha,
