@@ -16,6 +16,7 @@ fits. ``benchmarks/bench_fitting.py`` compares it with a ``scipy.optimize.curve_
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,9 @@ C_KMS = 299792.458
 LINES_UM = np.array([C.HALPHA.to_value("um"), C.NII_6583.to_value("um"), C.NII_6548.to_value("um")])
 PARAMS = ("z", "sigma_kms", "flux_halpha", "flux_nii6583", "continuum")
 SIGMA_BOUNDS = (1.0, 600.0)
+# half-width in z of the window the LM works in, around its start: ±~470 km/s at z≈0.9,
+# many times the matched filter's one-channel error, so fits see 100 channels, not 160
+FIT_HALF_DZ = 0.003
 
 
 @dataclass
@@ -71,44 +75,84 @@ def line_sigma_um(centre_um, sigma_kms, resolution):
     return np.hypot(centre_um * sigma_kms / C_KMS, centre_um / (2.3548 * resolution))
 
 
-def _profiles(z, sig_v, lo, hi, resolution, derivatives=False):
-    """Unit-flux line profiles (N, M, 3) averaged over each channel, and optionally their
-    derivatives with respect to z and σ_v (analytic: one erf and one exp per line).
+# erf(5) = 1 − 1.5e-12: a channel whose edges both lie beyond 5√2 σ of a line holds none of it
+BAND_U = 5.0
 
-    Adjacent channels share an edge (``hi[:, k] == lo[:, k+1]``), so erf and exp are
-    evaluated once per edge, M+1 per spectrum rather than 2M.
+
+def _line_bands(z, sig_v, lo, hi, resolution, derivatives=False):
+    """Each line's channel-averaged unit-flux profile on the channels near it, as sparse
+    pieces: a list over the three lines of (flat channel index into (N, M), rows,
+    profile, and with ``derivatives`` d/dz and d/dσ_v), all analytic.
+
+    Adjacent channels share an edge, so erf and exp are evaluated once per edge, and only
+    on the band of edges within ``BAND_U``·√2σ of each line (a few tens of a window's
+    ~100): the profile is zero to double precision beyond it. Windows are cut from a
+    uniform grid, so band edges follow from the first edge and the channel width.
     """
-    width = hi - lo
-    edges = np.concatenate([lo, hi[:, -1:]], axis=1)           # (N, M+1)
-    prof = np.empty(lo.shape + (3,))
-    if derivatives:
-        d_z = np.empty_like(prof)
-        d_s = np.empty_like(prof)
+    n, m = lo.shape
+    dlam = (hi[:, -1] - lo[:, 0]) / m
+    out = []
+    # the three lines share σ_v, so one grouping (set by the widest, [NII]6583) serves all
+    sig_widest = line_sigma_um(LINES_UM[1] * (1 + z[:, 0]), sig_v[:, 0], resolution)
+    groups = _band_groups(sig_widest / dlam, m + 1)
     for k, rest in enumerate(LINES_UM):
         mu = rest * (1 + z)                                   # (N, 1)
         sig = line_sigma_um(mu, sig_v, resolution)            # (N, 1)
-        s2 = sig * np.sqrt(2)
-        u = (edges - mu) / s2
-        e = erf(u)
-        prof[..., k] = 0.5 * (e[:, 1:] - e[:, :-1]) / width
-        if derivatives:
-            g = np.exp(-u**2)
-            ug = u * g
-            common = 1.0 / (np.sqrt(np.pi) * width)
-            dmu = -common * (g[:, 1:] - g[:, :-1]) / s2       # d prof / d mu
-            dsig = -common * (ug[:, 1:] - ug[:, :-1]) / sig   # d prof / d sigma
-            # sigma depends on mu (both terms ∝ mu) and on sigma_v
-            dsig_dmu = sig / mu
-            dsig_dsv = mu**2 * sig_v / C_KMS**2 / sig
-            d_z[..., k] = (dmu + dsig * dsig_dmu) * rest
-            d_s[..., k] = dsig * dsig_dsv
-    return (prof, d_z, d_s) if derivatives else prof
+        for rows, length in groups:
+            centre = (mu[rows, 0] - lo[rows, 0]) / dlam[rows]
+            start = np.clip(np.round(centre - length / 2).astype(int), 0, m + 1 - length)
+            j = start[:, None] + np.arange(length)[None, :]
+            mr, sg = mu[rows], sig[rows]
+            s2 = sg * np.sqrt(2)
+            u = (lo[rows, :1] + j * dlam[rows, None] - mr) / s2
+            e = erf(u)
+            inv_w = 1.0 / dlam[rows, None]
+            piece = [(rows[:, None] * m + j[:, :-1]).ravel(), rows, 0.5 * (e[:, 1:] - e[:, :-1]) * inv_w]
+            if derivatives:
+                g = np.exp(-u**2)
+                ug = u * g
+                common = inv_w / np.sqrt(np.pi)
+                dmu = (g[:, :-1] - g[:, 1:]) * (common / s2)      # d prof / d mu
+                dsig = (ug[:, :-1] - ug[:, 1:]) * (common / sg)   # d prof / d sigma
+                # sigma depends on mu (both terms ∝ mu) and on sigma_v
+                piece += [(dmu + dsig * (sg / mr)) * rest, dsig * (mr**2 * sig_v[rows] / C_KMS**2 / sg)]
+            out.append((k, piece))
+    return out
+
+
+def _band_groups(sig_channels, n_edges):
+    """(rows, band length in edges) covering ±BAND_U·√2σ. Nine rows in ten share one band
+    length; the broadest tenth (fits wandering to a large σ among them) take the whole
+    window, so a few outliers do not widen the band of the batch."""
+    n = sig_channels.size
+    if n == 0:
+        return []
+    need = 2 * np.ceil(BAND_U * np.sqrt(2) * sig_channels) + 3
+    q = int(0.9 * (n - 1))
+    length = int(min(n_edges, np.partition(need, q)[q]))
+    narrow = need <= length
+    return [(r, ln) for r, ln in ((np.flatnonzero(narrow), length), (np.flatnonzero(~narrow), n_edges)) if r.size]
+
+
+def _dense(pieces, n, m, value):
+    """Sum sparse band pieces into an (N, M) array; ``value(k, piece)`` gives the weights."""
+    idx = np.concatenate([pc[0] for _, pc in pieces])
+    w = np.concatenate([value(k, pc).ravel() for k, pc in pieces])
+    return np.bincount(idx, weights=w, minlength=n * m).reshape(n, m)
+
+
+def _profiles(z, sig_v, lo, hi, resolution):
+    """Unit-flux line profiles (3, N, M) averaged over each channel."""
+    n, m = lo.shape
+    prof = np.zeros((3, n * m))
+    for k, pc in _line_bands(z, sig_v, lo, hi, resolution):
+        np.put(prof[k], pc[0], pc[2])
+    return prof.reshape(3, n, m)
 
 
 def _basis(prof):
-    """Columns multiplying F_Hα, F_NII6583 and the continuum."""
-    n, m, _ = prof.shape
-    return np.stack([prof[..., 0], prof[..., 1] + prof[..., 2] / C.NII_RATIO, np.ones((n, m))], axis=-1)
+    """Rows (N, 3, M) multiplying F_Hα, F_NII6583 and the continuum."""
+    return np.stack([prof[0], prof[1] + prof[2] / C.NII_RATIO, np.ones(prof.shape[1:])], axis=1)
 
 
 def model_spectra(params: np.ndarray, edges_lo: np.ndarray, edges_hi: np.ndarray, resolution: float) -> np.ndarray:
@@ -117,19 +161,23 @@ def model_spectra(params: np.ndarray, edges_lo: np.ndarray, edges_hi: np.ndarray
     params (N, 5); edges (N, M) in µm. Returns (N, M), the channel-averaged flux density.
     """
     prof = _profiles(params[:, 0:1], params[:, 1:2], edges_lo, edges_hi, resolution)
-    return np.einsum("nmk,nk->nm", _basis(prof), params[:, 2:])
+    a = params[:, 2:3]
+    return a * prof[0] + params[:, 3:4] * (prof[1] + prof[2] / C.NII_RATIO) + params[:, 4:5]
 
 
 def _model_and_jacobian(params, lo, hi, resolution):
-    """Model (N, M) and its Jacobian (N, M, 5), analytic."""
-    prof, d_z, d_s = _profiles(params[:, 0:1], params[:, 1:2], lo, hi, resolution, derivatives=True)
-    basis = _basis(prof)
-    amps = np.column_stack([params[:, 2], params[:, 3], params[:, 3] / C.NII_RATIO])
-    jac = np.empty(lo.shape + (5,))
-    jac[..., 0] = np.einsum("nmk,nk->nm", d_z, amps)
-    jac[..., 1] = np.einsum("nmk,nk->nm", d_s, amps)
-    jac[..., 2:] = basis
-    return np.einsum("nmk,nk->nm", basis, params[:, 2:]), jac
+    """Model (N, M) and its Jacobian (N, 5, M), analytic."""
+    n, m = lo.shape
+    pieces = _line_bands(params[:, 0:1], params[:, 1:2], lo, hi, resolution, derivatives=True)
+    amp = np.column_stack([params[:, 2], params[:, 3], params[:, 3] / C.NII_RATIO])
+    jac = np.empty((n, 5, m))
+    jac[:, 0] = _dense(pieces, n, m, lambda k, pc: amp[pc[1], k, None] * pc[3])
+    jac[:, 1] = _dense(pieces, n, m, lambda k, pc: amp[pc[1], k, None] * pc[4])
+    jac[:, 2] = _dense([pk for pk in pieces if pk[0] == 0], n, m, lambda k, pc: pc[2])
+    jac[:, 3] = _dense([pk for pk in pieces if pk[0] > 0], n, m, lambda k, pc: pc[2] / (1.0 if k == 1 else C.NII_RATIO))
+    jac[:, 4] = 1.0
+    model = params[:, 2:3] * jac[:, 2] + params[:, 3:4] * jac[:, 3] + params[:, 4:5]
+    return model, jac
 
 
 def _windows(wave_um: np.ndarray, z_guess: np.ndarray, dz: float, margin_um: float = 0.0035):
@@ -140,6 +188,14 @@ def _windows(wave_um: np.ndarray, z_guess: np.ndarray, dz: float, margin_um: flo
     m = int(np.ceil(np.max(hi - lo) / dlam)) + 1
     start = np.clip(np.searchsorted(wave_um, lo), 0, max(wave_um.size - m, 0))
     return start[:, None] + np.arange(min(m, wave_um.size))[None, :]
+
+
+def _row_median(values, usable, empty):
+    """Median of each row's usable values; ``empty`` for a row with none (no warning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(np.where(usable, values, np.nan), axis=1)
+    return np.where(np.isfinite(med), med, empty)
 
 
 def _matched_filter_z(centres, y, w, z_guess, dz, resolution, nii_ratio=0.3, sigma_kms=60.0):
@@ -158,8 +214,7 @@ def _matched_filter_z(centres, y, w, z_guess, dz, resolution, nii_ratio=0.3, sig
     k = np.arange(-half, half + 1)
     amps = (1.0, nii_ratio, nii_ratio / C.NII_RATIO)
     tmpl = sum(a * np.exp(-0.5 * ((k - o) / sig) ** 2) for a, o in zip(amps, offsets))
-    cont = np.nanmedian(np.where(w > 0, y, np.nan), axis=1)
-    cont = np.where(np.isfinite(cont), cont, 0.0)
+    cont = _row_median(y, w > 0, empty=0.0)
     yc = y - cont[:, None]
     num = correlate(w * yc, tmpl[None, :], mode="same", method="fft")
     den = correlate(w, (tmpl**2)[None, :], mode="same", method="fft")
@@ -199,96 +254,170 @@ def fit_halpha_nii(wave_um, flux, noise, z_guess, dz: float = 0.01, resolution: 
     noise = np.atleast_2d(np.asarray(noise, float))
     n = flux.shape[0]
     zg = np.broadcast_to(np.asarray(z_guess, float), (n,)).copy()
-    idx = _windows(wave, zg, dz)
-    dlam = np.median(np.diff(wave))
-    centres = wave[idx]
-    lo, hi = centres - dlam / 2, centres + dlam / 2
-    rows = np.arange(n)[:, None]
-    y, e = flux[rows, idx], noise[rows, idx]
-    good = np.isfinite(y) & np.isfinite(e) & (e > 0)
-    w = np.where(good, 1.0 / np.where(good, e, 1.0) ** 2, 0.0)
-    y = np.where(good, y, 0.0)
-
-    # scale fluxes to O(1) so the damping and step tests are unit-free
-    scale = np.nanmedian(np.where(good, e, np.nan), axis=1)
-    scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
-    ys, ws = y / scale[:, None], w * scale[:, None] ** 2
-
-    z0 = _matched_filter_z(centres, ys, ws, zg, dz, resolution) if z_search else zg
-    p, chi2, converged = _levenberg_marquardt(z0, sigma_guess, lo, hi, ys, ws, zg, dz, resolution, max_iter)
+    search = _cut(wave, flux, noise, zg, dz)
+    scale = search.scale
+    half = min(dz, FIT_HALF_DZ)
+    z0 = _matched_filter_z(search.centres, search.y, search.w, zg, dz, resolution) if z_search else zg
+    centre = z0.copy()                 # where each spectrum's fitting window is centred
+    win = _cut(wave, flux, noise, centre, half, scale)
+    p, chi2, converged = _levenberg_marquardt(z0, sigma_guess, win, zg, dz, resolution, max_iter)
     if z_search:
-        # the template can lock onto [NII]6583 (or 6548) as if it were Hα: refit from the
-        # aliases z ± Δ(Hα-[NII]) and keep whichever explains the spectrum best
-        for shift in ((LINES_UM[1] - LINES_UM[0]) / LINES_UM[0], (LINES_UM[2] - LINES_UM[0]) / LINES_UM[0]):
-            for sgn in (-1, 1):
-                za = z0 + sgn * shift * (1 + z0)
-                suspicious = (p[:, 2] <= 0) | (p[:, 3] > p[:, 2])
-                inside = (np.abs(za - zg) <= dz) & suspicious
-                if not inside.any():
-                    continue
-                sel = np.flatnonzero(inside)
-                pa, ca, cv = _levenberg_marquardt(za[sel], sigma_guess, lo[sel], hi[sel], ys[sel], ws[sel],
-                                                  zg[sel], dz, resolution, max_iter)
-                better = ca < chi2[sel] - 1e-6
-                p[sel[better]], chi2[sel[better]], converged[sel[better]] = pa[better], ca[better], cv[better]
-    # fluxes and continuum are linear: solve them exactly at the final z and σ
-    p = _linear_step(p, lo, hi, ys, ws, resolution)
-    chi2 = _chi2(p, lo, hi, ys, ws, resolution)
-    cov_err = _curvature_errors(p, lo, hi, ws, resolution)
+        # the template can lock onto [NII]6583 (or 6548) as if it were Hα: a fit with no Hα,
+        # or with [NII] above it, is refitted from the aliases z ± Δ(Hα−[NII]), all in one
+        # batch, and the alias kept if it explains the spectrum better
+        suspicious = (p[:, 2] <= 0) | (p[:, 3] > p[:, 2])
+        shifts = (LINES_UM[1:] - LINES_UM[0]) / LINES_UM[0]
+        za = np.concatenate([z0 + sgn * sh * (1 + z0) for sh in shifts for sgn in (-1, 1)])
+        of = np.tile(np.arange(n), 2 * shifts.size)           # the spectrum each alias belongs to
+        sel = np.flatnonzero(suspicious[of] & (np.abs(za - zg[of]) <= dz))
+        if sel.size:
+            za, of = za[sel], of[sel]
+            pa, _, cv = _levenberg_marquardt(za, sigma_guess, _cut(wave, flux[of], noise[of], za, half, scale[of]),
+                                             zg[of], dz, resolution, max_iter)
+            # the two fits saw different windows: compare them on one that holds both
+            both = _cut(wave, flux[of], noise[of], 0.5 * (p[of, 0] + pa[:, 0]),
+                        0.5 * np.abs(p[of, 0] - pa[:, 0]) + half, scale[of])
+            gain = (_chi2(_linear_step(p[of], both, resolution), both, resolution)
+                    - _chi2(_linear_step(pa, both, resolution), both, resolution))
+            # the best alias of each spectrum, if it beats the first fit
+            order = np.lexsort((-gain, of))
+            first = order[np.r_[True, of[order][1:] != of[order][:-1]]]
+            win_ = first[gain[first] > 1e-6]
+            tgt = of[win_]
+            p[tgt], converged[tgt], centre[tgt] = pa[win_], cv[win_], za[win_]
+    # fluxes and continuum are linear: solve them exactly at the final z and σ, on the
+    # window each winning fit was made on
+    win = _cut(wave, flux, noise, centre, half, scale)
+    p = _linear_step(p, win, resolution)
+    chi2 = _chi2(p, win, resolution)
+    cov_err = _curvature_errors(p, win, resolution)
     p_out = p.copy()
     p_out[:, 2:] *= scale[:, None]
     err = cov_err.copy()
     err[:, 2:] *= scale[:, None]
-    dof = good.sum(1) - 5
+    dof = win.good.sum(1) - 5
     empty = dof < 5
     p_out[empty], err[empty], chi2[empty] = np.nan, np.nan, np.nan
     converged &= ~empty
-    return LineFit(params=p_out, errors=err, chi2=chi2, dof=dof, converged=converged, window=idx)
+    return LineFit(params=p_out, errors=err, chi2=chi2, dof=dof, converged=converged, window=win.idx)
 
 
-def _levenberg_marquardt(z0, sigma_guess, lo, hi, ys, ws, zg, dz, resolution, max_iter):
-    """Batched LM from redshifts ``z0``; fluxes and continuum start from their linear solution."""
+@dataclass
+class _Window:
+    """Channels of N spectra cut around their lines, fluxes scaled to O(1) noise."""
+
+    idx: np.ndarray       # (N, M) channel indices
+    centres: np.ndarray   # (N, M) µm
+    lo: np.ndarray
+    hi: np.ndarray
+    y: np.ndarray         # scaled flux, 0 where unusable
+    w: np.ndarray         # scaled inverse variance, 0 where unusable
+    good: np.ndarray
+    scale: np.ndarray     # (N,) the flux unit the fit works in
+
+
+def _cut(wave, flux, noise, z, dz, scale=None) -> _Window:
+    """Equal-length windows around each spectrum's lines at ``z ± dz``. ``scale`` (default:
+    the median noise in the window) puts fluxes at O(1) so the damping and the convergence
+    test are unit-free; windows of one fit share it so their χ² compare."""
+    idx = _windows(wave, z, dz)
+    dlam = np.median(np.diff(wave))
+    centres = wave[idx]
+    rows = np.arange(flux.shape[0])[:, None]
+    y, e = flux[rows, idx], noise[rows, idx]
+    good = np.isfinite(y) & np.isfinite(e) & (e > 0)
+    w = np.where(good, 1.0 / np.where(good, e, 1.0) ** 2, 0.0)
+    y = np.where(good, y, 0.0)
+    if scale is None:
+        scale = _row_median(e, good, empty=1.0)
+        scale = np.where(scale > 0, scale, 1.0)
+    return _Window(idx, centres, centres - dlam / 2, centres + dlam / 2, y / scale[:, None],
+                   w * scale[:, None] ** 2, good, scale)
+
+
+def _levenberg_marquardt(z0, sigma_guess, win, zg, dz, resolution, max_iter, tol=1e-4):
+    """Batched LM from redshifts ``z0``; fluxes and continuum start from their linear solution.
+
+    A spectrum has converged when its Newton decrement gᵀA⁻¹g (the χ² a full Gauss–Newton
+    step would still gain, ×2) falls below ``tol``: its parameters then sit within ~1% of
+    their errors of the minimum, however damped the last steps were. Each trial point is
+    evaluated with its Jacobian, so an accepted step needs no second evaluation (erf
+    dominates the cost). The spectra still iterating are kept as one compact working set,
+    shrunk when some finish, rather than gathered from the full arrays at every step.
+    """
     n = len(z0)
     p = np.column_stack([z0, np.full(n, sigma_guess), np.zeros(n), np.zeros(n), np.zeros(n)])
-    p = _linear_step(p, lo, hi, ys, ws, resolution)
-    lam = np.full(n, 1e-2)
-    chi2 = _chi2(p, lo, hi, ys, ws, resolution)
+    p = _linear_step(p, win, resolution)
+    chi2 = np.empty(n)
     converged = np.zeros(n, bool)
+    eye = np.eye(5)[None]
+    # the working set: indices into the batch and their arrays
+    act = np.arange(n)
+    lo, hi, y, w, zw = win.lo, win.hi, win.y, win.w, zg
+    pw, lam = p, np.full(n, 1e-2)
+    model, jac = _model_and_jacobian(pw, lo, hi, resolution)
+    chiw = (w * (y - model) ** 2).sum(1)
     for _ in range(max_iter):
-        active = ~converged
-        if not active.any():
-            break
-        pa = p[active]
-        base, jac = _model_and_jacobian(pa, lo[active], hi[active], resolution)
-        r = ys[active] - base
-        jtw = jac * ws[active][:, :, None]
-        a = np.einsum("nmi,nmj->nij", jtw, jac)
-        g = np.einsum("nmi,nm->ni", jtw, r)
-        diag = np.einsum("nii->ni", a)
-        a_damped = a + (lam[active][:, None, None] * np.eye(5)[None]) * np.maximum(diag, 1e-12)[:, :, None]
-        step = np.linalg.solve(a_damped + _ridge(a_damped), g[:, :, None])[:, :, 0]
-        trial = _clip(pa + step, zg[active], dz)
-        chi_new = _chi2(trial, lo[active], hi[active], ys[active], ws[active], resolution)
-        ok = chi_new <= chi2[active]
-        idx_a = np.flatnonzero(active)
-        improved = chi2[active] - chi_new
-        p[idx_a[ok]] = trial[ok]
-        # stop when χ² no longer moves, or when every step is a hundredth of that parameter's error
-        # (the step actually taken: at a bound the proposed one can stay large forever)
-        tiny = np.all(np.abs(trial - pa) * np.sqrt(np.maximum(diag, 0)) < 1e-3, axis=1)
-        small = ok & ((improved < 1e-6) | tiny)
-        chi2[idx_a[ok]] = chi_new[ok]
-        lam[idx_a] = np.where(ok, lam[idx_a] * 0.3, lam[idx_a] * 10)
-        converged[idx_a[small | (lam[idx_a] > 1e8)]] = True
+        jtw = jac * w[:, None, :]                                         # (n, 5, M)
+        a = jtw @ np.swapaxes(jac, 1, 2)
+        g = jtw @ (y - model)[:, :, None]
+        # a parameter pinned at a bound by a gradient pushing outwards takes no step: solving
+        # in the free subspace keeps the others from chasing a step that the clip undoes
+        free = _free(pw, zw, dz, g[:, :, 0])
+        a = a * (free[:, :, None] & free[:, None, :]) + eye * ~free[:, :, None]
+        g = g * free[:, :, None]
+        dec = (g[:, :, 0] * np.linalg.solve(a + _ridge(a), g)[:, :, 0]).sum(1)
+        now = dec < tol
+        stop = now | (lam > 1e8)
+        if stop.any():
+            p[act[stop]], chi2[act[stop]] = pw[stop], chiw[stop]
+            converged[act[now]] = True
+            keep = ~stop
+            act, lo, hi, y, w, zw = act[keep], lo[keep], hi[keep], y[keep], w[keep], zw[keep]
+            pw, lam, model, jac, chiw, a, g = pw[keep], lam[keep], model[keep], jac[keep], chiw[keep], a[keep], g[keep]
+            if act.size == 0:
+                break
+        # step in σ_v² rather than σ_v: the line width σ² = (λσ_v/c)² + σ_inst² is linear in
+        # it, so Gauss–Newton does not overshoot and oscillate when σ_v is near or below the
+        # instrumental width
+        d = 0.5 / pw[:, 1]
+        a[:, 1, :] *= d[:, None]
+        a[:, :, 1] *= d[:, None]
+        g[:, 1] *= d[:, None]
+        diag = np.maximum(np.einsum("nii->ni", a), 1e-12)
+        a_damped = a + lam[:, None, None] * eye * diag[:, :, None]
+        step = np.linalg.solve(a_damped + _ridge(a_damped), g)[:, :, 0]
+        trial = pw + step
+        trial[:, 1] = np.sqrt(np.maximum(pw[:, 1] ** 2 + step[:, 1], SIGMA_BOUNDS[0] ** 2))
+        trial = _clip(trial, zw, dz)
+        m_new, j_new = _model_and_jacobian(trial, lo, hi, resolution)
+        chi_new = (w * (y - m_new) ** 2).sum(1)
+        ok = chi_new <= chiw
+        if ok.all():
+            pw, model, jac, chiw = trial, m_new, j_new, chi_new
+        else:
+            pw, model, jac, chiw = pw.copy(), model.copy(), jac.copy(), chiw.copy()
+            pw[ok], model[ok], jac[ok], chiw[ok] = trial[ok], m_new[ok], j_new[ok], chi_new[ok]
+        lam = np.where(ok, lam * 0.3, lam * 10)
+    p[act], chi2[act] = pw, chiw                                           # max_iter reached
     return p, chi2, converged
 
 
+def _free(p, zg, dz, grad):
+    """(n, 5) mask of parameters not held at a bound by a gradient pushing outwards."""
+    free = np.ones(p.shape, bool)
+    free[:, 0] = ~(((p[:, 0] <= zg - dz) & (grad[:, 0] < 0)) | ((p[:, 0] >= zg + dz) & (grad[:, 0] > 0)))
+    free[:, 1] = ~(((p[:, 1] <= SIGMA_BOUNDS[0]) & (grad[:, 1] < 0)) | ((p[:, 1] >= SIGMA_BOUNDS[1]) & (grad[:, 1] > 0)))
+    return free
+
+
 def _ridge(a):
-    """A tiny diagonal load (relative to each matrix's scale) so that batched solves never
-    meet a singular matrix; a spectrum with no usable channel solves to zeros."""
+    """A tiny diagonal load so that batched solves never meet a singular matrix (a spectrum
+    with no usable channel solves to zeros). It is relative to each diagonal element: the
+    parameters' curvatures differ by ~10¹⁰ (z against σ_v), so a load scaled to the trace
+    would damp σ_v steps and shrink its error."""
     k = a.shape[-1]
-    scale = np.abs(np.einsum("nii->n", a)) / k
-    return (1e-10 * scale + 1e-300)[:, None, None] * np.eye(k)[None]
+    return (1e-10 * np.abs(np.einsum("nii->ni", a)) + 1e-300)[:, :, None] * np.eye(k)[None]
 
 
 def _clip(p, zg, dz):
@@ -298,24 +427,26 @@ def _clip(p, zg, dz):
     return p
 
 
-def _chi2(p, lo, hi, y, w, resolution):
-    return (w * (y - model_spectra(p, lo, hi, resolution)) ** 2).sum(1)
+def _chi2(p, win, resolution):
+    return (win.w * (win.y - model_spectra(p, win.lo, win.hi, resolution)) ** 2).sum(1)
 
 
-def _linear_step(p, lo, hi, y, w, resolution):
+def _linear_step(p, win, resolution):
     """Solve for fluxes and continuum at fixed z and σ (the model is linear in them)."""
     p = p.copy()
+    lo, hi, y, w = win.lo, win.hi, win.y, win.w
     jac = _basis(_profiles(p[:, 0:1], p[:, 1:2], lo, hi, resolution))
-    a = np.einsum("nmi,nmj->nij", jac * w[:, :, None], jac)
+    a = np.einsum("nim,njm->nij", jac * w[:, None, :], jac)
     a = a + _ridge(a)
-    b = np.einsum("nmi,nm->ni", jac * w[:, :, None], y)
+    b = np.einsum("nim,nm->ni", jac * w[:, None, :], y)
     p[:, 2:] = np.linalg.solve(a, b[:, :, None])[:, :, 0]
     return p
 
 
-def _curvature_errors(p, lo, hi, w, resolution):
+def _curvature_errors(p, win, resolution):
+    lo, hi, w = win.lo, win.hi, win.w
     jac = _model_and_jacobian(p, lo, hi, resolution)[1]
-    a = np.einsum("nmi,nmj->nij", jac * w[:, :, None], jac)
+    a = np.einsum("nim,njm->nij", jac * w[:, None, :], jac)
     cov = np.linalg.inv(a + _ridge(a))
     return np.sqrt(np.clip(np.einsum("nii->ni", cov), 0, None))
 
