@@ -171,7 +171,7 @@ def test_ms_prescription_moves_delta_and_redraws_its_figures(ex):
 def test_resolved_criterion_and_psf_correction(ex, tiny_data):
     sizes = tiny_data.sizes
     r = np.asarray(sizes["r_half_arcsec"], float)
-    hw = np.asarray(sizes["psf_hwhm"], float)
+    hw = np.asarray(sizes["psf_r_half"], float)       # the PSF radius notebook 03 subtracts
     ex.controls["resolved_factor"].value = 1.2
     np.testing.assert_array_equal(np.asarray(ex.results["sizes"]["resolved"]), np.isfinite(r) & (r > 1.2 * hw))
     res = ex.results["sizes"]

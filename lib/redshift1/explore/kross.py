@@ -39,10 +39,19 @@ FIT_COLUMNS = {
 }
 
 
+def subtracted_psf_radius(sizes: Table) -> np.ndarray:
+    """The PSF radius notebook 03 subtracts and resolves against (arcsec): the star's
+    sampled r½ (``psf_r_half``), or the optical HWHM in a table that predates it."""
+    if "psf_r_half" in sizes.colnames:
+        return values(sizes, "psf_r_half", u.arcsec)
+    return values(sizes, "psf_hwhm", u.arcsec)
+
+
 def sizes_with_criterion(sizes: Table, resolved_factor: float = 1.0, psf_correction: bool = True) -> Table:
     """A copy of ``kmos_sizes`` with the resolved flag and r′½ of another criterion.
 
-    Resolved ⇔ r½ > ``resolved_factor`` × PSF HWHM (KROSS: 1). With ``psf_correction`` the
+    Resolved ⇔ r½ > ``resolved_factor`` × PSF HWHM (KROSS: 1), the HWHM as notebook 03
+    subtracts it (:func:`subtracted_psf_radius`). With ``psf_correction`` the
     intrinsic radius is √(r½² − HWHM²) and its error notebook 03's budget; without, the
     observed r½ and its curve-of-growth error. Unresolved galaxies keep KROSS's limit
     r′½ = HWHM. The kpc scale of each galaxy is notebook 03's (same redshift).
@@ -52,7 +61,7 @@ def sizes_with_criterion(sizes: Table, resolved_factor: float = 1.0, psf_correct
     t = sizes.copy(copy_data=True)
     r = values(sizes, "r_half_arcsec", u.arcsec)
     r_err = values(sizes, "r_half_err_arcsec", u.arcsec)
-    hw = values(sizes, "psf_hwhm", u.arcsec)
+    hw = subtracted_psf_radius(sizes)
     r_corr_walk = values(sizes, "r_half_corr_arcsec", u.arcsec)
     with np.errstate(invalid="ignore", divide="ignore"):
         kpc_per_arcsec = values(sizes, "r_half_corr_kpc", u.kpc) / r_corr_walk

@@ -9,7 +9,7 @@ from scipy.ndimage import median_filter
 
 from ..errors import ParameterError
 from .cube import read_kmos_cube
-from .sizes import half_light_radius, psf_corrected_radius
+from .sizes import gaussian_psf_r_half, half_light_radius, psf_corrected_radius
 from .linefit import fit_halpha_nii
 from .spectra import SpectraConfig, integrated_spectrum, measure_cube
 
@@ -58,7 +58,10 @@ def fit_cube(path, z=None, psf_fwhm=None, aperture=0.0, n_perturb=50, seed=2016)
         "r_half_arcsec": size.r_half * pix, "recovered_fraction": size.recovered_fraction,
     }
     if psf_fwhm is not None:
-        r_corr, resolved = psf_corrected_radius(out["r_half_arcsec"], psf_fwhm / 2)
+        # the HWHM as the cube's spaxels sample it, so that a point source measures unresolved
+        psf_r_half = gaussian_psf_r_half(psf_fwhm, cube.pixel_scale.to_value(u.arcsec))
+        out["psf_r_half_arcsec"] = psf_r_half
+        r_corr, resolved = psf_corrected_radius(out["r_half_arcsec"], psf_r_half)
         out["r_half_corr_arcsec"] = float(r_corr)
         out["resolved"] = bool(resolved)
     return {k: (float(v) if isinstance(v, (np.floating, np.integer)) and not isinstance(v, bool) else v)

@@ -58,8 +58,8 @@ BOX_VARIANCE = 1.0 / 12.0
 #: minimum peak signal-to-noise of the collapsed image to attempt a fit
 MIN_PEAK_SNR = 5.0
 
-_MEASURED = ("fwhm", "hwhm", "fwhm_major", "fwhm_minor", "ellipticity", "pa", "x0", "y0")
-_UNITS = {"fwhm": u.arcsec, "hwhm": u.arcsec, "fwhm_major": u.arcsec, "fwhm_minor": u.arcsec,
+_MEASURED = ("fwhm", "hwhm", "r_half", "fwhm_major", "fwhm_minor", "ellipticity", "pa", "x0", "y0")
+_UNITS = {"fwhm": u.arcsec, "hwhm": u.arcsec, "r_half": u.arcsec, "fwhm_major": u.arcsec, "fwhm_minor": u.arcsec,
           "pa": u.deg, "x0": u.pix, "y0": u.pix}
 
 
@@ -80,12 +80,20 @@ class PSFFit:
     the major axis in degrees counter-clockwise from +x (pixel axes, [0, 180)); ``x0``,
     ``y0`` are 0-based spaxel coordinates. ``*_err`` are 1σ from the fit covariance
     scaled by the reduced χ² (``chi2_red``). ``status`` is ``"ok"`` or why the fit is not usable.
+
+    ``r_half`` is the star's half-light radius from the same curve of growth as the
+    galaxies' (:func:`redshift1.kmos.sizes.half_light_radius`, circular, on the fitted
+    centre): the optical HWHM as the spaxel-sampled data show it (about 5% larger at
+    KMOS sampling). Sizes subtract this one, so that sampling cancels and a point source
+    measures as unresolved.
     """
 
     fwhm: float = np.nan
     fwhm_err: float = np.nan
     hwhm: float = np.nan
     hwhm_err: float = np.nan
+    r_half: float = np.nan
+    r_half_err: float = np.nan
     fwhm_major: float = np.nan
     fwhm_major_err: float = np.nan
     fwhm_minor: float = np.nan
@@ -348,7 +356,19 @@ def measure_psf_star(path: str | Path, clip_sigma: float = 3.0, background: bool
     if not cube.valid.any():
         return PSFFit(pixel_scale=_as_arcsec(cube.pixel_scale), status="no valid voxels"), None
     col = collapse_cube(cube, sigma=clip_sigma)
-    return fit_psf(col.image, col.noise, cube.pixel_scale, background=background), col
+    fit = fit_psf(col.image, col.noise, cube.pixel_scale, background=background)
+    if fit.ok:
+        fit.r_half, fit.r_half_err = psf_half_light_radius(col.image - fit.background, col.noise, fit)
+    return fit, col
+
+
+def psf_half_light_radius(image, noise, fit: PSFFit) -> tuple[float, float]:
+    """Curve-of-growth half-light radius (arcsec) and its error of a star image, measured
+    as the galaxies' sizes are (circular apertures on the fitted centre)."""
+    from .sizes import half_light_radius
+
+    sm = half_light_radius(image, noise, (fit.x0, fit.y0))
+    return float(sm.r_half * fit.pixel_scale), float(sm.r_half_err * fit.pixel_scale)
 
 
 def _read_star_list(kmos_dir: Path, stars) -> Table:
@@ -388,7 +408,7 @@ def measure_psf_stars(kmos_dir: str | Path, stars: Table | str | Path | None = N
     -------
     Table
         One row per star, in the list's order: pointing, spectrograph, ifu, origin, cube,
-        fwhm, hwhm, fwhm_major, fwhm_minor, ellipticity, pa, x0, y0 (each with ``_err``),
+        fwhm, hwhm, r_half, fwhm_major, fwhm_minor, ellipticity, pa, x0, y0 (each with ``_err``),
         chi2_red, n_channels (median channels kept per spaxel) and ``status`` — ``"ok"``
         or the reason the star could not be measured (such rows are kept, values NaN).
     """
@@ -427,7 +447,9 @@ def measure_psf_stars(kmos_dir: str | Path, stars: Table | str | Path | None = N
     t["status"] = np.asarray(t["status"]).astype(f"U{width}")   # room to flag a star later
     t.meta["description"] = ("KMOS PSF per star: σ-clipped wavelength collapse, 2D elliptical Gaussian fit; "
                              "widths of the optical PSF (spaxel box removed), fwhm = geometric mean of the axes, "
-                             "hwhm = fwhm/2, ellipticity = 1 - b/a, pa = major axis counter-clockwise from +x "
+                             "hwhm = fwhm/2, r_half = curve-of-growth half-light radius of the sampled star "
+                             "(as the galaxies' sizes are measured), "
+                             "ellipticity = 1 - b/a, pa = major axis counter-clockwise from +x "
                              "(pixel axes); errors 1 sigma from the fit covariance; status 'ok' or why not")
     t.meta["clip_sigma"] = float(clip_sigma)
     t.meta["fit_background"] = bool(background)
@@ -445,7 +467,7 @@ def psf_per_spectrograph(table: Table) -> Table:
     Returns
     -------
     Table
-        spectrograph, n_ok, n_failed and mean / std / min / max of fwhm, hwhm and
+        spectrograph, n_ok, n_failed and mean / std / min / max of fwhm, hwhm, r_half and
         ellipticity, plus the circular mean of pa (axial, period 180°).
     """
     rows = []
@@ -454,8 +476,8 @@ def psf_per_spectrograph(table: Table) -> Table:
     for spec in sorted(set(spec_all.tolist())):
         g = good[np.asarray(good["spectrograph"]) == spec]
         row = {"spectrograph": int(spec), "n_ok": len(g), "n_failed": int((spec_all == spec).sum()) - len(g)}
-        for name in ("fwhm", "hwhm", "ellipticity"):
-            v = np.asarray(g[name], dtype=float)
+        for name in ("fwhm", "hwhm", "r_half", "ellipticity"):
+            v = np.asarray(g[name], dtype=float) if name in g.colnames else np.full(len(g), np.nan)
             has = v.size > 0
             row[f"{name}_mean"] = float(v.mean()) if has else np.nan
             row[f"{name}_std"] = float(v.std(ddof=1)) if v.size > 1 else np.nan
@@ -467,7 +489,7 @@ def psf_per_spectrograph(table: Table) -> Table:
     names = list(rows[0]) if rows else ["spectrograph", "n_ok", "n_failed"]
     t = Table(rows=[[r[n] for n in names] for r in rows], names=names) if rows else Table(names=names, dtype=[int] * 3)
     for c in t.colnames:
-        if c.startswith(("fwhm", "hwhm")):
+        if c.startswith(("fwhm", "hwhm", "r_half")):
             t[c].unit = u.arcsec
         elif c.startswith("pa"):
             t[c].unit = u.deg
@@ -486,24 +508,30 @@ def psf_for(table: Table, pointing: str, spectrograph: int, per_spectrograph: Ta
           (np.asarray(table["spectrograph"]) == int(spectrograph)) & (np.asarray(table["status"]) == "ok")
     if sel.any():
         r = table[np.flatnonzero(sel)[0]]
-        return {"fwhm": float(r["fwhm"]), "hwhm": float(r["hwhm"]), "ellipticity": float(r["ellipticity"]),
-                "pa": float(r["pa"]), "source": "star"}
+        return {"fwhm": float(r["fwhm"]), "hwhm": float(r["hwhm"]), "r_half": _get(r, "r_half"),
+                "ellipticity": float(r["ellipticity"]), "pa": float(r["pa"]), "source": "star"}
     per = psf_per_spectrograph(table) if per_spectrograph is None else per_spectrograph
     m = np.asarray(per["spectrograph"]) == int(spectrograph)
     if m.any() and np.isfinite(per["fwhm_mean"][m][0]):
         r = per[np.flatnonzero(m)[0]]
-        return {"fwhm": float(r["fwhm_mean"]), "hwhm": float(r["hwhm_mean"]),
+        return {"fwhm": float(r["fwhm_mean"]), "hwhm": float(r["hwhm_mean"]), "r_half": _get(r, "r_half_mean"),
                 "ellipticity": float(r["ellipticity_mean"]), "pa": float(r["pa_mean"]), "source": "spectrograph mean"}
-    return {"fwhm": np.nan, "hwhm": np.nan, "ellipticity": np.nan, "pa": np.nan, "source": "none"}
+    return {"fwhm": np.nan, "hwhm": np.nan, "r_half": np.nan, "ellipticity": np.nan, "pa": np.nan, "source": "none"}
+
+
+def _get(row, name) -> float:
+    """A float column of a row, NaN if the table predates it."""
+    return float(row[name]) if name in row.colnames else np.nan
 
 
 def attach_psf(targets: Table, table: Table) -> Table:
-    """Copy of ``targets`` with psf_fwhm, psf_hwhm, psf_ellipticity, psf_pa, psf_source
+    """Copy of ``targets`` with psf_fwhm, psf_hwhm, psf_r_half, psf_ellipticity, psf_pa, psf_source
     looked up by each row's (pointing, spectrograph) with :func:`psf_for`."""
     per = psf_per_spectrograph(table)
     out = targets.copy(copy_data=True)
     found = [psf_for(table, p, s, per) for p, s in zip(out["pointing"], out["spectrograph"])]
-    for key, unit in (("fwhm", u.arcsec), ("hwhm", u.arcsec), ("ellipticity", None), ("pa", u.deg)):
+    for key, unit in (("fwhm", u.arcsec), ("hwhm", u.arcsec), ("r_half", u.arcsec), ("ellipticity", None),
+                      ("pa", u.deg)):
         out[f"psf_{key}"] = np.array([f[key] for f in found], dtype=float)
         if unit is not None:
             out[f"psf_{key}"].unit = unit

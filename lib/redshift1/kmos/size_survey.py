@@ -50,7 +50,12 @@ def gaussian_profile_r_half(image, error, centre) -> float:
 
 def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, psf_ell: float,
                       cfg: SizeConfig = SizeConfig()) -> dict:
-    """Sizes of one detected galaxy (radii in arcsec)."""
+    """Sizes of one detected galaxy (radii in arcsec).
+
+    ``hwhm`` is the PSF's half-light radius as the data show it (the star's curve-of-growth
+    r½, ``psf_r_half`` of notebook 01): it is subtracted in quadrature and is the
+    resolution limit.
+    """
     lam = cube.wavelength.to_value(u.um)
     pix = cube.pixel_scale.to_value(u.arcsec)
     cs, _ = continuum_subtract(cube, z)
@@ -93,7 +98,7 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
         "size_status": status, "x_dyn": centre[0], "y_dyn": centre[1], "x_light": light[0], "y_light": light[1],
         "disc_ok": disc.success, "inclination": disc.inclination, "pa": disc.pa, "v_max": disc.v_max,
         "r_turn_arcsec": disc.r_turn * pix, "n_velocity_spaxels": int(vf.good.sum()),
-        "psf_hwhm": hwhm, "r_half_arcsec": r_half, "r_half_err_arcsec": r_err,
+        "psf_r_half": hwhm, "r_half_arcsec": r_half, "r_half_err_arcsec": r_err,
         "r_half_corr_arcsec": float(r_corr), "r_half_corr_err_arcsec": float(r_corr_err),
         "r_half_corr_kpc": float(r_corr) * kpc, "r_half_corr_err_kpc": float(r_corr_err) * kpc,
         "resolved": bool(resolved), "recovered_fraction": sm.recovered_fraction,
@@ -103,7 +108,7 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
 
 
 SIZE_COLUMNS = ("id", "status", "size_status", "x_dyn", "y_dyn", "x_light", "y_light", "disc_ok", "inclination",
-                "pa", "v_max", "r_turn_arcsec", "n_velocity_spaxels", "psf_hwhm", "r_half_arcsec",
+                "pa", "v_max", "r_turn_arcsec", "n_velocity_spaxels", "psf_hwhm", "psf_r_half", "r_half_arcsec",
                 "r_half_err_arcsec", "r_half_corr_arcsec", "r_half_corr_err_arcsec", "r_half_corr_kpc",
                 "r_half_corr_err_kpc", "resolved", "recovered_fraction", "r_half_centroid_arcsec",
                 "r_half_model_arcsec")
@@ -114,7 +119,12 @@ def _size_target(job) -> tuple[dict, tuple | None]:
     kmos_dir, t, s, cfg, keep_maps = job
     row = dict.fromkeys(SIZE_COLUMNS, np.nan)
     row.update(id=t["id"], status="ok", size_status="", disc_ok=False, resolved=False, n_velocity_spaxels=0)
-    hwhm, ell = t["psf_hwhm"], t["psf_ellipticity"]
+    # subtract the PSF's r½ as sampled (the star's curve of growth); an older PSF table
+    # without it falls back to the optical HWHM
+    hwhm = t["psf_r_half"] if np.isfinite(t["psf_r_half"]) else t["psf_hwhm"]
+    ell = t["psf_ellipticity"]
+    row["psf_hwhm"] = t["psf_hwhm"]
+    row["psf_r_half"] = hwhm
     if s is None or s["status"] != "ok":
         row["status"] = "not measured: no integrated spectrum"
     elif not s["halpha_detected"]:
@@ -151,6 +161,7 @@ def measure_sizes(kmos_dir: str | Path, targets: Table, spectra: Table, psf_tabl
         gid = str(t["id"])
         info = {"id": gid, "cube": str(t["cube"]), "pointing": str(t["pointing"]),
                 "spectrograph": int(t["spectrograph"]), "psf_hwhm": float(t["psf_hwhm"]),
+                "psf_r_half": float(t["psf_r_half"]),
                 "psf_ellipticity": float(t["psf_ellipticity"])}
         jobs.append((str(kmos_dir), info, spec.get(gid), cfg, keep_maps))
     results = map_objects(_size_target, jobs, workers=workers, scheduler=scheduler, desc="Hα sizes",
@@ -159,7 +170,7 @@ def measure_sizes(kmos_dir: str | Path, targets: Table, spectra: Table, psf_tabl
     maps = {r["id"]: m for r, m in results if m is not None}
     table = Table(rows=[[r[c] for c in SIZE_COLUMNS] for r in rows], names=SIZE_COLUMNS)
     for c in SIZE_COLUMNS:
-        if c.endswith("_arcsec") or c == "psf_hwhm":
+        if c.endswith("_arcsec") or c in ("psf_hwhm", "psf_r_half"):
             table[c].unit = u.arcsec
         elif c.endswith("_kpc"):
             table[c].unit = u.kpc

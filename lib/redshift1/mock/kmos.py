@@ -149,6 +149,11 @@ def line_cube(gal: dict, psf: PSF, wave_um: np.ndarray, n_spaxel: int = C.KMOS_N
     r_d = gal["r_half_arcsec"] / 1.678
     cell = (pixscale / OVERSAMPLE) ** 2
     surf = np.exp(-r / r_d) / (2 * np.pi * r_d**2 * q) * cell          # fraction of total flux
+    if r_d * q < 2 * pixscale / OVERSAMPLE:
+        # a disc narrower than the sub-grid is point-sampled too coarsely for the analytic
+        # normalisation to hold (the flux could come out anywhere from half to double);
+        # such a disc lies wholly inside the padded grid, so normalise it by its sum
+        surf /= surf.sum()
     v_los = rotation_curve(r, gal["v_max"], gal["r_turn_arcsec"]) * np.sin(np.radians(gal["inclination"])) * cos_phi
 
     keep = surf > surf.max() * 1e-5

@@ -177,10 +177,10 @@ def kross_limit_checks(k: KrossInputs) -> list[dict]:
         z = k.sizes
         un = (strings(z, "status") == "ok") & ~flags(z, "resolved") & (k.truth_rows(z) >= 0)
         if un.any():
-            held = k.t(z, "r_half_arcsec")[un] <= values(z, "psf_hwhm")[un]
+            held = k.t(z, "r_half_arcsec")[un] <= values(z, "r_half_corr_arcsec")[un]
             rows.append({"survey": "KROSS", "quantity": "r′½ upper limit (unresolved)", "n": int(un.sum()),
                          "fraction_holding": float(held.mean()),
-                         "definition": "true intrinsic r½ ≤ the PSF HWHM used as the limit"})
+                         "definition": "true intrinsic r½ ≤ the limit assigned (the PSF r½ notebook 03 subtracts)"})
     if k.metallicity is not None:
         m = k.metallicity
         ul = (strings(m, "nii_class") == "upper_limit") & (k.truth_rows(m) >= 0)
