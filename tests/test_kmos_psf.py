@@ -18,6 +18,7 @@ from redshift1.kmos.cube import cube_wcs_header, make_cube_hdulist
 from redshift1.kmos.psf import (FWHM_PER_SIGMA, attach_psf, collapse_cube, fit_psf, measure_psf_star,
                                 measure_psf_stars, psf_for, psf_per_spectrograph)
 from redshift1.io import write_fits
+from redshift1.kmos.sizes import gaussian_psf_r_half
 from redshift1.mock.kmos import PSF, KMOSNoise, observe_star
 
 PIX = 0.2
@@ -175,6 +176,10 @@ def test_tiny_survey_against_truth(tiny_kmos_survey):
     assert list(j["ifu_m"]) == list(j["ifu_t"])
     np.testing.assert_allclose(j["fwhm_m"], j["fwhm_t"], rtol=FWHM_TOL)
     np.testing.assert_allclose(j["hwhm_m"], j["hwhm_t"], rtol=FWHM_TOL)
+    # the star's curve-of-growth r½: the optical HWHM as 0.2″ spaxels sample it
+    sampled = [gaussian_psf_r_half(f, 0.2) for f in j["fwhm_t"]]
+    np.testing.assert_allclose(j["r_half"], sampled, rtol=0.03)
+    assert np.all(j["r_half"] > j["hwhm_t"])
     np.testing.assert_allclose(j["ellipticity_m"], j["ellipticity_t"], atol=ELL_TOL)
     for r in j:
         if r["ellipticity_t"] >= 0.1:
@@ -183,3 +188,5 @@ def test_tiny_survey_against_truth(tiny_kmos_survey):
     with_psf = attach_psf(targets, t)
     assert all(with_psf["psf_source"] == "star")
     assert np.all(with_psf["psf_hwhm"] > 0)
+    np.testing.assert_allclose(with_psf["psf_r_half"], [t["r_half"][t["spectrograph"] == sp][0]
+                                                        for sp in with_psf["spectrograph"]])

@@ -4,7 +4,8 @@ import pytest
 
 from redshift1.kmos.kinematics import disc_velocity, fit_disc, VelocityField
 from redshift1.kmos.size_survey import SizeConfig, measure_size_cube
-from redshift1.kmos.sizes import gaussian_growth, half_light_radius, psf_corrected_radius, size_error_budget
+from redshift1.kmos.sizes import (fit_gaussian_growth, gaussian_growth, gaussian_psf_r_half, half_light_radius,
+                                  psf_corrected_radius, size_error_budget)
 from redshift1.kmos.spectra import SpectraConfig, measure_cube
 from redshift1.mock.kmos import PSF
 
@@ -20,6 +21,58 @@ def test_curve_of_growth_of_a_gaussian_blob():
     assert sm.r_half == pytest.approx(np.sqrt(2 * np.log(2)) * s, rel=0.02)
     assert sm.total_model == pytest.approx(2 * np.pi * s**2, rel=0.02)
     assert gaussian_growth(np.inf, 3.0, 1.0) == 3.0
+
+
+def test_gaussian_growth_fit_is_global():
+    """The width search finds a noise-free Gaussian's (total, s), and on a pixelated point
+    source (whose inner points no pure Gaussian matches) it does not run off to a broad,
+    flux-doubling solution: the total stays the converged curve's."""
+    r = np.arange(0.25, 8.0, 0.25)
+    tot, s = fit_gaussian_growth(r, gaussian_growth(r, 5.0, 1.3), np.full(r.size, 1e-3))
+    assert tot == pytest.approx(5.0, rel=0.01) and s == pytest.approx(1.3, rel=0.03)
+    from scipy.special import erf
+    edges = np.arange(15) - 7.0 + 0.3
+    frac = np.diff(0.5 * erf(edges / (1.05 * np.sqrt(2))))
+    img = np.outer(frac, frac)
+    sm = half_light_radius(img, np.full_like(img, 1e-5), (6.7, 6.7))
+    assert sm.recovered_fraction == pytest.approx(1.0, abs=0.02)
+    assert np.isnan(fit_gaussian_growth(r, np.full(r.size, np.nan), np.ones(r.size))).all()
+
+
+def test_sampled_psf_radius_exceeds_the_optical_hwhm_by_the_box():
+    """A Gaussian on 0.2″ spaxels: the curve of growth's r½ is the HWHM of σ² + Δ²/12 (to the
+    aperture sampling's 3%), and tends to the HWHM when finely sampled."""
+    fwhm = 0.5
+    r = gaussian_psf_r_half(fwhm, 0.2)
+    boxed = np.sqrt((fwhm / 2.3548) ** 2 + 0.2**2 / 12) * 1.1774
+    assert fwhm / 2 < r and r == pytest.approx(boxed, rel=0.03)
+    assert gaussian_psf_r_half(fwhm, 0.01) == pytest.approx(fwhm / 2, rel=0.005)
+
+
+@pytest.fixture(scope="module")
+def point_sources():
+    """Noisy mock cubes of unresolved Hα sources (r½ = 0.02″) and the sizes measured on them."""
+    rng = np.random.default_rng(11)
+    out = []
+    for i in range(16):
+        g = galaxy(rng, r_half_arcsec=0.02, flux_halpha=10 ** rng.uniform(-15.9, -15.5), v_max=20.0)
+        psf = PSF(rng.uniform(0.45, 0.75), 0.05, 30.0)
+        cube, _ = mock_cube(g, psf=psf, seed=100 + i)
+        m = measure_cube(cube, g["z"], SpectraConfig(n_perturb=5))
+        limit = gaussian_psf_r_half(psf.fwhm, 0.2)
+        s = measure_size_cube(cube, m["z"], m["sigma_kms"], limit, psf.ellipticity, SizeConfig())
+        out.append((s["r_half_arcsec"] / limit, s["r_half_err_arcsec"] / limit))
+    return np.array(out)
+
+
+def test_point_sources_measure_at_the_psf_radius(point_sources):
+    """Unresolved sources' r½ scatter about the sampled PSF r½ (the resolution limit), not
+    above it: median within 3 errors of its own (≈ 1.25 × scatter / √16) of 1."""
+    ratio = point_sources[:, 0]
+    assert np.isfinite(ratio).all()
+    scatter = 1.4826 * np.median(np.abs(ratio - np.median(ratio)))
+    assert abs(np.median(ratio) - 1.0) < max(3 * 1.25 * scatter / np.sqrt(ratio.size), 0.02)
+    assert 0.2 < np.mean(ratio <= 1.0) < 0.8            # about half come out unresolved
 
 
 def test_psf_correction_and_limits():
@@ -51,7 +104,8 @@ def size_ratios():
         psf = PSF(rng.uniform(0.5, 0.75), 0.07, 30.0)
         cube, _ = mock_cube(g, psf=psf, seed=i)
         m = measure_cube(cube, g["z"], SpectraConfig(n_perturb=5))
-        s = measure_size_cube(cube, m["z"], m["sigma_kms"], psf.hwhm, psf.ellipticity, SizeConfig())
+        s = measure_size_cube(cube, m["z"], m["sigma_kms"], gaussian_psf_r_half(psf.fwhm, 0.2), psf.ellipticity,
+                              SizeConfig())
         out.append((s["r_half_corr_arcsec"] / g["r_half_arcsec"], s["resolved"], g["r_half_arcsec"] / psf.hwhm))
     return np.array(out)
 

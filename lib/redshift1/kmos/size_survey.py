@@ -70,13 +70,18 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
     sm = half_light_radius(nb, nb_err, centre, q, theta, max_extrapolation=cfg.max_extrapolation)
     # the apertures must follow the *observed* shape: the PSF rounds a small disc, so a compact
     # source measured along its intrinsic (inclined) ellipse would look larger than the PSF
+    # (iterated to a fixed point: from the disc's q, each pass rounds the ellipse by about
+    # half the remaining way, so stopping after two leaves a point source 5-10% too big)
     h = hwhm / pix
     q_obs = q
-    for _ in range(2):
+    for _ in range(12):
         if not np.isfinite(sm.r_half):
             break
         r_int2 = max(sm.r_half**2 - h**2, 0.0)
-        q_obs = np.sqrt((q**2 * r_int2 + h**2) / (r_int2 + h**2))
+        q_new = np.sqrt((q**2 * r_int2 + h**2) / (r_int2 + h**2))
+        if abs(q_new - q_obs) < 0.005:
+            break
+        q_obs = q_new
         sm = half_light_radius(nb, nb_err, centre, q_obs, theta, max_extrapolation=cfg.max_extrapolation)
     if sm.total_model > sm.total_measured * (cfg.max_extrapolation - 1e-9):
         status = "curve of growth does not converge"

@@ -84,7 +84,7 @@ def observe(out: str | Path, preset: str = "quick", seed: int = DEFAULT_SEED,
             summary["ldss3"] = observe_roles(work / "ldss3", preset, seed, relations, work / "truth", progress=progress)
             timing["ldss3"] = round(time.perf_counter() - t0, 2)
         files = survey_manifest(work)
-        manifest = {"generator": f"redshift1 {__version__} mock observatory", "preset": preset, "seed": seed,
+        manifest = {"generator": generator_id(), "preset": preset, "seed": seed,
                     "instruments": sorted(instruments), "relations": relations.as_dict(), "summary": summary,
                     "n_files": len(files), "bytes": sum(f["bytes"] for f in files), "files": files}
         write_json(manifest, work / "manifest.json")
@@ -102,6 +102,16 @@ def observe(out: str | Path, preset: str = "quick", seed: int = DEFAULT_SEED,
     return manifest
 
 
+def generator_id() -> str:
+    """The mock's version: the package version and a hash of the mock's own source and
+    tables, so that any change to how the data are made regenerates them."""
+    here = Path(__file__).parent
+    h = hashlib.sha256()
+    for f in sorted(here.glob("*.py")) + sorted((here.parent / "data").glob("*.ecsv")):
+        h.update(f.name.encode() + f.read_bytes())
+    return f"redshift1 {__version__} mock observatory {h.hexdigest()[:12]}"
+
+
 def ensure_survey(out: str | Path, preset: str = "quick", seed: int = DEFAULT_SEED,
                   relations: Relations | None = None, regenerate: bool = False, progress: bool = False) -> dict:
     """Return the manifest of the survey at ``out``, generating it unless the folder already
@@ -116,7 +126,7 @@ def ensure_survey(out: str | Path, preset: str = "quick", seed: int = DEFAULT_SE
         except ValueError:
             m = {}
         same = (m.get("preset") == preset and m.get("seed") == seed and m.get("relations") == relations.as_dict()
-                and m.get("generator") == f"redshift1 {__version__} mock observatory")
+                and m.get("generator") == generator_id())
         if same and all((out / f["path"]).is_file() and (out / f["path"]).stat().st_size == f["bytes"]
                         for f in m.get("files", [])):
             m["seconds"] = {}
