@@ -86,7 +86,8 @@ def sizes_with_criterion(sizes: Table, resolved_factor: float = 1.0, psf_correct
 
 def sfr_table(data, snr_halpha_min: float, ms_prescription: str) -> Table:
     """Notebook 04's table for an S/N(Hα) threshold and a main-sequence prescription."""
-    return kross_sfr_table(data.targets, data.spectra, ms_prescription=ms_prescription, snr_min=snr_halpha_min)
+    return kross_sfr_table(data.targets, data.spectra, ms_prescription=ms_prescription, snr_min=snr_halpha_min,
+                           sizes=data.sizes)
 
 
 def resolved_table(data, sfr: Table, sizes: Table) -> Table:

@@ -17,7 +17,7 @@ from .cube import KMOSCube, read_kmos_cube
 from .kinematics import fit_disc, spaxel_fits
 from .psf import attach_psf
 from .sizes import _radius_at, half_light_radius, psf_corrected_radius, size_error_budget
-from .spectra import continuum_subtract, light_centroid, narrowband_map
+from .spectra import continuum_subtract, narrowband_map, psf_matched_centre
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,11 @@ class SizeConfig:
     spaxel_snr_min: float = 5.0      # a spaxel enters the velocity field above this S/N
     centre_prior: float = 0.5        # spaxels: prior width tying the dynamical centre to the light
     map_nsig: float = 3.0            # Hα map: channels within ± this many line σ
-    max_extrapolation: float = 2.0   # Gaussian curve-of-growth extrapolation cap
+    max_extrapolation: float = 2.0   # curve-of-growth extrapolation cap
+    # radial profile for the light beyond the field: KROSS fitted a Gaussian, which misses
+    # 20-30% of an exponential disc overfilling the IFU (tests/test_kmos_sizes.py); the walk
+    # extrapolates a disc's exponential tail instead ("gaussian" gives the paper's choice)
+    extrapolation: str = "exponential"
     seeing_variation: float = 0.2    # fractional PSF variation in the error budget (KROSS: <20%)
     psf_correction: bool = True      # subtract the PSF HWHM in quadrature
 
@@ -48,6 +52,11 @@ def gaussian_profile_r_half(image, error, centre) -> float:
     return float(np.sqrt(2 * np.log(2)) * np.sqrt(abs(g.x_stddev.value * g.y_stddev.value)))
 
 
+def _cog_options(cfg: SizeConfig, psf_r_half_spaxels: float) -> dict:
+    return {"max_extrapolation": cfg.max_extrapolation, "extrapolation": cfg.extrapolation,
+            "psf_r_half": psf_r_half_spaxels}
+
+
 def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, psf_ell: float,
                       cfg: SizeConfig = SizeConfig()) -> dict:
     """Sizes of one detected galaxy (radii in arcsec).
@@ -61,13 +70,14 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
     cs, _ = continuum_subtract(cube, z)
     vf = spaxel_fits(cs, cube.noise, lam, z, smooth=cfg.smooth, snr_min=cfg.spaxel_snr_min)
     nb, nb_err = narrowband_map(cs, cube.noise, lam, z, sigma_kms, nsig=cfg.map_nsig)
-    light = light_centroid(nb, nb / nb_err)
+    pix_psf_sigma = hwhm / pix / np.sqrt(2 * np.log(2))
+    light = psf_matched_centre(nb, pix_psf_sigma)
     disc = fit_disc(vf, light, centre_prior=cfg.centre_prior)
     status = "ok" if disc.success else "no disc fit: light centroid used"
     centre = (disc.x0, disc.y0) if disc.success else light
     q = disc.axis_ratio if disc.success else 1.0
     theta = disc.pa_photutils if disc.success else 0.0
-    sm = half_light_radius(nb, nb_err, centre, q, theta, max_extrapolation=cfg.max_extrapolation)
+    sm = half_light_radius(nb, nb_err, centre, q, theta, **_cog_options(cfg, hwhm / pix))
     # the apertures must follow the *observed* shape: the PSF rounds a small disc, so a compact
     # source measured along its intrinsic (inclined) ellipse would look larger than the PSF
     # (iterated to a fixed point: from the disc's q, each pass rounds the ellipse by about
@@ -82,12 +92,12 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
         if abs(q_new - q_obs) < 0.005:
             break
         q_obs = q_new
-        sm = half_light_radius(nb, nb_err, centre, q_obs, theta, max_extrapolation=cfg.max_extrapolation)
+        sm = half_light_radius(nb, nb_err, centre, q_obs, theta, **_cog_options(cfg, hwhm / pix))
     if sm.total_model > sm.total_measured * (cfg.max_extrapolation - 1e-9):
         status = "curve of growth does not converge"
     q_final = q_obs if np.isfinite(sm.r_half) and disc.success else q
-    sm_light = half_light_radius(nb, nb_err, light, q_final, theta, max_extrapolation=cfg.max_extrapolation)
-    sm_round = half_light_radius(nb, nb_err, centre, 1.0, 0.0, max_extrapolation=cfg.max_extrapolation)
+    sm_light = half_light_radius(nb, nb_err, light, q_final, theta, **_cog_options(cfg, hwhm / pix))
+    sm_round = half_light_radius(nb, nb_err, centre, 1.0, 0.0, **_cog_options(cfg, hwhm / pix))
     r_model = gaussian_profile_r_half(nb, nb_err, light)
     r_half = sm.r_half * pix
     # the curve of growth's noise, plus what the choice of centre and aperture shape moves r½ by

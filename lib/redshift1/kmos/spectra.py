@@ -92,6 +92,32 @@ def light_centroid(image: np.ndarray, snr: np.ndarray | None = None, snr_min: fl
     return float((w * x).sum() / w.sum()), float((w * y).sum() / w.sum())
 
 
+def psf_matched_centre(image: np.ndarray, psf_sigma: float) -> tuple[float, float]:
+    """Centre (x, y) of the Hα light as the peak of the map smoothed by the PSF (the
+    matched filter for a compact source), refined to a fraction of a spaxel by a quadratic
+    fit around it (photutils).
+
+    At low S/N a flux-weighted centroid is pulled about by the noise over the whole field
+    (by 2-3 spaxels at S/N ≈ 4 in the mock); the smoothed peak moves by ~σ_PSF / S/N.
+    """
+    from photutils.centroids import centroid_quadratic
+    from scipy.ndimage import gaussian_filter
+
+    valid = np.isfinite(image)
+    ny, nx = image.shape
+    if not valid.any():
+        return (nx - 1) / 2, (ny - 1) / 2
+    smooth = gaussian_filter(np.where(valid, image, 0.0), max(psf_sigma, 0.3), mode="constant")
+    smooth = np.where(valid, smooth, np.nan)
+    iy, ix = np.unravel_index(np.nanargmax(smooth), smooth.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        x, y = centroid_quadratic(np.nan_to_num(smooth), xpeak=int(ix), ypeak=int(iy), fit_boxsize=5)
+    if not (np.isfinite(x) and np.isfinite(y) and abs(x - ix) <= 1.5 and abs(y - iy) <= 1.5):
+        x, y = float(ix), float(iy)
+    return float(x), float(y)
+
+
 def aperture_mask(shape, centre_xy, radius_spaxels: float, valid: np.ndarray) -> np.ndarray:
     """Valid spaxels within ``radius_spaxels`` of the centre (every valid one for radius <= 0)."""
     if radius_spaxels <= 0:

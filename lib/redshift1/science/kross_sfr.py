@@ -75,8 +75,15 @@ def halpha_sfr(flux, flux_err, z, a_v, a_v_err=0.0, cosmo=KROSS_COSMO) -> dict:
 
 
 def kross_sfr_table(targets: Table, spectra: Table, cosmo=KROSS_COSMO, ms_prescription: str = "speagle14",
-                    snr_min: float = 3.0) -> Table:
+                    snr_min: float = 3.0, sizes: Table | None = None) -> Table:
     """One row per target: L(Hα), A_gas, SFR (Hα), Δ(sSFR) — KROSS §3.1.
+
+    With ``sizes`` (notebook 03), the Hα flux entering the SFR is the extrapolated total:
+    the integrated flux over the IFU divided by the curve of growth's recovered fraction
+    (KROSS §3.2 models the curve "to account for Hα flux missed"). Without it, or where a
+    galaxy has no size, the flux over the IFU is used (``flux_recovered_fraction`` = 1).
+    A disc overfilling the 2.8″ field otherwise loses a fifth of its flux, and as those are
+    the galaxies of lowest ΣSFR, the loss would tilt the ΣSFR–Δ(sSFR) relation.
 
     A galaxy is Hα-detected when S/N(Hα) > ``snr_min`` (KROSS: 3). Undetected galaxies keep
     a row with ``sfr`` NaN and an ``sfr_ul`` from a ``snr_min``·σ flux; the redshift of a
@@ -86,8 +93,14 @@ def kross_sfr_table(targets: Table, spectra: Table, cosmo=KROSS_COSMO, ms_prescr
     """
     spec, present = align(targets["id"], spectra, "kmos_spectra")
     n = len(targets)
-    flux = values(spec, "flux_halpha", FLUX_UNIT)
-    flux_err = values(spec, "flux_halpha_err", FLUX_UNIT)
+    flux_ifu = values(spec, "flux_halpha", FLUX_UNIT)
+    flux_err_ifu = values(spec, "flux_halpha_err", FLUX_UNIT)
+    recovered = np.ones(n)
+    if sizes is not None:
+        sz, _ = align(targets["id"], sizes, "kmos_sizes")
+        rf = values(sz, "recovered_fraction")
+        recovered = np.where(np.isfinite(rf) & (rf > 0) & (rf <= 1), rf, 1.0)
+    flux, flux_err = flux_ifu / recovered, flux_err_ifu / recovered
     snr = values(spec, "snr_halpha")
     z_fit = values(spec, "z")
     z_cat = values(targets, "z_cat")
@@ -140,8 +153,10 @@ def kross_sfr_table(targets: Table, spectra: Table, cosmo=KROSS_COSMO, ms_prescr
     t["a_v"] = a_v * u.mag
     t["a_gas"] = chain["a_gas"] * u.mag
     t["a_gas_err"] = chain["a_gas_err"] * u.mag
-    t["flux_halpha"] = np.where(present, flux, np.nan) * FLUX_UNIT
-    t["flux_halpha_err"] = flux_err * FLUX_UNIT
+    t["flux_halpha"] = np.where(present, flux_ifu, np.nan) * FLUX_UNIT
+    t["flux_halpha_err"] = flux_err_ifu * FLUX_UNIT
+    t["flux_recovered_fraction"] = recovered
+    t["flux_halpha_total"] = np.where(present, flux, np.nan) * FLUX_UNIT
     t["l_halpha"] = chain["l_halpha"] * u.erg / u.s
     t["l_halpha_err"] = chain["l_halpha_err"] * u.erg / u.s
     t["l_halpha_int"] = chain["l_halpha_int"] * u.erg / u.s
@@ -157,7 +172,10 @@ def kross_sfr_table(targets: Table, spectra: Table, cosmo=KROSS_COSMO, ms_prescr
     t["delta_ssfr"] = 10 ** log_delta
     t["ms_prescription"] = np.full(n, ms_prescription)
     t.meta.update({
-        "description": "KROSS §3.1: Hα SFRs (eqs. 1-3, WMAP-7) and distance from the main sequence",
+        "description": "KROSS §3.1: Hα SFRs (eqs. 1-3, WMAP-7) and distance from the main sequence; "
+                       "flux_halpha over the IFU, flux_halpha_total = flux_halpha / flux_recovered_fraction "
+                       "(the curve-of-growth extrapolation of notebook 03) enters the SFR",
+        "flux_beyond_ifu_corrected": sizes is not None,
         "cosmology": str(cosmo), "snr_min": snr_min, "ms_prescription": ms_prescription,
         "log_lha_per_sfr": LOG_LHA_PER_SFR,
         "n_flag_differs_from_02": int(np.sum(detected != flags(spec, "halpha_detected"))),
