@@ -142,6 +142,26 @@ def test_delta_ssfr_is_one_on_the_main_sequence():
     assert np.all(np.abs(w["log_delta_ssfr"]) > 1e-3) and w.meta["ms_prescription"] == "whitaker12"
 
 
+def test_flux_beyond_the_ifu_enters_the_sfr():
+    """With notebook 03's recovered fractions the SFR is that of the extrapolated total flux:
+    a galaxy whose IFU holds half its light gets twice the SFR (log Δ up by log 2); a NaN or
+    missing fraction corrects nothing, and the flux over the IFU is kept as measured."""
+    rng = np.random.default_rng(4)
+    n = 6
+    tg = make_targets(n, rng)
+    logm, z = np.asarray(tg["logmstar"]), np.asarray(tg["z_cat"])
+    sfr_ms = 10 ** ms_log_sfr(logm, z, "speagle14")
+    sp = spectra_from(tg, sfr_ms, np.full(n, 8.6))
+    plain = kross_sfr_table(tg, sp)
+    sizes = Table({"id": [str(i) for i in tg["id"]][:5], "recovered_fraction": [0.5, 1.0, np.nan, 0.8, 1.0]})
+    out = kross_sfr_table(tg, sp, sizes=sizes)
+    expected = np.array([np.log10(2), 0, 0, -np.log10(0.8), 0, 0])        # the sixth has no size row
+    np.testing.assert_allclose(out["log_delta_ssfr"] - plain["log_delta_ssfr"], expected, atol=1e-9)
+    np.testing.assert_allclose(out["flux_halpha"], plain["flux_halpha"])
+    np.testing.assert_allclose(out["flux_halpha_total"] / out["flux_halpha"], 1 / np.array([0.5, 1, 1, 0.8, 1, 1]))
+    assert out.meta["flux_beyond_ifu_corrected"] and not plain.meta["flux_beyond_ifu_corrected"]
+
+
 def test_speagle_ms_at_z086():
     """Speagle+14 at z=0.86 (t≈6.6 Gyr in WMAP-7) gives log SFR ≈ 0.9 at 10^10 M☉."""
     t = KROSS_COSMO.age(0.86).value

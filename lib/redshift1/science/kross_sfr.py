@@ -96,7 +96,9 @@ def kross_sfr_table(targets: Table, spectra: Table, cosmo=KROSS_COSMO, ms_prescr
     flux_ifu = values(spec, "flux_halpha", FLUX_UNIT)
     flux_err_ifu = values(spec, "flux_halpha_err", FLUX_UNIT)
     recovered = np.ones(n)
-    if sizes is not None:
+    # a size table without the curve of growth's recovered fraction corrects nothing
+    corrected = sizes is not None and "recovered_fraction" in sizes.colnames
+    if corrected:
         sz, _ = align(targets["id"], sizes, "kmos_sizes")
         rf = values(sz, "recovered_fraction")
         recovered = np.where(np.isfinite(rf) & (rf > 0) & (rf <= 1), rf, 1.0)
@@ -175,7 +177,7 @@ def kross_sfr_table(targets: Table, spectra: Table, cosmo=KROSS_COSMO, ms_prescr
         "description": "KROSS §3.1: Hα SFRs (eqs. 1-3, WMAP-7) and distance from the main sequence; "
                        "flux_halpha over the IFU, flux_halpha_total = flux_halpha / flux_recovered_fraction "
                        "(the curve-of-growth extrapolation of notebook 03) enters the SFR",
-        "flux_beyond_ifu_corrected": sizes is not None,
+        "flux_beyond_ifu_corrected": corrected,
         "cosmology": str(cosmo), "snr_min": snr_min, "ms_prescription": ms_prescription,
         "log_lha_per_sfr": LOG_LHA_PER_SFR,
         "n_flag_differs_from_02": int(np.sum(detected != flags(spec, "halpha_detected"))),
