@@ -16,7 +16,8 @@ from ..errors import Redshift1Error
 from .cube import KMOSCube, read_kmos_cube
 from .kinematics import fit_disc, spaxel_fits
 from .psf import attach_psf
-from .sizes import _radius_at, half_light_radius, psf_corrected_radius, size_error_budget
+from .sizes import (_radius_at, disc_model_total, half_light_radius, optical_hwhm, psf_corrected_radius,
+                    size_error_budget)
 from .spectra import continuum_subtract, narrowband_map, psf_matched_centre
 
 
@@ -29,10 +30,12 @@ class SizeConfig:
     centre_prior: float = 0.5        # spaxels: prior width tying the dynamical centre to the light
     map_nsig: float = 3.0            # Hα map: channels within ± this many line σ
     max_extrapolation: float = 2.0   # curve-of-growth extrapolation cap
-    # radial profile for the light beyond the field: KROSS fitted a Gaussian, which misses
-    # 20-30% of an exponential disc overfilling the IFU (tests/test_kmos_sizes.py); the walk
-    # extrapolates a disc's exponential tail instead ("gaussian" gives the paper's choice)
-    extrapolation: str = "exponential"
+    # how the light beyond the field is recovered: KROSS fitted the curve of growth with a
+    # Gaussian, which misses 20-30% of an exponential disc overfilling the IFU
+    # (tests/test_kmos_sizes.py). The walk fits the whole map with a PSF-convolved exponential
+    # disc ("disc"; it also gives the apertures' axis ratio); "exponential" extrapolates the
+    # curve's tail, "gaussian" is the paper's choice
+    extrapolation: str = "disc"
     seeing_variation: float = 0.2    # fractional PSF variation in the error budget (KROSS: <20%)
     psf_correction: bool = True      # subtract the PSF HWHM in quadrature
 
@@ -52,18 +55,19 @@ def gaussian_profile_r_half(image, error, centre) -> float:
     return float(np.sqrt(2 * np.log(2)) * np.sqrt(abs(g.x_stddev.value * g.y_stddev.value)))
 
 
-def _cog_options(cfg: SizeConfig, psf_r_half_spaxels: float) -> dict:
+def _cog_options(cfg: SizeConfig, psf_r_half_spaxels: float, model_total: float | None = None) -> dict:
     return {"max_extrapolation": cfg.max_extrapolation, "extrapolation": cfg.extrapolation,
-            "psf_r_half": psf_r_half_spaxels}
+            "psf_r_half": psf_r_half_spaxels, "model_total": model_total}
 
 
 def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, psf_ell: float,
-                      cfg: SizeConfig = SizeConfig()) -> dict:
+                      cfg: SizeConfig = SizeConfig(), psf_hwhm_optical: float | None = None) -> dict:
     """Sizes of one detected galaxy (radii in arcsec).
 
     ``hwhm`` is the PSF's half-light radius as the data show it (the star's curve-of-growth
     r½, ``psf_r_half`` of notebook 01): it is subtracted in quadrature and is the
-    resolution limit.
+    resolution limit. ``psf_hwhm_optical`` (arcsec, the star fit's ``hwhm``) shapes the disc
+    model of ``extrapolation="disc"``; without it the spaxel box is taken out of ``hwhm``.
     """
     lam = cube.wavelength.to_value(u.um)
     pix = cube.pixel_scale.to_value(u.arcsec)
@@ -77,7 +81,19 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
     centre = (disc.x0, disc.y0) if disc.success else light
     q = disc.axis_ratio if disc.success else 1.0
     theta = disc.pa_photutils if disc.success else 0.0
-    sm = half_light_radius(nb, nb_err, centre, q, theta, **_cog_options(cfg, hwhm / pix))
+    model_total = None
+    if cfg.extrapolation == "disc":
+        if psf_hwhm_optical is None or not np.isfinite(psf_hwhm_optical):
+            psf_hwhm_optical = optical_hwhm(hwhm, pix)
+        psf_sigma = psf_hwhm_optical / pix / np.sqrt(2 * np.log(2))
+        # the axis ratio from the light: the velocity field's inclination trades off against
+        # the rotation speed and came out ~30° too face-on on the mock, making the apertures
+        # too round and large discs' r½ ~20% small
+        model_total, _, q_model, _ = disc_model_total(nb, nb_err, centre, None, theta, psf_sigma)
+        if np.isfinite(q_model):
+            q = q_model
+    opts = _cog_options(cfg, hwhm / pix, model_total)
+    sm = half_light_radius(nb, nb_err, centre, q, theta, **opts)
     # the apertures must follow the *observed* shape: the PSF rounds a small disc, so a compact
     # source measured along its intrinsic (inclined) ellipse would look larger than the PSF
     # (iterated to a fixed point: from the disc's q, each pass rounds the ellipse by about
@@ -92,12 +108,12 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
         if abs(q_new - q_obs) < 0.005:
             break
         q_obs = q_new
-        sm = half_light_radius(nb, nb_err, centre, q_obs, theta, **_cog_options(cfg, hwhm / pix))
+        sm = half_light_radius(nb, nb_err, centre, q_obs, theta, **opts)
     if sm.total_model > sm.total_measured * (cfg.max_extrapolation - 1e-9):
         status = "curve of growth does not converge"
     q_final = q_obs if np.isfinite(sm.r_half) and disc.success else q
-    sm_light = half_light_radius(nb, nb_err, light, q_final, theta, **_cog_options(cfg, hwhm / pix))
-    sm_round = half_light_radius(nb, nb_err, centre, 1.0, 0.0, **_cog_options(cfg, hwhm / pix))
+    sm_light = half_light_radius(nb, nb_err, light, q_final, theta, **opts)
+    sm_round = half_light_radius(nb, nb_err, centre, 1.0, 0.0, **opts)
     r_model = gaussian_profile_r_half(nb, nb_err, light)
     r_half = sm.r_half * pix
     # the curve of growth's noise, plus what the choice of centre and aperture shape moves r½ by
@@ -149,7 +165,7 @@ def _size_target(job) -> tuple[dict, tuple | None]:
     else:
         try:
             cube = read_kmos_cube(Path(kmos_dir) / t["cube"])
-            m = measure_size_cube(cube, s["z"], s["sigma_kms"], hwhm, ell, cfg)
+            m = measure_size_cube(cube, s["z"], s["sigma_kms"], hwhm, ell, cfg, psf_hwhm_optical=t["psf_hwhm"])
             row.update({k: v for k, v in m.items() if not k.startswith("_")})
             return row, (m["_maps"] if keep_maps else None)
         except Redshift1Error as exc:
