@@ -81,7 +81,7 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
     centre = (disc.x0, disc.y0) if disc.success else light
     q = disc.axis_ratio if disc.success else 1.0
     theta = disc.pa_photutils if disc.success else 0.0
-    model_total = None
+    model_total, in_field = None, np.nan
     if cfg.extrapolation == "disc":
         if psf_hwhm_optical is None or not np.isfinite(psf_hwhm_optical):
             psf_hwhm_optical = optical_hwhm(hwhm, pix)
@@ -89,9 +89,13 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
         # the axis ratio from the light: the velocity field's inclination trades off against
         # the rotation speed and came out ~30° too face-on on the mock, making the apertures
         # too round and large discs' r½ ~20% small
-        model_total, _, q_model, _ = disc_model_total(nb, nb_err, centre, None, theta, psf_sigma)
+        _, _, q_model, in_field = disc_model_total(nb, nb_err, centre, None, theta, psf_sigma)
         if np.isfinite(q_model):
             q = q_model
+        # the model says which fraction of the light the field holds; the total is the map's
+        # own sum scaled by it, so the half-light level shares the map's normalisation
+        if np.isfinite(in_field) and in_field > 0:
+            model_total = float(np.nansum(nb)) / in_field
     opts = _cog_options(cfg, hwhm / pix, model_total)
     sm = half_light_radius(nb, nb_err, centre, q, theta, **opts)
     # the apertures must follow the *observed* shape: the PSF rounds a small disc, so a compact
@@ -132,7 +136,8 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
         "psf_r_half": hwhm, "r_half_arcsec": r_half, "r_half_err_arcsec": r_err,
         "r_half_corr_arcsec": float(r_corr), "r_half_corr_err_arcsec": float(r_corr_err),
         "r_half_corr_kpc": float(r_corr) * kpc, "r_half_corr_err_kpc": float(r_corr_err) * kpc,
-        "resolved": bool(resolved), "recovered_fraction": sm.recovered_fraction,
+        "resolved": bool(resolved),
+        "recovered_fraction": in_field if cfg.extrapolation == "disc" and model_total is not None else sm.recovered_fraction,
         "r_half_centroid_arcsec": sm_light.r_half * pix, "r_half_model_arcsec": r_model * pix,
         "_maps": (nb, nb_err, vf, sm),
     }
