@@ -129,6 +129,18 @@ def test_x_errors_do_not_dilute_the_slope():
     assert hi < TRUE["slope"], f"effective-variance slope {eff.slope} unexpectedly unbiased"
 
 
+def test_one_huge_x_error_does_not_flatten_the_calibrated_slope():
+    """A few points with x errors far beyond the spread of x (a barely resolved galaxy's
+    r′½ error is tens of dex in log Σ★) must not eat the population's variance: with the
+    moment estimate τ² = var(x) − mean(xerr²) they drove every point's x to the mean. The
+    other points' x errors are small, so the slope is recovered."""
+    x, y, ye, xe = make_data(405, n=200, xerr=0.05)
+    xe = np.asarray(xe, float).copy() * np.ones(len(x))
+    xe[:3] = 6.0
+    fit = fit_line(x, y, ye, xe, seed=6, nsteps=1500)
+    assert_recovered(fit)
+
+
 def test_seeded_runs_are_reproducible():
     x, y, ye, xe = make_data(5, n=60)
     a = fit_line(x, y, ye, seed=9, nsteps=300)

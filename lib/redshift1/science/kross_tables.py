@@ -159,7 +159,7 @@ def fit_with_error_terms(x, y, x_only_err=None, y_only_err=None, shared=(), cens
     term is passed as ``(sigma, ky, kx)``: an error δ ~ N(0, σ²) that moves the point by
     (kx δ, ky δ). With s_x² = Σ x-only² + Σ kx²σ², s_y² = Σ y-only² + Σ ky²σ² and the
     error covariance c = Σ kx ky σ², and the true x drawn from N(μ, τ²) (empirical Bayes,
-    τ² = var(x) − mean(s_x²), as in :func:`~redshift1.science.regression.calibrate_x`),
+    :func:`~redshift1.science.regression.true_x_population`),
     the observed y given the observed x is Gaussian with
 
         mean  a + b x̂ + c (x − μ)/(τ² + s_x²),   x̂ = μ + λ (x − μ),  λ = τ²/(τ² + s_x²)
@@ -176,7 +176,7 @@ def fit_with_error_terms(x, y, x_only_err=None, y_only_err=None, shared=(), cens
 
     Returns the last :class:`~redshift1.science.regression.LineFit`.
     """
-    from .regression import fit_line
+    from .regression import fit_line, true_x_population
 
     x = np.asarray(x, float)
     y = np.asarray(y, float)
@@ -189,9 +189,7 @@ def fit_with_error_terms(x, y, x_only_err=None, y_only_err=None, shared=(), cens
     c = sum(kx * ky * sig ** 2 for sig, ky, kx in terms) if terms else np.zeros(n)
     good = np.isfinite(x) & np.isfinite(y)
     if np.any(sx2[good] > 0):
-        mu = x[good].mean()
-        var_x = x[good].var(ddof=1)
-        tau2 = max(var_x - np.mean(sx2[good]), 0.01 * var_x)
+        mu, tau2 = true_x_population(x[good], sx2[good])
     else:
         mu, tau2 = (x[good].mean() if good.any() else 0.0), 1.0
     lam = tau2 / (tau2 + sx2)

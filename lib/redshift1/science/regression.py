@@ -147,11 +147,37 @@ def _ols(x, y, yerr):
     return coef, cov, scatter
 
 
+def true_x_population(x, xvar) -> tuple[float, float]:
+    """Mean μ and variance τ² of the true x behind observed ``x`` with error variances
+    ``xvar``, by maximum likelihood under x_obs ~ N(μ, τ² + xvar).
+
+    The moment estimate τ² = var(x) − mean(xvar) lets one point with a huge error bar (a
+    barely resolved galaxy's r′½, say) swallow the whole population's variance and flatten
+    every calibrated slope; the likelihood weighs each point by 1/(τ² + xvar) instead.
+    """
+    from scipy.optimize import minimize_scalar
+
+    x, xvar = np.asarray(x, float), np.clip(np.asarray(xvar, float), 0, None)
+    var = x.var(ddof=1) if x.size > 1 else 1.0
+    if not var > 0:
+        return float(x.mean()), 0.0
+
+    def profile(log_t2):
+        w = 1.0 / (np.exp(log_t2) + xvar)
+        mu = (w * x).sum() / w.sum()
+        return mu, np.sum(np.log(1.0 / w) + w * (x - mu) ** 2)
+
+    lo, hi = np.log(0.01 * var), np.log(var)
+    res = minimize_scalar(lambda t: profile(t)[1], bounds=(lo, hi), method="bounded")
+    t2 = float(np.exp(res.x))
+    return float(profile(res.x)[0]), t2
+
+
 def calibrate_x(x, xerr):
     """Expected true x given the observed x, and its variance (regression calibration).
 
-    The true x are taken as drawn from N(μ, τ²) with μ = mean(x) and
-    τ² = var(x) − mean(xerr²) (empirical Bayes); then x_true | x_obs ~ N(m, v) with
+    The true x are taken as drawn from N(μ, τ²), μ and τ² estimated from the data
+    (:func:`true_x_population`, empirical Bayes); then x_true | x_obs ~ N(m, v) with
     λ = τ²/(τ² + xerr²), m = μ + λ (x_obs − μ), v = λ xerr². Using m and v in the line's
     likelihood removes the attenuation ("regression dilution") of the slope that x errors
     cause; the plain effective variance (b² xerr²) does not.
@@ -159,8 +185,7 @@ def calibrate_x(x, xerr):
     x, xerr = np.asarray(x, dtype=float), np.asarray(xerr, dtype=float)
     if not np.any(xerr > 0):
         return x.copy(), np.zeros_like(x)
-    mu = x.mean()
-    tau2 = max(x.var(ddof=1) - np.mean(xerr ** 2), 0.01 * x.var(ddof=1))
+    mu, tau2 = true_x_population(x, xerr ** 2)
     lam = tau2 / (tau2 + xerr ** 2)
     return mu + lam * (x - mu), lam * xerr ** 2
 
