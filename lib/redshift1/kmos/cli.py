@@ -9,63 +9,105 @@ from scipy.ndimage import median_filter
 
 from ..errors import ParameterError
 from .cube import read_kmos_cube
-from .sizes import gaussian_psf_r_half, half_light_radius, psf_corrected_radius
+from .galaxy import PSFInfo, measure_galaxy
 from .linefit import fit_halpha_nii
-from .spectra import SpectraConfig, integrated_spectrum, measure_cube
+from .size_survey import SizeConfig
+from .spectra import SpectraConfig, band_edge_channels, integrated_spectrum
+from ..flags import flag_sentences
 
 #: without --z, Hα anywhere in the YJ band (1.01-1.35 µm)
 BLIND_Z, BLIND_DZ = 0.79, 0.27
+#: the fit after a blind search stays within this of the redshift it found
+BLIND_DZ_FIT = 0.002
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("fit-cube", help="fit Hα+[NII] in one KMOS cube and measure its Hα size",
-                       description="Fit the integrated Hα+[NII] spectrum of one KMOS cube (mock or ESO "
-                                   "product, <name>.DATA/<name>.NOISE or DATA/NOISE) and measure r½(Hα).")
+    p = sub.add_parser("fit-cube", help="measure one KMOS cube as notebooks 02 and 03 do: Hα+[NII], detection, size, kinematics",
+                       description="Measure one KMOS cube (mock or ESO product, <name>.DATA/<name>.NOISE or "
+                                   "DATA/NOISE) with exactly the per-galaxy functions and defaults of notebooks 02 "
+                                   "and 03: continuum subtraction, integrated spectrum, Hα+[NII] fit and detection "
+                                   "tests, then velocity field, disc model, dynamical centre, elliptical curve of "
+                                   "growth, extrapolation beyond the IFU and PSF-corrected r½. Doubtful results "
+                                   "carry flags (see docs/flags.md).")
     p.add_argument("path", help="cube FITS file")
-    p.add_argument("--z", type=float, help="catalogue redshift (starting guess; the line is searched within ±0.01). "
+    p.add_argument("--z", type=float, help="catalogue redshift (the line is searched within ±0.01). "
                    "Without it the whole band is searched, which sky residuals can mislead")
-    p.add_argument("--psf-fwhm", type=float, metavar="ARCSEC", help="PSF FWHM: also report the PSF-corrected r½")
-    p.add_argument("--aperture", type=float, default=0.0, metavar="ARCSEC",
+    p.add_argument("--psf-fwhm", type=float, metavar="ARCSEC", help="optical PSF FWHM: also report the PSF-corrected r½")
+    p.add_argument("--psf-r-half", type=float, metavar="ARCSEC",
+                   help="the PSF star's curve-of-growth r½ (notebook 01's r_half); default: that of a Gaussian "
+                        "of --psf-fwhm sampled by the cube's spaxels")
+    p.add_argument("--psf-ellipticity", type=float, default=0.0, help="PSF ellipticity for the size error budget")
+    p.add_argument("--aperture", type=float, default=SpectraConfig.aperture_radius, metavar="ARCSEC",
                    help="radius of the integration aperture around the Hα centroid (default: every valid spaxel)")
-    p.add_argument("--n-perturb", type=int, default=50, help="noise realisations for the flux errors (default 50)")
-    p.add_argument("--seed", type=int, default=2016, help="seed of the noise realisations")
+    p.add_argument("--n-perturb", type=int, default=SpectraConfig.n_perturb,
+                   help=f"noise realisations for the flux errors (default {SpectraConfig.n_perturb})")
+    p.add_argument("--seed", type=int, default=SpectraConfig.seed,
+                   help="seed of the noise realisations (with the object name, as notebook 02)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
 
-def fit_cube(path, z=None, psf_fwhm=None, aperture=0.0, n_perturb=50, seed=2016) -> dict:
-    """Everything ``fit-cube`` reports, as a dict."""
+def _finite_or_none(v):
+    if v is None or isinstance(v, (bool, np.bool_, str)):
+        return bool(v) if isinstance(v, np.bool_) else v
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def fit_cube(path, z=None, psf_fwhm=None, aperture=SpectraConfig.aperture_radius, n_perturb=SpectraConfig.n_perturb,
+             seed=SpectraConfig.seed, psf_r_half=None, psf_ellipticity=0.0) -> dict:
+    """Everything ``fit-cube`` reports, as a dict (``None`` where a value is not measured or
+    not constrained)."""
     if psf_fwhm is not None and not psf_fwhm > 0:
         raise ParameterError(f"--psf-fwhm must be positive, got {psf_fwhm}")
+    if psf_r_half is not None and (psf_fwhm is None or not psf_r_half > 0):
+        raise ParameterError("--psf-r-half needs --psf-fwhm and must be positive")
     if n_perturb < 2:
         raise ParameterError(f"--n-perturb must be at least 2, got {n_perturb}")
     cube = read_kmos_cube(path)
     blind = z is None
-    cfg = SpectraConfig(aperture_radius=aperture, n_perturb=n_perturb, seed=seed)
-    m = measure_cube(cube, blind_redshift(cube) if blind else z, cfg, np.random.default_rng(seed))
-    nb, nb_err, _ = m["_map"]
     pix = cube.pixel_scale.to_value(u.arcsec)
-    size = half_light_radius(nb, nb_err, (m["x_center"], m["y_center"]))
+    scfg = SpectraConfig(aperture_radius=aperture, n_perturb=n_perturb, seed=seed,
+                         **({"dz": BLIND_DZ_FIT} if blind else {}))
+    psf = PSFInfo.from_fwhm(psf_fwhm, pix, psf_ellipticity, psf_r_half) if psf_fwhm is not None else None
+    g = measure_galaxy(cube, blind_redshift(cube) if blind else z, psf, scfg, SizeConfig())
+    size = g["size"]
     unit = (cube.unit * u.um).to_string() if cube.unit_known else "unknown: the cube has no BUNIT (flux density unit x um)"
+    kin = g["kinematics_constrained"]
     out = {
-        "file": str(cube.path), "object": cube.name, "z": m["z"], "z_err": m["z_err"],
+        "file": str(cube.path), "object": cube.name, "z": g["z"], "z_err": g["z_err"],
         "z_guess": None if blind else z, "flux_unit": unit,
-        "flux_halpha": m["flux_halpha"], "flux_halpha_err": m["flux_halpha_err"], "snr_halpha": m["snr_halpha"],
-        "flux_nii6583": m["flux_nii6583"], "flux_nii6583_err": m["flux_nii6583_err"],
-        "snr_nii6583": m["snr_nii6583"], "fwhm_kms": m["fwhm_kms"],
-        "halpha_detected": m["halpha_detected"], "nii_class": m["nii_class"],
-        "x_center": m["x_center"], "y_center": m["y_center"], "n_spaxels": m["n_spaxels"],
-        "r_half_arcsec": size.r_half * pix, "recovered_fraction": size.recovered_fraction,
+        "flux_halpha": g["flux_halpha"], "flux_halpha_err": g["flux_halpha_err"], "snr_halpha": g["snr_halpha"],
+        "flux_nii6583": g["flux_nii6583"], "flux_nii6583_err": g["flux_nii6583_err"],
+        "snr_nii6583": g["snr_nii6583"], "fwhm_kms": g["fwhm_kms"], "sigma_kms": g["sigma_kms"],
+        "halpha_detected": g["halpha_detected"], "nii_class": g["nii_class"],
+        "x_center": g["x_center"], "y_center": g["y_center"], "n_spaxels": g["n_spaxels"],
+        "extraction": g["extraction"], "noise_scale": g["noise_scale"], "n_masked_channels": g["n_masked_channels"],
+        "flux_halpha_total": g["flux_halpha_total"], "flux_halpha_total_err": g["flux_halpha_total_err"],
+        "recovered_fraction": g["recovered_fraction"],
+        "r_half_arcsec": size["r_half_arcsec"] if size else None,
+        "r_half_err_arcsec": size["r_half_err_arcsec"] if size else None,
+        "x_dyn": size["x_dyn"] if size else None, "y_dyn": size["y_dyn"] if size else None,
+        "size_status": size["size_status"] if size else None,
     }
-    if psf_fwhm is not None:
-        # the HWHM as the cube's spaxels sample it, so that a point source measures unresolved
-        psf_r_half = gaussian_psf_r_half(psf_fwhm, cube.pixel_scale.to_value(u.arcsec))
-        out["psf_r_half_arcsec"] = psf_r_half
-        r_corr, resolved = psf_corrected_radius(out["r_half_arcsec"], psf_r_half)
-        out["r_half_corr_arcsec"] = float(r_corr)
-        out["resolved"] = bool(resolved)
-    return {k: (float(v) if isinstance(v, (np.floating, np.integer)) and not isinstance(v, bool) else v)
-            for k, v in out.items()}
+    for key in ("inclination", "pa", "v_max"):
+        ok = size is not None and kin[key]
+        out[key] = size[key] if ok else None
+        out[f"{key}_err"] = size[f"{key}_err"] if ok else None
+    if psf is not None:
+        out["psf_r_half_arcsec"] = psf.r_half
+        out["r_half_corr_arcsec"] = size["r_half_corr_arcsec"] if size else None
+        out["r_half_corr_err_arcsec"] = size["r_half_corr_err_arcsec"] if size else None
+        out["r_half_corr_kpc"] = size["r_half_corr_kpc"] if size else None
+        out["resolved"] = bool(size["resolved"]) if size else None
+    flags = list(g["flags"])
+    if blind:
+        flags.append("blind_redshift")
+    out = {k: _finite_or_none(v) for k, v in out.items()}
+    out["flags"] = flags
+    return out
 
 
 def blind_redshift(cube) -> float:
@@ -79,23 +121,53 @@ def blind_redshift(cube) -> float:
     spec = spec - median_filter(filled, size=101, mode="nearest")
     pull = np.nan_to_num(np.abs(spec / err), nan=0.0)
     err = err * np.maximum(1.4826 * median_filter(pull, size=51, mode="nearest"), 1.0)
+    lam = cube.wavelength.to_value(u.um)
+    err = np.where(band_edge_channels(spec, lam, SpectraConfig.edge_mask_um), np.nan, err)
     fit = fit_halpha_nii(cube.wavelength.to_value(u.um), spec[None], err[None], BLIND_Z, dz=BLIND_DZ)
     return float(fit.z[0])
 
 
 def run(args) -> int:
-    out = fit_cube(args.path, args.z, args.psf_fwhm, args.aperture, args.n_perturb, args.seed)
+    out = fit_cube(args.path, args.z, args.psf_fwhm, args.aperture, args.n_perturb, args.seed,
+                   args.psf_r_half, args.psf_ellipticity)
     if args.json:
         print(json.dumps(out, allow_nan=True))
         return 0
-    print(f"{out['object']} ({out['file']})")
-    print(f"  z = {out['z']:.5f} ± {out['z_err']:.5f}" + ("" if out["z_guess"] is None else f"  (guess {out['z_guess']})"))
-    print(f"  flux unit: {out['flux_unit']}")
-    print(f"  Hα     {out['flux_halpha']:.4g} ± {out['flux_halpha_err']:.3g}  (S/N {out['snr_halpha']:.1f})")
-    print(f"  [NII]  {out['flux_nii6583']:.4g} ± {out['flux_nii6583_err']:.3g}  ({out['nii_class']})")
-    print(f"  intrinsic FWHM {out['fwhm_kms']:.0f} km/s; centre (x, y) = ({out['x_center']:.2f}, {out['y_center']:.2f})")
-    line = f"  r½(Hα) = {out['r_half_arcsec']:.3f}\""
-    if "r_half_corr_arcsec" in out:
-        line += f"; PSF-corrected {out['r_half_corr_arcsec']:.3f}\" ({'resolved' if out['resolved'] else 'unresolved: upper limit'})"
-    print(line)
+    print("\n".join(text_report(out)))
     return 0
+
+
+def _num(v, fmt):
+    return "n/a" if v is None else format(v, fmt)
+
+
+def text_report(out: dict) -> list[str]:
+    """The text output of ``fit-cube``: the numbers, then every flag in words."""
+    lines = [f"{out['object']} ({out['file']})",
+             f"  z = {_num(out['z'], '.5f')} ± {_num(out['z_err'], '.5f')}"
+             + ("  (blind search, no --z)" if out["z_guess"] is None else f"  (guess {out['z_guess']})"),
+             f"  flux unit: {out['flux_unit']}",
+             f"  extraction: {out['extraction']}"]
+    if out["halpha_detected"]:
+        lines += [f"  Hα     {out['flux_halpha']:.4g} ± {out['flux_halpha_err']:.3g}  (S/N {out['snr_halpha']:.1f})",
+                  f"  Hα total (beyond the IFU) {_num(out['flux_halpha_total'], '.4g')} ± "
+                  f"{_num(out['flux_halpha_total_err'], '.3g')}  (recovered fraction {_num(out['recovered_fraction'], '.2f')})",
+                  f"  [NII]  {out['flux_nii6583']:.4g} ± {out['flux_nii6583_err']:.3g}  ({out['nii_class']})",
+                  f"  intrinsic FWHM {out['fwhm_kms']:.0f} km/s; centre (x, y) = ({out['x_center']:.2f}, {out['y_center']:.2f})"]
+        line = f"  r½(Hα) = {_num(out['r_half_arcsec'], '.3f')}\" ± {_num(out['r_half_err_arcsec'], '.3f')}\""
+        if "r_half_corr_arcsec" in out and out["r_half_corr_arcsec"] is not None:
+            line += (f"; PSF-corrected {out['r_half_corr_arcsec']:.3f}\""
+                     + (f" ± {_num(out['r_half_corr_err_arcsec'], '.3f')}\"" if out["resolved"] else " (upper limit)"))
+        lines.append(line)
+        kin = [f"{k} {_num(out[k], '.0f')} ± {_num(out[k + '_err'], '.0f')}" for k in ("inclination", "pa", "v_max")
+               if out[k] is not None]
+        lines.append("  kinematics: " + ("; ".join(kin) + " (deg, deg, km/s)" if kin else "not constrained"))
+    else:
+        lines += [f"  Hα NOT DETECTED: best fit {_num(out['flux_halpha'], '.3g')} ± {_num(out['flux_halpha_err'], '.3g')} "
+                  f"(S/N {_num(out['snr_halpha'], '.1f')}); no size"]
+    if out["flags"]:
+        lines.append("  flags:")
+        lines += [f"    - {s}" for s in flag_sentences(out["flags"])]
+    else:
+        lines.append("  flags: none")
+    return lines

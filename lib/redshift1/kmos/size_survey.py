@@ -13,6 +13,7 @@ from astropy.table import Table
 
 from ..cosmology import KROSS_COSMO
 from ..errors import Redshift1Error
+from ..flags import join_flags
 from .cube import KMOSCube, read_kmos_cube
 from .kinematics import fit_disc, spaxel_fits
 from .psf import attach_psf
@@ -114,7 +115,7 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
         q_obs = q_new
         sm = half_light_radius(nb, nb_err, centre, q_obs, theta, **opts)
     if sm.total_model > sm.total_measured * (cfg.max_extrapolation - 1e-9):
-        status = "curve of growth does not converge"
+        status = "curve of growth does not converge: extrapolation capped"
     q_final = q_obs if np.isfinite(sm.r_half) and disc.success else q
     sm_light = half_light_radius(nb, nb_err, light, q_final, theta, **opts)
     sm_round = half_light_radius(nb, nb_err, centre, 1.0, 0.0, **opts)
@@ -132,6 +133,8 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
     return {
         "size_status": status, "x_dyn": centre[0], "y_dyn": centre[1], "x_light": light[0], "y_light": light[1],
         "disc_ok": disc.success, "inclination": disc.inclination, "pa": disc.pa, "v_max": disc.v_max,
+        "inclination_err": disc.errors[0], "pa_err": disc.errors[2], "v_max_err": disc.errors[1],
+        "extrapolation_capped": bool(sm.total_model > sm.total_measured * (cfg.max_extrapolation - 1e-9)),
         "r_turn_arcsec": disc.r_turn * pix, "n_velocity_spaxels": int(vf.good.sum()),
         "psf_r_half": hwhm, "r_half_arcsec": r_half, "r_half_err_arcsec": r_err,
         "r_half_corr_arcsec": float(r_corr), "r_half_corr_err_arcsec": float(r_corr_err),
@@ -143,18 +146,65 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
     }
 
 
+#: a disc fit whose inclination lies this close (deg) to the fit's bounds (10°, 85°), or
+#: whose v_max error exceeds this fraction of v_max, leaves the kinematics unconstrained
+INCLINATION_BOUNDS = (10.0, 85.0)
+INCLINATION_MARGIN = 1.0
+VMAX_MAX_REL_ERR = 0.5
+PA_MAX_ERR = 45.0
+INCLINATION_MAX_ERR = 20.0
+
+
+def constrained_kinematics(row) -> dict:
+    """Which of inclination, PA and v_max the velocity field constrains (bool each): a
+    finite error below ``INCLINATION_MAX_ERR`` / ``PA_MAX_ERR``, away from the fit's bounds,
+    v_max known to better than ``VMAX_MAX_REL_ERR`` (and only with a constrained inclination:
+    the velocity field alone trades v_max against sin i)."""
+    if not row.get("disc_ok"):
+        return {"inclination": False, "pa": False, "v_max": False}
+    inc, inc_e = float(row["inclination"]), float(row["inclination_err"])
+    vm, vm_e = float(row["v_max"]), float(row["v_max_err"])
+    inc_ok = (np.isfinite(inc_e) and inc_e < INCLINATION_MAX_ERR and INCLINATION_BOUNDS[0] + INCLINATION_MARGIN < inc
+              < INCLINATION_BOUNDS[1] - INCLINATION_MARGIN)
+    return {"inclination": bool(inc_ok),
+            "pa": bool(np.isfinite(row["pa_err"]) and row["pa_err"] < PA_MAX_ERR),
+            "v_max": bool(inc_ok and np.isfinite(vm_e) and vm > 0 and vm_e < VMAX_MAX_REL_ERR * vm)}
+
+
+def size_flags(row, psf_given: bool = True) -> str:
+    """The ``flags`` cell of one size row (see :mod:`redshift1.flags`)."""
+    status = str(row.get("status", "ok"))
+    if status != "ok":
+        return join_flags(["not_detected"] if "not detected" in status else ["not_measured"])
+    names = []
+    if row.get("extrapolation_capped"):
+        names.append("extrapolation_capped")
+    if psf_given and not row.get("resolved"):
+        names.append("unresolved")
+    if not psf_given:
+        names.append("no_psf")
+    if not row.get("disc_ok"):
+        names.append("no_disc_fit")
+    elif not all(constrained_kinematics(row).values()):
+        names.append("kinematics_unconstrained")
+    if row.get("psf_source", "star") == "spectrograph mean":
+        names.append("psf_fallback")
+    return join_flags(names)
+
+
 SIZE_COLUMNS = ("id", "status", "size_status", "x_dyn", "y_dyn", "x_light", "y_light", "disc_ok", "inclination",
-                "pa", "v_max", "r_turn_arcsec", "n_velocity_spaxels", "psf_hwhm", "psf_r_half", "r_half_arcsec",
+                "inclination_err", "pa", "pa_err", "v_max", "v_max_err", "extrapolation_capped", "r_turn_arcsec", "n_velocity_spaxels", "psf_hwhm", "psf_r_half", "r_half_arcsec",
                 "r_half_err_arcsec", "r_half_corr_arcsec", "r_half_corr_err_arcsec", "r_half_corr_kpc",
                 "r_half_corr_err_kpc", "resolved", "recovered_fraction", "r_half_centroid_arcsec",
-                "r_half_model_arcsec")
+                "r_half_model_arcsec", "psf_source", "flags")
 
 
 def _size_target(job) -> tuple[dict, tuple | None]:
     """One target of :func:`measure_sizes` (module level, so it can run on other processes)."""
     kmos_dir, t, s, cfg, keep_maps = job
     row = dict.fromkeys(SIZE_COLUMNS, np.nan)
-    row.update(id=t["id"], status="ok", size_status="", disc_ok=False, resolved=False, n_velocity_spaxels=0)
+    row.update(id=t["id"], status="ok", size_status="", disc_ok=False, resolved=False, n_velocity_spaxels=0,
+               extrapolation_capped=False, psf_source=t["psf_source"], flags="")
     # subtract the PSF's r½ as sampled (the star's curve of growth); an older PSF table
     # without it falls back to the optical HWHM
     hwhm = t["psf_r_half"] if np.isfinite(t["psf_r_half"]) else t["psf_hwhm"]
@@ -172,9 +222,11 @@ def _size_target(job) -> tuple[dict, tuple | None]:
             cube = read_kmos_cube(Path(kmos_dir) / t["cube"])
             m = measure_size_cube(cube, s["z"], s["sigma_kms"], hwhm, ell, cfg, psf_hwhm_optical=t["psf_hwhm"])
             row.update({k: v for k, v in m.items() if not k.startswith("_")})
+            row["flags"] = size_flags(row)
             return row, (m["_maps"] if keep_maps else None)
         except Redshift1Error as exc:
             row["status"] = f"skipped: {exc}"
+    row["flags"] = size_flags(row)
     return row, None
 
 
@@ -198,7 +250,7 @@ def measure_sizes(kmos_dir: str | Path, targets: Table, spectra: Table, psf_tabl
         info = {"id": gid, "cube": str(t["cube"]), "pointing": str(t["pointing"]),
                 "spectrograph": int(t["spectrograph"]), "psf_hwhm": float(t["psf_hwhm"]),
                 "psf_r_half": float(t["psf_r_half"]),
-                "psf_ellipticity": float(t["psf_ellipticity"])}
+                "psf_ellipticity": float(t["psf_ellipticity"]), "psf_source": str(t["psf_source"])}
         jobs.append((str(kmos_dir), info, spec.get(gid), cfg, keep_maps))
     results = map_objects(_size_target, jobs, workers=workers, scheduler=scheduler, desc="Hα sizes",
                           progress=progress)
@@ -210,7 +262,8 @@ def measure_sizes(kmos_dir: str | Path, targets: Table, spectra: Table, psf_tabl
             table[c].unit = u.arcsec
         elif c.endswith("_kpc"):
             table[c].unit = u.kpc
-    table["inclination"].unit = table["pa"].unit = u.deg
-    table["v_max"].unit = u.km / u.s
+    for c in ("inclination", "inclination_err", "pa", "pa_err"):
+        table[c].unit = u.deg
+    table["v_max"].unit = table["v_max_err"].unit = u.km / u.s
     table["x_dyn"].unit = table["y_dyn"].unit = table["x_light"].unit = table["y_light"].unit = u.pix
     return table, maps

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import astropy.units as u
-from astropy.stats import sigma_clip, sigma_clipped_stats
+from astropy.stats import mad_std, sigma_clip, sigma_clipped_stats
 from astropy.table import Table
 
 from .. import constants as C
@@ -23,7 +23,8 @@ from ..errors import Redshift1Error
 from ..progress import progress_bar
 from ..mock.sky import KMOS_OH_TABLE, load_table
 from .cube import KMOSCube, read_kmos_cube
-from .linefit import LINES_UM, fit_halpha_nii, perturbed_errors
+from ..flags import join_flags
+from .linefit import LINES_UM, SIGMA_BOUNDS, fit_halpha_nii, perturbed_errors
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,13 @@ class SpectraConfig:
     upper_limit_sigma: float = 5.0       # [NII] non-detections away from sky lines: 5σ limits
     continuum_halfwidth_um: float = 0.02  # side bands for the continuum, ±200 Å around the lines
     seed: int = 2016
+    # a line must look like a line: channels this close to the ends of the valid band are
+    # masked (real KMOS cubes carry line-like artefacts there, e.g. XID 208 at 1.353 µm)
+    edge_mask_um: float = 0.005
+    # channels where the integrated spectrum's local scatter exceeds the NOISE extension's
+    # by this factor (after the global rescaling) are masked: the noise model fails there
+    noise_fail_factor: float = 3.0
+    sigma_max_kms: float = 500.0         # intrinsic σ above this is not a galaxy's Hα line
 
 
 # --------------------------------------------------------------------------- continuum, maps
@@ -153,6 +161,42 @@ def empirical_noise_scale(wave_um, spec, err, z, dz, halfwidth_um) -> float:
     return float(max(1.0, np.sqrt(np.mean(clipped.compressed() ** 2))))
 
 
+def band_edge_channels(spec: np.ndarray, wave_um: np.ndarray, edge_um: float) -> np.ndarray:
+    """Channels within ``edge_um`` of the first or last channel holding data (bool mask)."""
+    have = np.flatnonzero(np.isfinite(spec))
+    if have.size == 0:
+        return np.ones(wave_um.size, bool)
+    return (wave_um < wave_um[have[0]] + edge_um) | (wave_um > wave_um[have[-1]] - edge_um)
+
+
+def noise_failed_channels(spec: np.ndarray, err: np.ndarray, line_free: np.ndarray, factor: float,
+                          half_window: int = 25) -> np.ndarray:
+    """Channels where the NOISE extension fails: the robust scatter (``mad_std``) of the
+    continuum-subtracted spectrum's pulls over ±``half_window`` line-free channels exceeds
+    ``factor`` times that of the whole band. Line channels never enter the estimate, so a
+    real line does not mask itself."""
+    pull = np.where(line_free & np.isfinite(spec) & np.isfinite(err) & (err > 0), spec / err, np.nan)
+    if np.count_nonzero(np.isfinite(pull)) < 2 * half_window:
+        return np.zeros(spec.size, bool)
+    pad = np.pad(pull, half_window, constant_values=np.nan)
+    windows = np.lib.stride_tricks.sliding_window_view(pad, 2 * half_window + 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        local = mad_std(windows, axis=1, ignore_nan=True)
+        overall = mad_std(pull, ignore_nan=True)
+    return np.isfinite(local) & (local > factor * overall)
+
+
+def usable_channels(wave_um, spec, err, z_lo: float, z_hi: float, cfg: "SpectraConfig") -> np.ndarray:
+    """Channels the line fit may use: not at the band ends, not where the noise model fails
+    (the line window for redshifts ``z_lo``-``z_hi`` kept out of that test)."""
+    lo, hi = line_window_um(z_lo)[0], line_window_um(z_hi)[1]
+    line_free = (wave_um < lo) | (wave_um > hi)
+    bad = band_edge_channels(spec, wave_um, cfg.edge_mask_um)
+    bad |= noise_failed_channels(spec, err, line_free & ~bad, cfg.noise_fail_factor)
+    return ~bad
+
+
 # --------------------------------------------------------------------------- sky lines
 def strong_sky_lines_um(min_strength: float = 20.0) -> np.ndarray:
     """Vacuum wavelengths (µm) of the OH lines stronger than ``min_strength`` (peak = 100)."""
@@ -188,14 +232,20 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     if cfg.aperture_radius > 0:
         # a first fit of every valid spaxel finds the line, hence the light the aperture centres on
         s1, e1 = integrated_spectrum(cs, cube.noise, valid2d)
+        e1 = np.where(usable_channels(lam, s1, e1, z_guess - cfg.dz, z_guess + cfg.dz, cfg), e1, np.nan)
         fit1 = fit_halpha_nii(lam, s1[None], e1[None], z_guess, dz=cfg.dz)
         nb, nb_err = narrowband_map(cs, cube.noise, lam, float(fit1.z[0]), float(fit1.sigma_kms[0]))
         centre = light_centroid(nb, nb / nb_err)
         radius = cfg.aperture_radius / cube.pixel_scale.to_value(u.arcsec)
         ap = aperture_mask(valid2d.shape, centre, radius, valid2d)
+        extraction = (f"circular aperture of radius {cfg.aperture_radius:g} arcsec around the Hα light "
+                      f"centroid ({int(ap.sum())} spaxels)")
     else:
         ap = valid2d          # the whole field: one fit is enough, the centre comes from its map
+        extraction = f"every valid spaxel of the IFU ({int(ap.sum())} spaxels)"
     spec, err = integrated_spectrum(cs, cube.noise, ap)
+    usable = usable_channels(lam, spec, err, z_guess - cfg.dz, z_guess + cfg.dz, cfg)
+    err = np.where(usable, err, np.nan)
     noise_scale = empirical_noise_scale(lam, spec, err, z_guess, cfg.dz, cfg.continuum_halfwidth_um)
     err = err * noise_scale
     fit = fit_halpha_nii(lam, spec[None], err[None], z_guess, dz=cfg.dz)
@@ -207,7 +257,11 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     snr_nii = f_nii / e_nii if e_nii > 0 else np.nan
     lam_nii = LINES_UM[1] * (1 + p[0])
     d_sky = float(sky_line_distance_aa(lam_nii, cfg.sky_strength_min)[0])
-    ha_det = bool(snr_ha > cfg.snr_min)
+    doubts = line_fit_doubts(lam, usable, p, fit.converged[0], z_guess, cfg)
+    if "line_in_masked_channels" in doubts:
+        # no usable channel holds the line: its flux is not measured, not zero
+        f_ha = e_ha = snr_ha = np.nan
+    ha_det = bool(snr_ha > cfg.snr_min) and not (set(doubts) & VETOES)
     nii_det = bool(ha_det and snr_nii > cfg.snr_min)
     if not ha_det:
         nii_class = "no_halpha"
@@ -220,6 +274,9 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     nb, nb_err = narrowband_map(cs, cube.noise, lam, float(p[0]), float(p[1]))
     if cfg.aperture_radius <= 0:
         centre = light_centroid(nb, nb / nb_err)
+    flags = (["not_detected"] if not ha_det else []) + doubts
+    flags += ["noise_rescaled"] if noise_scale > NOISE_RESCALE_FLAG else []
+    flags += {"near_sky_line": ["nii_near_sky_line"], "upper_limit": ["nii_upper_limit"]}.get(nii_class, [])
     return {
         "z": p[0], "z_err": mc[0], "sigma_kms": p[1], "sigma_kms_err": mc[1], "fwhm_kms": 2.3548 * p[1],
         "flux_halpha": f_ha, "flux_halpha_err": e_ha, "snr_halpha": snr_ha,
@@ -228,8 +285,44 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
         "continuum": p[4], "noise_scale": noise_scale, "chi2_red": fit.chi2[0] / max(fit.dof[0], 1),
         "x_center": centre[0], "y_center": centre[1], "n_spaxels": int(ap.sum()),
         "nii_sky_distance_aa": d_sky, "halpha_detected": ha_det, "nii_detected": nii_det, "nii_class": nii_class,
-        "_spectrum": (lam, spec, err, fit.params[0]), "_map": (nb, nb_err, cont_img),
+        "n_masked_channels": int(np.count_nonzero(~usable & np.isfinite(spec))), "extraction": extraction,
+        "flags": join_flags(flags),
+        "_spectrum": (lam, spec, err, fit.params[0]), "_map": (nb, nb_err, cont_img), "_aperture": ap,
     }
+
+
+#: a NOISE extension under-stating the integrated spectrum's scatter by more than this is flagged
+#: (sky residuals shared by the spaxels make ~1.2-1.4 usual)
+NOISE_RESCALE_FLAG = 1.5
+
+#: doubts that make a line no detection, whatever its S/N: the fit sat on masked channels,
+#: at the edge of its redshift window, or with a width no galaxy has
+VETOES = {"line_in_masked_channels", "z_at_window_edge", "width_unphysical"}
+
+
+def line_fit_doubts(wave_um, usable, params, converged, z_guess: float, cfg: SpectraConfig) -> list[str]:
+    """Flag names for one integrated line fit: Hα on masked channels, z at the edge of the
+    search window, width at a bound of the fit or above ``cfg.sigma_max_kms``, no convergence."""
+    z, sigma = float(params[0]), float(params[1])
+    out = []
+    if not np.isfinite(z):
+        return ["fit_not_converged"]
+    centre = LINES_UM[0] * (1 + z)
+    i = int(np.argmin(np.abs(wave_um - centre)))
+    near = slice(max(i - 1, 0), i + 2)          # the line's peak and its neighbours
+    if not np.all(usable[near]) or not wave_um[0] <= centre <= wave_um[-1]:
+        out.append("line_in_masked_channels")
+    if abs(z - z_guess) > 0.98 * cfg.dz:
+        out.append("z_at_window_edge")
+    # a σ pinned at the lower bound is an unresolved line, which galaxies can have: flagged,
+    # but only a width beyond the physical range vetoes the detection
+    if not (SIGMA_BOUNDS[0] * 1.01 < sigma < SIGMA_BOUNDS[1] * 0.99):
+        out.append("width_at_bound")
+    if not sigma < cfg.sigma_max_kms:
+        out.append("width_unphysical")
+    if not converged:
+        out.append("fit_not_converged")
+    return out
 
 
 ROW_FLOATS = ("z", "z_err", "sigma_kms", "sigma_kms_err", "fwhm_kms", "flux_halpha", "flux_halpha_err",
@@ -240,7 +333,7 @@ ROW_FLOATS = ("z", "z_err", "sigma_kms", "sigma_kms_err", "fwhm_kms", "flux_halp
 def _measure_target(job) -> tuple[dict, dict | None]:
     """One target of :func:`measure_survey` (module level, so it can run on other processes)."""
     kmos_dir, gid, cube_path, z_cat, cfg, keep_arrays = job
-    rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, _stable_hash(gid)]))
+    rng = galaxy_rng(cfg.seed, gid)
     row = {"id": gid, "status": "ok"}
     try:
         cube = read_kmos_cube(Path(kmos_dir) / cube_path)
@@ -249,7 +342,8 @@ def _measure_target(job) -> tuple[dict, dict | None]:
         row["status"] = f"skipped: {exc}"
         for k in ROW_FLOATS:
             row[k] = np.nan
-        row.update(halpha_detected=False, nii_detected=False, nii_class="not_measured", n_spaxels=0, flux_unit="")
+        row.update(halpha_detected=False, nii_detected=False, nii_class="not_measured", n_spaxels=0, flux_unit="",
+                   n_masked_channels=0, extraction="", flags="not_measured,not_detected")
         return row, None
     row.update({k: v for k, v in m.items() if not k.startswith("_")})
     row["flux_unit"] = (cube.unit * u.um).to_string() if cube.unit_known else "unknown (no BUNIT) x um"
@@ -281,7 +375,8 @@ def measure_survey(kmos_dir: str | Path, targets: Table, cfg: SpectraConfig = Sp
     return table, arrays
 
 
-_COLUMNS = ("id", "status", *ROW_FLOATS, "n_spaxels", "halpha_detected", "nii_detected", "nii_class", "flux_unit")
+_COLUMNS = ("id", "status", *ROW_FLOATS, "n_spaxels", "halpha_detected", "nii_detected", "nii_class", "flux_unit",
+            "n_masked_channels", "extraction", "flags")
 
 
 def _set_units(t: Table):
@@ -294,9 +389,12 @@ def _set_units(t: Table):
     t["x_center"].unit = t["y_center"].unit = u.pix
 
 
-def _stable_hash(s: str) -> int:
+def galaxy_rng(seed: int, gid: str) -> np.random.Generator:
+    """The noise realisations of one galaxy: seeded by the run's seed and its id, so that a
+    galaxy's errors do not depend on which others are measured, nor on the entry point
+    (notebook 02 or ``fit-cube``)."""
     import zlib
-    return zlib.crc32(s.encode())
+    return np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(str(gid).encode())]))
 
 
 # --------------------------------------------------------------------------- summaries
