@@ -1,13 +1,18 @@
-"""``python -m redshift1 fit-cube``: JSON on a mock cube and on the real ESO cube; one-line errors."""
+"""``python -m redshift1 fit-cube``: JSON on a mock cube and on the real ESO cube; the same
+numbers as the notebook path (notebooks 02 + 03); one-line errors."""
 import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from astropy.table import Table
 
 KEYS = {"z", "flux_halpha", "flux_halpha_err", "flux_nii6583", "flux_nii6583_err", "snr_halpha", "fwhm_kms",
         "x_center", "y_center", "r_half_arcsec", "flux_unit"}
+# issue 11 item 1: what the per-galaxy measurement adds
+NEW_KEYS = {"flux_halpha_total", "flux_halpha_total_err", "extraction", "recovered_fraction", "inclination",
+            "inclination_err", "pa", "pa_err", "v_max", "v_max_err", "flags"}
 
 
 def run(*args):
@@ -21,20 +26,97 @@ def test_mock_cube_json(tiny_kmos_survey):
     r = run(tiny_kmos_survey / "kmos" / row["cube"], "--z", row["z_cat"], "--psf-fwhm", 0.6, "--json", "--n-perturb", 10)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert KEYS | {"r_half_corr_arcsec"} <= set(out)
+    assert KEYS | NEW_KEYS | {"r_half_corr_arcsec"} <= set(out)
+    assert isinstance(out["flags"], list)
+    assert out["halpha_detected"] and "not_detected" not in out["flags"]
+    assert out["flux_halpha_total"] >= out["flux_halpha"]
+    assert 0 < out["recovered_fraction"] <= 1
     assert abs(out["z"] - row["z_cat"]) < 0.01
     assert abs(out["z"] - truth["z"][0]) / (1 + truth["z"][0]) * 3e5 < 50
     assert "erg" in out["flux_unit"]
 
 
-def test_real_eso_cube(reference_dir):
+def test_real_eso_cube_has_no_halpha(reference_dir):
+    """XID 208 is a z≈1.534 AGN: its YJ band holds [OIII], no Hα. At z≈1.06 only a band-edge
+    artefact (1.353 µm) sits where Hα would, and it must not be called a detection."""
     r = run(reference_dir / "XID_208_YJband.fits", "--z", 1.06, "--json", "--n-perturb", 10)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert KEYS <= set(out) and "r_half_corr_arcsec" not in out
+    assert KEYS | NEW_KEYS <= set(out) and "r_half_corr_arcsec" not in out
     assert out["flux_unit"].startswith("unknown")
-    assert out["z"] == pytest.approx(1.0619, abs=0.001)      # Hα at 1.3534 µm
-    assert out["snr_halpha"] > 10
+    assert out["halpha_detected"] is False
+    assert "not_detected" in out["flags"]
+    assert out["r_half_arcsec"] is None and out["flux_halpha_total"] is None
+    assert not (out["snr_halpha"] or 0) > 3
+
+
+def test_real_eso_cube_blind_search_reports_no_size(reference_dir):
+    r = run(reference_dir / "XID_208_YJband.fits", "--n-perturb", 10)
+    assert r.returncode == 0, r.stderr
+    assert "NOT DETECTED" in r.stdout and "no size" in r.stdout and "r½" not in r.stdout
+    assert "not_detected:" in r.stdout and "blind_redshift:" in r.stdout
+
+
+def test_band_edge_spike_is_not_a_line(tmp_path):
+    """A hand-built cube: pure noise plus a line-like spike 0.002 µm from the band's end,
+    where Hα at the guessed z would fall. The spike is 30σ against the NOISE extension."""
+    from astropy.io import fits
+    rng = np.random.default_rng(11)
+    nl, ny, nx = 2048, 14, 14
+    wave = 1.0 + 1.7529e-4 * np.arange(nl)
+    noise = np.full((nl, ny, nx), 1e-19)
+    data = rng.normal(0, 1e-19, (nl, ny, nx))
+    spike = np.exp(-0.5 * ((wave - (wave[-1] - 0.002)) / 3e-4) ** 2)
+    data += 3e-19 * spike[:, None, None]
+    h = fits.Header({"CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CTYPE3": "WAVE", "CUNIT1": "deg", "CUNIT2": "deg",
+                     "CUNIT3": "um", "CRPIX1": 7.5, "CRPIX2": 7.5, "CRPIX3": 1.0, "CRVAL1": 53.1, "CRVAL2": -27.8,
+                     "CRVAL3": 1.0, "CD1_1": -0.2 / 3600, "CD2_2": 0.2 / 3600, "CD3_3": 1.7529e-4})
+    hdus = [fits.PrimaryHDU()] + [fits.ImageHDU(a.astype(np.float32), header=h, name=f"EDGE.{k}")
+                                  for k, a in (("DATA", data), ("NOISE", noise))]
+    path = tmp_path / "edge.fits"
+    fits.HDUList(hdus).writeto(path)
+    z = (wave[-1] - 0.002) / 0.65646 - 1
+    r = run(path, "--z", z, "--json", "--n-perturb", 5)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["halpha_detected"] is False and "not_detected" in out["flags"]
+    assert out["r_half_arcsec"] is None
+
+
+def test_cli_and_notebook_path_agree(tiny_kmos_survey):
+    """One measurement, two entry points: fit-cube on a cube and its PSF gives the numbers
+    notebooks 02 and 03 write for that galaxy (kmos_spectra.ecsv, kmos_sizes.ecsv)."""
+    from redshift1.kmos.catalogue import read_targets
+    from redshift1.kmos.psf import attach_psf, measure_psf_stars
+    from redshift1.kmos.size_survey import SizeConfig, measure_sizes
+    from redshift1.kmos.spectra import SpectraConfig, measure_survey
+
+    kmos = tiny_kmos_survey / "kmos"
+    targets = read_targets(kmos)[:2]
+    cfg = SpectraConfig(n_perturb=10)
+    spectra, _ = measure_survey(kmos, targets, cfg, progress=False)
+    psf = measure_psf_stars(kmos, Table.read(kmos / "psf_stars.ecsv"))
+    sizes, _ = measure_sizes(kmos, targets, spectra, psf, SizeConfig(), progress=False)
+    with_psf = attach_psf(targets, psf)
+    for t, s, z in zip(with_psf, spectra, sizes):
+        r = run(kmos / t["cube"], "--z", repr(float(t["z_cat"])), "--psf-fwhm", repr(2 * float(t["psf_hwhm"])),
+                "--psf-r-half", repr(float(t["psf_r_half"])), "--psf-ellipticity", repr(float(t["psf_ellipticity"])),
+                "--n-perturb", 10, "--json")
+        assert r.returncode == 0, r.stderr
+        out = json.loads(r.stdout)
+        for key in ("z", "z_err", "flux_halpha", "flux_halpha_err", "flux_nii6583", "flux_nii6583_err", "fwhm_kms",
+                    "x_center", "y_center"):
+            assert out[key] == pytest.approx(float(s[key]), rel=1e-12, abs=0), key
+        assert out["halpha_detected"] == bool(s["halpha_detected"])
+        if not s["halpha_detected"]:
+            assert out["r_half_arcsec"] is None
+            continue
+        for key in ("r_half_arcsec", "r_half_err_arcsec", "r_half_corr_arcsec", "r_half_corr_err_arcsec",
+                    "recovered_fraction", "x_dyn", "y_dyn"):
+            assert out[key] == pytest.approx(float(z[key]), rel=1e-12, abs=0), key
+        assert out["resolved"] == bool(z["resolved"])
+        expected = set(str(s["flags"]).split(",")) | set(str(z["flags"]).split(",")) - {""}
+        assert set(out["flags"]) == expected - {""}
 
 
 @pytest.mark.parametrize("bad", ["missing.fits", "garbage.fits"])
