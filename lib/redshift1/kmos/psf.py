@@ -445,6 +445,7 @@ def measure_psf_stars(kmos_dir: str | Path, stars: Table | str | Path | None = N
         t[name].unit = t[f"{name}_err"].unit = unit
     width = max([64] + [len(str(v)) for v in t["status"]])
     t["status"] = np.asarray(t["status"]).astype(f"U{width}")   # room to flag a star later
+    t["flags"] = psf_flags(t)
     t.meta["description"] = ("KMOS PSF per star: σ-clipped wavelength collapse, 2D elliptical Gaussian fit; "
                              "widths of the optical PSF (spaxel box removed), fwhm = geometric mean of the axes, "
                              "hwhm = fwhm/2, r_half = curve-of-growth half-light radius of the sampled star "
@@ -454,6 +455,22 @@ def measure_psf_stars(kmos_dir: str | Path, stars: Table | str | Path | None = N
     t.meta["clip_sigma"] = float(clip_sigma)
     t.meta["fit_background"] = bool(background)
     return t
+
+
+def psf_flags(table: Table) -> np.ndarray:
+    """The ``flags`` of each star: ``not_measured`` (status not ok) or ``psf_fit_at_bound``
+    (a fit whose covariance is undefined, as when a width or the centre sits on its bound)."""
+    from ..flags import flags_column
+
+    rows = []
+    for r in table:
+        if str(r["status"]) != "ok":
+            rows.append(["not_measured"])
+        elif not all(np.isfinite(float(r[c])) for c in ("fwhm_err", "ellipticity_err", "x0_err", "y0_err")):
+            rows.append(["psf_fit_at_bound"])
+        else:
+            rows.append([])
+    return flags_column(rows)
 
 
 # --------------------------------------------------------------------------- summaries

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from astropy.table import Table
 
+from .kross_flags import metallicity_flags
 from .kross_tables import DELTA_EDGES, align, fit_with_error_terms, flags, strings, values
 from .metallicity import PP04_SLOPE, n2_index, oh_from_n2
 from .regression import UPPER, binned_means, spearman
@@ -100,6 +101,7 @@ def kross_metallicity_table(spectra: Table, sfr_table: Table, resolved: Table | 
     t.meta.update({"description": "KROSS §3.3: 12+log(O/H) = 8.90 + 0.57 N2 (PP04); upper limits from 5σ [NII]",
                    "snr_min": snr_min, "sky_distance_max_aa": sky_distance_max_aa,
                    "ms_prescription": sfr_table.meta.get("ms_prescription", "")})
+    t["flags"] = metallicity_flags(t)
     return t
 
 

@@ -21,6 +21,7 @@ from ..cosmology import KROSS_COSMO
 from ..errors import ParameterError
 from .mainsequence import MS_PRESCRIPTIONS
 from .sfr import LOG_LHA_PER_SFR, a_gas, line_luminosity, sfr_from_halpha
+from .kross_flags import sfr_flags
 from .kross_tables import PAPER_TABLE2, align, flags, strings, values
 
 FLUX_UNIT = u.erg / u.s / u.cm**2
@@ -115,7 +116,10 @@ def kross_sfr_table(targets: Table, spectra: Table, cosmo=KROSS_COSMO, ms_prescr
     unknown_unit = np.array([s.startswith("unknown") for s in flux_unit])
 
     measured = present & (up_status == "ok")
-    detected = measured & np.isfinite(snr) & (snr > snr_min) & ~unknown_unit
+    # notebook 02's detection tests (masked channels, physical width, window edge) stand; the
+    # S/N threshold here may only be stricter
+    ok_02 = flags(spec, "halpha_detected") if "flags" in spec.colnames else np.ones(n, bool)
+    detected = measured & ok_02 & np.isfinite(snr) & (snr > snr_min) & ~unknown_unit
     # the fitted redshift only where the line is detected; the catalogue one otherwise
     use_fit = detected & np.isfinite(z_fit) & (z_fit > 0)
     z = np.where(use_fit, z_fit, z_cat)
@@ -137,6 +141,8 @@ def kross_sfr_table(targets: Table, spectra: Table, cosmo=KROSS_COSMO, ms_prescr
             status.append(up_status[i] if up_status[i].startswith("skipped") else f"skipped: {up_status[i]}")
         elif unknown_unit[i]:
             status.append("skipped: flux unit unknown (no BUNIT), no luminosity")
+        elif not detected[i] and not ok_02[i] and np.isfinite(snr[i]) and snr[i] > snr_min:
+            status.append(f"undetected: failed notebook 02's line tests ({strings(spec, 'flags')[i]})")
         elif not detected[i]:
             status.append(f"undetected: S/N(Hα) = {snr[i]:.1f} ≤ {snr_min:g}")
         else:
@@ -182,6 +188,7 @@ def kross_sfr_table(targets: Table, spectra: Table, cosmo=KROSS_COSMO, ms_prescr
         "log_lha_per_sfr": LOG_LHA_PER_SFR,
         "n_flag_differs_from_02": int(np.sum(detected != flags(spec, "halpha_detected"))),
     })
+    t["flags"] = sfr_flags(t, sizes)
     return t
 
 

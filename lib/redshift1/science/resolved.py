@@ -18,6 +18,7 @@ import astropy.units as u
 from astropy.table import Table
 from scipy.special import gammainc, gammaincinv
 
+from .kross_flags import resolved_flags
 from .kross_tables import DELTA_EDGES, align, fit_with_error_terms, flags, strings, values
 from .regression import LOWER, binned_means, spearman
 
@@ -160,6 +161,7 @@ def kross_resolved_table(sfr_table: Table, sizes: Table, hst: Table | None, targ
     t.meta["description"] = ("KROSS §4.1-4.2: ΣSFR = SFR/(2π r′½²) (lower limit where unresolved), "
                              "Σ★ = f★(<r′½) M★/(π r′½²) from the HST Sérsic profile")
     t.meta["ms_prescription"] = sfr_table.meta.get("ms_prescription", "")
+    t["flags"] = resolved_flags(t, sizes)
     return t
 
 
