@@ -69,3 +69,27 @@ def test_no_line_is_not_detected():
     cube, _ = mock_cube(g, seed=5)
     m = measure_cube(cube, g["z"], CFG)
     assert not m["halpha_detected"] and m["nii_class"] == "no_halpha"
+
+
+def test_channel_masks_band_edges_and_failed_noise_but_not_the_line():
+    """Hand-built spectrum: white noise with a stretch where the true scatter is 6× the
+    stated noise, a real line inside the line window, data only from channel 20 onwards."""
+    import numpy as np
+    from redshift1.kmos.spectra import SpectraConfig, band_edge_channels, usable_channels
+
+    rng = np.random.default_rng(3)
+    wave = 1.0 + 1.75e-4 * np.arange(2048)
+    err = np.ones(wave.size)
+    spec = rng.normal(0, 1, wave.size)
+    spec[:20] = np.nan
+    spec[600:660] *= 6.0                                     # the noise model fails here
+    z = 0.9
+    ha = 0.65646 * (1 + z)
+    line = np.abs(wave - ha) < 5e-4
+    spec[line] += 40.0                                      # a strong, real line
+    edge = band_edge_channels(spec, wave, 0.005)
+    assert edge[20:40].all() and edge[-20:].all() and not edge[100:2000].any()
+    ok = usable_channels(wave, spec, err, z - 0.01, z + 0.01, SpectraConfig())
+    assert ok[line].all()
+    assert (~ok[615:645]).mean() > 0.9
+    assert ok[1000:1200].all()
