@@ -159,9 +159,11 @@ def text_report(out: dict) -> list[str]:
             line += (f"; PSF-corrected {out['r_half_corr_arcsec']:.3f}\""
                      + (f" ± {_num(out['r_half_corr_err_arcsec'], '.3f')}\"" if out["resolved"] else " (upper limit)"))
         lines.append(line)
-        kin = [f"{k} {_num(out[k], '.0f')} ± {_num(out[k + '_err'], '.0f')}" for k in ("inclination", "pa", "v_max")
-               if out[k] is not None]
-        lines.append("  kinematics: " + ("; ".join(kin) + " (deg, deg, km/s)" if kin else "not constrained"))
+        kin = [f"{k} {_num(out[k], '.0f')} ± {_num(out[k + '_err'], '.0f')} {unit}"
+               for k, unit in (("inclination", "deg"), ("pa", "deg"), ("v_max", "km/s")) if out[k] is not None]
+        missing = [k for k in ("inclination", "pa", "v_max") if out[k] is None]
+        lines.append("  kinematics: " + ("; ".join(kin) if kin else "none constrained")
+                     + (f" ({', '.join(missing)} not constrained by the data)" if kin and missing else ""))
     else:
         lines += [f"  Hα NOT DETECTED: best fit {_num(out['flux_halpha'], '.3g')} ± {_num(out['flux_halpha_err'], '.3g')} "
                   f"(S/N {_num(out['snr_halpha'], '.1f')}); no size"]
