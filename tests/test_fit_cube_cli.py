@@ -127,3 +127,23 @@ def test_bad_file_is_a_one_line_error(tmp_path, bad):
     r = run(path, "--z", 0.9)
     assert r.returncode != 0
     assert r.stderr.strip().count("\n") == 0 and bad in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("notebook, config", [("02_kmos_spectra", "SpectraConfig"), ("03_kmos_sizes", "SizeConfig")])
+def test_notebook_defaults_are_the_lib_defaults(notebook, config):
+    """fit-cube uses the configs' defaults; the notebooks' parameter cells must state the same
+    values, so that both entry points run the same analysis by default."""
+    import ast
+    from pathlib import Path
+    from redshift1.kmos import size_survey, spectra
+
+    cls = {"SpectraConfig": spectra.SpectraConfig, "SizeConfig": size_survey.SizeConfig}[config]
+    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / f"{notebook}.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    params = {t.id: ast.literal_eval(n.value) for n in ast.parse("".join(cell["source"])).body
+              if isinstance(n, ast.Assign) for t in n.targets}
+    fields = cls.__dataclass_fields__
+    shared = {k for k in params if k in fields} | ({"aperture_radius"} & set(params))
+    assert len(shared) >= 5
+    for k in shared:
+        assert params[k] == fields[k].default, k
