@@ -90,7 +90,7 @@ def fit_cube(path, z=None, psf_fwhm=None, aperture=SpectraConfig.aperture_radius
         "r_half_arcsec": size["r_half_arcsec"] if size else None,
         "r_half_err_arcsec": size["r_half_err_arcsec"] if size else None,
         "x_dyn": size["x_dyn"] if size else None, "y_dyn": size["y_dyn"] if size else None,
-        "size_status": size["size_status"] if size else None,
+        "size_status": size["size_status"] if size else g.get("size_status"),
     }
     for key in ("inclination", "pa", "v_max"):
         ok = size is not None and kin[key]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import astropy.units as u
 
+from ..errors import Redshift1Error
 from ..flags import join_flags, split_flags
 from .cube import KMOSCube
 from .size_survey import SizeConfig, constrained_kinematics, measure_size_cube, size_flags
@@ -72,11 +73,16 @@ def measure_galaxy(cube: KMOSCube, z_guess: float, psf: PSFInfo | None = None,
         pix = cube.pixel_scale.to_value(u.arcsec)
         # no PSF: a point-like one (a tenth of a spaxel), nothing subtracted
         r_half, hwhm, ell = (psf.r_half, psf.hwhm, psf.ellipticity) if psf else (0.0, 0.1 * pix, 0.0)
-        size = measure_size_cube(cube, spec["z"], spec["sigma_kms"], r_half, ell, size_cfg, psf_hwhm_optical=hwhm)
-        size = {k: v for k, v in size.items() if not k.startswith("_")}
-        size["status"] = "ok"
-        size["flags"] = size_flags(size, psf_given=psf is not None)
-        flags += split_flags(size["flags"])
+        try:
+            size = measure_size_cube(cube, spec["z"], spec["sigma_kms"], r_half, ell, size_cfg, psf_hwhm_optical=hwhm)
+        except Redshift1Error as exc:       # as notebook 03: the galaxy keeps its row, flagged
+            out["size_status"] = f"skipped: {exc}"
+            flags.append("not_measured")
+        else:
+            size = {k: v for k, v in size.items() if not k.startswith("_")}
+            size["status"] = "ok"
+            size["flags"] = size_flags(size, psf_given=psf is not None)
+            flags += split_flags(size["flags"])
     out["size"] = size
     rf = size["recovered_fraction"] if size else np.nan
     # the total as notebook 04 forms it: the flux over the IFU over the fraction the field holds

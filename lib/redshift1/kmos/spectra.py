@@ -41,7 +41,7 @@ class SpectraConfig:
     continuum_halfwidth_um: float = 0.02  # side bands for the continuum, ±200 Å around the lines
     seed: int = 2016
     # a line must look like a line: channels this close to the ends of the valid band are
-    # masked (real KMOS cubes carry line-like artefacts there, e.g. XID 208 at 1.353 µm)
+    # masked (real KMOS cubes carry line-like artefacts there, S/N ~30 against their NOISE)
     edge_mask_um: float = 0.005
     # channels where the integrated spectrum's local scatter exceeds the NOISE extension's
     # by this factor (after the global rescaling) are masked: the noise model fails there
