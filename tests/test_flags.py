@@ -68,3 +68,26 @@ def test_science_table_flags_from_status_and_upstream():
     met = Table({"nii_class": ["detected", "upper_limit", "near_sky_line", "no_halpha"]})
     assert list(metallicity_flags(met)) == ["", "metallicity_from_limit", "nii_near_sky_line,no_metallicity",
                                            "not_detected,no_metallicity"]
+
+
+def test_walk_tables_carry_flags_and_notebooks_count_them(tiny_walk):
+    """Notebooks 01-06: each product table has a ``flags`` column of known names, and each
+    notebook prints how many objects are flagged, matching its table."""
+    import json
+
+    _, build, _ = tiny_walk
+    products = build / "products"
+    for nb, table in (("01_kmos_psf", "kmos_psf"), ("02_kmos_spectra", "kmos_spectra"),
+                      ("03_kmos_sizes", "kmos_sizes"), ("04_main_sequence", "kross_sfr"),
+                      ("05_resolved_ms", "kross_resolved"), ("06_metallicity", "kross_metallicity")):
+        t = Table.read(products / f"{table}.ecsv")
+        assert "flags" in t.colnames, table
+        for cell in t["flags"]:
+            assert set(split_flags(cell)) <= set(FLAG_WORDS), (table, cell)
+        cells = json.loads((build / "notebooks" / f"{nb}.ipynb").read_text())["cells"]
+        text = "".join("".join(o.get("text", "")) for c in cells for o in c.get("outputs", []))
+        noun = "PSF stars" if table == "kmos_psf" else "galaxies"
+        assert flag_summary(t, noun) in text, nb
+    spectra = Table.read(products / "kmos_spectra.ecsv")
+    undetected = ~np.asarray(spectra["halpha_detected"], bool)
+    assert all(("not_detected" in split_flags(c)) == u for c, u in zip(spectra["flags"], undetected))
