@@ -161,6 +161,24 @@ def empirical_noise_scale(wave_um, spec, err, z, dz, halfwidth_um) -> float:
     return float(max(1.0, np.sqrt(np.mean(clipped.compressed() ** 2))))
 
 
+def spatial_noise_scale(data_cs: np.ndarray, noise: np.ndarray, wave_um, z, dz, halfwidth_um,
+                        usable: np.ndarray | None = None) -> float:
+    """How much more the spaxels scatter than their NOISE says: the robust scatter
+    (``mad_std``) of the continuum-subtracted pulls over every valid spaxel of the line-free
+    side-band channels (at least 1). If each spaxel's noise is under-stated, their sum's is
+    by at least as much."""
+    lo, hi = line_window_um(z - dz)[0], line_window_um(z + dz)[1]
+    side = (wave_um > lo - halfwidth_um) & (wave_um < hi + halfwidth_um) & ~((wave_um >= lo) & (wave_um <= hi))
+    if usable is not None:
+        side &= usable
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pull = data_cs[side] / noise[side]
+    pull = pull[np.isfinite(pull)]
+    if pull.size < 100:
+        return 1.0
+    return float(max(1.0, mad_std(pull)))
+
+
 def band_edge_channels(spec: np.ndarray, wave_um: np.ndarray, edge_um: float) -> np.ndarray:
     """Channels within ``edge_um`` of the first or last channel holding data (bool mask)."""
     have = np.flatnonzero(np.isfinite(spec))
@@ -246,7 +264,10 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     spec, err = integrated_spectrum(cs, cube.noise, ap)
     usable = usable_channels(lam, spec, err, z_guess - cfg.dz, z_guess + cfg.dz, cfg)
     err = np.where(usable, err, np.nan)
-    noise_scale = empirical_noise_scale(lam, spec, err, z_guess, cfg.dz, cfg.continuum_halfwidth_um)
+    # the errors must hold the scatter the data show, spectrally (coherent residuals of the
+    # summed spaxels) and spatially (spaxels noisier than their NOISE extension)
+    noise_scale = max(empirical_noise_scale(lam, spec, err, z_guess, cfg.dz, cfg.continuum_halfwidth_um),
+                      spatial_noise_scale(cs, cube.noise, lam, z_guess, cfg.dz, cfg.continuum_halfwidth_um, usable))
     err = err * noise_scale
     fit = fit_halpha_nii(lam, spec[None], err[None], z_guess, dz=cfg.dz)
     mc = perturbed_errors(lam, spec[None], err[None], fit, n_perturb=cfg.n_perturb, dz=cfg.dz, rng=rng)[0]
