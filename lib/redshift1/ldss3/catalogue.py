@@ -20,13 +20,15 @@ import astropy.units as u
 from astropy.table import Table, vstack
 
 from ..progress import progress_bar
-from .detect import DETECTION_FLAGS, clean_flags, find_lines, line_kernel, significance, spectral_width
+from .detect import (DETECTION_FLAGS, clean_flags, find_lines, line_kernel, significance, spectral_width,
+                     throughput_from_sky)
 from .fluxes import (Sensitivity, analytic_aperture_correction, aperture_correction, box_flux, calibrate,
                      line_continuum, profile_fwhm)
 from .reduce import ReducedMask, read_reduced
 from .registration import parabolic_peak
 
-__all__ = ["DetectParams", "detect_mask", "detect_survey", "finalise_fluxes", "seeing_correction", "slit_throughput", "LINE_STATUS", "FLUX_UNIT"]
+__all__ = ["DetectParams", "detect_mask", "detect_survey", "finalise_fluxes", "seeing_correction", "slit_throughput",
+           "extraction_region", "LINE_STATUS", "FLUX_UNIT"]
 
 FLUX_UNIT = u.erg / u.s / u.cm**2
 
@@ -81,6 +83,20 @@ def slit_throughput(red: ReducedMask, sens: Sensitivity | None, floor: float = 0
     return np.where(t >= floor, t, np.nan)
 
 
+def extraction_region(red: ReducedMask) -> np.ndarray:
+    """The extraction box of every slit (its rows) over the columns from its first to its last good
+    pixel: where a line may lie, masked pixels (bad columns, traps, rejected cosmic rays) included.
+    Its border is the 'edge' of ROLES §2.4.1; masked pixels inside it are not."""
+    good = np.asarray(red.good, bool)
+    region = np.zeros_like(good)
+    lo, hi = np.asarray(red.slits["box_lo"], int), np.asarray(red.slits["box_hi"], int)
+    for i in range(good.shape[0]):
+        cols = np.flatnonzero(good[i].any(axis=0))
+        if cols.size:
+            region[i, lo[i]:hi[i], cols[0]:cols[-1] + 1] = True
+    return region
+
+
 def _signal_peak(sb, valid, slit, row, col, half: int = 2):
     """Position of the maximum of ``sb`` within ``half`` pixels of each (row, col), valid pixels only."""
     ns, ny, nx = sb.shape
@@ -109,7 +125,9 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
     cube and friends for figures.
     """
     p = params or DetectParams()
-    thr = slit_throughput(red, sens) if p.follow_throughput else None
+    # the detection never depends on the flux calibration (issue 12): the side bands follow the
+    # throughput measured on the mask's own sky, with or without a flux standard
+    thr = throughput_from_sky(red.sky, floor=0.2) if p.follow_throughput else None
     kern = line_kernel(p.fwhm_x, p.fwhm_y)
     thr_conv = None
     if thr is not None:   # the convolved frame sees the throughput through the kernel's spectral profile
@@ -124,7 +142,7 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
     noise = np.nan_to_num(red.noise, nan=1.0)
     det = significance(sci, noise, red.good, kern, p.sideband_inner, p.sideband_outer, p.remask_sigma,
                        p.continuum_noise, throughput=thr_conv)
-    cat = find_lines(det["sigma"], det["valid"], p.raw_sigma, p.connectivity)
+    cat = find_lines(det["sigma"], det["valid"], p.raw_sigma, p.connectivity, region=extraction_region(red))
     s, r, c = (np.asarray(cat[k], int) for k in ("slit", "row", "col"))
     if p.centre_on_signal and len(cat):
         # the line's centre: the peak of the filtered signal S - b near the significance peak
@@ -141,7 +159,8 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
     f5, e5, nmir, nmis = box_flux(sci, noise, red.good, s, r, c, p.box_half, p.box_half, cont)
     fw, ew, _, nmisw = box_flux(sci, noise, red.good, s, r, c, p.box_half, p.wide_half_x, cont)
     flags = clean_flags(cat, det, red.sky, red.box_rows, p.leak_rows, p.leak_sky_factor, p.broad_fwhm,
-                        red.wave, f5 / (2 * p.box_half + 1) ** 2, p.telluric_band, p.telluric_contrast)
+                        red.wave, f5 / (2 * p.box_half + 1) ** 2, p.telluric_band, p.telluric_contrast,
+                        leak_nsigma=p.adopt_sigma)
     sl = red.slits
     out = Table()
     out["mask"] = np.full(len(cat), red.name)
