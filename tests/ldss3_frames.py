@@ -85,6 +85,16 @@ class Line:
 
 
 @dataclass
+class Continuum:
+    """A galaxy continuum in slot ``slot``: ``level`` e-/column (whole profile) per nod per exposure
+    at the filter's peak, following the KG750 filter."""
+    slot: int
+    level: float
+    dy: float = 0.0
+    fwhm_y: float = 3.7
+
+
+@dataclass
 class Cosmic:
     """Electrons added to pixels ``(y, x)`` (detector coordinates) of exposure ``exp`` (0-based)."""
     exp: int
@@ -99,6 +109,7 @@ class Survey:
     n_exp: int = 4
     seed: int = 1
     lines: list = field(default_factory=list)
+    continua: list = field(default_factory=list)
     bad_columns: list = field(default_factory=list)    # (x, y_lo, y_hi): bpm = 1, pixels hot
     traps: list = field(default_factory=list)          # (x, y, electrons at the defect, decay rows)
     cosmics: list = field(default_factory=list)
@@ -107,6 +118,8 @@ class Survey:
     standard_slot: int | None = None                   # default: the last slot
     mask: str = "mask1"
     hot_level: float = 400.0                           # e- added on bad columns
+    leak: float = 0.0                                  # fraction of the sky spilling into the last
+                                                       # two region-B rows (a slit-end residual)
 
     @property
     def shape(self):
@@ -205,7 +218,17 @@ def _slit_light(s: Survey, dx: float, lines, per_nod_sky: float = 1.0):
         lo = a_row_lo(k)
         img[lo:lo + SHUFFLE] += cover[:, None] * sky[None, :]
         img[lo + SHUFFLE:lo + 2 * SHUFFLE] += cover[:, None] * sky[None, :]
+        if s.leak:
+            img[lo + 2 * SHUFFLE - 2:lo + 2 * SHUFFLE] += s.leak * sky[None, :]
     sig_x = SPECRES / 2.3548 / DISP
+    for cn in s.continua:
+        lo = a_row_lo(cn.slot)
+        spec = cn.level * _filter(wave_of(x, dx))
+        sy = cn.fwhm_y / 2.3548
+        pa = _pix_gauss(rows - 0.5, NAD_ROW + cn.dy, sy) * cover
+        pb = _pix_gauss(rows - 0.5, NAD_ROW + NOD + cn.dy, sy) * cover
+        img[lo:lo + SHUFFLE] += pa[:, None] * spec[None, :]
+        img[lo + SHUFFLE:lo + 2 * SHUFFLE] += pb[:, None] * spec[None, :]
     for ln in lines:
         lo = a_row_lo(ln.slot)
         px = _pix_gauss(x - 0.5, column_of(ln.wave) + dx, sig_x)

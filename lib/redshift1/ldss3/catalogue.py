@@ -21,7 +21,7 @@ from astropy.table import Table, vstack
 
 from ..progress import progress_bar
 from .detect import (DETECTION_FLAGS, clean_flags, find_lines, line_kernel, significance, spectral_width,
-                     throughput_from_sky)
+                     continuum_throughput)
 from .fluxes import (Sensitivity, analytic_aperture_correction, aperture_correction, box_flux, calibrate,
                      line_continuum, profile_fwhm)
 from .reduce import ReducedMask, read_reduced
@@ -126,8 +126,8 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
     """
     p = params or DetectParams()
     # the detection never depends on the flux calibration (issue 12): the side bands follow the
-    # throughput measured on the mask's own sky, with or without a flux standard
-    thr = throughput_from_sky(red.sky, floor=0.2) if p.follow_throughput else None
+    # throughput measured on the mask's own galaxy continua, with or without a flux standard
+    thr = continuum_throughput(red.sci, red.good, red.wave, red.noise, floor=0.2) if p.follow_throughput else None
     kern = line_kernel(p.fwhm_x, p.fwhm_y)
     thr_conv = None
     if thr is not None:   # the convolved frame sees the throughput through the kernel's spectral profile

@@ -27,7 +27,8 @@ from astropy.table import Table
 from scipy.ndimage import (convolve, convolve1d, find_objects, label, maximum_filter1d,
                            maximum_position)
 
-__all__ = ["line_kernel", "convolve_cube", "sideband_continuum", "throughput_from_sky", "significance", "find_lines",
+__all__ = ["line_kernel", "convolve_cube", "sideband_continuum", "throughput_from_sky", "continuum_throughput", "significance",
+           "find_lines",
            "spectral_width", "sky_leak_model", "clean_flags", "DETECTION_FLAGS"]
 
 #: flag bits of a raw detection (0 = clean)
@@ -75,6 +76,59 @@ def throughput_from_sky(sky1d, size: int = 41, percentile: float = 20.0, floor: 
     t = percentile_filter(sky, percentile, size=(1, size), mode="nearest")
     t = t / np.maximum(t.max(axis=1, keepdims=True), 1e-12)
     return np.where(t >= floor, t, np.nan)
+
+
+def continuum_throughput(sci, good, wave, noise=None, floor: float = 0.2, median_px: int = 15,
+                         smooth_px: int = 9, step: float = 1.0, min_snr: float = 30.0):
+    """Relative throughput along x of every slit from the mask's own galaxy continua.
+
+    The sky-subtracted ``A' - B'`` spectra of all slits (summed over their box rows) are put
+    on a common wavelength grid, freed of emission lines by a running median of
+    ``median_px`` columns (a median keeps a monotonic filter edge where it is), summed over
+    the slits and smoothed: what the filter, the optics and the telluric bands do to a
+    continuum, times the mean galaxy spectrum (smooth over the side bands). Normalised to 1
+    at its 98th percentile, put back on every slit's columns, NaN below ``floor``.
+
+    It uses no flux standard, so the line detection does not depend on the flux
+    calibration. Returns None when the summed continuum is too faint to follow (its
+    peak below ``min_snr`` times its noise per grid point): the side bands then take the
+    plain mean (ROLES eq. 5).
+    """
+    from scipy.ndimage import median_filter, uniform_filter1d
+    wave = np.asarray(wave, float)
+    g = np.asarray(good, bool) & np.isfinite(sci)
+    n_row = np.maximum(g.sum(axis=1), 1)
+    spec = np.where(g, sci, 0.0).sum(axis=1) / n_row * g.shape[1]          # (n_slit, n_col)
+    has = g.sum(axis=1) >= max(g.shape[1] // 2, 1)
+    if noise is not None:
+        var = np.where(g, np.asarray(noise, float) ** 2, 0.0).sum(axis=1) / n_row**2 * g.shape[1] ** 2
+    else:
+        var = np.zeros_like(spec)
+    ok_w = np.isfinite(wave)
+    if not (ok_w & has).any():
+        return None
+    grid = np.arange(np.nanmin(wave[ok_w]), np.nanmax(wave[ok_w]) + step, step)
+    total = np.zeros(grid.size)
+    tvar = np.zeros(grid.size)
+    cover = np.zeros(grid.size)
+    for i in range(spec.shape[0]):
+        c = has[i] & ok_w[i]
+        if c.sum() < 2 * median_px:
+            continue
+        o = np.argsort(wave[i][c])
+        sm = median_filter(spec[i][c][o], size=median_px, mode="nearest")
+        total += np.interp(grid, wave[i][c][o], sm, left=0.0, right=0.0)
+        tvar += np.interp(grid, wave[i][c][o], var[i][c][o], left=0.0, right=0.0) / median_px
+        cover += np.interp(grid, wave[i][c][o], np.ones(c.sum()), left=0.0, right=0.0)
+    if not (cover > 0).any():
+        return None
+    total = uniform_filter1d(median_filter(total, size=smooth_px, mode="nearest"), smooth_px, mode="nearest")
+    peak = float(np.percentile(total[cover > 0], 98))
+    noise_pt = float(np.sqrt(np.median(tvar[cover > 0]) / smooth_px))
+    if not np.isfinite(peak) or peak <= 0 or (noise is not None and peak < min_snr * noise_pt):
+        return None
+    t = np.interp(wave, grid, total / peak, left=np.nan, right=np.nan)
+    return np.where(ok_w & (t >= floor), np.minimum(t, 1.5), np.nan)
 
 
 def significance(sci, noise, good, kernel=None, inner: int = 10, outer: int = 50,
