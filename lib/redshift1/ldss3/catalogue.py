@@ -28,7 +28,7 @@ from .reduce import ReducedMask, read_reduced
 from .registration import parabolic_peak
 
 __all__ = ["DetectParams", "detect_mask", "detect_survey", "finalise_fluxes", "seeing_correction", "slit_throughput",
-           "extraction_region", "LINE_STATUS", "FLUX_UNIT"]
+           "extraction_region", "line_doubts", "LINE_STATUS", "FLUX_UNIT"]
 
 FLUX_UNIT = u.erg / u.s / u.cm**2
 
@@ -210,6 +210,8 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
     else:
         out["flux"] = np.full(len(cat), np.nan) * FLUX_UNIT
         out["flux_err"] = np.full(len(cat), np.nan) * FLUX_UNIT
+    out["flux_calibrated"] = np.full(len(cat), sens is not None)
+    out["slit_registered"] = (np.asarray(sl["status"])[s] != "no_sky_registration") if len(cat) else np.zeros(0, bool)
     status = np.where(out["sigma"] >= p.adopt_sigma, "adopted", "below_threshold").astype("U20")
     for name in ("telluric", "broad", "sky_leak", "edge"):   # the last assignment wins: edge is the strongest
         status[(flags & DETECTION_FLAGS[name]) > 0] = name
@@ -285,10 +287,42 @@ def finalise_fluxes(cat: Table, sens: Sensitivity | None, params: DetectParams |
     if len(cat):
         cat["flux_err_total"] = np.hypot(np.asarray(cat["flux_err"], float),
                                          f_sys * np.abs(np.asarray(cat["flux"], float))) * FLUX_UNIT
+    if "n_missing" in cat.colnames:
+        cat["doubt"] = line_doubts(cat, seeing, n_ap == 0)
     info = {"apcorr": apc, "n_lines": n_ap, "scatter": scatter, "analytic": fallback,
             "source": which if n_ap else "analytic (doublet, LSF, registration)", "seeing": seeing,
             "flux_systematic": f_sys}
     return cat, info
+
+
+def line_doubts(cat: Table, seeing: Table, apcorr_analytic: bool, min_lines: int = 3) -> np.ndarray:
+    """The ``doubt`` cell of every line (:mod:`redshift1.ldss3.doubt`): uncalibrated flux, the
+    analytic aperture correction or the survey-median slit-loss correction used for lack of
+    bright lines, a flux box with mirrored or missing pixels, a slit without sky registration."""
+    from .doubt import doubt_column
+    n = len(cat)
+    cal = np.asarray(cat["flux_calibrated"], bool) if "flux_calibrated" in cat.colnames else np.ones(n, bool)
+    few = set()
+    if len(seeing) and "n_lines" in seeing.colnames:
+        few = {m for m, k in zip(np.asarray(seeing["mask"]), np.asarray(seeing["n_lines"])) if k < min_lines}
+    reg = np.asarray(cat["slit_registered"], bool) if "slit_registered" in cat.colnames else np.ones(n, bool)
+    rows = []
+    for i in range(n):
+        r = []
+        if not cal[i]:
+            r.append("uncalibrated")
+        elif apcorr_analytic:
+            r.append("apcorr_analytic")
+        if cal[i] and cat["mask"][i] in few:
+            r.append("seeing_survey_median")
+        if int(cat["n_missing"][i]) > 0:
+            r.append("box_incomplete")
+        elif int(cat["n_mirrored"][i]) > 0:
+            r.append("box_mirrored")
+        if not reg[i]:
+            r.append("slit_unregistered")
+        rows.append(r)
+    return doubt_column(rows)
 
 
 def flux_systematic(cat: Table, sens: Sensitivity | None, params: DetectParams, apcorr: float, ap_scatter: float) -> float:

@@ -146,11 +146,12 @@ def multiline_redshifts(cat: Table, tol: float = 5.0, wave_range=(7000.0, 8050.0
                         statuses=("adopted", "below_threshold"), secure_statuses=("adopted",)):
     """Multi-line redshifts per slit (see the module docstring).
 
-    Only lines that are themselves secure (status in ``secure_statuses``) can reject another
-    line: a line left unexplained by the best redshift is ``"spurious"`` only if at least two
-    secure lines support that redshift, or -- when no redshift explains two lines -- if a
-    secure line is more significant. Companions below the adoption threshold (noise peaks,
-    mostly) are identified when they fit, but never overrule an adopted line.
+    Only a secure line (status in ``secure_statuses``) that is *more significant* can reject
+    another line (ROLES: the most significant line is kept): a line left unexplained by the
+    best redshift, or by any redshift, is ``"spurious"`` only if a more significant secure line
+    is explained by that redshift (or, with none, exists in the slit). Companions below the
+    adoption threshold (noise peaks, mostly) are identified when they fit, but never overrule
+    an adopted line.
 
     Returns ``(slits, verdict)``: a table with one row per slit holding two or more lines
     (``mask``, ``slit_id``, ``object_id``, ``n_lines``, ``consistent`` (every line explained),
@@ -204,14 +205,13 @@ def multiline_redshifts(cat: Table, tol: float = 5.0, wave_range=(7000.0, 8050.0
                          "z_multi": np.nan, "lines": ""})
             continue
         _, zz, match, ids = best
-        n_support = int((match & secure).sum())
         for k, (i, mm) in enumerate(zip(idx, match)):
             if mm:
                 verdict[i] = "consistent"
-            elif n_support >= 2 or (secure & match)[:k].any():
-                verdict[i] = "spurious"        # secure lines agree on a redshift that leaves it out
+            elif (secure & match)[:k].any():
+                verdict[i] = "spurious"        # a more significant secure line has a redshift that leaves it out
             else:
-                verdict[i] = "single"          # only sub-threshold companions disagree with it
+                verdict[i] = "single"          # only fainter or sub-threshold lines disagree with it
         n_sec = int(sum(1 for i, mm in zip(idx, match) if mm and cat["status"][i] in secure_statuses))
         rows.append({"mask": m, "slit_id": int(sid), "object_id": cat["object_id"][idx[0]], "n_lines": len(idx),
                      "consistent": bool(match.all()), "n_secure_lines": n_sec, "secure": n_sec >= 2,

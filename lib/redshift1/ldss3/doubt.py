@@ -1,0 +1,76 @@
+"""Doubt made visible in the ROLES/LDSS3 products (issue 17): flag names, their meaning, counts.
+
+Per-row product tables of notebooks 07-10 carry a ``doubt`` column: comma-separated names
+from :data:`DOUBT_WORDS`, empty when the result hit no bound, cap, fallback or
+non-detection. :func:`doubt_summary` turns a table into the sentence the notebooks and
+``detect-lines`` print.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+__all__ = ["DOUBT_WORDS", "join_doubts", "split_doubts", "doubt_counts", "doubt_summary", "doubt_column"]
+
+#: every flag and what it says, in words
+DOUBT_WORDS = {
+    # line catalogue (08, detect-lines)
+    "uncalibrated": "no flux standard: flux is NaN, the counts (electrons) are kept",
+    "apcorr_analytic": "too few bright lines: the spectral aperture correction is the analytic estimate",
+    "seeing_survey_median": "too few bright lines on its mask: slit-loss correction from the survey median",
+    "box_mirrored": "bad pixels in the 5x5 flux box replaced by their mirror images",
+    "box_incomplete": "pixels of the 5x5 flux box missing (no good mirror): flux is a lower limit",
+    "slit_unregistered": "no sky-line registration of its slit: design wavelength solution",
+    # redshifts / P([OII]) (09)
+    "p_clamped": "P([OII]) at a clamp of the photo-z weighting",
+    "pdf_renormalised": "photo-z PDF renormalised (integral off by more than 1%)",
+    "no_line": "no adopted line: not a detection",
+    # luminosity function / SFR density (10)
+    "empty_bin": "no galaxy in the bin: the value is an upper limit",
+}
+
+
+def join_doubts(names) -> str:
+    """One table cell: the names, comma-separated, stable order, no repeats (unknown names refused)."""
+    seen = []
+    for n in names:
+        if n and n not in seen:
+            if n not in DOUBT_WORDS:
+                raise ValueError(f"unknown doubt flag {n!r}; add it to redshift1.ldss3.doubt.DOUBT_WORDS")
+            seen.append(n)
+    return ",".join(seen)
+
+
+def split_doubts(cell) -> list[str]:
+    """The names in one ``doubt`` cell."""
+    s = str(cell).strip()
+    return [f for f in s.split(",") if f] if s and s not in ("--", "nan") else []
+
+
+def doubt_column(rows) -> np.ndarray:
+    """A string column from per-row lists of names."""
+    cells = [join_doubts(r) for r in rows]
+    width = max([1] + [len(c) for c in cells])
+    return np.array(cells, dtype=f"U{width}")
+
+
+def doubt_counts(table, column: str = "doubt") -> Counter:
+    """How many rows carry each flag."""
+    if column not in getattr(table, "colnames", ()):
+        return Counter()
+    return Counter(f for cell in table[column] for f in split_doubts(cell))
+
+
+def doubt_summary(table, noun: str = "lines", column: str = "doubt") -> str:
+    """A sentence with the counts of flagged rows, e.g.
+    ``"3 of 18 lines are flagged: 2 box_mirrored, 1 uncalibrated."``"""
+    n = len(table)
+    if n == 0 or column not in table.colnames:
+        return f"0 of {n} {noun} are flagged."
+    flagged = int(sum(bool(split_doubts(c)) for c in table[column]))
+    if flagged == 0:
+        return f"0 of {n} {noun} are flagged."
+    counts = doubt_counts(table, column)
+    parts = ", ".join(f"{k} {name}" for name, k in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"{flagged} of {n} {noun} are flagged: {parts}."
