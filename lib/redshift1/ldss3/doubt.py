@@ -11,7 +11,8 @@ from collections import Counter
 
 import numpy as np
 
-__all__ = ["DOUBT_WORDS", "join_doubts", "split_doubts", "doubt_counts", "doubt_summary", "doubt_column"]
+__all__ = ["DOUBT_WORDS", "join_doubts", "split_doubts", "doubt_counts", "doubt_summary", "doubt_column",
+           "slit_doubts", "poii_doubts", "completeness_doubts"]
 
 #: every flag and what it says, in words
 DOUBT_WORDS = {
@@ -22,12 +23,19 @@ DOUBT_WORDS = {
     "box_mirrored": "bad pixels in the 5x5 flux box replaced by their mirror images",
     "box_incomplete": "pixels of the 5x5 flux box missing (no good mirror): flux is a lower limit",
     "slit_unregistered": "no sky-line registration of its slit: design wavelength solution",
+    # slits (07)
+    "mostly_bad": "fewer than half of the slit's extraction-box pixels are good",
+    "off_frame": "slit not on the detector frame: not reduced",
     # redshifts / P([OII]) (09)
     "p_clamped": "P([OII]) at a clamp of the photo-z weighting",
     "pdf_renormalised": "photo-z PDF renormalised (integral off by more than 1%)",
     "no_line": "no adopted line: not a detection",
+    "no_good_slit": "no reduced slit: not observed",
+    "line_doubt": "its best line carries a doubt flag in the line catalogue",
+    "no_galaxies": "no catalogue galaxy in the K bin: completeness undefined",
     # luminosity function / SFR density (10)
-    "empty_bin": "no galaxy in the bin: the value is an upper limit",
+    "empty_bin": "no galaxy in the bin: value_hi is the 1-sigma upper limit (Gehrels N = 0 -> 1.841 times the "
+                 "effective weight of the nearest bin with galaxies)",
 }
 
 
@@ -74,3 +82,41 @@ def doubt_summary(table, noun: str = "lines", column: str = "doubt") -> str:
     counts = doubt_counts(table, column)
     parts = ", ".join(f"{k} {name}" for name, k in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     return f"{flagged} of {n} {noun} are flagged: {parts}."
+
+
+def slit_doubts(slits) -> np.ndarray:
+    """``doubt`` of every reduced slit, from its ``status`` (07)."""
+    word = {"no_sky_registration": "slit_unregistered", "mostly_bad": "mostly_bad", "off_frame": "off_frame"}
+    return doubt_column([[word[s]] if s in word else [] for s in np.asarray(slits["status"]).tolist()])
+
+
+def poii_doubts(poii, lines=None, clamp_lo: float = 0.1, clamp_hi: float = 0.9) -> np.ndarray:
+    """``doubt`` of every object of ``roles_poii`` (09): not a detection, P([OII]) at a clamp of the
+    photo-z weighting, a renormalised PDF, a best line with a doubt of its own."""
+    line_doubt = {}
+    if lines is not None and len(lines) and "doubt" in lines.colnames:
+        for m, sl, d in zip(np.asarray(lines["mask"]), np.asarray(lines["slit_id"]), np.asarray(lines["doubt"])):
+            if split_doubts(d):
+                line_doubt[(str(m), int(sl))] = True
+    rows = []
+    for r in poii:
+        f = []
+        st = str(r["status"])
+        if st == "no_line":
+            f.append("no_line")
+        elif st == "no_good_slit":
+            f.append("no_good_slit")
+        raw = float(r["p_oii_photoz_raw"]) if "p_oii_photoz_raw" in poii.colnames else np.nan
+        if str(r["p_source"]) == "photoz" and np.isfinite(raw) and (raw < clamp_lo or raw > clamp_hi):
+            f.append("p_clamped")
+        if "pdf_norm" in poii.colnames and np.isfinite(float(r["pdf_norm"])) and abs(float(r["pdf_norm"]) - 1) > 0.01:
+            f.append("pdf_renormalised")
+        if st == "detected" and line_doubt.get((str(r["mask_best"]), int(r["slit_best"]))):
+            f.append("line_doubt")
+        rows.append(f)
+    return doubt_column(rows)
+
+
+def completeness_doubts(comp) -> np.ndarray:
+    """``doubt`` of every K bin of the completeness table (09): no galaxy to define ``W``."""
+    return doubt_column([["no_galaxies"] if not np.isfinite(float(w)) else [] for w in np.asarray(comp["W"], float)])
