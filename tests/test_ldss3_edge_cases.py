@@ -208,3 +208,30 @@ def test_detect_lines_warns_in_one_line_naming_the_missing_standard(continuum_su
     assert out["flux_calibrated"] is False and out["n_lines"] == 3
     assert all(d["flux"] is None and "uncalibrated" in d["doubt"] for d in out["lines"])
     assert out["doubt_summary"].startswith("3 of 3 lines are flagged") and "uncalibrated" in out["doubt_words"]
+
+
+# --------------------------------------------------------------------------- doubt visible (issue 17, ROLES)
+def test_empty_lf_bins_get_a_finite_flagged_upper_limit():
+    from astropy.stats import poisson_conf_interval
+    from redshift1.science.lf import luminosity_function
+    # two galaxies in the first bin, none in the second and third
+    lf = luminosity_function(np.array([40.1, 40.2]), np.ones(2), np.array([1e4, 2e4]), np.ones(2),
+                             [40.0, 40.5, 41.0, 41.5])
+    empty = np.asarray(lf["n_gal"]) == 0
+    assert list(empty) == [False, True, True]
+    hi = np.asarray(lf["phi_hi"], float)
+    n0 = poisson_conf_interval(0, interval="frequentist-confidence")[1]
+    assert np.all(np.isfinite(hi)) and np.allclose(hi[empty], n0 * float(lf["w_eff"][0]) / 0.5)
+    assert list(lf["doubt"]) == ["", "empty_bin", "empty_bin"]
+
+
+def test_poii_doubts_and_the_summary_sentence():
+    from redshift1.ldss3.doubt import doubt_summary, poii_doubts
+    poii = Table(rows=[("a", "detected", "photoz", 0.95, 1.0, "m1", 3), ("b", "no_line", "photoz", 0.5, 1.0, "", -1),
+                       ("c", "detected", "multiline", 0.05, 1.3, "m1", 4), ("d", "detected", "photoz", 0.5, 1.0, "m1", 5)],
+                 names=("id", "status", "p_source", "p_oii_photoz_raw", "pdf_norm", "mask_best", "slit_best"))
+    lines = Table(rows=[("m1", 3, ""), ("m1", 4, ""), ("m1", 5, "box_incomplete")], names=("mask", "slit_id", "doubt"))
+    poii["doubt"] = poii_doubts(poii, lines)
+    assert list(poii["doubt"]) == ["p_clamped", "no_line", "pdf_renormalised", "line_doubt"]
+    assert doubt_summary(poii, "objects") == ("4 of 4 objects are flagged: 1 line_doubt, 1 no_line, "
+                                              "1 p_clamped, 1 pdf_renormalised.")

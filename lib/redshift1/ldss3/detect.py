@@ -12,11 +12,15 @@ extraction box (shrunk by one pixel) and the spectral range.
   (eq. 8).
 * :func:`find_lines` -- connected pixels above a threshold (``scipy.ndimage.label``), one
   detection per group at its most significant pixel; peaks on the edge of the extraction
-  box are flagged.
+  box are flagged. Masked pixels inside the box (bad columns, traps) are not an edge, and
+  a line split by a masked column is one detection.
+* :func:`continuum_throughput` -- the throughput the side bands follow, from the mask's own
+  galaxy continua (no flux standard: detection does not depend on the calibration).
 * :func:`clean_flags` -- the two artefact classes ROLES removed by eye, as rules:
-  ``sky_leak`` (a peak next to the top or bottom of the box on a bright sky line: sky
-  that leaks in at the slit ends) and ``broad`` (a 'line' much wider than the line
-  spread function: continuum that the sliding side bands do not follow).
+  ``sky_leak`` (a peak next to the top or bottom of the box on a bright sky line that the
+  slit end's sky-line residual model, :func:`sky_leak_model`, explains: sky that leaks in
+  at the slit ends) and ``broad`` (a 'line' much wider than the line spread function:
+  continuum that the sliding side bands do not follow).
 """
 from __future__ import annotations
 

@@ -14,7 +14,11 @@
 4. a first combination -> bright lines -> the drift of the galaxies along the slits in
    each exposure (their centroids), applied as integer shifts;
 5. median combination with 5-sigma rejection against the noise (eq. 2), ``A' - B'`` and
-   its noise (eq. 3); extraction boxes shrunk by one pixel at the top and the bottom;
+   its noise (eq. 3); extraction boxes shrunk by one pixel at the top and the bottom.
+   Where the other exposures are masked (next to a bad column or trap, which flexure
+   moves), a value is compared with the other exposures' neighbouring pixels instead
+   (:func:`~redshift1.ldss3.nodshuffle.reject_unpaired`): a feature in one exposure only
+   is a cosmic ray, not a line;
 6. a wavelength map per slit: the design solution moved by the measured sub-pixel
    remainder of the sky-line registration.
 
