@@ -225,13 +225,14 @@ def test_empty_lf_bins_get_a_finite_flagged_upper_limit():
     assert list(lf["doubt"]) == ["", "empty_bin", "empty_bin"]
 
 
-def test_poii_doubts_and_the_summary_sentence():
+def test_poii_doubts_and_the_summary_sentence(tmp_path):
     from redshift1.ldss3.doubt import doubt_summary, poii_doubts
     poii = Table(rows=[("a", "detected", "photoz", 0.95, 1.0, "m1", 3), ("b", "no_line", "photoz", 0.5, 1.0, "", -1),
                        ("c", "detected", "multiline", 0.05, 1.3, "m1", 4), ("d", "detected", "photoz", 0.5, 1.0, "m1", 5)],
                  names=("id", "status", "p_source", "p_oii_photoz_raw", "pdf_norm", "mask_best", "slit_best"))
     lines = Table(rows=[("m1", 3, ""), ("m1", 4, ""), ("m1", 5, "box_incomplete")], names=("mask", "slit_id", "doubt"))
-    poii["doubt"] = poii_doubts(poii, lines)
+    lines.write(tmp_path / "lines.ecsv")           # as 09 reads it: empty cells come back masked
+    poii["doubt"] = poii_doubts(poii, Table.read(tmp_path / "lines.ecsv"))
     assert list(poii["doubt"]) == ["p_clamped", "no_line", "pdf_renormalised", "line_doubt"]
     assert doubt_summary(poii, "objects") == ("4 of 4 objects are flagged: 1 line_doubt, 1 no_line, "
                                               "1 p_clamped, 1 pdf_renormalised.")

@@ -67,7 +67,7 @@ def _rows(cat, all_lines):
              "flux_err": None if not np.isfinite(r["flux_err"]) else float(f"{float(r['flux_err']):.4e}")}
         if all_lines:
             d["status"] = str(r["status"])
-        d["doubt"] = split_doubts(r["doubt"]) if "doubt" in cat.colnames else []
+        d["doubt"] = split_doubts(r["doubt"] or "") if "doubt" in cat.colnames else []
         out.append(d)
     return out
 

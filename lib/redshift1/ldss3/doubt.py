@@ -50,6 +50,14 @@ def join_doubts(names) -> str:
     return ",".join(seen)
 
 
+def _cells(col) -> list:
+    """The cells of a ``doubt`` column as strings (masked cells, as an ECSV read gives for empty
+    strings, are empty)."""
+    if hasattr(col, "filled"):
+        col = col.filled("")
+    return [str(c) for c in np.asarray(col).tolist()]
+
+
 def split_doubts(cell) -> list[str]:
     """The names in one ``doubt`` cell."""
     s = str(cell).strip()
@@ -67,7 +75,7 @@ def doubt_counts(table, column: str = "doubt") -> Counter:
     """How many rows carry each flag."""
     if column not in getattr(table, "colnames", ()):
         return Counter()
-    return Counter(f for cell in table[column] for f in split_doubts(cell))
+    return Counter(f for cell in _cells(table[column]) for f in split_doubts(cell))
 
 
 def doubt_summary(table, noun: str = "lines", column: str = "doubt") -> str:
@@ -76,7 +84,7 @@ def doubt_summary(table, noun: str = "lines", column: str = "doubt") -> str:
     n = len(table)
     if n == 0 or column not in table.colnames:
         return f"0 of {n} {noun} are flagged."
-    flagged = int(sum(bool(split_doubts(c)) for c in table[column]))
+    flagged = int(sum(bool(split_doubts(c)) for c in _cells(table[column])))
     if flagged == 0:
         return f"0 of {n} {noun} are flagged."
     counts = doubt_counts(table, column)
@@ -90,14 +98,17 @@ def slit_doubts(slits) -> np.ndarray:
     return doubt_column([[word[s]] if s in word else [] for s in np.asarray(slits["status"]).tolist()])
 
 
-def poii_doubts(poii, lines=None, clamp_lo: float = 0.1, clamp_hi: float = 0.9) -> np.ndarray:
+def poii_doubts(poii, lines=None, clamp_lo: float = 0.1, clamp_hi: float = 0.9, match_tol: float = 8.0) -> np.ndarray:
     """``doubt`` of every object of ``roles_poii`` (09): not a detection, P([OII]) at a clamp of the
     photo-z weighting, a renormalised PDF, a best line with a doubt of its own."""
-    line_doubt = {}
+    line_doubt = {}       # (mask, slit) -> wavelengths of its adopted lines that carry a doubt
     if lines is not None and len(lines) and "doubt" in lines.colnames:
-        for m, sl, d in zip(np.asarray(lines["mask"]), np.asarray(lines["slit_id"]), np.asarray(lines["doubt"])):
-            if split_doubts(d):
-                line_doubt[(str(m), int(sl))] = True
+        st = np.asarray(lines["status"]) if "status" in lines.colnames else np.full(len(lines), "adopted")
+        wv = np.asarray(lines["wavelength"], float) if "wavelength" in lines.colnames else np.full(len(lines), np.nan)
+        for m, sl, d, s_, w in zip(np.asarray(lines["mask"]), np.asarray(lines["slit_id"]), _cells(lines["doubt"]),
+                                   st, wv):
+            if split_doubts(d) and s_ == "adopted":
+                line_doubt.setdefault((str(m), int(sl)), []).append(w)
     rows = []
     for r in poii:
         f = []
@@ -111,7 +122,9 @@ def poii_doubts(poii, lines=None, clamp_lo: float = 0.1, clamp_hi: float = 0.9) 
             f.append("p_clamped")
         if "pdf_norm" in poii.colnames and np.isfinite(float(r["pdf_norm"])) and abs(float(r["pdf_norm"]) - 1) > 0.01:
             f.append("pdf_renormalised")
-        if st == "detected" and line_doubt.get((str(r["mask_best"]), int(r["slit_best"]))):
+        ws = line_doubt.get((str(r["mask_best"]), int(r["slit_best"])), [])
+        w0 = float(r["wavelength"]) if "wavelength" in poii.colnames else np.nan
+        if st == "detected" and any(not (np.isfinite(w) and np.isfinite(w0)) or abs(w - w0) <= match_tol for w in ws):
             f.append("line_doubt")
         rows.append(f)
     return doubt_column(rows)
