@@ -37,7 +37,8 @@ LINE_STATUS = {
     "adopted": "significance >= adopt_sigma, no artefact flag",
     "below_threshold": "raw catalogue only: raw_sigma <= significance < adopt_sigma",
     "edge": "peak on the edge of the extraction box (ROLES §2.4.1)",
-    "sky_leak": "sky line leaking in at the slit end (artefact class 1 of ROLES §2.4.2)",
+    "sky_leak": "sky line leaking in at the slit end, explained by that end's sky-line residual model "
+                "(artefact class 1 of ROLES §2.4.2)",
     "broad": "broad 'line' from continuum the side bands do not follow (artefact class 2)",
     "telluric": "residual of a bright continuum in the telluric A band (artefact class 2)",
     "multiline_rejected": "fainter line in a slit whose lines fit no common redshift (ROLES §2.4.3)",
