@@ -20,13 +20,15 @@ import astropy.units as u
 from astropy.table import Table, vstack
 
 from ..progress import progress_bar
-from .detect import DETECTION_FLAGS, clean_flags, find_lines, line_kernel, significance, spectral_width
+from .detect import (DETECTION_FLAGS, clean_flags, find_lines, line_kernel, significance, spectral_width,
+                     continuum_throughput)
 from .fluxes import (Sensitivity, analytic_aperture_correction, aperture_correction, box_flux, calibrate,
                      line_continuum, profile_fwhm)
 from .reduce import ReducedMask, read_reduced
 from .registration import parabolic_peak
 
-__all__ = ["DetectParams", "detect_mask", "detect_survey", "finalise_fluxes", "seeing_correction", "slit_throughput", "LINE_STATUS", "FLUX_UNIT"]
+__all__ = ["DetectParams", "detect_mask", "detect_survey", "finalise_fluxes", "seeing_correction", "slit_throughput",
+           "extraction_region", "line_doubts", "LINE_STATUS", "FLUX_UNIT"]
 
 FLUX_UNIT = u.erg / u.s / u.cm**2
 
@@ -35,7 +37,8 @@ LINE_STATUS = {
     "adopted": "significance >= adopt_sigma, no artefact flag",
     "below_threshold": "raw catalogue only: raw_sigma <= significance < adopt_sigma",
     "edge": "peak on the edge of the extraction box (ROLES §2.4.1)",
-    "sky_leak": "sky line leaking in at the slit end (artefact class 1 of ROLES §2.4.2)",
+    "sky_leak": "sky line leaking in at the slit end, explained by that end's sky-line residual model "
+                "(artefact class 1 of ROLES §2.4.2)",
     "broad": "broad 'line' from continuum the side bands do not follow (artefact class 2)",
     "telluric": "residual of a bright continuum in the telluric A band (artefact class 2)",
     "multiline_rejected": "fainter line in a slit whose lines fit no common redshift (ROLES §2.4.3)",
@@ -81,6 +84,20 @@ def slit_throughput(red: ReducedMask, sens: Sensitivity | None, floor: float = 0
     return np.where(t >= floor, t, np.nan)
 
 
+def extraction_region(red: ReducedMask) -> np.ndarray:
+    """The extraction box of every slit (its rows) over the columns from its first to its last good
+    pixel: where a line may lie, masked pixels (bad columns, traps, rejected cosmic rays) included.
+    Its border is the 'edge' of ROLES §2.4.1; masked pixels inside it are not."""
+    good = np.asarray(red.good, bool)
+    region = np.zeros_like(good)
+    lo, hi = np.asarray(red.slits["box_lo"], int), np.asarray(red.slits["box_hi"], int)
+    for i in range(good.shape[0]):
+        cols = np.flatnonzero(good[i].any(axis=0))
+        if cols.size:
+            region[i, lo[i]:hi[i], cols[0]:cols[-1] + 1] = True
+    return region
+
+
 def _signal_peak(sb, valid, slit, row, col, half: int = 2):
     """Position of the maximum of ``sb`` within ``half`` pixels of each (row, col), valid pixels only."""
     ns, ny, nx = sb.shape
@@ -109,7 +126,9 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
     cube and friends for figures.
     """
     p = params or DetectParams()
-    thr = slit_throughput(red, sens) if p.follow_throughput else None
+    # the detection never depends on the flux calibration (issue 12): the side bands follow the
+    # throughput measured on the mask's own galaxy continua, with or without a flux standard
+    thr = continuum_throughput(red.sci, red.good, red.wave, red.noise, floor=0.2) if p.follow_throughput else None
     kern = line_kernel(p.fwhm_x, p.fwhm_y)
     thr_conv = None
     if thr is not None:   # the convolved frame sees the throughput through the kernel's spectral profile
@@ -124,7 +143,7 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
     noise = np.nan_to_num(red.noise, nan=1.0)
     det = significance(sci, noise, red.good, kern, p.sideband_inner, p.sideband_outer, p.remask_sigma,
                        p.continuum_noise, throughput=thr_conv)
-    cat = find_lines(det["sigma"], det["valid"], p.raw_sigma, p.connectivity)
+    cat = find_lines(det["sigma"], det["valid"], p.raw_sigma, p.connectivity, region=extraction_region(red))
     s, r, c = (np.asarray(cat[k], int) for k in ("slit", "row", "col"))
     if p.centre_on_signal and len(cat):
         # the line's centre: the peak of the filtered signal S - b near the significance peak
@@ -141,7 +160,8 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
     f5, e5, nmir, nmis = box_flux(sci, noise, red.good, s, r, c, p.box_half, p.box_half, cont)
     fw, ew, _, nmisw = box_flux(sci, noise, red.good, s, r, c, p.box_half, p.wide_half_x, cont)
     flags = clean_flags(cat, det, red.sky, red.box_rows, p.leak_rows, p.leak_sky_factor, p.broad_fwhm,
-                        red.wave, f5 / (2 * p.box_half + 1) ** 2, p.telluric_band, p.telluric_contrast)
+                        red.wave, f5 / (2 * p.box_half + 1) ** 2, p.telluric_band, p.telluric_contrast,
+                        leak_nsigma=p.adopt_sigma)
     sl = red.slits
     out = Table()
     out["mask"] = np.full(len(cat), red.name)
@@ -191,6 +211,8 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
     else:
         out["flux"] = np.full(len(cat), np.nan) * FLUX_UNIT
         out["flux_err"] = np.full(len(cat), np.nan) * FLUX_UNIT
+    out["flux_calibrated"] = np.full(len(cat), sens is not None)
+    out["slit_registered"] = (np.asarray(sl["status"])[s] != "no_sky_registration") if len(cat) else np.zeros(0, bool)
     status = np.where(out["sigma"] >= p.adopt_sigma, "adopted", "below_threshold").astype("U20")
     for name in ("telluric", "broad", "sky_leak", "edge"):   # the last assignment wins: edge is the strongest
         status[(flags & DETECTION_FLAGS[name]) > 0] = name
@@ -266,10 +288,42 @@ def finalise_fluxes(cat: Table, sens: Sensitivity | None, params: DetectParams |
     if len(cat):
         cat["flux_err_total"] = np.hypot(np.asarray(cat["flux_err"], float),
                                          f_sys * np.abs(np.asarray(cat["flux"], float))) * FLUX_UNIT
+    if "n_missing" in cat.colnames:
+        cat["doubt"] = line_doubts(cat, seeing, n_ap == 0)
     info = {"apcorr": apc, "n_lines": n_ap, "scatter": scatter, "analytic": fallback,
             "source": which if n_ap else "analytic (doublet, LSF, registration)", "seeing": seeing,
             "flux_systematic": f_sys}
     return cat, info
+
+
+def line_doubts(cat: Table, seeing: Table, apcorr_analytic: bool, min_lines: int = 3) -> np.ndarray:
+    """The ``doubt`` cell of every line (:mod:`redshift1.ldss3.doubt`): uncalibrated flux, the
+    analytic aperture correction or the survey-median slit-loss correction used for lack of
+    bright lines, a flux box with mirrored or missing pixels, a slit without sky registration."""
+    from .doubt import doubt_column
+    n = len(cat)
+    cal = np.asarray(cat["flux_calibrated"], bool) if "flux_calibrated" in cat.colnames else np.ones(n, bool)
+    few = set()
+    if len(seeing) and "n_lines" in seeing.colnames:
+        few = {m for m, k in zip(np.asarray(seeing["mask"]), np.asarray(seeing["n_lines"])) if k < min_lines}
+    reg = np.asarray(cat["slit_registered"], bool) if "slit_registered" in cat.colnames else np.ones(n, bool)
+    rows = []
+    for i in range(n):
+        r = []
+        if not cal[i]:
+            r.append("uncalibrated")
+        elif apcorr_analytic:
+            r.append("apcorr_analytic")
+        if cal[i] and cat["mask"][i] in few:
+            r.append("seeing_survey_median")
+        if int(cat["n_missing"][i]) > 0:
+            r.append("box_incomplete")
+        elif int(cat["n_mirrored"][i]) > 0:
+            r.append("box_mirrored")
+        if not reg[i]:
+            r.append("slit_unregistered")
+        rows.append(r)
+    return doubt_column(rows)
 
 
 def flux_systematic(cat: Table, sens: Sensitivity | None, params: DetectParams, apcorr: float, ap_scatter: float) -> float:

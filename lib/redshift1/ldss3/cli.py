@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MissingInputError
+from .doubt import DOUBT_WORDS, doubt_summary, split_doubts
 
 __all__ = ["add_parser", "detect_lines"]
 
@@ -39,8 +40,8 @@ def detect_lines(mask_dir, all_lines: bool = False, adopt_sigma: float = 4.0, ra
     note = ""
     try:
         sens = standard_sensitivity(root, bad)
-    except MissingInputError as exc:
-        sens, note = None, f"no flux calibration ({exc}); fluxes are NaN, counts in electrons are kept"
+    except MissingInputError as exc:     # detection does not need it; the fluxes are flagged uncalibrated
+        sens, note = None, f"no flux calibration: {exc}; fluxes are NaN (flagged uncalibrated), counts kept"
     params = DetectParams(adopt_sigma=adopt_sigma, raw_sigma=raw_sigma)
     cat, _ = detect_mask(red, sens, params)
     likely = likely_oii_objects(root, red.slits)
@@ -66,6 +67,7 @@ def _rows(cat, all_lines):
              "flux_err": None if not np.isfinite(r["flux_err"]) else float(f"{float(r['flux_err']):.4e}")}
         if all_lines:
             d["status"] = str(r["status"])
+        d["doubt"] = split_doubts(r["doubt"] or "") if "doubt" in cat.colnames else []
         out.append(d)
     return out
 
@@ -76,17 +78,23 @@ def _cmd_detect_lines(args) -> int:
         warnings.simplefilter("ignore")
         cat, info = detect_lines(args.maskdir, all_lines=args.all, adopt_sigma=args.adopt_sigma)
     rows = _rows(cat, args.all)
+    summary = doubt_summary(cat, "lines")
+    if info["note"]:       # one line on stderr, in both output modes
+        print(f"warning: {info['note']}", file=sys.stderr)
     if args.json:
         print(json.dumps({"mask": info["mask"], "n_slits": info["n_slits"], "n_lines": len(rows),
                           "units": {"wavelength": "Angstrom (vacuum)", "flux": "erg s-1 cm-2"},
-                          "aperture_correction": round(float(info["apcorr"]), 4), "note": info["note"],
+                          "aperture_correction": round(float(info["apcorr"]), 4),
+                          "aperture_correction_source": str(info.get("source", "")),
+                          "flux_calibrated": not bool(info["note"]), "note": info["note"],
+                          "doubt_summary": summary,
+                          "doubt_words": {k: DOUBT_WORDS[k] for k in sorted({f for d in rows for f in d["doubt"]})},
                           "lines": rows}, indent=1))
         return 0
-    if info["note"]:
-        print(f"note: {info['note']}", file=sys.stderr)
     head = f"{'slit':>5} {'object_id':<14} {'wavelength[A]':>13} {'sigma':>7} {'flux[erg/s/cm2]':>16} {'flux_err':>10}"
     if args.all:
-        head += "  status"
+        head += f"  {'status':<18}"
+    head += "  doubt"
     print(f"# {info['mask']}: {len(rows)} lines in {info['n_slits']} slits (vacuum wavelengths)")
     print(head)
     for d in rows:
@@ -95,8 +103,12 @@ def _cmd_detect_lines(args) -> int:
         line = (f"{d['slit']:>5} {d['object_id']:<14} {d['wavelength']:>13.2f} {d['significance']:>7.2f} "
                 f"{f:>16} {e:>10}")
         if args.all:
-            line += f"  {d['status']}"
+            line += f"  {d['status']:<18}"
+        line += f"  {','.join(d['doubt']) or '-'}"
         print(line)
+    print(f"# {summary}")
+    for k in sorted({f for d in rows for f in d["doubt"]}):
+        print(f"#   {k}: {DOUBT_WORDS[k]}")
     return 0
 
 

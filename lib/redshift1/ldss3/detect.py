@@ -12,11 +12,15 @@ extraction box (shrunk by one pixel) and the spectral range.
   (eq. 8).
 * :func:`find_lines` -- connected pixels above a threshold (``scipy.ndimage.label``), one
   detection per group at its most significant pixel; peaks on the edge of the extraction
-  box are flagged.
+  box are flagged. Masked pixels inside the box (bad columns, traps) are not an edge, and
+  a line split by a masked column is one detection.
+* :func:`continuum_throughput` -- the throughput the side bands follow, from the mask's own
+  galaxy continua (no flux standard: detection does not depend on the calibration).
 * :func:`clean_flags` -- the two artefact classes ROLES removed by eye, as rules:
-  ``sky_leak`` (a peak next to the top or bottom of the box on a bright sky line: sky
-  that leaks in at the slit ends) and ``broad`` (a 'line' much wider than the line
-  spread function: continuum that the sliding side bands do not follow).
+  ``sky_leak`` (a peak next to the top or bottom of the box on a bright sky line that the
+  slit end's sky-line residual model, :func:`sky_leak_model`, explains: sky that leaks in
+  at the slit ends) and ``broad`` (a 'line' much wider than the line spread function:
+  continuum that the sliding side bands do not follow).
 """
 from __future__ import annotations
 
@@ -27,8 +31,9 @@ from astropy.table import Table
 from scipy.ndimage import (convolve, convolve1d, find_objects, label, maximum_filter1d,
                            maximum_position)
 
-__all__ = ["line_kernel", "convolve_cube", "sideband_continuum", "throughput_from_sky", "significance", "find_lines",
-           "spectral_width", "clean_flags", "DETECTION_FLAGS"]
+__all__ = ["line_kernel", "convolve_cube", "sideband_continuum", "throughput_from_sky", "continuum_throughput", "significance",
+           "find_lines",
+           "spectral_width", "sky_leak_model", "clean_flags", "DETECTION_FLAGS"]
 
 #: flag bits of a raw detection (0 = clean)
 DETECTION_FLAGS = {"edge": 1, "sky_leak": 2, "broad": 4, "telluric": 8}
@@ -77,6 +82,59 @@ def throughput_from_sky(sky1d, size: int = 41, percentile: float = 20.0, floor: 
     return np.where(t >= floor, t, np.nan)
 
 
+def continuum_throughput(sci, good, wave, noise=None, floor: float = 0.2, median_px: int = 15,
+                         smooth_px: int = 9, step: float = 1.0, min_snr: float = 30.0):
+    """Relative throughput along x of every slit from the mask's own galaxy continua.
+
+    The sky-subtracted ``A' - B'`` spectra of all slits (summed over their box rows) are put
+    on a common wavelength grid, freed of emission lines by a running median of
+    ``median_px`` columns (a median keeps a monotonic filter edge where it is), summed over
+    the slits and smoothed: what the filter, the optics and the telluric bands do to a
+    continuum, times the mean galaxy spectrum (smooth over the side bands). Normalised to 1
+    at its 98th percentile, put back on every slit's columns, NaN below ``floor``.
+
+    It uses no flux standard, so the line detection does not depend on the flux
+    calibration. Returns None when the summed continuum is too faint to follow (its
+    peak below ``min_snr`` times its noise per grid point): the side bands then take the
+    plain mean (ROLES eq. 5).
+    """
+    from scipy.ndimage import median_filter, uniform_filter1d
+    wave = np.asarray(wave, float)
+    g = np.asarray(good, bool) & np.isfinite(sci)
+    n_row = np.maximum(g.sum(axis=1), 1)
+    spec = np.where(g, sci, 0.0).sum(axis=1) / n_row * g.shape[1]          # (n_slit, n_col)
+    has = g.sum(axis=1) >= max(g.shape[1] // 2, 1)
+    if noise is not None:
+        var = np.where(g, np.asarray(noise, float) ** 2, 0.0).sum(axis=1) / n_row**2 * g.shape[1] ** 2
+    else:
+        var = np.zeros_like(spec)
+    ok_w = np.isfinite(wave)
+    if not (ok_w & has).any():
+        return None
+    grid = np.arange(np.nanmin(wave[ok_w]), np.nanmax(wave[ok_w]) + step, step)
+    total = np.zeros(grid.size)
+    tvar = np.zeros(grid.size)
+    cover = np.zeros(grid.size)
+    for i in range(spec.shape[0]):
+        c = has[i] & ok_w[i]
+        if c.sum() < 2 * median_px:
+            continue
+        o = np.argsort(wave[i][c])
+        sm = median_filter(spec[i][c][o], size=median_px, mode="nearest")
+        total += np.interp(grid, wave[i][c][o], sm, left=0.0, right=0.0)
+        tvar += np.interp(grid, wave[i][c][o], var[i][c][o], left=0.0, right=0.0) / median_px
+        cover += np.interp(grid, wave[i][c][o], np.ones(c.sum()), left=0.0, right=0.0)
+    if not (cover > 0).any():
+        return None
+    total = uniform_filter1d(median_filter(total, size=smooth_px, mode="nearest"), smooth_px, mode="nearest")
+    peak = float(np.percentile(total[cover > 0], 98))
+    noise_pt = float(np.sqrt(np.median(tvar[cover > 0]) / smooth_px))
+    if not np.isfinite(peak) or peak <= 0 or (noise is not None and peak < min_snr * noise_pt):
+        return None
+    t = np.interp(wave, grid, total / peak, left=np.nan, right=np.nan)
+    return np.where(ok_w & (t >= floor), np.minimum(t, 1.5), np.nan)
+
+
 def significance(sci, noise, good, kernel=None, inner: int = 10, outer: int = 50,
                  remask_sigma: float = 6.0, continuum_noise: bool = True, throughput=None) -> dict:
     """Significance cube of ROLES eqs. 4-8 (see the module docstring).
@@ -109,8 +167,9 @@ def significance(sci, noise, good, kernel=None, inner: int = 10, outer: int = 50
     b0 = np.nan_to_num(b)
     with np.errstate(invalid="ignore", divide="ignore"):
         sig1 = np.where(valid, (S - b0) / N_conv, 0.0)
-    # one re-estimate with the significant pixels masked (a bright line in a side band)
-    b = sideband_continuum(S / t, valid & (sig1 < remask_sigma), inner, outer) * t
+    # one re-estimate with the significant pixels masked (a bright line in a side band, or the
+    # negative image of a cosmic-ray residual, which would pull the continuum down over 80 columns)
+    b = sideband_continuum(S / t, valid & (np.abs(sig1) < remask_sigma), inner, outer) * t
     b = np.where(np.isfinite(b), b, b0)
     b = np.nan_to_num(b)
     with warnings.catch_warnings():
@@ -128,40 +187,61 @@ def significance(sci, noise, good, kernel=None, inner: int = 10, outer: int = 50
             "valid": valid}
 
 
-def find_lines(sigma, valid, threshold: float = 3.0, connectivity: int = 2) -> Table:
+def find_lines(sigma, valid, threshold: float = 3.0, connectivity: int = 2, region=None,
+               bridge: int = 2) -> Table:
     """Groups of connected pixels with ``sigma >= threshold`` in each slit, one row per group.
 
     ``connectivity`` 2 joins diagonal neighbours (8-connected), 1 only edge neighbours.
     Columns: ``slit`` (index along axis 0), ``row``, ``col`` (peak pixel), ``sigma`` (peak),
-    ``npix``, ``row_min/row_max/col_min/col_max`` (group extent) and ``on_edge`` (the peak is
-    on the edge of the valid region: first/last valid row of its column or first/last valid
-    column of its row).
+    ``npix``, ``row_min/row_max/col_min/col_max`` (group extent) and ``on_edge``.
+
+    ``region`` (bool, like ``valid``): the extraction box and spectral range, masked pixels
+    included. When given, ``on_edge`` means the peak lies on the first or last row or
+    column of the region -- masked pixels (a bad column, a trap) inside it are not an
+    edge -- and a group split by at most ``bridge`` masked columns of the region is one
+    line (one detection, not one per side). Without it, ``on_edge`` is the edge of the
+    valid pixels (any invalid neighbour), as in earlier versions.
     """
-    above = (np.asarray(sigma) >= threshold) & np.asarray(valid, bool)
+    sigma = np.asarray(sigma)
+    valid = np.asarray(valid, bool)
+    above = (sigma >= threshold) & valid
+    links = np.zeros_like(above)
+    if region is not None and bridge > 0:
+        region = np.asarray(region, bool)
+        masked = region & ~valid
+        left = np.zeros_like(above)
+        right = np.zeros_like(above)
+        for d in range(1, bridge + 1):     # an above-threshold pixel within `bridge` columns on each side
+            left[..., d:] |= above[..., :-d]
+            right[..., :-d] |= above[..., d:]
+        # masked pixels flanked (through masked pixels only) by detections on both sides
+        links = masked & left & right
     st = np.zeros((3, 3, 3), bool)
     if connectivity == 2:
         st[1] = True
     else:
         st[1, 1, :] = st[1, :, 1] = True
-    lab, n = label(above, structure=st)
+    lab, n = label(above | links, structure=st)
     cols = ("slit", "row", "col", "sigma", "npix", "row_min", "row_max", "col_min", "col_max", "on_edge")
     if n == 0:
         return Table(names=cols, dtype=(int, int, int, float, int, int, int, int, int, bool))
     idx = np.arange(1, n + 1)
-    pos = np.array(maximum_position(sigma, lab, idx), int).reshape(-1, 3)
-    npix = np.bincount(lab.ravel(), minlength=n + 1)[1:]
+    peak_of = np.where(above, sigma, -np.inf)
+    pos = np.array(maximum_position(peak_of, lab, idx), int).reshape(-1, 3)
+    npix = np.bincount(np.where(above, lab, 0).ravel(), minlength=n + 1)[1:]
     sl = find_objects(lab)
     ext = np.array([[s[1].start, s[1].stop - 1, s[2].start, s[2].stop - 1] for s in sl], int)
     ps, pr, pc = pos.T
-    v = np.asarray(valid, bool)
-    ny, nx = v.shape[1:]
-    up = np.where(pr + 1 < ny, v[ps, np.minimum(pr + 1, ny - 1), pc], False)
-    dn = np.where(pr - 1 >= 0, v[ps, np.maximum(pr - 1, 0), pc], False)
-    lf = np.where(pc - 1 >= 0, v[ps, pr, np.maximum(pc - 1, 0)], False)
-    rt = np.where(pc + 1 < nx, v[ps, pr, np.minimum(pc + 1, nx - 1)], False)
+    edge_of = valid if region is None else region
+    ny, nx = edge_of.shape[1:]
+    up = np.where(pr + 1 < ny, edge_of[ps, np.minimum(pr + 1, ny - 1), pc], False)
+    dn = np.where(pr - 1 >= 0, edge_of[ps, np.maximum(pr - 1, 0), pc], False)
+    lf = np.where(pc - 1 >= 0, edge_of[ps, pr, np.maximum(pc - 1, 0)], False)
+    rt = np.where(pc + 1 < nx, edge_of[ps, pr, np.minimum(pc + 1, nx - 1)], False)
     on_edge = ~(up & dn & lf & rt)
-    return Table([ps, pr, pc, np.asarray(sigma)[ps, pr, pc], npix, ext[:, 0], ext[:, 1], ext[:, 2],
-                  ext[:, 3], on_edge], names=cols)
+    keep = npix > 0
+    return Table([ps[keep], pr[keep], pc[keep], sigma[ps, pr, pc][keep], npix[keep], ext[keep, 0], ext[keep, 1],
+                  ext[keep, 2], ext[keep, 3], on_edge[keep]], names=cols)
 
 
 def spectral_width(S, b, slit, row, col, max_half: int = 60):
@@ -187,16 +267,54 @@ def spectral_width(S, b, slit, row, col, max_half: int = 60):
     return (r + l_ - 1).astype(float)
 
 
+def sky_leak_model(det: dict, sky1d, box_rows, leak_rows: int = 1, leak_sky_factor: float = 3.0):
+    """Residual of the sky lines at the slit ends, per slit and end: ``alpha[slit, end]`` (end 0 =
+    the first box rows, 1 = the last) such that the filtered residual there is ``alpha x sky``.
+
+    Light that falls just beyond a slit end lands in the outermost rows and leaves a residual
+    proportional to the sky (ROLES §2.4.2, class 1). ``alpha`` is the median over the slit's
+    bright-sky columns (sky above ``leak_sky_factor`` x the slit's median) of ``(S - b) / sky``
+    in the ``leak_rows + 1`` rows at that end -- a median, so that one real line on one sky line
+    does not raise it. Never negative; 0 where there is no bright sky.
+    """
+    S_b = det["S"] - det["b"]
+    valid = det["valid"]
+    sky = np.asarray(sky1d, float)
+    n_slit = S_b.shape[0]
+    box_rows = np.asarray(box_rows)
+    if box_rows.ndim == 1:
+        box_rows = np.broadcast_to(box_rows, (n_slit, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(np.where(sky > 0, sky, np.nan), axis=1)
+    alpha = np.zeros((n_slit, 2))
+    for i in range(n_slit):
+        bright = np.isfinite(sky[i]) & (sky[i] > leak_sky_factor * med[i])
+        if not bright.any():
+            continue
+        lo, hi = int(box_rows[i, 0]), int(box_rows[i, 1])
+        for end, rows in enumerate((np.arange(lo, lo + leak_rows + 1), np.arange(hi - leak_rows, hi + 1))):
+            rows = rows[(rows >= 0) & (rows < S_b.shape[1])]
+            q = S_b[i][np.ix_(rows, np.flatnonzero(bright))] / sky[i][bright][None, :]
+            q = q[valid[i][np.ix_(rows, np.flatnonzero(bright))]]
+            if q.size:
+                alpha[i, end] = max(float(np.median(q)), 0.0)
+    return alpha
+
+
 def clean_flags(cat: Table, det: dict, sky1d, box_rows, leak_rows: int = 1, leak_sky_factor: float = 3.0,
                 broad_fwhm: float = 16.0, wave=None, line_level=None, telluric_band=(7582.0, 7620.0),
-                telluric_contrast: float = 5.0) -> np.ndarray:
+                telluric_contrast: float = 5.0, leak_nsigma: float = 4.0) -> np.ndarray:
     """Flag bits (:data:`DETECTION_FLAGS`) of raw detections.
 
     * ``edge`` -- the peak lies on the edge of the extraction box (ROLES §2.4.1: always sky
       lines leaking in at the slit ends);
-    * ``sky_leak`` -- the peak is within ``leak_rows`` of the first or last box row *and*
-      the sky within +-2 columns is brighter than ``leak_sky_factor`` times the slit's
-      median sky: residual of a bright sky line at the slit end (ROLES §2.4.2, class 1);
+    * ``sky_leak`` -- the peak is within ``leak_rows`` of the first or last box row, on a
+      sky line brighter than ``leak_sky_factor`` times the slit's median sky, *and* the sky-line
+      residual model of that slit end (:func:`sky_leak_model`) explains it: the detection's
+      signal minus the model's ``alpha x sky`` is below ``leak_nsigma`` times its noise
+      (ROLES §2.4.2, class 1). A line on a sky line that stands out of the residual model is
+      not flagged on position alone;
     * ``broad`` -- the FWHM along x of ``S - b`` at the peak row exceeds ``broad_fwhm``
       pixels, about three times that of a real line after the 5-pixel kernel: weak
       continuum that the side-band estimate does not follow (ROLES §2.4.2, class 2);
@@ -216,7 +334,7 @@ def clean_flags(cat: Table, det: dict, sky1d, box_rows, leak_rows: int = 1, leak
     flags |= np.where(np.asarray(cat["on_edge"], bool), DETECTION_FLAGS["edge"], 0).astype(np.int16)
     box_rows = np.asarray(box_rows)
     lo, hi = (box_rows[s, 0], box_rows[s, 1]) if box_rows.ndim == 2 else (box_rows[0], box_rows[1])
-    near_edge = (r - lo <= leak_rows) | (hi - r <= leak_rows)
+    near_lo, near_hi = (r - lo <= leak_rows), (hi - r <= leak_rows)
     sky1d = np.asarray(sky1d, float)
     nx = sky1d.shape[1]
     with warnings.catch_warnings():
@@ -225,7 +343,13 @@ def clean_flags(cat: Table, det: dict, sky1d, box_rows, leak_rows: int = 1, leak
     win = np.clip(c[:, None] + np.arange(-2, 3)[None, :], 0, nx - 1)
     sky_here = np.nanmax(sky1d[s[:, None], win], axis=1)
     bright = sky_here > leak_sky_factor * med[s]
-    flags |= np.where(near_edge & bright, DETECTION_FLAGS["sky_leak"], 0).astype(np.int16)
+    alpha = sky_leak_model(det, sky1d, box_rows, leak_rows, leak_sky_factor)
+    model = np.where(near_lo, alpha[s, 0], np.where(near_hi, alpha[s, 1], 0.0)) * np.nan_to_num(sky1d[s, c])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        excess = (det["S"][s, r, c] - det["b"][s, r, c] - model) / np.hypot(det["N_conv"][s, r, c],
+                                                                             det["b_noise"][s, r, c])
+    leak = (near_lo | near_hi) & bright & ~(excess >= leak_nsigma)
+    flags |= np.where(leak, DETECTION_FLAGS["sky_leak"], 0).astype(np.int16)
     width = spectral_width(det["S"], det["b"], s, r, c)
     flags |= np.where(width > broad_fwhm, DETECTION_FLAGS["broad"], 0).astype(np.int16)
     if wave is not None and line_level is not None:

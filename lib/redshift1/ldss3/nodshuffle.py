@@ -24,7 +24,7 @@ from ..errors import DataFormatError
 
 __all__ = ["NSGeometry", "geometry_from_header", "charge_trap_mask", "ns_difference", "ns_sum",
            "noise_individual", "nanmedian0", "median_noise_factor", "combine_exposures", "nod_combine",
-           "shift_integer"]
+           "shift_integer", "reject_unpaired"]
 
 #: sqrt(k Var(median of k unit normals)): how much noisier a median of k values is than
 #: their mean (k = 1 ... 20; sqrt(pi/2) beyond). Even k: mean of the two middle values.
@@ -222,6 +222,52 @@ def combine_exposures(stack, bad, noise, nsigma: float = 5.0, method: str = "med
             mean = np.where(n_good > 0, np.nanmean(y, axis=0), np.nan).astype(np.float32)
         return comb, ncom, n_good.astype(np.int16), n_rej, mean
     return comb, ncom, n_good.astype(np.int16), n_rej
+
+
+def reject_unpaired(stack, bad, noise, nsigma: float = 5.0, reach: int = 2):
+    """Flag outliers at pixels that only one exposure sees (the others masked there).
+
+    The median of :func:`combine_exposures` cannot reject a cosmic ray at a pixel where
+    every other exposure is masked -- next to a bad column or charge trap, which the
+    exposures' different flexure moves put on different registered columns. There the value
+    is compared with the *other* exposures at the nearest good pixels of the same row (up to
+    ``reach`` columns away): a real line, a few pixels wide, is there too; a cosmic ray,
+    present in one exposure only, is not. A value above the largest (below the smallest) of
+    those neighbours by more than ``nsigma`` times the noise of a difference of two pixels
+    is flagged in ``bad`` (returned as a new array). Pixels with no neighbour in another
+    exposure, and single-exposure stacks, are left alone.
+
+    Returns ``(bad, n_flagged)``.
+    """
+    x = np.where(bad, np.nan, np.asarray(stack, np.float32))
+    n_exp = x.shape[0]
+    out = np.array(bad, bool, copy=True)
+    if n_exp < 2:
+        return out, 0
+    nse = np.broadcast_to(np.asarray(noise, np.float32), x.shape)
+    ok = np.isfinite(x)
+    lonely = ok.sum(axis=0) == 1
+    if not lonely.any():
+        return out, 0
+    n_flag = 0
+    with _quiet():
+        for e in range(n_exp):
+            cand = lonely & ok[e]
+            if not cand.any():
+                continue
+            others = np.delete(x, e, axis=0)
+            hi = np.full(x.shape[1:], np.nan, np.float32)
+            lo = np.full(x.shape[1:], np.nan, np.float32)
+            for d in range(1, reach + 1):          # nearest columns first; farther only where none
+                vals = np.concatenate([shift_integer(others, 0, d, np.nan), shift_integer(others, 0, -d, np.nan)])
+                need = ~np.isfinite(hi)
+                hi = np.where(need, np.nanmax(vals, axis=0), hi)
+                lo = np.where(need, np.nanmin(vals, axis=0), lo)
+            tol = nsigma * np.sqrt(2.0) * nse[e]
+            rej = cand & np.isfinite(hi) & ((x[e] - hi > tol) | (lo - x[e] > tol))
+            out[e] |= rej
+            n_flag += int(rej.sum())
+    return out, n_flag
 
 
 def nod_combine(combined, noise, nod: int):

@@ -23,6 +23,7 @@ from ..io import write_fits, write_table
 from ..progress import progress_bar
 from . import io as lio
 from .catalogue import FLUX_UNIT, LINE_STATUS, DetectParams, detect_survey
+from .doubt import slit_doubts
 from .fluxes import noise_spectrum, standard_sensitivity
 from .reduce import SLIT_STATUS, ReduceParams, read_reduced, reduce_survey, survey_root, survey_trap_mask
 from .reliability import (cumulative_fraction_below, flux_pulls, multiline_redshifts, repeat_matches,
@@ -44,6 +45,7 @@ def reduce_step(data_dir, products_dir, params: ReduceParams | None = None, figu
     products = Path(products_dir)
     slits, exposures, tinfo, figure = reduce_survey(data_dir, products, params, figure_mask=figure_mask or None,
                                                     progress=progress, workers=workers, scheduler=scheduler)
+    slits["doubt"] = slit_doubts(slits)
     _describe(slits, "every slit of every mask after the N&S reduction (07_ldss3_reduce); status: "
               + "; ".join(f"{k} = {v}" for k, v in SLIT_STATUS.items()),
               wavelength_frame="vacuum", params={k: (list(v) if isinstance(v, tuple) else v)

@@ -14,7 +14,11 @@
 4. a first combination -> bright lines -> the drift of the galaxies along the slits in
    each exposure (their centroids), applied as integer shifts;
 5. median combination with 5-sigma rejection against the noise (eq. 2), ``A' - B'`` and
-   its noise (eq. 3); extraction boxes shrunk by one pixel at the top and the bottom;
+   its noise (eq. 3); extraction boxes shrunk by one pixel at the top and the bottom.
+   Where the other exposures are masked (next to a bad column or trap, which flexure
+   moves), a value is compared with the other exposures' neighbouring pixels instead
+   (:func:`~redshift1.ldss3.nodshuffle.reject_unpaired`): a feature in one exposure only
+   is a cosmic ray, not a line;
 6. a wavelength map per slit: the design solution moved by the measured sub-pixel
    remainder of the sky-line registration.
 
@@ -40,7 +44,7 @@ from ..progress import progress_bar
 from . import io as lio
 from .detect import find_lines, line_kernel, significance
 from .nodshuffle import (charge_trap_mask, combine_exposures, geometry_from_header, nanmedian0, noise_individual,
-                         nod_combine, ns_difference, ns_sum, shift_integer)
+                         nod_combine, ns_difference, ns_sum, reject_unpaired, shift_integer)
 from .registration import line_drift, measure_dx, measure_dy, slit_sky_spectra
 
 __all__ = ["ReduceParams", "ReducedMask", "survey_root", "survey_trap_mask", "register_exposure", "reduce_mask",
@@ -403,7 +407,10 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
     box_mask = np.zeros(nrow, bool)
     box_mask[box_lo:box_hi] = True
     if params.register_drift and n_exp > 1:
-        c1, n1, _, _ = _combine_inside(D, BAD, n_ind, pix, params)
+        # cosmic rays that no other exposure can outvote must not pass for bright lines here
+        BADc, _ = reject_unpaired(D, BAD, n_ind, params.reject_nsigma)
+        c1, n1, _, _ = _combine_inside(D, BADc, n_ind, pix, params)
+        del BADc
         s1, ns1 = nod_combine(c1, n1, nod)
         cube_s = _slit_cube(s1, design, nrow)
         cube_n = _slit_cube(ns1, design, nrow)
@@ -430,15 +437,19 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
                 NIND[e] = shift_integer(n_ind, -idrift[e], 0, np.nan)
             else:
                 NIND[e] = n_ind
+    # cosmic rays where the other exposures are masked (bad columns, traps): no median to reject them
+    BAD0 = BAD
+    BAD, n_unpaired = reject_unpaired(D, BAD0, NIND, params.reject_nsigma)
     comb, ncom, ngood, nrej, cmean = _combine_inside(D, BAD, NIND, pix, params, also_mean=True)
     for e, r in enumerate(rows):
         r["drift_dy"] = float(drift[e])
         r["shift_drift"] = int(idrift[e])
         with np.errstate(invalid="ignore"):
             r["n_rejected"] = int(((~BAD[e]) & (np.abs(D[e] - comb) > params.reject_nsigma * NIND[e])).sum())
+            r["n_unpaired"] = int((BAD[e] & ~BAD0[e]).sum())    # rejected where no other exposure sees the pixel
     S, N = nod_combine(comb, ncom, nod)
     median_loss, n_loss = _median_loss(S, nod_combine(cmean, ncom, nod)[0], bright_pos)
-    del cmean
+    del cmean, BAD0
     ng_up = shift_integer(ngood, -nod, 0, 0)
     nexp_min = np.minimum(ngood, ng_up)
 
@@ -490,7 +501,7 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
             "nodtime": geom.nodtime, "rdnoise": geom.rdnoise, "shuffle": sh, "nod": nod,
             "airmass": airmass, "specres": fwhm, "slit_len_px": slit_len, "combine": params.combine,
             "median_noise": params.median_noise, "reject_nsigma": params.reject_nsigma,
-            "n_drift_lines": n_drift_lines, "spec_range": list(params.spec_range),
+            "n_drift_lines": n_drift_lines, "spec_range": list(params.spec_range), "n_unpaired": n_unpaired,
             "median_loss": median_loss, "n_median_loss": n_loss,
             "pixscale": _header_number(h0, "PIXSCALE", C.LDSS3_PIXSCALE.to_value(u.arcsec)),
             "exptime_table_ks": float(design.meta.get("exptime_table_ks", np.nan))}

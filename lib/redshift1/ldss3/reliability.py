@@ -146,6 +146,13 @@ def multiline_redshifts(cat: Table, tol: float = 5.0, wave_range=(7000.0, 8050.0
                         statuses=("adopted", "below_threshold"), secure_statuses=("adopted",)):
     """Multi-line redshifts per slit (see the module docstring).
 
+    Only a secure line (status in ``secure_statuses``) that is *more significant* can reject
+    another line (ROLES: the most significant line is kept): a line left unexplained by the
+    best redshift, or by any redshift, is ``"spurious"`` only if a more significant secure line
+    is explained by that redshift (or, with none, exists in the slit). Companions below the
+    adoption threshold (noise peaks, mostly) are identified when they fit, but never overrule
+    an adopted line.
+
     Returns ``(slits, verdict)``: a table with one row per slit holding two or more lines
     (``mask``, ``slit_id``, ``object_id``, ``n_lines``, ``consistent`` (every line explained),
     ``n_secure_lines`` (explained lines with a status in ``secure_statuses``), ``secure``
@@ -187,17 +194,24 @@ def multiline_redshifts(cat: Table, tol: float = 5.0, wave_range=(7000.0, 8050.0
                 score = (int(match.sum()), float(np.asarray(cat["sigma"], float)[np.asarray(idx)[match]].sum()))
                 if best is None or score > best[0]:
                     best = (score, zz, match, ids)
+        secure = np.array([cat["status"][i] in secure_statuses for i in idx], bool)
         if best is None:
             verdict[idx[0]] = "single"
-            for i in idx[1:]:
-                verdict[i] = "spurious"
+            # a fainter line is unexplained next to a brighter *secure* one (idx is sorted by sigma)
+            for k, i in enumerate(idx[1:], start=1):
+                verdict[i] = "spurious" if secure[:k].any() else "single"
             rows.append({"mask": m, "slit_id": int(sid), "object_id": cat["object_id"][idx[0]],
                          "n_lines": len(idx), "consistent": False, "n_secure_lines": 0, "secure": False,
                          "z_multi": np.nan, "lines": ""})
             continue
         _, zz, match, ids = best
-        for i, mm in zip(idx, match):
-            verdict[i] = "consistent" if mm else "spurious"
+        for k, (i, mm) in enumerate(zip(idx, match)):
+            if mm:
+                verdict[i] = "consistent"
+            elif (secure & match)[:k].any():
+                verdict[i] = "spurious"        # a more significant secure line has a redshift that leaves it out
+            else:
+                verdict[i] = "single"          # only fainter or sub-threshold lines disagree with it
         n_sec = int(sum(1 for i, mm in zip(idx, match) if mm and cat["status"][i] in secure_statuses))
         rows.append({"mask": m, "slit_id": int(sid), "object_id": cat["object_id"][idx[0]], "n_lines": len(idx),
                      "consistent": bool(match.all()), "n_secure_lines": n_sec, "secure": n_sec >= 2,

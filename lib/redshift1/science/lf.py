@@ -45,7 +45,32 @@ def binned_density(x, w, edges, extra=None) -> Table:
             vv = np.asarray(v, float)[sel]
             r[k] = float(np.median(vv)) if vv.size else np.nan
         rows.append(r)
-    return Table(rows=rows)
+    t = Table(rows=rows)
+    return _empty_bin_limits(t, edges)
+
+
+def _empty_bin_limits(t: Table, edges) -> Table:
+    """Bins without galaxies: ``value_hi`` = the Gehrels 1-sigma upper limit for N = 0 (1.841) in
+    units of the effective weight of the nearest bin with galaxies, flagged ``empty_bin`` in ``doubt``."""
+    from ..ldss3.doubt import doubt_column
+    if len(t) == 0:
+        t["doubt"] = np.zeros(0, "U1")
+        return t
+    n = np.asarray(t["n_gal"], int)
+    weff = np.asarray(t["w_eff"], float)
+    full = np.flatnonzero((n > 0) & np.isfinite(weff))
+    empty = n == 0
+    centre = np.asarray(t["centre"], float)
+    width = np.diff(np.asarray(edges, float))
+    hi = np.asarray(t["value_hi"], float).copy()
+    if full.size:
+        hi_lim = poisson_conf_interval(0, interval="frequentist-confidence")[1]   # 1.841
+        for i in np.flatnonzero(empty):
+            j = full[np.argmin(np.abs(centre[full] - centre[i]))]
+            hi[i] = hi_lim * weff[j] / width[i]
+    t["value_hi"] = hi
+    t["doubt"] = doubt_column([["empty_bin"] if e else [] for e in empty])
+    return t
 
 
 def luminosity_function(log_l, p, vmax, completeness, edges) -> Table:

@@ -22,6 +22,7 @@ from astropy.table import Table, vstack
 from ..cosmology import ROLES_COSMO
 from ..errors import DataFormatError, MissingInputError
 from ..io import write_table
+from ..ldss3.doubt import completeness_doubts, poii_doubts
 from ..ldss3 import io as lio
 from ..ldss3.reduce import survey_root
 from .lf import fit_faint_end, luminosity_function
@@ -77,6 +78,8 @@ def redshift_step(data_dir, products_dir, clamp_lo: float = 0.1, clamp_hi: float
     comp.meta["window"] = list(LINE_WINDOWS["OII"])
     comp.meta["use_zspec"] = use_zspec
     counts = p_class_counts(poii)
+    poii["doubt"] = poii_doubts(poii, lines, clamp_lo, clamp_hi)       # issue 17: doubt visible
+    comp["doubt"] = completeness_doubts(comp)
     write_table(poii, products / "roles_poii.ecsv")
     write_table(comp, products / "roles_completeness.ecsv")
     return poii, comp, counts, (phot, pdfs)

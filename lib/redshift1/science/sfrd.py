@@ -57,6 +57,7 @@ def sfrd_table(field: str, logm, sfr, p, vmax, completeness, edges) -> Table:
     t["rho_sfr_hi"] = b["value_hi"] * RHO_UNIT
     t["n_gal"] = b["n_gal"]
     t["n_eff"] = b["n_eff"]
+    t["doubt"] = b["doubt"]
     return t
 
 

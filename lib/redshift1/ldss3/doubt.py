@@ -1,0 +1,135 @@
+"""Doubt made visible in the ROLES/LDSS3 products (issue 17): flag names, their meaning, counts.
+
+Per-row product tables of notebooks 07-10 carry a ``doubt`` column: comma-separated names
+from :data:`DOUBT_WORDS`, empty when the result hit no bound, cap, fallback or
+non-detection. :func:`doubt_summary` turns a table into the sentence the notebooks and
+``detect-lines`` print.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+__all__ = ["DOUBT_WORDS", "join_doubts", "split_doubts", "doubt_counts", "doubt_summary", "doubt_column",
+           "slit_doubts", "poii_doubts", "completeness_doubts"]
+
+#: every flag and what it says, in words
+DOUBT_WORDS = {
+    # line catalogue (08, detect-lines)
+    "uncalibrated": "no flux standard: flux is NaN, the counts (electrons) are kept",
+    "apcorr_analytic": "too few bright lines: the spectral aperture correction is the analytic estimate",
+    "seeing_survey_median": "too few bright lines on its mask: slit-loss correction from the survey median",
+    "box_mirrored": "bad pixels in the 5x5 flux box replaced by their mirror images",
+    "box_incomplete": "pixels of the 5x5 flux box missing (no good mirror): flux is a lower limit",
+    "slit_unregistered": "no sky-line registration of its slit: design wavelength solution",
+    # slits (07)
+    "mostly_bad": "fewer than half of the slit's extraction-box pixels are good",
+    "off_frame": "slit not on the detector frame: not reduced",
+    # redshifts / P([OII]) (09)
+    "p_clamped": "P([OII]) at a clamp of the photo-z weighting",
+    "pdf_renormalised": "photo-z PDF renormalised (integral off by more than 1%)",
+    "no_line": "no adopted line: not a detection",
+    "no_good_slit": "no reduced slit: not observed",
+    "line_doubt": "its best line carries a doubt flag in the line catalogue",
+    "no_galaxies": "no catalogue galaxy in the K bin: completeness undefined",
+    # luminosity function / SFR density (10)
+    "empty_bin": "no galaxy in the bin: value_hi is the 1-sigma upper limit (Gehrels N = 0 -> 1.841 times the "
+                 "effective weight of the nearest bin with galaxies)",
+}
+
+
+def join_doubts(names) -> str:
+    """One table cell: the names, comma-separated, stable order, no repeats (unknown names refused)."""
+    seen = []
+    for n in names:
+        if n and n not in seen:
+            if n not in DOUBT_WORDS:
+                raise ValueError(f"unknown doubt flag {n!r}; add it to redshift1.ldss3.doubt.DOUBT_WORDS")
+            seen.append(n)
+    return ",".join(seen)
+
+
+def _cells(col) -> list:
+    """The cells of a ``doubt`` column as strings (masked cells, as an ECSV read gives for empty
+    strings, are empty)."""
+    if hasattr(col, "filled"):
+        col = col.filled("")
+    return [str(c) for c in np.asarray(col).tolist()]
+
+
+def split_doubts(cell) -> list[str]:
+    """The names in one ``doubt`` cell."""
+    s = str(cell).strip()
+    return [f for f in s.split(",") if f] if s and s not in ("--", "nan") else []
+
+
+def doubt_column(rows) -> np.ndarray:
+    """A string column from per-row lists of names."""
+    cells = [join_doubts(r) for r in rows]
+    width = max([1] + [len(c) for c in cells])
+    return np.array(cells, dtype=f"U{width}")
+
+
+def doubt_counts(table, column: str = "doubt") -> Counter:
+    """How many rows carry each flag."""
+    if column not in getattr(table, "colnames", ()):
+        return Counter()
+    return Counter(f for cell in _cells(table[column]) for f in split_doubts(cell))
+
+
+def doubt_summary(table, noun: str = "lines", column: str = "doubt") -> str:
+    """A sentence with the counts of flagged rows, e.g.
+    ``"3 of 18 lines are flagged: 2 box_mirrored, 1 uncalibrated."``"""
+    n = len(table)
+    if n == 0 or column not in table.colnames:
+        return f"0 of {n} {noun} are flagged."
+    flagged = int(sum(bool(split_doubts(c)) for c in _cells(table[column])))
+    if flagged == 0:
+        return f"0 of {n} {noun} are flagged."
+    counts = doubt_counts(table, column)
+    parts = ", ".join(f"{k} {name}" for name, k in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"{flagged} of {n} {noun} are flagged: {parts}."
+
+
+def slit_doubts(slits) -> np.ndarray:
+    """``doubt`` of every reduced slit, from its ``status`` (07)."""
+    word = {"no_sky_registration": "slit_unregistered", "mostly_bad": "mostly_bad", "off_frame": "off_frame"}
+    return doubt_column([[word[s]] if s in word else [] for s in np.asarray(slits["status"]).tolist()])
+
+
+def poii_doubts(poii, lines=None, clamp_lo: float = 0.1, clamp_hi: float = 0.9, match_tol: float = 8.0) -> np.ndarray:
+    """``doubt`` of every object of ``roles_poii`` (09): not a detection, P([OII]) at a clamp of the
+    photo-z weighting, a renormalised PDF, a best line with a doubt of its own."""
+    line_doubt = {}       # (mask, slit) -> wavelengths of its adopted lines that carry a doubt
+    if lines is not None and len(lines) and "doubt" in lines.colnames:
+        st = np.asarray(lines["status"]) if "status" in lines.colnames else np.full(len(lines), "adopted")
+        wv = np.asarray(lines["wavelength"], float) if "wavelength" in lines.colnames else np.full(len(lines), np.nan)
+        for m, sl, d, s_, w in zip(np.asarray(lines["mask"]), np.asarray(lines["slit_id"]), _cells(lines["doubt"]),
+                                   st, wv):
+            if split_doubts(d) and s_ == "adopted":
+                line_doubt.setdefault((str(m), int(sl)), []).append(w)
+    rows = []
+    for r in poii:
+        f = []
+        st = str(r["status"])
+        if st == "no_line":
+            f.append("no_line")
+        elif st == "no_good_slit":
+            f.append("no_good_slit")
+        raw = float(r["p_oii_photoz_raw"]) if "p_oii_photoz_raw" in poii.colnames else np.nan
+        if str(r["p_source"]) == "photoz" and np.isfinite(raw) and (raw < clamp_lo or raw > clamp_hi):
+            f.append("p_clamped")
+        if "pdf_norm" in poii.colnames and np.isfinite(float(r["pdf_norm"])) and abs(float(r["pdf_norm"]) - 1) > 0.01:
+            f.append("pdf_renormalised")
+        ws = line_doubt.get((str(r["mask_best"]), int(r["slit_best"])), [])
+        w0 = float(r["wavelength"]) if "wavelength" in poii.colnames else np.nan
+        if st == "detected" and any(not (np.isfinite(w) and np.isfinite(w0)) or abs(w - w0) <= match_tol for w in ws):
+            f.append("line_doubt")
+        rows.append(f)
+    return doubt_column(rows)
+
+
+def completeness_doubts(comp) -> np.ndarray:
+    """``doubt`` of every K bin of the completeness table (09): no galaxy to define ``W``."""
+    return doubt_column([["no_galaxies"] if not np.isfinite(float(w)) else [] for w in np.asarray(comp["W"], float)])
