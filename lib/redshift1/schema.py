@@ -19,7 +19,7 @@ from astropy.table import Column as TableColumn, MaskedColumn, Table
 
 from .errors import DataFormatError, MissingInputError
 
-__all__ = ["Col", "Key", "TableSchema", "keyword_markdown", "one_line", "check_vacuum_frame", "unit_label"]
+__all__ = ["Col", "Key", "TableSchema", "keyword_markdown", "flux_density_equivalencies", "one_line", "check_vacuum_frame", "unit_label"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,21 @@ def check_vacuum_frame(path, meta) -> None:
         if str(value).strip().lower() != "vacuum":
             raise DataFormatError(f"{path}: {key}: {one_line(value)!r}, the contract requires vacuum "
                                   f"wavelengths (convert the table, then state wavelength_frame: vacuum)")
+
+
+def flux_density_equivalencies(unit, wavelength) -> list:
+    """``u.spectral_density(wavelength)`` when ``unit`` is a flux density (per wavelength or per
+    frequency, energy or photons), else none: a flux (erg s⁻¹ cm⁻², i.e. λF_λ) is not silently
+    taken for a flux density."""
+    kinds = {"spectral flux density", "spectral flux density wav", "photon flux density", "photon flux density wav"}
+    ptype = unit.physical_type if unit is not None else None
+    names = set(str(ptype).split("/")) if ptype is not None else set()
+    return u.spectral_density(wavelength) if names & kinds else []
+
+
+def _plain(column) -> np.ndarray:
+    """A column's values as a bare float array (a Column times a unit would compound its own unit)."""
+    return np.array(np.ma.getdata(column), dtype=float)
 
 
 def _ids(t: Table, id_column: str | None, rows: np.ndarray) -> str:
@@ -194,10 +209,12 @@ class TableSchema:
         if col.kind == "bool" and kind not in "biu":
             raise DataFormatError(f"{path}: column {col.name} holds {t[col.name].dtype} values, not booleans")
 
-    def _equivalencies(self, t):
+    def _equivalencies(self, t, name):
+        if name == self.wavelength:
+            return u.spectral()                        # a frequency axis is a wavelength axis too
         if self.wavelength and self.wavelength in t.colnames and t[self.wavelength].unit is not None:
-            wave = np.ma.getdata(t[self.wavelength]).astype(float) * t[self.wavelength].unit
-            return u.spectral_density(wave)
+            wave = _plain(t[self.wavelength]) * t[self.wavelength].unit
+            return flux_density_equivalencies(t[name].unit, wave)
         return []
 
     def _convert(self, t, col: Col, path) -> None:
@@ -210,7 +227,7 @@ class TableSchema:
                 raise DataFormatError(f"{path}: column {col.name} has unit {have.to_string()!r} "
                                       f"but must be dimensionless")
             if have is not None and have != u.dimensionless_unscaled:
-                t[col.name] = self._rebuilt(t[col.name], (np.ma.getdata(t[col.name]) * have).to_value(u.one), None)
+                t[col.name] = self._rebuilt(t[col.name], (_plain(t[col.name]) * have).to_value(u.one), None)
             return
         want = col.astropy_unit
         if have is None:
@@ -220,7 +237,7 @@ class TableSchema:
             if have != want:
                 t[col.name].unit = want
             return
-        eq = self._equivalencies(t)
+        eq = self._equivalencies(t, col.name)
         if not have.is_equivalent(want, equivalencies=eq):
             raise DataFormatError(f"{path}: column {col.name} has unit {have.to_string()!r}, "
                                   f"not convertible to {unit_label(col.unit)}")
@@ -228,7 +245,7 @@ class TableSchema:
             raise DataFormatError(f"{path}: column {col.name} holds {t[col.name].dtype} values, not numbers")
         try:
             # ``array * unit`` builds the right class for function units too (mag, dex)
-            values = (np.ma.getdata(t[col.name]).astype(float) * have).to_value(want, equivalencies=eq)
+            values = (_plain(t[col.name]) * have).to_value(want, equivalencies=eq)
         except (u.UnitsError, ValueError, TypeError) as exc:
             raise DataFormatError(f"{path}: column {col.name} in {have.to_string()!r} cannot be converted to "
                                   f"{unit_label(col.unit)} ({one_line(exc)})") from None

@@ -20,6 +20,7 @@ from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
 from ..errors import DataFormatError, MissingInputError, Redshift1Error
+from ..schema import flux_density_equivalencies
 
 import warnings
 
@@ -136,7 +137,7 @@ def _to_flux_density(data, noise, unit, wavelength, path: Path):
     wavelength or per frequency (converted at each channel's wavelength)."""
     if unit == FLUX_DENSITY_UNIT:
         return data, noise
-    eq = u.spectral_density(wavelength[:, None, None])
+    eq = flux_density_equivalencies(unit, wavelength[:, None, None])
     if not unit.is_equivalent(FLUX_DENSITY_UNIT, equivalencies=eq):
         raise DataFormatError(f"{path}: BUNIT {unit.to_string()!r} is not a flux density per spaxel "
                               f"(the contract needs {FLUX_DENSITY_UNIT.to_string()} or a unit convertible to it)")
