@@ -50,3 +50,68 @@ def standard_spectrum_per_nm(path) -> None:
     t["wavelength"] = t["wavelength"].quantity.to(u.nm)
     t["flux"] = t["flux"].quantity.to(u.erg / u.s / u.cm**2 / u.nm)
     t.write(path, format="ascii.ecsv", overwrite=True)
+
+
+# --------------------------------------------------------------------------- every ECSV input table
+def _readers():
+    from redshift1.kmos import catalogue as kcat
+    from redshift1.ldss3 import io as lio
+    return {
+        "kmos/targets.ecsv": ("kmos/targets.ecsv", lambda s: kcat.read_targets(s / "kmos")),
+        "kmos/pointings.ecsv": ("kmos/pointings.ecsv", lambda s: kcat.read_pointings(s / "kmos")),
+        "kmos/psf_stars.ecsv": ("kmos/psf_stars.ecsv", lambda s: kcat.read_psf_stars(s / "kmos" / "psf_stars.ecsv")),
+        "kmos/hst_morphology.ecsv": ("kmos/hst_morphology.ecsv", lambda s: kcat.read_hst_morphology(s / "kmos")),
+        "ldss3/masks/<mask>/design.ecsv": ("ldss3/masks/mask4/design.ecsv",
+                                           lambda s: lio.read_design(s / "ldss3" / "masks" / "mask4")),
+        "ldss3/photometry/<FIELD>_photometry.ecsv": ("ldss3/photometry/CDFS_photometry.ecsv",
+                                                     lambda s: lio.read_photometry(s / "ldss3", "CDFS")),
+        "ldss3/comparison/highmass_z1.ecsv": ("ldss3/comparison/highmass_z1.ecsv",
+                                              lambda s: lio.read_comparison(s / "ldss3")),
+        "ldss3/calib/standard/<STDNAME>_spectrum.ecsv": ("ldss3/calib/standard/LTT3864_spectrum.ecsv",
+                                                         lambda s: lio.read_standard(s / "ldss3")[1]),
+    }
+
+
+#: contract path of each ECSV input table → (its file in the tiny mock survey, the pipeline's reader of it)
+READERS = _readers()
+
+
+def schema_of(name):
+    """The reader's schema of a contract table."""
+    from redshift1.kmos import catalogue as kcat
+    from redshift1.ldss3 import io as lio
+    return {**kcat.SCHEMAS, **lio.SCHEMAS}[name]
+
+
+def tiny_survey(base) -> Path:
+    """The tiny mock survey (both instruments) under ``base``."""
+    from redshift1.mock.observe import observe
+    out = Path(base) / "tiny"
+    observe(out, preset="tiny", seed=7)
+    return out
+
+
+class Rewritten:
+    """Context: a file of the survey replaced by other bytes, restored on exit."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.original = self.path.read_bytes()
+
+    def __enter__(self):
+        return self
+
+    def write_table(self, table):
+        table.write(self.path, format="ascii.ecsv", overwrite=True)
+
+    def __exit__(self, *exc):
+        self.path.write_bytes(self.original)
+        return False
+
+
+def read_plain(path) -> Table:
+    """A table as the file states it (no checks, no conversion)."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Table.read(path, format="ascii.ecsv")
