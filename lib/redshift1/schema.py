@@ -223,7 +223,8 @@ class TableSchema:
             raise DataFormatError(f"{path}: column {col.name} has unit {have.to_string()!r}, which astropy "
                                   f"cannot read (the contract needs {unit_label(col.unit)})")
         if col.unit is None:
-            if have is not None and not (have.is_equivalent(u.dimensionless_unscaled)):
+            # a logarithmic unit (mag, dex) on a plain number is a different quantity, not a rescaling
+            if have is not None and (isinstance(have, u.FunctionUnitBase) or not have.is_equivalent(u.one)):
                 raise DataFormatError(f"{path}: column {col.name} has unit {have.to_string()!r} "
                                       f"but must be dimensionless")
             if have is not None and have != u.dimensionless_unscaled:
