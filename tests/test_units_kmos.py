@@ -148,7 +148,7 @@ def _assert_same_table(a, b, name):
             assert [str(v) for v in x] == [str(v) for v in y], (name, c)
         else:
             assert np.array_equal(np.asarray(x), np.asarray(y)), (name, c)
-        assert str(x.unit) == str(y.unit), (name, c)
+        assert str(a[c].unit) == str(b[c].unit), (name, c)
 
 
 def test_kross_walk_same_products_per_micron_and_per_angstrom(tiny_kmos_survey, tmp_path):
