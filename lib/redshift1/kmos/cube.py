@@ -3,8 +3,11 @@
 A reconstructed KMOS cube is a FITS file with an empty primary HDU and two image
 extensions, ``<name>.DATA`` and ``<name>.NOISE`` (``DATA``/``NOISE`` are accepted too),
 each (NAXIS3=λ, NAXIS2=y, NAXIS1=x) with a celestial TAN WCS on axes 1-2 and a linear
-``WAVE`` axis in µm (vacuum) on axis 3. Real products carry no ``BUNIT``: the loader
-then reports the flux unit as unknown rather than guessing.
+``WAVE`` axis (vacuum; ``AWAV``, air, is refused) on axis 3. The loader is the unit
+boundary: whatever ``CUNIT3`` and ``BUNIT`` the file states, a :class:`KMOSCube` has its
+wavelengths in µm and its flux density per spaxel in erg s⁻¹ cm⁻² µm⁻¹
+(:data:`FLUX_DENSITY_UNIT`), so that line fluxes are always erg s⁻¹ cm⁻². Real products
+carry no ``BUNIT``: the loader then reports the flux unit as unknown rather than guessing.
 """
 from __future__ import annotations
 
@@ -17,11 +20,14 @@ from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
 from ..errors import DataFormatError, MissingInputError, Redshift1Error
+from ..schema import flux_density_equivalencies
 
 import warnings
 
 #: what the loader reports when a cube carries no BUNIT
 UNKNOWN_UNIT = u.dimensionless_unscaled
+#: the flux density per spaxel of every cube with a BUNIT, after the loader's conversion
+FLUX_DENSITY_UNIT = u.erg / u.s / u.cm**2 / u.um
 
 
 @dataclass
@@ -37,7 +43,8 @@ class KMOSCube:
     wcs : astropy.wcs.WCS
         The celestial (2D) WCS of the spatial axes.
     unit : astropy.units.UnitBase
-        Flux-density unit of ``data`` and ``noise`` (dimensionless when unknown).
+        Flux-density unit of ``data`` and ``noise``: :data:`FLUX_DENSITY_UNIT` whenever the
+        file has a BUNIT (the loader converts), dimensionless when unknown.
     unit_known : bool
         False when the file carries no BUNIT (real ESO products).
     name : str
@@ -93,7 +100,10 @@ def _find_extensions(hdul: fits.HDUList, path: Path) -> tuple[int, int, str]:
 
 def _wavelengths(header: fits.Header, nchan: int, path: Path) -> u.Quantity:
     ctype = str(header.get("CTYPE3", "")).strip().upper()
-    if not ctype.startswith(("WAVE", "AWAV", "LAMBDA")):
+    if ctype.startswith("AWAV"):
+        raise DataFormatError(f"{path}: CTYPE3={ctype!r} is an air-wavelength axis; the contract requires vacuum "
+                              f"(CTYPE3 = 'WAVE')")
+    if not ctype.startswith("WAVE"):
         raise DataFormatError(f"{path}: axis 3 is not a spectral WCS axis (CTYPE3={ctype or 'missing'!r})")
     try:
         unit = u.Unit(str(header.get("CUNIT3", "um")).strip().lower().replace("micron", "um"), format="fits")
@@ -109,6 +119,7 @@ def _wavelengths(header: fits.Header, nchan: int, path: Path) -> u.Quantity:
 
 
 def _flux_unit(header: fits.Header, path: Path) -> tuple[u.UnitBase, bool]:
+    """The unit BUNIT states (dimensionless and ``False`` without one)."""
     bunit = header.get("BUNIT")
     if bunit is None or not str(bunit).strip():
         return UNKNOWN_UNIT, False
@@ -117,8 +128,29 @@ def _flux_unit(header: fits.Header, path: Path) -> tuple[u.UnitBase, bool]:
     except ValueError:
         try:
             return u.Unit(str(bunit).strip()), True
-        except ValueError as exc:
-            raise DataFormatError(f"{path}: BUNIT {bunit!r} is not a unit astropy can read") from exc
+        except ValueError:
+            raise DataFormatError(f"{path}: BUNIT {bunit!r} is not a unit astropy can read") from None
+
+
+def _to_flux_density(data, noise, unit, wavelength, path: Path):
+    """``data`` and ``noise`` in :data:`FLUX_DENSITY_UNIT` (per µm), from any flux density per
+    wavelength or per frequency (converted at each channel's wavelength)."""
+    if unit == FLUX_DENSITY_UNIT:
+        return data, noise
+    eq = flux_density_equivalencies(unit, wavelength[:, None, None])
+    if not unit.is_equivalent(FLUX_DENSITY_UNIT, equivalencies=eq):
+        raise DataFormatError(f"{path}: BUNIT {unit.to_string()!r} is not a flux density per spaxel "
+                              f"(the contract needs {FLUX_DENSITY_UNIT.to_string()} or a unit convertible to it)")
+    return ((data * unit).to_value(FLUX_DENSITY_UNIT, equivalencies=eq),
+            (noise * unit).to_value(FLUX_DENSITY_UNIT, equivalencies=eq))
+
+
+def _check_spec_frame(primary: fits.Header, path: Path) -> None:
+    """An ESO product that states its spectral frame must state vacuum."""
+    frame = primary.get("HIERARCH ESO PRO SPEC FRAME")
+    if frame is not None and str(frame).strip().upper() != "VACUUM":
+        raise DataFormatError(f"{path}: ESO PRO SPEC FRAME = {str(frame).strip()!r}; the contract requires "
+                              f"vacuum wavelengths")
 
 
 def read_kmos_cube(path: str | Path) -> KMOSCube:
@@ -132,16 +164,19 @@ def read_kmos_cube(path: str | Path) -> KMOSCube:
     Returns
     -------
     KMOSCube
-        Wavelengths in µm (vacuum); voxels with non-finite data or non-positive noise
-        are set to NaN in both arrays.
+        Wavelengths in µm (vacuum); data and noise in :data:`FLUX_DENSITY_UNIT` when the
+        file has a BUNIT (converted from the unit it states), in the file's own unknown unit
+        (``unit_known = False``) otherwise; voxels with non-finite data or non-positive
+        noise are set to NaN in both arrays.
 
     Raises
     ------
     MissingInputError
         The file does not exist.
     DataFormatError
-        Not FITS, truncated, missing extensions, not a 3D cube, shapes differ, or no
-        spectral WCS. The message names the file.
+        Not FITS, truncated, missing extensions, not a 3D cube, shapes differ, no
+        spectral WCS, an air-wavelength axis, or a BUNIT that is unreadable or not a
+        flux density. The one-line message names the file and the keyword.
     """
     path = Path(path)
     if not path.is_file():
@@ -177,7 +212,12 @@ def read_kmos_cube(path: str | Path) -> KMOSCube:
             wcs = WCS(header, naxis=2)
         except Exception as exc:  # astropy raises a zoo of errors for bad WCS
             raise DataFormatError(f"{path}: unreadable celestial WCS ({exc})") from exc
+    _check_spec_frame(primary, path)
     unit, known = _flux_unit(header, path)
+    if known:
+        with np.errstate(all="ignore"):         # invalid voxels are set to NaN just below
+            data, noise = _to_flux_density(data, noise, unit, wavelength, path)
+        unit = FLUX_DENSITY_UNIT
     bad = ~(np.isfinite(data) & np.isfinite(noise) & (noise > 0))
     data[bad] = np.nan
     noise[bad] = np.nan

@@ -37,6 +37,7 @@ from astropy.utils.exceptions import AstropyUserWarning
 from ..errors import DataFormatError, MissingInputError
 from ..progress import progress_bar
 from .cube import KMOSCube, read_kmos_cube
+from .catalogue import PSF_STARS, read_psf_stars
 
 __all__ = [
     "FWHM_PER_SIGMA",
@@ -378,8 +379,8 @@ def _read_star_list(kmos_dir: Path, stars) -> Table:
         p = Path(stars)
         if not p.is_file():
             raise MissingInputError(f"{p}: no PSF-star list (expected kmos/psf_stars.ecsv)")
-        stars = Table.read(p)
-    missing = [c for c in ("pointing", "spectrograph", "ifu", "cube") if c not in stars.colnames]
+        return read_psf_stars(p)
+    missing = [c for c in PSF_STARS.required if c not in stars.colnames]
     if missing:
         raise DataFormatError(f"PSF-star list lacks columns {missing}")
     return stars

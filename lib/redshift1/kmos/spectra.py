@@ -234,7 +234,8 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
                  rng: np.random.Generator | None = None) -> dict:
     """Measure one cube: fit the integrated spectrum, classify detections.
 
-    Returns a dict of scalars (fluxes in ``cube.unit`` × µm, i.e. erg/s/cm² for the mock)
+    Returns a dict of scalars (fluxes in ``cube.unit`` × µm: erg/s/cm² for every cube with a
+    BUNIT, which the loader converts to per-µm; the cube's unknown unit × µm otherwise)
     plus arrays under ``"_spectrum"`` and ``"_map"`` for figures and maps.
     """
     rng = rng or np.random.default_rng(cfg.seed)

@@ -28,26 +28,155 @@ from astropy.io import fits
 from astropy.table import Table
 
 from ..errors import DataFormatError, MissingInputError
+from ..schema import Col, Key, TableSchema
 
 __all__ = [
+    "DESIGN", "PHOTOMETRY", "COMPARISON", "STANDARD_SPECTRUM", "SCHEMAS", "KEYWORDS",
     "DESIGN_COLUMNS", "PHOTOMETRY_COLUMNS", "COMPARISON_COLUMNS", "RAW_KEYWORDS",
     "RawFrame", "MaskData", "find_root", "read_manifest", "list_masks", "read_design",
     "read_frame", "read_raw_frames", "read_darks", "read_bpm", "read_mask", "read_photometry",
     "read_photoz_pdf", "read_comparison", "read_standard",
 ]
 
+_PIX = "pix"
+#: ``masks/<mask>/design.ecsv`` (docs/data-format.md §4)
+DESIGN = TableSchema("ldss3/masks/<mask>/design.ecsv", "mask design table", id_column="slit_id",
+                     row_label="slit(s)", frame=True, columns=(
+    Col("slit_id", meaning="1 … N, unique within the mask"),
+    Col("object_id", meaning="catalogue id of the object in the slit (`id` in the photometry)"),
+    Col("field", meaning="`CDFS` or `FIRES`"),
+    Col("ra", "deg", kind="number", meaning="object position"),
+    Col("dec", "deg", kind="number", meaning="object position"),
+    Col("K", "mag", kind="number", meaning="catalogue K (AB)"),
+    Col("tier", required=False, kind="number", meaning="0-based tier of the slit along x"),
+    Col("slot_row", required=False, kind="number", meaning="0-based slot of the slit along y"),
+    Col("x_lo", _PIX, kind="number", finite=True, meaning="first column of the slit's spectrum (its tier)"),
+    Col("x_hi", _PIX, kind="number", finite=True, meaning="end of the columns `[x_lo, x_hi)`"),
+    Col("x_ref", _PIX, kind="number", finite=True, meaning="column where λ = `lambda_ref` at zero flexure"),
+    Col("lambda_ref", "Angstrom", kind="number", finite=True, meaning="reference wavelength (vacuum; 7525 Å)"),
+    Col("dispersion", "Angstrom / pix", kind="number", finite=True, meaning="linear dispersion of this slit"),
+    Col("a_row_lo", _PIX, kind="number", finite=True, meaning="region A rows `[lo, hi)` (16 rows under the slit)"),
+    Col("a_row_hi", _PIX, kind="number", finite=True, meaning="end of region A"),
+    Col("b_row_lo", _PIX, kind="number", finite=True, meaning="region B rows = region A + `SHUFFLE`"),
+    Col("b_row_hi", _PIX, kind="number", finite=True, meaning="end of region B"),
+    Col("slit_center_row", _PIX, required=False, kind="number",
+        meaning="row of the slit centre in region A (`a_row_lo + 7.5`)"),
+    Col("nod_a_row", _PIX, kind="number", finite=True, meaning="nominal object row at nod A (a region-A row)"),
+    Col("nod_b_row", _PIX, kind="number", finite=True, meaning="nominal object row at nod B (`nod_a_row + NODPIX`)"),
+    Col("is_roles_target", kind="bool", finite=True,
+        meaning="a ROLES target: 22.5 < K < 24 selected by the photo-z weighting"),
+    Col("is_repeat", kind="bool", finite=True, meaning="the object has slits on more than one mask"),
+    Col("is_filler", kind="bool", finite=True, meaning="a filler from another programme (K outside 22.5–24)"),
+    Col("is_standard_slit", kind="bool", finite=True, meaning="the flux standard was observed through this slit (§5)"),
+))
+
+#: ``photometry/<FIELD>_photometry.ecsv`` (§6)
+PHOTOMETRY = TableSchema("ldss3/photometry/<FIELD>_photometry.ecsv", "photometric catalogue",
+                         id_column="id", row_label="object(s)", columns=(
+    Col("id", meaning="`<FIELD>-NNNNN`"),
+    Col("field", meaning="`CDFS` or `FIRES`"),
+    Col("pointing", required=False, meaning="nearest LDSS3 pointing (`CDFS.1`, `CDFS.2`, `FIRES`)"),
+    Col("ra", "deg", kind="number", finite=True, meaning="position"),
+    Col("dec", "deg", kind="number", finite=True, meaning="position"),
+    Col("K", "mag", kind="number", finite=True, meaning="total K (AB)"),
+    Col("K_err", "mag", kind="number", meaning="its 1σ error"),
+    Col("logmstar", "dex(solMass)", kind="number",
+        meaning="SED-fit stellar mass **at `z_phot`** (BG03 IMF); at another redshift, to first order "
+                "`logM(z) = logmstar + 2 log10(d_L(z)/d_L(z_phot))`"),
+    Col("logmstar_err", "dex", required=False, kind="number", meaning="its error"),
+    Col("z_phot", kind="number", meaning="photometric redshift (PDF peak)"),
+    Col("z_phot_lo", required=False, kind="number", meaning="16th percentile of the PDF"),
+    Col("z_phot_hi", required=False, kind="number", meaning="84th percentile of the PDF"),
+    Col("z_spec_public", required=False, kind="number", meaning="secure public spectroscopic redshift, NaN if none"),
+    Col("pdf_row", meaning="row of this galaxy in the PDF file (integer ≥ 0)"),
+))
+
+#: ``comparison/highmass_z1.ecsv`` (§7)
+COMPARISON = TableSchema("ldss3/comparison/highmass_z1.ecsv", "comparison catalogue", id_column="id",
+                         row_label="object(s)", meta=("survey_area_arcmin2",), columns=(
+    Col("id", meaning="`HM-NNNN`"),
+    Col("z", kind="number", finite=True, meaning="spectroscopic redshift"),
+    Col("K", "mag", required=False, kind="number", meaning="K (AB)"),
+    Col("logmstar", "dex(solMass)", kind="number", finite=True, meaning="SED stellar mass (BG03 IMF) at `z`"),
+    Col("logmstar_err", "dex", required=False, kind="number", meaning="its error"),
+    Col("f_OII", "erg / (s cm2)", kind="number", finite=True, meaning="measured [OII]3727 flux (may be ≤ 0)"),
+    Col("f_OII_err", "erg / (s cm2)", kind="number", finite=True, meaning="its 1σ error"),
+    Col("L_OII", "erg / s", kind="number", finite=True,
+        meaning="luminosity from `f_OII` (0 where `f_OII ≤ 0`), ROLES cosmology"),
+    Col("L_OII_err", "erg / s", required=False, kind="number", meaning="its 1σ error"),
+    Col("detected", required=False, kind="bool", meaning="`f_OII > 4 f_OII_err`"),
+    Col("weight", kind="number", finite=True,
+        meaning="1 / sampling probability (footprint × colour sampling × redshift success)"),
+))
+
+#: ``calib/standard/<STDNAME>_spectrum.ecsv`` (§5)
+STANDARD_SPECTRUM = TableSchema("ldss3/calib/standard/<STDNAME>_spectrum.ecsv", "standard-star spectrum",
+                                frame=True, wavelength="wavelength", columns=(
+    Col("wavelength", "Angstrom", kind="number", finite=True, meaning="vacuum wavelength, increasing"),
+    Col("flux", "erg / (Angstrom s cm2)", kind="number", finite=True,
+        meaning="the star above the atmosphere, smooth (no telluric features); a flux density per "
+                "frequency (e.g. Jy) is converted"),
+))
+
+#: every LDSS3 input table, by its path in a survey folder
+SCHEMAS = {s.path: s for s in (DESIGN, PHOTOMETRY, COMPARISON, STANDARD_SPECTRUM)}
+
 #: columns every mask design table must have
-DESIGN_COLUMNS = ("slit_id", "object_id", "field", "ra", "dec", "K", "x_lo", "x_hi", "x_ref",
-                  "lambda_ref", "dispersion", "a_row_lo", "a_row_hi", "b_row_lo", "b_row_hi",
-                  "nod_a_row", "nod_b_row", "is_roles_target", "is_repeat", "is_filler",
-                  "is_standard_slit")
+DESIGN_COLUMNS = DESIGN.required
 #: columns every photometric catalogue must have
-PHOTOMETRY_COLUMNS = ("id", "field", "ra", "dec", "K", "K_err", "logmstar", "z_phot", "pdf_row")
+PHOTOMETRY_COLUMNS = PHOTOMETRY.required
 #: columns of the higher-mass comparison sample
-COMPARISON_COLUMNS = ("id", "z", "logmstar", "f_OII", "f_OII_err", "L_OII", "weight")
+COMPARISON_COLUMNS = COMPARISON.required
+#: the kinds of N&S frame (``OBSTYPE``)
+OBSTYPES = ("SCIENCE", "DARK", "STANDARD")
+_ALL = OBSTYPES
+_LIT = ("SCIENCE", "STANDARD")         # frames taken with the shutter open: a dark has no airmass
+#: the header keywords of raw frames, darks and standards (docs/data-format.md §3)
+KEYWORDS = (
+    Key(("TELESCOP", "INSTRUME"), "str", "`'Magellan II (Clay)'`, `'LDSS3'`"),
+    Key(("OBSTYPE",), "str", "`SCIENCE`, `DARK` or `STANDARD`", _ALL),
+    Key(("OBJECT",), "str", "mask name, `N&S dark`, or the standard star"),
+    Key(("MASKNAME",), "str", "the mask (`none` for darks); must match the folder", _ALL),
+    Key(("FIELD", "POINTING"), "str", "`CDFS`/`FIRES`; `CDFS.1`, `CDFS.2` or `FIRES` (ROLES Table 1)"),
+    Key(("RA", "DEC"), "deg", "pointing centre (ICRS); science frames only"),
+    Key(("EXPNUM",), "int", "exposure number within the mask sequence (1, 2, …)"),
+    Key(("DATE-OBS",), "ISO UTC", "start of the exposure", _ALL),
+    Key(("AIRMASS",), "float", "mean airmass, 1–10 (darks: not required and not read; a dark has no airmass)",
+        _LIT),
+    Key(("EXPTIME",), "s", "total shutter-open time = 2 × `NODTIME` (2400 s for ROLES; 0 for darks)", _ALL),
+    Key(("NODTIME",), "s", "shutter-open time per nod position = `NCYCLES × TCYCLE` (1200 s; 0 for darks)", _ALL),
+    Key(("DARKTIME",), "s", "erase to read-out"),
+    Key(("NCYCLES",), "int", "N&S cycles (20)", _ALL),
+    Key(("TCYCLE",), "s", "exposure per nod position per cycle (60 s)"),
+    Key(("NODPIX",), "pix", "nod A → B along the slit, +y (6); smaller than `SHUFFLE`", _ALL),
+    Key(("NODARCS",), "arcsec", "nod A → B (1.2)"),
+    Key(("SHUFFLE",), "pix", "charge shuffle; region B = region A + `SHUFFLE` rows (16)", _ALL),
+    Key(("GAIN",), "e⁻/ADU", "1.0: pixels are electrons", _ALL),
+    Key(("RDNOISE",), "e⁻", "read noise per pixel per read-out (3.4)", _ALL),
+    Key(("BUNIT",), "str", "`electron`"),
+    Key(("FILTER",), "str", "`KG750` (half maxima 7040 and 8010 Å)", _ALL),
+    Key(("GRISM",), "str", "`MED-RED` (300 l/mm)"),
+    Key(("DISPAXIS",), "int", "1: dispersion along x, wavelength increasing"),
+    Key(("DISPERS",), "Å/pix", "nominal dispersion (2.7); per-slit values are in the design"),
+    Key(("SPECRES",), "Å", "resolution FWHM (11.4)"),
+    Key(("PIXSCALE",), "arcsec/pix", "spatial scale (0.189)"),
+    Key(("SLITWID", "SLITLEN"), "arcsec", "slit width (0.8) and length (3.0)"),
+    Key(("AIRORVAC",), "str", "`vac` (air wavelengths are an error)", _ALL),
+    Key(("PIXORIG",), "int", "0: design-table pixel indices are 0-based"),
+    Key(("NTIERS", "TIERWID", "NSLOTROW"), "int, pix, int", "geometry of §2"),
+    Key(("STDNAME",), "str", "the flux standard (e.g. `LTT3864`); names `<STDNAME>_spectrum.ecsv`", ("STANDARD",)),
+    Key(("STDSLIT",), "int", "`slit_id` of the design row the star was observed through", ("STANDARD",)),
+)
+
+
+def required_keywords(obstype: str | None) -> tuple[str, ...]:
+    """The keywords a frame of this ``OBSTYPE`` must carry (``None``: those every frame must)."""
+    kinds = OBSTYPES if obstype not in OBSTYPES else (obstype,)
+    return tuple(n for k in KEYWORDS if k.required_for and all(x in k.required_for for x in kinds) for n in k.names)
+
+
 #: header keywords every raw N&S frame (science, dark, standard) must carry
-RAW_KEYWORDS = ("OBSTYPE", "EXPTIME", "NODTIME", "NCYCLES", "GAIN", "RDNOISE", "NODPIX", "SHUFFLE",
-                "MASKNAME", "FILTER", "AIRORVAC", "DATE-OBS", "AIRMASS")
+RAW_KEYWORDS = required_keywords(None)
 
 
 @dataclass
@@ -115,16 +244,10 @@ def find_root(path) -> Path:
     raise MissingInputError(f"{p}: not an LDSS3 data folder (no masks/ or manifest.json)")
 
 
-def _read_table(path: Path, required, what: str) -> Table:
-    path = _need(path, what)
-    try:
-        t = Table.read(path, format="ascii.ecsv")
-    except Exception as exc:  # noqa: BLE001 - any parse failure is a contract breach
-        raise DataFormatError(f"{path}: unreadable {what} ({_one_line(exc)})") from None
-    missing = [c for c in required if c not in t.colnames]
-    if missing:
-        raise DataFormatError(f"{path}: {what} lacks column(s) {', '.join(missing)}")
-    return t
+def _read_table(path: Path, schema: TableSchema) -> Table:
+    """Read an ECSV input table through its schema (columns, units, frame; see :mod:`redshift1.schema`)."""
+    _need(path, schema.what)
+    return schema.read(path)
 
 
 def _open_fits(path: Path):
@@ -191,7 +314,7 @@ def read_design(mask_dir) -> Table:
     """
     p = Path(mask_dir)
     path = p if p.suffix == ".ecsv" else p / "design.ecsv"
-    t = _read_table(path, DESIGN_COLUMNS, "mask design table")
+    t = _read_table(path, DESIGN)
     if len(t) == 0:
         raise DataFormatError(f"{path}: mask design table has no slits (no rows)")
     if t["slit_id"].dtype.kind not in "iu" or np.ma.is_masked(t["slit_id"]):
@@ -272,6 +395,9 @@ def _header_value(path, header, key):
 
 def _check_header(path, header, keywords) -> None:
     """The ● keywords of the contract: present, of the right type, with sensible values."""
+    obstype = _header_value(path, header, "OBSTYPE") if "OBSTYPE" in header else None
+    obstype = obstype.strip().upper() if isinstance(obstype, str) else None   # which keywords it needs
+    keywords = tuple(dict.fromkeys(tuple(keywords) + required_keywords(obstype)))
     missing = [k for k in keywords if k not in header]
     if missing:
         raise DataFormatError(f"{path}: header lacks keyword(s) {', '.join(missing)}")
@@ -366,7 +492,7 @@ def read_mask(mask_dir, load_data: bool = True) -> MaskData:
 def read_photometry(root, field: str) -> Table:
     """The K-selected photometric catalogue of a field (``id`` unique, ``pdf_row`` integers >= 0)."""
     path = find_root(root) / "photometry" / f"{field}_photometry.ecsv"
-    t = _read_table(path, PHOTOMETRY_COLUMNS, "photometric catalogue")
+    t = _read_table(path, PHOTOMETRY)
     ids = np.asarray(t["id"])
     if len(set(ids.tolist())) != len(t):
         u, n = np.unique(ids, return_counts=True)
@@ -442,10 +568,7 @@ def read_photoz_pdf(root, field: str):
 def read_comparison(root) -> Table:
     """The higher-mass comparison catalogue (``comparison/highmass_z1.ecsv``)."""
     path = find_root(root) / "comparison" / "highmass_z1.ecsv"
-    t = _read_table(path, COMPARISON_COLUMNS, "comparison catalogue")
-    if "survey_area_arcmin2" not in t.meta:
-        raise DataFormatError(f"{path}: meta lacks survey_area_arcmin2")
-    return t
+    return _read_table(path, COMPARISON)
 
 
 def read_standard(root):
@@ -454,7 +577,7 @@ def read_standard(root):
     paths = sorted(sdir.glob("standard_*.fits"), key=lambda p: _natural_key(p.name))
     if not paths:
         raise MissingInputError(f"{sdir}: no standard-star frames (standard_*.fits)")
-    frames = [read_frame(p, True, RAW_KEYWORDS + ("STDNAME", "STDSLIT")) for p in paths]
+    frames = [read_frame(p, True, required_keywords("STANDARD")) for p in paths]
     for f in frames:
         sl = f.header["STDSLIT"]
         if isinstance(sl, bool) or not isinstance(sl, (int, np.integer)):
@@ -462,5 +585,8 @@ def read_standard(root):
     star = str(frames[0].header["STDNAME"]).strip()
     if not star or "/" in star:
         raise DataFormatError(f"{frames[0].path}: STDNAME={frames[0].header['STDNAME']!r} is not a star name")
-    spectrum = _read_table(sdir / f"{star}_spectrum.ecsv", ("wavelength", "flux"), "standard-star spectrum")
+    path = sdir / f"{star}_spectrum.ecsv"
+    spectrum = _read_table(path, STANDARD_SPECTRUM)
+    if len(spectrum) < 2 or np.any(np.diff(np.asarray(spectrum["wavelength"], float)) <= 0):
+        raise DataFormatError(f"{path}: wavelength must increase (at least two rows)")
     return frames, spectrum

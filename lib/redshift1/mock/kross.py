@@ -285,7 +285,8 @@ def observe_kross(out_dir: Path, preset: str, seed: int, relations: pop.Relation
         "id", "field", "pointing", "ifu", "spectrograph", "ra", "dec", "z_cat", "k_ab", "r_z",
         "logmstar", "logmstar_err", "sfr_sed", "sfr_sed_err_dex", "a_v", "a_v_err", "has_hst", "cube"))
     for col, unit in (("ra", u.deg), ("dec", u.deg), ("k_ab", u.mag), ("r_z", u.mag),
-                      ("sfr_sed", u.Msun / u.yr), ("a_v", u.mag), ("a_v_err", u.mag)):
+                      ("sfr_sed", u.Msun / u.yr), ("a_v", u.mag), ("a_v_err", u.mag),
+                      ("logmstar", u.dex(u.Msun)), ("logmstar_err", u.dex), ("sfr_sed_err_dex", u.dex)):
         targets[col].unit = unit
     targets.meta.update({"description": "KROSS targets: parent photometry, SED fits (Chabrier IMF, Calzetti) "
                          "and catalogue spectroscopic redshifts; one row per KMOS cube",
