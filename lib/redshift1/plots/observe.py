@@ -22,7 +22,8 @@ def plot_population(truth: Table) -> plt.Figure:
     ld = np.asarray(truth["log_delta_ssfr"])
     fig, ax = plt.subplots(1, 4, figsize=(16, 3.8))
     grid = np.linspace(9, 11.5, 50)
-    ax[0].scatter(logm, np.log10(sfr), s=8, c=np.asarray(truth["z"]), cmap="viridis")
+    sc = ax[0].scatter(logm, np.log10(sfr), s=8, c=np.asarray(truth["z"]), cmap="viridis")
+    fig.colorbar(sc, ax=ax[0], label="redshift z", pad=0.02)
     ms = speagle14_log_sfr(grid, 0.86, KROSS_COSMO)
     ax[0].plot(grid, ms, "k-", label="Speagle+14, z=0.86")
     ax[0].plot(grid, ms + 0.3, "k--", grid, ms - 0.3, "k--")
@@ -53,10 +54,15 @@ def plot_kmos_cube(cube: KMOSCube, z: float, half_width_aa: float = 60.0) -> plt
     sky = sky_shape(lam[win])
     fig = plt.figure(figsize=(14, 3.8))
     a1, a2, a3 = fig.add_subplot(1, 4, 1), fig.add_subplot(1, 4, 2), fig.add_subplot(1, 4, (3, 4))
-    a1.imshow(nb, origin="lower", cmap="magma")
-    a1.set_title(f"{cube.name}: Hα − continuum")
-    a2.imshow(cont, origin="lower", cmap="gray")
-    a2.set_title("continuum")
+    unit = cube.unit.to_string("unicode") if cube.unit_known else "unknown unit"
+    im = a1.imshow(nb, origin="lower", cmap="magma")
+    fig.colorbar(im, ax=a1, fraction=0.046, pad=0.03).set_label(f"summed over the line [{unit}]", fontsize=8)
+    a1.set_title(f"{cube.name}: Hα − continuum", fontsize=10)
+    im = a2.imshow(cont, origin="lower", cmap="gray")
+    fig.colorbar(im, ax=a2, fraction=0.046, pad=0.03).set_label(f"median continuum [{unit}]", fontsize=8)
+    a2.set_title("continuum", fontsize=10)
+    for a in (a1, a2):
+        a.set(xlabel="x [spaxel]", ylabel="y [spaxel]")
     rest = lam[win] / (1 + z) * 1e4
     a3.fill_between(rest, -noise, noise, color="0.85", label="±1σ noise")
     a3.step(rest, spec, where="mid", color="k", lw=0.8, label="summed spectrum")
@@ -64,7 +70,6 @@ def plot_kmos_cube(cube: KMOSCube, z: float, half_width_aa: float = 60.0) -> plt
         a3.axvspan(lo, hi, color="tab:blue", alpha=0.15, lw=0)
     for w in (C.NII_6548, C.HALPHA, C.NII_6583):
         a3.axvline(w.to_value(u.AA), color="tab:cyan", lw=0.8)
-    unit = cube.unit.to_string() if cube.unit_known else "unknown unit"
     a3.set(xlabel="rest-frame vacuum wavelength [Å]", ylabel=f"flux density [{unit}]",
            title="integrated spectrum (sky lines shaded)")
     a3.legend(fontsize=8, loc="upper left")
@@ -74,9 +79,12 @@ def plot_kmos_cube(cube: KMOSCube, z: float, half_width_aa: float = 60.0) -> plt
 
 def plot_psf_star(cube: KMOSCube) -> plt.Figure:
     img = np.nanmedian(cube.data, axis=0)
-    fig, ax = plt.subplots(figsize=(3.6, 3.4))
-    ax.imshow(img, origin="lower", cmap="viridis")
-    ax.set_title(f"{cube.name}: collapsed PSF star")
+    fig, ax = plt.subplots(figsize=(4.2, 3.4))
+    im = ax.imshow(img, origin="lower", cmap="viridis")
+    unit = cube.unit.to_string("unicode") if cube.unit_known else "unknown unit"
+    fig.colorbar(im, ax=ax, label=f"median over λ [{unit}]")
+    ax.set(title=f"{cube.name}: collapsed PSF star", xlabel="x [spaxel]", ylabel="y [spaxel]")
+    ax.title.set_fontsize(9)
     return fig
 
 
@@ -113,13 +121,15 @@ def plot_ns_frame(ldss3_dir, mask: str | None = None, slit_id: int | None = None
     cut = np.s_[max(y0, 0):y1, x0:x0 + width]
     fig, ax = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
     lo, hi = np.nanpercentile(raw[cut], [2, 98])
-    ax[0].imshow(raw[cut], origin="lower", cmap="gray", vmin=lo, vmax=hi, aspect="auto",
-                 extent=(x0, x0 + width, max(y0, 0), y1))
+    im = ax[0].imshow(raw[cut], origin="lower", cmap="gray", vmin=lo, vmax=hi, aspect="auto",
+                      extent=(x0, x0 + width, max(y0, 0), y1))
+    fig.colorbar(im, ax=ax[0], label="counts [e⁻]", pad=0.02)
     ax[0].set(title=f"{mask}, {frame.name}: raw (e⁻)", xlabel="x [px] (λ →)", ylabel="y [px]")
     s = np.nanpercentile(np.abs(sub[cut]), 95)
-    ax[1].imshow(sub[cut], origin="lower", cmap="RdBu_r", vmin=-s, vmax=s, aspect="auto",
-                 extent=(x0, x0 + width, max(y0, 0), y1))
-    ax[1].set(title="region A − region B (shifted by the 16-px shuffle)", xlabel="x [px] (λ →)")
+    im = ax[1].imshow(sub[cut], origin="lower", cmap="RdBu_r", vmin=-s, vmax=s, aspect="auto",
+                      extent=(x0, x0 + width, max(y0, 0), y1))
+    fig.colorbar(im, ax=ax[1], label="A − B [e⁻]", pad=0.02)
+    ax[1].set(title=f"region A − region B (shifted by the {shuffle}-px shuffle)", xlabel="x [px] (λ →)")
     for r in rows:
         for a in ax:
             a.axhspan(r["a_row_lo"], r["a_row_hi"], color="tab:orange", alpha=0.08, lw=0)
