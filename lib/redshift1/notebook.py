@@ -196,3 +196,38 @@ def show_result(rows, notes=(), title: str = "Result"):
                                  *(f"| {q} | {v} | {p} |" for q, v, p in rows)]))
     parts += [str(s) for s in notes]
     return Markdown("\n\n".join(parts))
+
+
+def count_table(table: Table, columns) -> Table:
+    """How many rows of ``table`` share each combination of ``columns`` (one row per
+    combination, sorted, with a column ``n``): a readable stand-in for a Counter."""
+    cols = list(columns)
+    keys = list(zip(*(np.asarray(table[c]).astype(str).tolist() for c in cols))) if len(table) else []
+    uniq = sorted(set(keys))
+    out = Table(rows=[(*k, keys.count(k)) for k in uniq], names=(*cols, "n"),
+                dtype=[str] * len(cols) + [int]) if uniq else Table(names=(*cols, "n"), dtype=[str] * len(cols) + [int])
+    return out
+
+
+def dict_table(d: dict, key_name: str = "") -> Table:
+    """A dict of dicts as a table: one row per outer key, one column per (flattened) inner
+    key, e.g. ``{"CDFS": {"slits": 39, "artefacts": {"edge": 15}}}`` → columns ``slits``,
+    ``artefacts: edge``."""
+    def flat(x, prefix=""):
+        out = {}
+        for k, v in x.items():
+            name = f"{prefix}{k}"
+            if isinstance(v, dict):
+                out.update(flat(v, f"{name}: "))
+            else:
+                out[name] = v
+        return out
+
+    rows = {k: flat(v) if isinstance(v, dict) else {"value": v} for k, v in d.items()}
+    cols = list(dict.fromkeys(c for r in rows.values() for c in r))
+    t = Table()
+    t[key_name or "name"] = [str(k) for k in rows]
+    for c in cols:
+        vals = [r.get(c, np.nan) for r in rows.values()]
+        t[c] = [v.item() if hasattr(v, "item") else v for v in vals]
+    return t

@@ -160,12 +160,14 @@ def plot_velocity_example(gid: str, maps, extrapolation: str = "disc", pixel_sca
     label = EXTRAPOLATION_LABELS.get(extrapolation, extrapolation)
     if sm.total_model > sm.total_measured * (1 + 1e-9):
         ax[2].axhline(sm.total_model, color="#D55E00", ls="--", lw=1,
-                      label=f"total: {label} ({sm.total_measured / sm.total_model:.0%} inside the IFU)")
+                      label=f"total flux: {label}\n({sm.total_measured / sm.total_model:.0%} of it inside the IFU)")
     else:
         ax[2].axhline(sm.total_model, color="#D55E00", ls="--", lw=1, label="total: the measured flux (no extrapolation)")
     ax[2].axvline(sm.r_half * pixel_scale, color="#0072B2", lw=1, label=f"r½ = {sm.r_half * pixel_scale:.2f}″")
     ax[2].set(xlabel="semi-major axis [arcsec]", ylabel=f"enclosed Hα flux [{unit}]", title="curve of growth")
-    ax[2].legend(fontsize=7, loc="lower right")
+    top = np.nanmax(np.r_[sm.cog + sm.cog_err, sm.total_model])
+    ax[2].set_ylim(top=1.3 * top if np.isfinite(top) and top > 0 else None)
+    ax[2].legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig
 

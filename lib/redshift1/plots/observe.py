@@ -57,7 +57,7 @@ def plot_kmos_cube(cube: KMOSCube, z: float, half_width_aa: float = 60.0) -> plt
     unit = cube.unit.to_string("unicode") if cube.unit_known else "unknown unit"
     im = a1.imshow(nb, origin="lower", cmap="magma")
     fig.colorbar(im, ax=a1, fraction=0.046, pad=0.03).set_label(f"summed over the line [{unit}]", fontsize=8)
-    a1.set_title(f"{cube.name}: Hα − continuum", fontsize=10)
+    a1.set_title("Hα − continuum", fontsize=10)
     im = a2.imshow(cont, origin="lower", cmap="gray")
     fig.colorbar(im, ax=a2, fraction=0.046, pad=0.03).set_label(f"median continuum [{unit}]", fontsize=8)
     a2.set_title("continuum", fontsize=10)
@@ -71,7 +71,7 @@ def plot_kmos_cube(cube: KMOSCube, z: float, half_width_aa: float = 60.0) -> plt
     for w in (C.NII_6548, C.HALPHA, C.NII_6583):
         a3.axvline(w.to_value(u.AA), color="tab:cyan", lw=0.8)
     a3.set(xlabel="rest-frame vacuum wavelength [Å]", ylabel=f"flux density [{unit}]",
-           title="integrated spectrum (sky lines shaded)")
+           title=f"{cube.name}: integrated spectrum (sky lines shaded)")
     a3.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig
