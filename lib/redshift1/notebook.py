@@ -209,10 +209,10 @@ def count_table(table: Table, columns) -> Table:
     return out
 
 
-def dict_table(d: dict, key_name: str = "") -> Table:
+def dict_table(d: dict, key_name: str = "", value_name: str = "value") -> Table:
     """A dict of dicts as a table: one row per outer key, one column per (flattened) inner
     key, e.g. ``{"CDFS": {"slits": 39, "artefacts": {"edge": 15}}}`` → columns ``slits``,
-    ``artefacts: edge``."""
+    ``artefacts: edge``; a flat dict gives one column ``value_name``."""
     def flat(x, prefix=""):
         out = {}
         for k, v in x.items():
@@ -223,7 +223,7 @@ def dict_table(d: dict, key_name: str = "") -> Table:
                 out[name] = v
         return out
 
-    rows = {k: flat(v) if isinstance(v, dict) else {"value": v} for k, v in d.items()}
+    rows = {k: flat(v) if isinstance(v, dict) else {value_name: v} for k, v in d.items()}
     cols = list(dict.fromkeys(c for r in rows.values() for c in r))
     t = Table()
     t[key_name or "name"] = [str(k) for k in rows]

@@ -161,8 +161,9 @@ def plot_detection_gallery(red, maps, lines: Table, n: int = 8, adopt_sigma: flo
         sel = sel[idx]
     ncol = 2
     nrow = max(1, int(np.ceil(len(sel) / ncol)))
-    fig = plt.figure(figsize=(11, 3.2 * nrow + 0.6))
-    outer = fig.add_gridspec(nrow, ncol, hspace=0.42, wspace=0.2)
+    height = 3.2 * nrow + 0.6
+    fig = plt.figure(figsize=(11, height))
+    outer = fig.add_gridspec(nrow, ncol, hspace=0.42, wspace=0.2, top=1 - 0.5 / height)
     if len(sel) == 0:
         no_data_message(fig.add_subplot(outer[0, :]), f"no adopted line on {red.name}")
         return fig
@@ -190,7 +191,8 @@ def plot_detection_gallery(red, maps, lines: Table, n: int = 8, adopt_sigma: flo
         if gc == 0:
             ax.set_ylabel("signal [e⁻]", fontsize=7)
         if k == 0:
-            ax.legend(fontsize=6, loc="upper right", ncol=2, framealpha=0.9)
+            fig.legend(*ax.get_legend_handles_labels(), loc="upper center", ncol=4, fontsize=8, frameon=False,
+                       bbox_to_anchor=(0.5, 1.0))
         for j, (img, lab) in enumerate(((maps["S"][i, :, c0:c1], "smoothed"), (red.sci[i, :, c0:c1], "unsmoothed"))):
             a2 = fig.add_subplot(inner[2 + j], sharex=ax)
             good = red.good[i, :, c0:c1]
@@ -301,7 +303,7 @@ def plot_flux_repeatability(rep: Table, pulls, width: float):
 
 
 #: the three cases of ROLES Fig. 8: (target raw P([OII]), what it shows)
-PDF_CASES = ((1.0, "line surely [OII]"), (0.0, "line surely not [OII]"), (0.5, "in between"))
+PDF_CASES = ((1.0, "highest P([OII])"), (0.0, "lowest P([OII])"), (0.5, "P([OII]) nearest 0.5"))
 _WINDOW_NAMES = {"OII": "[OII]", "Hbeta": "Hβ", "OIII": "[OIII]", "Halpha": "Hα"}
 
 
@@ -326,6 +328,7 @@ def plot_pdf_examples(poii: Table, pdfs: dict, windows: dict):
     nearest 1, nearest 0 and nearest 0.5 (raw → after the clamps)."""
     picks = pdf_example_picks(poii)
     fig, axes = plt.subplots(3, 1, figsize=(6.5, 6.8), sharex=True)
+    z_hi = 1.6
     for ax, (i, label) in zip(axes, picks):
         r = poii[i]
         z, pdf, ids = pdfs[r["field"]]
@@ -337,8 +340,12 @@ def plot_pdf_examples(poii: Table, pdfs: dict, windows: dict):
             ax.axvspan(a, b, color=OKABE_ITO[2] if is_oii else "0.8", alpha=0.5 if is_oii else 0.6, lw=0,
                        label="[OII] window" if is_oii else f"{others} windows")
         ax.plot(z, pdf[row], color="k", lw=1.2, label="photo-z PDF")
-        ax.set_title(f"{label}: {r['id']}, P([OII]) = {r['p_oii_photoz_raw']:.2f} → {r['p_oii']:.2f} after the clamps",
-                     fontsize=9, loc="left")
+        p = float(r["p_oii"])
+        verdict = "the line is [OII]" if p >= 1 else "the line is not [OII]" if p <= 0 else "weighted by P"
+        ax.set_title(f"{label}: {r['id']}, P = {r['p_oii_photoz_raw']:.2f} → {p:.2f} after the clamps ({verdict})",
+                     fontsize=8.5, loc="left")
+        cum = np.cumsum(pdf[row]) / max(np.sum(pdf[row]), 1e-300)
+        z_hi = max(z_hi, float(z[min(np.searchsorted(cum, 0.995), len(z) - 1)]))
         ax.set_ylabel("p(z)")
     for ax in axes[len(picks):]:
         no_data_message(ax, "no further detected galaxy with a photo-z PDF")
@@ -346,7 +353,7 @@ def plot_pdf_examples(poii: Table, pdfs: dict, windows: dict):
         handles, labels = axes[0].get_legend_handles_labels()
         uniq = dict(zip(labels, handles))
         axes[0].legend(uniq.values(), uniq.keys(), fontsize=7, loc="upper left", ncol=2)
-    axes[-1].set(xlabel="z", xlim=(0, 1.6))
+    axes[-1].set(xlabel="z", xlim=(0, z_hi))
     fig.tight_layout()
     return fig
 
@@ -364,10 +371,10 @@ def plot_summed_nz(phot: dict, pdfs: dict, targeted, window, k_range=(22.5, 24.0
         rows = np.asarray(t["pdf_row"], int)
         tg = sel & np.isin(np.asarray(t["id"]), list(targeted))
         ax.plot(z, pdf[rows[sel]].sum(0), color="k", lw=1, label=f"all {k_range[0]}<K≤{k_range[1]} ({sel.sum()})")
-        ax.plot(z, pdf[rows[tg]].sum(0), color="C2", lw=2, label=f"with slits ({tg.sum()})")
-        for w in window:
-            ax.axvline(w, color="0.4", lw=0.8)
-        ax.set(ylabel="Σ p(z)", title=f, yscale="log")
+        ax.plot(z, pdf[rows[tg]].sum(0), color=C_MAIN, lw=2, label=f"with slits ({tg.sum()})")
+        for k, w in enumerate(window):
+            ax.axvline(w, color="0.4", lw=0.8, ls="--", label="[OII] window" if k == 0 else None)
+        ax.set(ylabel="Σ p(z) [galaxies per unit z]", title=f, yscale="log")
         ax.set_ylim(bottom=max(ax.get_ylim()[0], 1e-1))
         ax.legend(fontsize=8)
     axes[-1].set(xlabel="z", xlim=(0, 2.5))

@@ -96,6 +96,7 @@ def plot_pulls(matched, ncols: int = 5, title: str = ""):
         ax.text(0.03, 0.97, f"n={p.size}\nmed {s['pull_median']:+.2f}\nwidth {s['pull_width']:.2f}",
                 transform=ax.transAxes, va="top", fontsize=7)
         ax.set_xlabel("pull (clipped at ±5)", fontsize=7)
+        ax.set_ylabel("probability density", fontsize=7)
         ax.tick_params(labelsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
