@@ -93,8 +93,9 @@ def psf_result(psf: Table, per_spec: Table):
     notes = []
     if h.size and np.mean(h) > PAPER_VALUES["kross.psf_hwhm_mean"] + 0.03:
         notes.append(f"The mean HWHM ({np.mean(h):.2f}″) is above KROSS's mean (0.31″) but inside its range: the "
-                     "mock draws the seeing of each pointing from KROSS's range, and with "
-                     f"{len(set(np.asarray(psf['pointing']).tolist()))} pointing(s) the mean is that of a few nights.")
+                     "mock draws each pointing's seeing around KROSS's mean, within KROSS's range, and with "
+                     f"{len(set(np.asarray(psf['pointing']).tolist()))} pointing(s) the mean is that of one or a few "
+                     "nights.")
     if len(ok) < len(psf):
         notes.append(f"{len(psf) - len(ok)} star(s) failed (reasons in `kmos_psf.ecsv`, column `status`); their "
                      "galaxies take the spectrograph's average PSF.")
@@ -116,8 +117,8 @@ def spectra_result(counts: Table):
              f"{fn:.0%} of those (KROSS {p['nii_detected'] / p['halpha_detected']:.0%}). The fractions, not the counts, "
              "compare with the paper: the survey is a subset of KROSS's size."]
     if fn > p["nii_detected"] / p["halpha_detected"] + 0.15:
-        notes.append("More [NII] detections than KROSS had: the mock's galaxies sit at the bright end of the KROSS "
-                     "selection and its sky residuals are cleaner than real KMOS data.")
+        notes.append("The [NII] detection rate is well above KROSS's: read it against the paper preset (the README's "
+                     "table) rather than here, where a few galaxies set it.")
     return show_result(rows, notes)
 
 
@@ -184,8 +185,9 @@ def sizes_result(sizes: Table, extrapolation: str):
              "inclination against rotation speed (notebook 12 shows both offset against the truth); the apertures "
              "take their axis ratio from the Hα disc model instead."]
     if (meas & ~res).sum() == 0 and meas.sum():
-        notes.append("No galaxy is unresolved here (KROSS: 14%): the mock's discs follow KROSS's size–mass relation, "
-                     "and in a sample this small the compact tail below the PSF is not drawn.")
+        expect = meas.sum() * n_unres_p / (n_res_p + n_unres_p)
+        notes.append(f"No galaxy is unresolved here; KROSS's rate ({n_unres_p / (n_res_p + n_unres_p):.0%}) predicts "
+                     f"{expect:.1f} among {meas.sum()}, and none occurs with Poisson probability {np.exp(-expect):.0%}.")
     if meas.sum() < len(sizes):
         notes.append(f"{len(sizes) - meas.sum()} target(s) have no size; the reason is in the `status` column.")
     return show_result(rows, notes)
@@ -269,8 +271,9 @@ def reduce_result(slits: Table, exposures: Table):
                                                  "{:.2f}"), "—")]
     notes = ["Every slit that did not reduce keeps its row with the reason in `status`."]
     if np.median(per_mask) < 0.5 * PAPER_VALUES["roles.slits_per_mask"]:
-        notes.append(f"The mock's masks carry {np.median(per_mask):.0f} slits, fewer than ROLES's ~200: they keep "
-                     "only the target tiers a preset needs, so that the quick walk runs in minutes.")
+        notes.append(f"The mock's masks carry {np.median(per_mask):.0f} slits, fewer than ROLES's ~200: each preset "
+                     "sets the slit rows of its masks (`redshift1.mock.roles.ROLES_PRESETS`), few on the small presets "
+                     "so that the walk runs in minutes.")
     return show_result(rows, notes)
 
 
