@@ -49,9 +49,10 @@ def _imshow(ax, img, title, cmap="gray", vmin=None, vmax=None, extent=None):
         vmax = hi if vmax is None else vmax
     cm = plt.get_cmap(cmap).copy()
     cm.set_bad("#d9d9ff")
-    ax.imshow(np.ma.masked_invalid(a), origin="lower", cmap=cm, vmin=vmin, vmax=vmax, aspect="auto",
-              interpolation="nearest", extent=extent)
+    im = ax.imshow(np.ma.masked_invalid(a), origin="lower", cmap=cm, vmin=vmin, vmax=vmax, aspect="auto",
+                   interpolation="nearest", extent=extent)
     ax.set_title(title, fontsize=9)
+    return im
 
 
 def plot_charge_traps(traps, bpm, dark=None, half: int = 12):
@@ -72,7 +73,8 @@ def plot_charge_traps(traps, bpm, dark=None, half: int = 12):
         ya, yb = max(y0 - half, 0), min(y0 + 2 * half, ny)
         xa, xb = max(x0 - half, 0), min(x0 + half + 1, nx)
         ext = (xa - 0.5, xb - 0.5, ya - 0.5, yb - 0.5)
-        _imshow(axes[1], d[ya:yb, xa:xb], "N&S dark around the strongest trap", "gray", -10, 60, ext)
+        im = _imshow(axes[1], d[ya:yb, xa:xb], "N&S dark around the strongest trap", "gray", -10, 60, ext)
+        fig.colorbar(im, ax=axes[1], label="dark [e⁻]")
         axes[1].contour(np.arange(xa, xb), np.arange(ya, yb), traps[ya:yb, xa:xb].astype(float), [0.5],
                         colors="C3", linewidths=0.8)
         axes[1].set(xlabel="x [px]", ylabel="y [px]")
@@ -93,17 +95,18 @@ def plot_reduction_steps(cut: dict):
     comb = np.asarray(cut["combined"], float)
     fin = comb[np.isfinite(comb)]
     s = np.percentile(np.abs(fin), 95) if fin.size else 1.0
-    panels = [("a) raw exposure", cut["raw"], None, None, "gray"),
-              ("b) sky-subtracted (shift by SHUFFLE, subtract)", cut["sky_subtracted"], -2 * s, 2 * s, "gray"),
-              ("c) median of the exposures, 5σ rejection", comb, -s, s, "gray"),
-              ("d) A' − B' (shift by the nod, subtract)", cut["nod_combined"], -s, 1.5 * s, "gray"),
-              ("e) noise (sky + 2R², combined)", cut["noise"], None, None, "viridis"),
-              ("f) significance (3σ black → 7σ white)", cut["significance"], 3, 7, "gray")]
-    for ax, (t, img, lo, hi, cm) in zip(axes.ravel(), panels):
+    panels = [("a) raw exposure", cut["raw"], None, None, "gray", "e⁻"),
+              ("b) sky-subtracted (shift by SHUFFLE, subtract)", cut["sky_subtracted"], -2 * s, 2 * s, "gray", "e⁻"),
+              ("c) median of the exposures, 5σ rejection", comb, -s, s, "gray", "e⁻"),
+              ("d) A' − B' (shift by the nod, subtract)", cut["nod_combined"], -s, 1.5 * s, "gray", "e⁻"),
+              ("e) noise (sky + 2R², combined)", cut["noise"], None, None, "viridis", "e⁻"),
+              ("f) significance (3σ black → 7σ white)", cut["significance"], 3, 7, "gray", "σ")]
+    for ax, (t, img, lo, hi, cm, unit) in zip(axes.ravel(), panels):
         if img is None:
             ax.set_visible(False)
             continue
-        _imshow(ax, img, t, cm, lo, hi, ext)
+        im = _imshow(ax, img, t, cm, lo, hi, ext)
+        fig.colorbar(im, ax=ax, fraction=0.05, pad=0.02).set_label(unit, fontsize=8)
     for ax in axes[1]:
         ax.set_xlabel("x [px]")
     for ax in axes[:, 0]:

@@ -251,7 +251,7 @@ def plot_slopes(slopes: Table):
 def plot_paper_ratios(table: Table):
     """Compendium/paper and truth/paper for every row of the paper-vs-compendium table."""
     n = len(table)
-    fig, ax = plt.subplots(figsize=(9, 0.2 * n + 1.5))
+    fig, ax = plt.subplots(figsize=(9, 0.22 * n + 1.5))
     y = np.arange(n)[::-1]
     paper = np.asarray(table["paper"], float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -267,7 +267,7 @@ def plot_paper_ratios(table: Table):
     ax.set_xlim(8e-3, 1.25e2)
     ax.set_yticks(y)
     ax.set_ylim(-0.8, n - 0.2)
-    ax.set_yticklabels([str(q)[:70] for q in table["quantity"]], fontsize=6)
+    ax.set_yticklabels([str(q)[:70] for q in table["quantity"]], fontsize=7)
     ax.set_xlabel("ratio to the paper's value (negative ratios not shown; clipped at 0.01 and 100)", fontsize=8)
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(f"Paper vs compendium ({table.meta.get('preset', '')} preset)", fontsize=10)
