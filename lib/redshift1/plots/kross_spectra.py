@@ -44,8 +44,12 @@ def plot_figure1(examples: list[dict], flux_unit: str = "") -> plt.Figure:
     sky = strong_sky_lines_um()
     for (a_map, a_sp), ex in zip(axes, examples):
         nb = ex["map"]
-        im = a_map.imshow(nb, origin="lower", cmap="magma")
-        fig.colorbar(im, ax=a_map, fraction=0.046, pad=0.03).set_label(f"Hα [{_unit_label(flux_unit)}]", fontsize=7)
+        peak = np.nanmax(np.abs(nb)) if np.isfinite(nb).any() else 0.0
+        exp10 = int(np.floor(np.log10(peak))) if peak > 0 else 0
+        im = a_map.imshow(nb / 10.0 ** exp10, origin="lower", cmap="magma")
+        scale = f"10^{{{exp10}}} " if exp10 else ""
+        fig.colorbar(im, ax=a_map, fraction=0.046, pad=0.03).set_label(
+            f"Hα [${scale}$" + _unit_label(flux_unit) + "]" if exp10 else f"Hα [{_unit_label(flux_unit)}]", fontsize=7)
         circ = plt.Circle((1.5, 1.5), ex["psf_fwhm"] / 2 / ex["pixel_scale"], color="0.7", fill=False, lw=1.5)
         a_map.add_patch(circ)
         a_map.set_title(f"{ex['id']}  ({ex['label']})", fontsize=9)
