@@ -59,7 +59,15 @@ def _column_decimals(values: np.ndarray, significant: int) -> int | None:
     typical = float(np.median(fin))
     if typical < 1e-3 or typical >= 1e6:
         return None
-    return int(np.clip(significant - 1 - np.floor(np.log10(typical)), 0, 6))
+    dec = int(np.clip(significant - 1 - np.floor(np.log10(typical)), 0, 6))
+    # round numbers (bin edges such as 22.75) keep the decimals they have, up to three
+    for exact in range(dec + 1, 4):
+        if np.allclose(np.round(fin, dec), fin, rtol=0, atol=1e-9):
+            break
+        if np.allclose(np.round(fin, exact), fin, rtol=0, atol=1e-9):
+            dec = exact
+            break
+    return dec
 
 
 def _apply_format(fmt, v) -> str:

@@ -20,7 +20,7 @@ from .validation.paper import PAPER_VALUES
 __all__ = ["observe_result", "psf_result", "spectra_result", "sizes_result", "size_check_sentence",
            "main_sequence_result", "resolved_ms_result", "metallicity_result", "reduce_result", "detect_result",
            "redshifts_result", "completeness_sentence", "lf_sfrd_result", "explore_result", "validation_result",
-           "validation_explanations"]
+           "validation_explanations", "notes_table"]
 
 
 def _fmt(v, fmt: str = "{:.2f}") -> str:
@@ -459,3 +459,22 @@ def validation_result(recovery: Table, slopes: Table, paper_table: Table):
         notes.append(f"On the `{preset}` preset counts and densities scale with the survey and are not expected to "
                      "match the paper; the `paper` preset is the one the README's table shows.")
     return show_result(rows, notes)
+
+
+def notes_table(notes: dict) -> Table:
+    """The definitions of the paper-vs-compendium rows as a table, rows sharing one definition
+    grouped (``roles.sfrd.*``: one line for the eleven SFR-density rows)."""
+    groups: dict[str, list[str]] = {}
+    for key, note in notes.items():
+        groups.setdefault(str(note), []).append(str(key))
+    rows = []
+    for note, keys in groups.items():
+        parts = [k.split(".") for k in keys]
+        common = []
+        for level in zip(*parts):
+            if len(set(level)) > 1:
+                break
+            common.append(level[0])
+        label = f"{'.'.join(common)}.* ({len(keys)} rows)" if len(keys) > 2 and common else ", ".join(keys)
+        rows.append((label, note))
+    return Table(rows=rows, names=("rows", "how the compendium and truth values are defined"), dtype=(str, str))

@@ -393,7 +393,11 @@ def plot_completeness(comp: Table):
         x = 0.5 * (np.asarray(c["K_lo"], float) + np.asarray(c["K_hi"], float))
         ax.plot(x, c["W"], "o-" if k == 0 else "s--", label=f"{f} (all: "
                 f"{float(comp[(np.asarray(comp['field']) == f) & (np.asarray(comp['bin']) == 'all')]['W'][0]):.2f})")
-    ax.set(xlabel="K (AB)", ylabel="completeness W", ylim=(0, 1.05))
+    w = np.asarray(comp["W"], float)
+    top = float(np.nanmax(w)) if np.isfinite(w).any() else 1.0
+    ax.set(xlabel="K (AB) [mag]", ylabel="completeness W", ylim=(0, 1.05 if top > 0.5 else max(0.05, 1.3 * top)))
+    if top <= 0.5:
+        ax.set_title(f"W ≤ {top:.2f} here: few masks cover the field (y axis zoomed)", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -181,7 +181,10 @@ def plot_roles_recovery(poii_cal: Table, comp: Table, lf: Table, sfrd: Table, zm
         x = 0.5 * (np.asarray(comp["K_lo"], float)[s] + np.asarray(comp["K_hi"], float)[s])
         a.plot(x, np.asarray(comp["W"])[s], "o-", color=f"C{k}", label=f"{f} measured (photo-z)")
         a.plot(x, np.asarray(comp["W_true"])[s], "s--", mfc="none", color=f"C{k}", label=f"{f} true")
-    a.set(xlabel="K (AB)", ylabel="completeness W", title="spectroscopic completeness", ylim=(0, 1.05))
+    w = np.r_[np.asarray(comp["W"], float), np.asarray(comp["W_true"], float)]
+    top = float(np.nanmax(w)) if np.isfinite(w).any() else 1.0
+    a.set(xlabel="K (AB) [mag]", ylabel="completeness W", title="spectroscopic completeness",
+          ylim=(0, 1.05 if top > 0.5 else max(0.05, 1.3 * top)))
     a.legend(fontsize=7)
     a = ax[1, 0]
     for k, f in enumerate(sorted(set(np.asarray(lf["field"]).tolist()))):
