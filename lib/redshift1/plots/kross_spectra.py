@@ -186,7 +186,7 @@ def figure1_examples(sfr: Table, spectra: Table, arrays: dict, psf_fwhm: dict, s
     if not ok.any():
         ok = np.isfinite(ld) & np.isin(ids, list(arrays))
     out, used = [], set()
-    for target, label in ((-0.4, "below the MS"), (0.0, "on the MS"), (0.4, "above the MS")):
+    for target in (-0.4, 0.0, 0.4):
         cand = np.flatnonzero(ok & ~np.isin(ids, list(used)))
         if cand.size == 0:
             break
@@ -194,6 +194,8 @@ def figure1_examples(sfr: Table, spectra: Table, arrays: dict, psf_fwhm: dict, s
         gid = ids[i]
         used.add(gid)
         a = arrays[gid]
+        # the label says where the galaxy found actually lies (halfway between the targets: ±0.2 dex)
+        label = "below the MS" if ld[i] < -0.2 else "above the MS" if ld[i] > 0.2 else "on the MS"
         out.append({"id": gid, "label": f"{label}, log Δ = {ld[i]:+.2f}", "map": a["map"][0], "spectrum": a["spectrum"],
                     "psf_fwhm": psf_fwhm.get(gid, 0.6), "pixel_scale": a["pixel_scale"]})
     return out
