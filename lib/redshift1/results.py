@@ -351,10 +351,13 @@ def lf_sfrd_result(summary: dict, comparison: Table | None = None):
             ("faint-end slope α (both fields)", f"{_fmt(fe.get('alpha'))} ± {_fmt(fe.get('alpha_err'))}",
              _paper("roles.lf_alpha", "{:.1f}"))]
     notes = []
+    per_field = ", ".join(f"{f}: {v.get('n_bins', 0)} bins" for f, v in summary.get("faint_end", {}).items()
+                          if f != "both_fields")
     if np.isfinite(fe.get("alpha_err", np.nan)) and fe.get("alpha_err", 0) > 0.3:
         notes.append(f"With {sum(n.values())} galaxies over {fe.get('n_bins', 0)} luminosity bins, α is uncertain by "
                      f"±{fe['alpha_err']:.2f}: {abs(fe['alpha'] - PAPER_VALUES['roles.lf_alpha']) / fe['alpha_err']:.1f}σ "
-                     "from ROLES's −1.5. Per-field slopes on three bins each are not meaningful here.")
+                     "from ROLES's −1.5." + (f" The per-field slopes ({per_field}) rest on too few bins to mean much."
+                                               if per_field else ""))
     if comparison is not None and {"rho_sfr", "paper_rho_sfr"} <= set(comparison.colnames):
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.asarray(comparison["rho_sfr"], float) / np.asarray(comparison["paper_rho_sfr"], float)
