@@ -128,7 +128,7 @@ def plot_registration(exposures: Table):
     masks = np.asarray(exposures["mask"])
     for i in np.flatnonzero(np.r_[True, masks[1:] != masks[:-1]]):
         ax.axvline(i - 0.5, color="0.85", lw=0.8)
-        ax.text(i, 1.5, masks[i], fontsize=6, rotation=90, va="top")
+        ax.text(i, 1.5, masks[i], fontsize=7, rotation=90, va="top")
     ax.axhline(0.5, color="0.6", ls=":", lw=0.8)
     ax.axhline(-0.5, color="0.6", ls=":", lw=0.8)
     ax.set(xlabel="exposure", ylabel="shift [px]", ylim=(-1.6, 1.6))

@@ -215,7 +215,7 @@ def plot_roles_recovery(poii_cal: Table, comp: Table, lf: Table, sfrd: Table, zm
                    label=f"{f} true SFR, all K")
         a.set(yscale="log", xlabel="log M★ [M☉]", ylabel="ρ_SFR [10⁻³ M☉ yr⁻¹ Mpc⁻³ dex⁻¹]",
               title=f"SFR density ({'nominal eq. 9' if est == 'nominal' else 'G10-corrected'})")
-        a.legend(fontsize=6)
+        a.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
