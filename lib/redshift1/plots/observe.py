@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import astropy.units as u
 import matplotlib.pyplot as plt
+from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 from astropy.table import Table
 
 from .. import constants as C
@@ -30,11 +31,14 @@ def plot_population(truth: Table) -> plt.Figure:
     ax[0].set(xlabel=r"log M$_\star$ [M$_\odot$]", ylabel=r"log SFR [M$_\odot$/yr]", title="main sequence")
     ax[0].legend(fontsize=8)
     ax[1].scatter(logm, np.asarray(truth["r_half_kpc"]), s=8)
-    ax[1].set(xlabel=r"log M$_\star$", ylabel=r"r$_{1/2}$(Hα) [kpc]", yscale="log", title="Hα sizes")
+    ax[1].set(xlabel=r"log M$_\star$ [M$_\odot$]", ylabel=r"r$_{1/2}$(Hα) [kpc]", yscale="log", title="Hα sizes")
+    ax[1].yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax[1].yaxis.set_major_formatter(ScalarFormatter())
+    ax[1].yaxis.set_minor_formatter(NullFormatter())
     ax[2].scatter(ld, np.asarray(truth["oh12"]), s=8)
     ax[2].set(xlabel=r"log Δ(sSFR)", ylabel="12+log(O/H) [PP04]", title="metallicity")
     ax[3].scatter(logm, np.asarray(truth["a_v"]), s=8)
-    ax[3].set(xlabel=r"log M$_\star$", ylabel=r"A$_V$ [mag]", title="dust")
+    ax[3].set(xlabel=r"log M$_\star$ [M$_\odot$]", ylabel=r"A$_V$ [mag]", title="dust")
     fig.tight_layout()
     return fig
 
