@@ -32,7 +32,7 @@ def plot_population(truth: Table) -> plt.Figure:
     ax[0].legend(fontsize=8)
     ax[1].scatter(logm, np.asarray(truth["r_half_kpc"]), s=8)
     ax[1].set(xlabel=r"log M$_\star$ [M$_\odot$]", ylabel=r"r$_{1/2}$(Hα) [kpc]", yscale="log", title="Hα sizes")
-    ax[1].yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax[1].yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))
     ax[1].yaxis.set_major_formatter(ScalarFormatter())
     ax[1].yaxis.set_minor_formatter(NullFormatter())
     ax[2].scatter(ld, np.asarray(truth["oh12"]), s=8)
