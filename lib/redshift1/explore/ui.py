@@ -37,7 +37,7 @@ from astropy.table import MaskedColumn, Table
 from ..errors import ParameterError
 from ..plots import kross_science as kplots
 from ..plots import roles as rplots
-from ..plots import save_figure
+from ..plots import figure_paths, save_figure
 from ..science.mainsequence import MS_PRESCRIPTIONS
 from ..science.sfrd import PAPER_TABLE2
 from . import kross as K
@@ -610,13 +610,26 @@ class Explorer:
         return Table(rows=rows, names=("control", "analysis choice", "seconds", "panels redrawn", "error"),
                      dtype=(str, str, float, int, str))
 
-    def save_static(self, figures_dir, name: str = "fig11_explore", dpi: int = 110) -> Path:
-        """All five panels and the summary numbers in one static PNG (``<figures_dir>/<name>.png``)."""
+    def save_static(self, figures_dir, name: str = "fig11_explore", dpi: int = 150) -> Path:
+        """All five panels and the summary numbers in one static figure (``<figures_dir>/<name>.png``
+        and its PDF twin); returns the PNG's path."""
         import matplotlib.image as mpimg
 
         fig, axes = plt.subplots(2, 3, figsize=(19, 10.5))
+        live_dpi = self.dpi
+        self.dpi = max(dpi, live_dpi)     # redraw the panels at print resolution, not the live 72 dpi
+        try:
+            pngs = {}
+            for p in PANELS:
+                panel = self.figure(p)
+                buf = io.BytesIO()
+                panel.savefig(buf, format="png", dpi="figure", metadata={"Software": None})
+                plt.close(panel)
+                pngs[p] = buf.getvalue()
+        finally:
+            self.dpi = live_dpi
         for ax, p in zip(axes.flat, PANELS):
-            img = mpimg.imread(io.BytesIO(self.images[p].value), format="png")
+            img = mpimg.imread(io.BytesIO(pngs[p]), format="png")
             ax.imshow(img)
             ax.set_axis_off()
         ax = axes.flat[-1]
@@ -633,9 +646,9 @@ class Explorer:
                 transform=ax.transAxes)
         fig.suptitle("notebook 11: the analysis choices and what they do (current settings)")
         fig.tight_layout()
-        path = save_figure(fig, name, figures_dir, dpi=dpi)
+        save_figure(fig, name, figures_dir, dpi=dpi)
         plt.close(fig)
-        return path
+        return figure_paths(name, figures_dir)[0]
 
 
 def build_explorer(preset: str = "quick", data_dir: str = "", products_dir: str = "", **kwargs) -> Explorer:

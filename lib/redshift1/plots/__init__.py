@@ -7,10 +7,31 @@ import matplotlib.pyplot as plt
 
 from ..io import atomic_path
 
+#: the lowest resolution a saved PNG may have (fit to print at column width)
+MIN_DPI = 150
 
-def save_figure(fig: plt.Figure, name: str, figures_dir: str | Path, dpi: int = 130) -> Path:
-    """Save ``fig`` as ``<figures_dir>/<name>.png`` (atomically) and return the path."""
-    path = Path(figures_dir) / f"{name}.png"
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png", metadata={"Software": None})
-    return path
+#: colour-blind-safe palette (Okabe & Ito 2008): black, orange, sky blue, bluish green, yellow,
+#: blue, vermillion, reddish purple
+OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
+
+
+def figure_paths(name: str, figures_dir: str | Path) -> tuple[Path, Path]:
+    """The PNG and the PDF twin :func:`save_figure` writes for ``name``."""
+    base = Path(figures_dir) / name
+    return base.with_suffix(".png"), base.with_suffix(".pdf")
+
+
+def save_figure(fig: plt.Figure, name: str, figures_dir: str | Path, dpi: int = MIN_DPI) -> None:
+    """Save ``fig`` as ``<figures_dir>/<name>.png`` (at least :data:`MIN_DPI`) and a vector
+    ``<name>.pdf`` beside it, both atomically.
+
+    Returns nothing, so that a notebook cell ending in this call prints nothing; the paths
+    are :func:`figure_paths`. Metadata that would change from run to run (dates, software
+    versions) are left out, so the same figure gives the same bytes.
+    """
+    png, pdf = figure_paths(name, figures_dir)
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, dpi=max(int(dpi), MIN_DPI), bbox_inches="tight", format="png", metadata={"Software": None})
+    with atomic_path(pdf) as tmp:
+        fig.savefig(tmp, bbox_inches="tight", format="pdf",
+                    metadata={"Creator": None, "Producer": None, "CreationDate": None})

@@ -12,7 +12,7 @@ from astropy.visualization import AsinhStretch, ImageNormalize
 PAPER_HWHM_RANGE = (0.23, 0.42)
 PAPER_HWHM_MEAN = 0.31
 PAPER_ELLIPTICITY = {1: (0.05, 0.1), 2: (0.05, 0.1), 3: (0.1, 0.2)}
-SPEC_COLORS = {1: "tab:blue", 2: "tab:orange", 3: "tab:green"}
+SPEC_COLORS = {1: "#0072B2", 2: "#E69F00", 3: "#009E73"}   # Okabe & Ito: colour-blind safe
 
 
 def _ellipse(fit, **kw) -> Ellipse:

@@ -12,12 +12,18 @@ from astropy.table import Table
 
 from ..science.kross_sfr import ms_log_sfr
 from ..science.kross_tables import PAPER, flags, strings, values
+from . import OKABE_ITO
 
-C_DENS = "tab:green"
+# colour-blind-safe (Okabe & Ito): blue density contours and MS band, vermillion bin means,
+# reddish-purple limits, sky-blue upper limits, orange least squares -- never red on green
+C_DENS = OKABE_ITO[5]
 C_POINT = "0.35"
-C_LIMIT = "tab:purple"
+C_LIMIT = OKABE_ITO[7]
+C_UPPER = OKABE_ITO[2]
+C_OLS = OKABE_ITO[1]
 C_FIT = "k"
-C_BIN = "tab:red"
+C_BIN = OKABE_ITO[6]
+C_BAND = OKABE_ITO[4]
 C_PAPER = "0.55"
 
 
@@ -40,7 +46,7 @@ def _censored_and_ols(ax, fit, ols, ols_sample: str, xs=np.linspace(-1.6, 1.2, 5
     if fit is not None:
         _fit_band(ax, fit, xs, label=f"{fit.method} (limits censored): slope {fit.slope.median:.2f}")
     if ols is not None:
-        ax.plot(xs, ols.intercept.median + ols.slope.median * xs, color="tab:orange", lw=1.2, ls="-.",
+        ax.plot(xs, ols.intercept.median + ols.slope.median * xs, color=C_OLS, lw=1.2, ls="-.",
                 label=f"least squares, {ols_sample}: slope {ols.slope.median:.2f}")
 
 
@@ -91,7 +97,7 @@ def plot_sfr_figure(sfr: Table, z_ms: float = 0.86, ms_band_dex: float = 0.3, pr
     ul = np.log10(values(sfr, "sfr_ul"))
     und = ~det & np.isfinite(ul) & np.isfinite(logm)
     if und.any():
-        a2.errorbar(logm[und], ul[und], yerr=0.2, uplims=True, fmt="none", ecolor="tab:blue", alpha=0.5, lw=0.8,
+        a2.errorbar(logm[und], ul[und], yerr=0.2, uplims=True, fmt="none", ecolor=C_UPPER, alpha=0.8, lw=0.8,
                     label="Hα undetected (S/N·σ limit)")
     _density(a2, logm[det], lsfr[det])
     m = np.linspace(8.8, 11.6, 50)
@@ -124,7 +130,7 @@ def plot_resolved_ms(ax, res: Table, fit=None, ols=None, show_paper: bool = True
         ax.plot(xs, mid + s, "k:", lw=1)
         ax.plot(xs, mid - s, "k:", lw=1)
     if ols is not None:
-        ax.plot(xs, ols.intercept.median + ols.slope.median * xs, color="tab:orange", lw=1.2, ls="-.",
+        ax.plot(xs, ols.intercept.median + ols.slope.median * xs, color=C_OLS, lw=1.2, ls="-.",
                 label=f"least squares: slope {ols.slope.median:.2f}")
     if show_paper:
         ax.plot(xs, PAPER["resolved_ms_intercept"] + PAPER["resolved_ms_slope"] * xs, color=C_PAPER, lw=1.2, ls="--",
@@ -194,11 +200,11 @@ def plot_metallicity_delta(met: Table, fit=None, bins: Table | None = None, mass
     det, lim = inm & (cls == "detected"), inm & (cls == "upper_limit")
     x, y = values(met, "log_delta_ssfr"), values(met, "oh12")
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    ax.axvspan(-ms_band_dex, ms_band_dex, color=C_DENS, alpha=0.15, lw=0, label=f"MS (±{ms_band_dex:g} dex)")
+    ax.axvspan(-ms_band_dex, ms_band_dex, color=C_BAND, alpha=0.35, lw=0, label=f"MS (±{ms_band_dex:g} dex)")
     ax.errorbar(x[det], y[det], yerr=values(met, "oh12_err")[det], fmt="o", ms=3, color=C_POINT, ecolor="0.8",
                 elinewidth=0.6, label=f"[NII] detected ({det.sum()})")
     if lim.any():
-        ax.errorbar(x[lim], y[lim], yerr=0.05, uplims=True, fmt="none", ecolor="tab:blue", lw=0.9, alpha=0.7,
+        ax.errorbar(x[lim], y[lim], yerr=0.05, uplims=True, fmt="none", ecolor=C_UPPER, lw=0.9, alpha=0.9,
                     label=f"5σ upper limits ({lim.sum()})")
     _censored_and_ols(ax, fit, ols, "detections")
     if bins is not None:

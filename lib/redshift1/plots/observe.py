@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import astropy.units as u
 import matplotlib.pyplot as plt
+from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 from astropy.table import Table
 
 from .. import constants as C
@@ -22,18 +23,22 @@ def plot_population(truth: Table) -> plt.Figure:
     ld = np.asarray(truth["log_delta_ssfr"])
     fig, ax = plt.subplots(1, 4, figsize=(16, 3.8))
     grid = np.linspace(9, 11.5, 50)
-    ax[0].scatter(logm, np.log10(sfr), s=8, c=np.asarray(truth["z"]), cmap="viridis")
+    sc = ax[0].scatter(logm, np.log10(sfr), s=8, c=np.asarray(truth["z"]), cmap="viridis")
+    fig.colorbar(sc, ax=ax[0], label="redshift z", pad=0.02)
     ms = speagle14_log_sfr(grid, 0.86, KROSS_COSMO)
     ax[0].plot(grid, ms, "k-", label="Speagle+14, z=0.86")
     ax[0].plot(grid, ms + 0.3, "k--", grid, ms - 0.3, "k--")
     ax[0].set(xlabel=r"log M$_\star$ [M$_\odot$]", ylabel=r"log SFR [M$_\odot$/yr]", title="main sequence")
     ax[0].legend(fontsize=8)
     ax[1].scatter(logm, np.asarray(truth["r_half_kpc"]), s=8)
-    ax[1].set(xlabel=r"log M$_\star$", ylabel=r"r$_{1/2}$(Hα) [kpc]", yscale="log", title="Hα sizes")
+    ax[1].set(xlabel=r"log M$_\star$ [M$_\odot$]", ylabel=r"r$_{1/2}$(Hα) [kpc]", yscale="log", title="Hα sizes")
+    ax[1].yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))
+    ax[1].yaxis.set_major_formatter(ScalarFormatter())
+    ax[1].yaxis.set_minor_formatter(NullFormatter())
     ax[2].scatter(ld, np.asarray(truth["oh12"]), s=8)
     ax[2].set(xlabel=r"log Δ(sSFR)", ylabel="12+log(O/H) [PP04]", title="metallicity")
     ax[3].scatter(logm, np.asarray(truth["a_v"]), s=8)
-    ax[3].set(xlabel=r"log M$_\star$", ylabel=r"A$_V$ [mag]", title="dust")
+    ax[3].set(xlabel=r"log M$_\star$ [M$_\odot$]", ylabel=r"A$_V$ [mag]", title="dust")
     fig.tight_layout()
     return fig
 
@@ -53,10 +58,15 @@ def plot_kmos_cube(cube: KMOSCube, z: float, half_width_aa: float = 60.0) -> plt
     sky = sky_shape(lam[win])
     fig = plt.figure(figsize=(14, 3.8))
     a1, a2, a3 = fig.add_subplot(1, 4, 1), fig.add_subplot(1, 4, 2), fig.add_subplot(1, 4, (3, 4))
-    a1.imshow(nb, origin="lower", cmap="magma")
-    a1.set_title(f"{cube.name}: Hα − continuum")
-    a2.imshow(cont, origin="lower", cmap="gray")
-    a2.set_title("continuum")
+    unit = cube.unit.to_string("unicode") if cube.unit_known else "unknown unit"
+    im = a1.imshow(nb, origin="lower", cmap="magma")
+    fig.colorbar(im, ax=a1, fraction=0.046, pad=0.03).set_label(f"summed over the line [{unit}]", fontsize=8)
+    a1.set_title("Hα − continuum", fontsize=10)
+    im = a2.imshow(cont, origin="lower", cmap="gray")
+    fig.colorbar(im, ax=a2, fraction=0.046, pad=0.03).set_label(f"median continuum [{unit}]", fontsize=8)
+    a2.set_title("continuum", fontsize=10)
+    for a in (a1, a2):
+        a.set(xlabel="x [spaxel]", ylabel="y [spaxel]")
     rest = lam[win] / (1 + z) * 1e4
     a3.fill_between(rest, -noise, noise, color="0.85", label="±1σ noise")
     a3.step(rest, spec, where="mid", color="k", lw=0.8, label="summed spectrum")
@@ -64,9 +74,8 @@ def plot_kmos_cube(cube: KMOSCube, z: float, half_width_aa: float = 60.0) -> plt
         a3.axvspan(lo, hi, color="tab:blue", alpha=0.15, lw=0)
     for w in (C.NII_6548, C.HALPHA, C.NII_6583):
         a3.axvline(w.to_value(u.AA), color="tab:cyan", lw=0.8)
-    unit = cube.unit.to_string() if cube.unit_known else "unknown unit"
     a3.set(xlabel="rest-frame vacuum wavelength [Å]", ylabel=f"flux density [{unit}]",
-           title="integrated spectrum (sky lines shaded)")
+           title=f"{cube.name}: integrated spectrum (sky lines shaded)")
     a3.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig
@@ -74,9 +83,12 @@ def plot_kmos_cube(cube: KMOSCube, z: float, half_width_aa: float = 60.0) -> plt
 
 def plot_psf_star(cube: KMOSCube) -> plt.Figure:
     img = np.nanmedian(cube.data, axis=0)
-    fig, ax = plt.subplots(figsize=(3.6, 3.4))
-    ax.imshow(img, origin="lower", cmap="viridis")
-    ax.set_title(f"{cube.name}: collapsed PSF star")
+    fig, ax = plt.subplots(figsize=(4.2, 3.4))
+    im = ax.imshow(img, origin="lower", cmap="viridis")
+    unit = cube.unit.to_string("unicode") if cube.unit_known else "unknown unit"
+    fig.colorbar(im, ax=ax, label=f"median over λ [{unit}]")
+    ax.set(title=f"{cube.name}: collapsed PSF star", xlabel="x [spaxel]", ylabel="y [spaxel]")
+    ax.title.set_fontsize(9)
     return fig
 
 
@@ -113,13 +125,15 @@ def plot_ns_frame(ldss3_dir, mask: str | None = None, slit_id: int | None = None
     cut = np.s_[max(y0, 0):y1, x0:x0 + width]
     fig, ax = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
     lo, hi = np.nanpercentile(raw[cut], [2, 98])
-    ax[0].imshow(raw[cut], origin="lower", cmap="gray", vmin=lo, vmax=hi, aspect="auto",
-                 extent=(x0, x0 + width, max(y0, 0), y1))
+    im = ax[0].imshow(raw[cut], origin="lower", cmap="gray", vmin=lo, vmax=hi, aspect="auto",
+                      extent=(x0, x0 + width, max(y0, 0), y1))
+    fig.colorbar(im, ax=ax[0], label="counts [e⁻]", pad=0.02)
     ax[0].set(title=f"{mask}, {frame.name}: raw (e⁻)", xlabel="x [px] (λ →)", ylabel="y [px]")
     s = np.nanpercentile(np.abs(sub[cut]), 95)
-    ax[1].imshow(sub[cut], origin="lower", cmap="RdBu_r", vmin=-s, vmax=s, aspect="auto",
-                 extent=(x0, x0 + width, max(y0, 0), y1))
-    ax[1].set(title="region A − region B (shifted by the 16-px shuffle)", xlabel="x [px] (λ →)")
+    im = ax[1].imshow(sub[cut], origin="lower", cmap="RdBu_r", vmin=-s, vmax=s, aspect="auto",
+                      extent=(x0, x0 + width, max(y0, 0), y1))
+    fig.colorbar(im, ax=ax[1], label="A − B [e⁻]", pad=0.02)
+    ax[1].set(title=f"region A − region B (shifted by the {shuffle}-px shuffle)", xlabel="x [px] (λ →)")
     for r in rows:
         for a in ax:
             a.axhspan(r["a_row_lo"], r["a_row_hi"], color="tab:orange", alpha=0.08, lw=0)

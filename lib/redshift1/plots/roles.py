@@ -7,11 +7,37 @@ from __future__ import annotations
 import numpy as np
 import matplotlib.pyplot as plt
 from astropy.table import Table
+from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+
+from . import OKABE_ITO
+
+C_ADOPT = OKABE_ITO[6]    # vermillion: the adoption threshold
+C_MAIN = OKABE_ITO[5]     # blue
 
 __all__ = ["plot_charge_traps", "plot_reduction_steps", "plot_registration", "plot_sensitivity",
            "plot_detection_gallery", "plot_repeat_reliability", "plot_multiline", "plot_flux_repeatability",
            "plot_pdf_examples", "plot_summed_nz", "plot_completeness", "plot_flux_limit", "plot_lf",
            "plot_sfrd", "plot_sfrd_best"]
+
+
+def no_data_message(ax, text: str) -> None:
+    """Turn ``ax`` into a framed message (a figure whose data do not exist in this run)."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_color("0.7")
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=10, wrap=True,
+            bbox=dict(boxstyle="round,pad=0.6", fc="0.95", ec="0.6"))
+
+
+def _log_sigma_axis(ax, hi: float) -> None:
+    """A log significance axis from 2.8σ with plain labels that do not overlap."""
+    ax.set_xscale("log")
+    ax.set_xlim(2.8, max(60.0, hi))
+    ticks = [t for t in (3, 4, 5, 7, 10, 20, 40, 70, 100, 200, 400) if t <= max(60.0, hi)]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def _imshow(ax, img, title, cmap="gray", vmin=None, vmax=None, extent=None):
@@ -23,9 +49,10 @@ def _imshow(ax, img, title, cmap="gray", vmin=None, vmax=None, extent=None):
         vmax = hi if vmax is None else vmax
     cm = plt.get_cmap(cmap).copy()
     cm.set_bad("#d9d9ff")
-    ax.imshow(np.ma.masked_invalid(a), origin="lower", cmap=cm, vmin=vmin, vmax=vmax, aspect="auto",
-              interpolation="nearest", extent=extent)
+    im = ax.imshow(np.ma.masked_invalid(a), origin="lower", cmap=cm, vmin=vmin, vmax=vmax, aspect="auto",
+                   interpolation="nearest", extent=extent)
     ax.set_title(title, fontsize=9)
+    return im
 
 
 def plot_charge_traps(traps, bpm, dark=None, half: int = 12):
@@ -46,7 +73,8 @@ def plot_charge_traps(traps, bpm, dark=None, half: int = 12):
         ya, yb = max(y0 - half, 0), min(y0 + 2 * half, ny)
         xa, xb = max(x0 - half, 0), min(x0 + half + 1, nx)
         ext = (xa - 0.5, xb - 0.5, ya - 0.5, yb - 0.5)
-        _imshow(axes[1], d[ya:yb, xa:xb], "N&S dark around the strongest trap", "gray", -10, 60, ext)
+        im = _imshow(axes[1], d[ya:yb, xa:xb], "N&S dark around the strongest trap", "gray", -10, 60, ext)
+        fig.colorbar(im, ax=axes[1], label="dark [e⁻]")
         axes[1].contour(np.arange(xa, xb), np.arange(ya, yb), traps[ya:yb, xa:xb].astype(float), [0.5],
                         colors="C3", linewidths=0.8)
         axes[1].set(xlabel="x [px]", ylabel="y [px]")
@@ -67,17 +95,18 @@ def plot_reduction_steps(cut: dict):
     comb = np.asarray(cut["combined"], float)
     fin = comb[np.isfinite(comb)]
     s = np.percentile(np.abs(fin), 95) if fin.size else 1.0
-    panels = [("a) raw exposure", cut["raw"], None, None, "gray"),
-              ("b) sky-subtracted (shift by SHUFFLE, subtract)", cut["sky_subtracted"], -2 * s, 2 * s, "gray"),
-              ("c) median of the exposures, 5σ rejection", comb, -s, s, "gray"),
-              ("d) A' − B' (shift by the nod, subtract)", cut["nod_combined"], -s, 1.5 * s, "gray"),
-              ("e) noise (sky + 2R², combined)", cut["noise"], None, None, "viridis"),
-              ("f) significance (3σ black → 7σ white)", cut["significance"], 3, 7, "gray")]
-    for ax, (t, img, lo, hi, cm) in zip(axes.ravel(), panels):
+    panels = [("a) raw exposure", cut["raw"], None, None, "gray", "e⁻"),
+              ("b) sky-subtracted (shift by SHUFFLE, subtract)", cut["sky_subtracted"], -2 * s, 2 * s, "gray", "e⁻"),
+              ("c) median of the exposures, 5σ rejection", comb, -s, s, "gray", "e⁻"),
+              ("d) A' − B' (shift by the nod, subtract)", cut["nod_combined"], -s, 1.5 * s, "gray", "e⁻"),
+              ("e) noise (sky + 2R², combined)", cut["noise"], None, None, "viridis", "e⁻"),
+              ("f) significance (3σ black → 7σ white)", cut["significance"], 3, 7, "gray", "σ")]
+    for ax, (t, img, lo, hi, cm, unit) in zip(axes.ravel(), panels):
         if img is None:
             ax.set_visible(False)
             continue
-        _imshow(ax, img, t, cm, lo, hi, ext)
+        im = _imshow(ax, img, t, cm, lo, hi, ext)
+        fig.colorbar(im, ax=ax, fraction=0.05, pad=0.02).set_label(unit, fontsize=8)
     for ax in axes[1]:
         ax.set_xlabel("x [px]")
     for ax in axes[:, 0]:
@@ -99,7 +128,7 @@ def plot_registration(exposures: Table):
     masks = np.asarray(exposures["mask"])
     for i in np.flatnonzero(np.r_[True, masks[1:] != masks[:-1]]):
         ax.axvline(i - 0.5, color="0.85", lw=0.8)
-        ax.text(i, 1.5, masks[i], fontsize=6, rotation=90, va="top")
+        ax.text(i, 1.5, masks[i], fontsize=7, rotation=90, va="top")
     ax.axhline(0.5, color="0.6", ls=":", lw=0.8)
     ax.axhline(-0.5, color="0.6", ls=":", lw=0.8)
     ax.set(xlabel="exposure", ylabel="shift [px]", ylim=(-1.6, 1.6))
@@ -135,8 +164,12 @@ def plot_detection_gallery(red, maps, lines: Table, n: int = 8, adopt_sigma: flo
         sel = sel[idx]
     ncol = 2
     nrow = max(1, int(np.ceil(len(sel) / ncol)))
-    fig = plt.figure(figsize=(11, 2.9 * nrow))
-    gs = fig.add_gridspec(nrow * 4, ncol, hspace=0.15, wspace=0.18)
+    height = 3.2 * nrow + 0.6
+    fig = plt.figure(figsize=(11, height))
+    outer = fig.add_gridspec(nrow, ncol, hspace=0.42, wspace=0.2, top=1 - 0.5 / height)
+    if len(sel) == 0:
+        no_data_message(fig.add_subplot(outer[0, :]), f"no adopted line on {red.name}")
+        return fig
     sid = np.asarray(red.slits["slit_id"])
     for k, r in enumerate(sel):
         i = int(np.flatnonzero(sid == r["slit_id"])[0])
@@ -144,21 +177,27 @@ def plot_detection_gallery(red, maps, lines: Table, n: int = 8, adopt_sigma: flo
         c0, c1 = max(col - 60, 0), min(col + 61, red.sci.shape[2])
         wv = red.wave[i, c0:c1]
         gr, gc = divmod(k, ncol)
-        ax = fig.add_subplot(gs[gr * 4:gr * 4 + 2, gc])
+        inner = outer[gr, gc].subgridspec(4, 1, hspace=0.08)
+        ax = fig.add_subplot(inner[0:2])
         S = maps["S"][i, row, c0:c1]
         b = maps["b"][i, row, c0:c1]
         nc = maps["N_conv"][i, row, c0:c1]
-        ax.plot(wv, S, color="k", lw=1.5)
-        ax.plot(wv, b, color="C0", lw=1)
-        ax.plot(wv, b + nc, "C0--", lw=0.7)
-        ax.plot(wv, b - nc, "C0--", lw=0.7)
-        ax.plot(wv, b + adopt_sigma * nc, "C3:", lw=0.8)
-        ax.text(0.02, 0.85, f"{r['mask']} slit {r['slit_id']}  {r['sigma']:.1f}σ  {r['wavelength']:.1f} Å",
-                transform=ax.transAxes, fontsize=7)
+        ax.plot(wv, S, color="k", lw=1.5, label="smoothed spectrum")
+        ax.plot(wv, b, color=C_MAIN, lw=1, label="continuum")
+        ax.plot(wv, b + nc, "--", color=C_MAIN, lw=0.7, label="continuum ± 1σ")
+        ax.plot(wv, b - nc, "--", color=C_MAIN, lw=0.7)
+        ax.plot(wv, b + adopt_sigma * nc, ":", color=C_ADOPT, lw=1, label=f"{adopt_sigma:g}σ level")
+        ax.set_title(f"{r['mask']} slit {r['slit_id']}: {r['sigma']:.1f}σ at {r['wavelength']:.1f} Å", fontsize=8,
+                     loc="left")
         ax.set_xlim(wv[0], wv[-1])
-        ax.tick_params(labelsize=6, labelbottom=False)
+        ax.tick_params(labelsize=7, labelbottom=False)
+        if gc == 0:
+            ax.set_ylabel("signal [e⁻]", fontsize=7)
+        if k == 0:
+            fig.legend(*ax.get_legend_handles_labels(), loc="upper center", ncol=4, fontsize=8, frameon=False,
+                       bbox_to_anchor=(0.5, 1.0))
         for j, (img, lab) in enumerate(((maps["S"][i, :, c0:c1], "smoothed"), (red.sci[i, :, c0:c1], "unsmoothed"))):
-            a2 = fig.add_subplot(gs[gr * 4 + 2 + j, gc], sharex=ax)
+            a2 = fig.add_subplot(inner[2 + j], sharex=ax)
             good = red.good[i, :, c0:c1]
             im = np.where(good, img, np.nan)
             fin = im[np.isfinite(im)]
@@ -166,10 +205,10 @@ def plot_detection_gallery(red, maps, lines: Table, n: int = 8, adopt_sigma: flo
             a2.imshow(np.ma.masked_invalid(im), origin="lower", aspect="auto", cmap="gray", vmin=-v, vmax=v,
                       extent=(wv[0], wv[-1], -0.5, img.shape[0] - 0.5), interpolation="nearest")
             a2.set_yticks([])
-            a2.tick_params(labelsize=6, labelbottom=(j == 1))
-            a2.text(0.01, 0.7, lab, transform=a2.transAxes, fontsize=6, color="y")
-        if gr == nrow - 1:
-            a2.set_xlabel("vacuum wavelength [Å]", fontsize=7)
+            a2.tick_params(labelsize=7, labelbottom=(j == 1))
+            a2.text(0.01, 0.88, lab, transform=a2.transAxes, fontsize=7, color="k", va="top",
+                    bbox=dict(fc="w", ec="none", alpha=0.85, pad=1.0))
+        a2.set_xlabel("vacuum wavelength [Å]", fontsize=7)
     return fig
 
 
@@ -183,21 +222,25 @@ def plot_repeat_reliability(rep: Table, adopt_sigma: float = 4.0):
     """ROLES Fig. 5: significance of lines reproduced (solid) or not (dashed) on repeated slits."""
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     if len(rep) == 0:
-        ax.text(0.5, 0.5, "no object has slits on more than one mask", ha="center", transform=ax.transAxes)
+        no_data_message(ax, "No repeated slits in this survey:\nno object has slits on more than one mask,\n"
+                            "so reproducibility cannot be measured here\n(the paper preset has repeats).")
+        ax.set_title("ROLES Fig. 5: reproducibility of lines on repeated slits", fontsize=10)
         return fig
     ok = np.asarray(rep["reproduced"], bool)
     sig = np.asarray(rep["sigma"], float)
     _cumulative(ax, sig[ok], color="k", label=f"reproduced ({ok.sum()})")
     _cumulative(ax, sig[~ok], color="k", ls="--", label=f"not reproduced ({(~ok).sum()})")
-    ax.axvline(adopt_sigma, color="C3", lw=0.8)
-    ax.set(xscale="log", xlabel="significance [σ]", ylabel="cumulative fraction", xlim=(2.8, max(60, sig.max())))
+    ax.axvline(adopt_sigma, color=C_ADOPT, lw=1, label=f"adopted threshold ({adopt_sigma:g}σ)")
+    _log_sigma_axis(ax, sig.max())
+    ax.set(xlabel="significance [σ]", ylabel="cumulative fraction")
     ax.legend(loc="lower right", fontsize=8)
-    ins = ax.inset_axes([0.55, 0.35, 0.4, 0.35])
+    ins = ax.inset_axes([0.55, 0.38, 0.4, 0.33])
     bins = np.arange(3, 10.5, 0.5)
     ins.hist(sig[ok], bins, histtype="step", color="k")
     ins.hist(sig[~ok], bins, histtype="step", color="k", ls="--")
-    ins.tick_params(labelsize=6)
-    ins.set_xlabel("σ", fontsize=7)
+    ins.tick_params(labelsize=7)
+    ins.set_xlabel("significance [σ]", fontsize=7)
+    ins.set_ylabel("lines", fontsize=7)
     return fig
 
 
@@ -215,18 +258,22 @@ def plot_multiline(lines: Table, adopt_sigma: float = 4.0):
             seen.add(k)
             spur_idx.append(i)
     sp = sig[np.asarray(spur_idx, int)]
-    if cons.any() or sp.size:
-        _cumulative(ax, sig[cons], color="k", label=f"consistent redshift ({cons.sum()})")
-        _cumulative(ax, sp, color="k", ls="--", label=f"spurious, ≤1 per slit ({sp.size})")
-        ax.set(xscale="log", xlim=(2.8, max(60, sig.max() if sig.size else 60)))
-    ax.axvline(adopt_sigma, color="C3", lw=0.8)
+    if not (cons.any() or sp.size):
+        no_data_message(ax, "No slit in this survey has more than one line:\nthe multi-line test has nothing to test.")
+        return fig
+    _cumulative(ax, sig[cons], color="k", label=f"consistent redshift ({cons.sum()})")
+    _cumulative(ax, sp, color="k", ls="--", label=f"spurious, ≤1 per slit ({sp.size})")
+    ax.axvline(adopt_sigma, color=C_ADOPT, lw=1, label=f"adopted threshold ({adopt_sigma:g}σ)")
+    _log_sigma_axis(ax, sig.max() if sig.size else 60)
     ax.set(xlabel="significance [σ]", ylabel="cumulative fraction")
     ax.legend(loc="lower right", fontsize=8)
-    ins = ax.inset_axes([0.55, 0.35, 0.4, 0.35])
+    ins = ax.inset_axes([0.55, 0.38, 0.4, 0.33])
     bins = np.arange(3, 10.5, 0.5)
     ins.hist(sig[cons], bins, histtype="step", color="k")
     ins.hist(sp, bins, histtype="step", color="k", ls="--")
-    ins.tick_params(labelsize=6)
+    ins.tick_params(labelsize=7)
+    ins.set_xlabel("significance [σ]", fontsize=7)
+    ins.set_ylabel("lines", fontsize=7)
     return fig
 
 
@@ -234,13 +281,17 @@ def plot_flux_repeatability(rep: Table, pulls, width: float):
     """ROLES Fig. 10: flux differences of lines reproduced on different masks; inset: pulls."""
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     ok = np.asarray(rep["reproduced"], bool) & np.isfinite(np.asarray(rep["flux_other"], float)) if len(rep) else []
-    if len(rep) and np.any(ok):
-        f1 = np.asarray(rep["flux"], float)[ok] / 1e-17
-        f2 = np.asarray(rep["flux_other"], float)[ok] / 1e-17
-        e = np.hypot(np.asarray(rep["flux_err"], float)[ok], np.asarray(rep["flux_err_other"], float)[ok]) / 1e-17
-        ax.errorbar(0.5 * (f1 + f2), f1 - f2, yerr=e, fmt="o", ms=3, color="k", elinewidth=0.6)
-        ax.axhline(0, color="0.5", lw=0.8)
-    ax.set(xlabel="flux / (10⁻¹⁷ erg s⁻¹ cm⁻²)", ylabel="flux difference / 10⁻¹⁷")
+    if not (len(rep) and np.any(ok)):
+        no_data_message(ax, "No line was reproduced on a second mask in this survey\n"
+                            "(no repeated slits), so flux repeatability cannot be measured here.")
+        ax.set_title("ROLES Fig. 10: flux repeatability", fontsize=10)
+        return fig
+    f1 = np.asarray(rep["flux"], float)[ok] / 1e-17
+    f2 = np.asarray(rep["flux_other"], float)[ok] / 1e-17
+    e = np.hypot(np.asarray(rep["flux_err"], float)[ok], np.asarray(rep["flux_err_other"], float)[ok]) / 1e-17
+    ax.errorbar(0.5 * (f1 + f2), f1 - f2, yerr=e, fmt="o", ms=3, color="k", elinewidth=0.6)
+    ax.axhline(0, color="0.5", lw=0.8)
+    ax.set(xlabel="mean flux [10⁻¹⁷ erg s⁻¹ cm⁻²]", ylabel="flux difference [10⁻¹⁷ erg s⁻¹ cm⁻²]")
     ins = ax.inset_axes([0.6, 0.62, 0.37, 0.33])
     if len(pulls):
         bins = np.linspace(-5, 5, 21)
@@ -248,33 +299,64 @@ def plot_flux_repeatability(rep: Table, pulls, width: float):
         if np.isfinite(width):
             x = np.linspace(-5, 5, 200)
             ins.plot(x, len(pulls) * (bins[1] - bins[0]) * np.exp(-0.5 * (x / width) ** 2) / (np.sqrt(2 * np.pi) * width),
-                     "C3", lw=1)
-        ins.set_title(f"pull width {width:.2f}", fontsize=7)
-    ins.tick_params(labelsize=6)
+                     color=C_ADOPT, lw=1)
+        ins.set_title(f"difference / error: width {width:.2f}", fontsize=7)
+    ins.tick_params(labelsize=7)
     return fig
 
 
+#: the three cases of ROLES Fig. 8: (target raw P([OII]), what it shows)
+PDF_CASES = ((1.0, "highest P([OII])"), (0.0, "lowest P([OII])"), (0.5, "P([OII]) nearest 0.5"))
+_WINDOW_NAMES = {"OII": "[OII]", "Hbeta": "Hβ", "OIII": "[OIII]", "Halpha": "Hα"}
+
+
+def pdf_example_picks(poii: Table) -> list[tuple[int, str]]:
+    """Rows of ``poii`` (detected, P from the photo-z) for the three cases of ROLES Fig. 8: the
+    galaxy whose raw P([OII]) is nearest 1, nearest 0 and nearest 0.5, each galaxy at most once."""
+    det = np.flatnonzero((np.asarray(poii["status"]) == "detected") & (np.asarray(poii["p_source"]) == "photoz"))
+    raw = np.asarray(poii["p_oii_photoz_raw"], float)
+    picks, used = [], set()
+    for target, label in PDF_CASES:
+        cand = [i for i in det if poii["id"][i] not in used and np.isfinite(raw[i])]
+        if not cand:
+            break
+        i = min(cand, key=lambda j: abs(raw[j] - target))
+        used.add(poii["id"][i])
+        picks.append((int(i), label))
+    return picks
+
+
 def plot_pdf_examples(poii: Table, pdfs: dict, windows: dict):
-    """ROLES Fig. 8: photo-z PDFs of three detected galaxies: P([OII]) ~ 1, ~ 0 and in between."""
-    det = poii[(np.asarray(poii["status"]) == "detected") & (np.asarray(poii["p_source"]) == "photoz")]
-    fig, axes = plt.subplots(3, 1, figsize=(6, 6.5), sharex=True)
-    raw = np.asarray(det["p_oii_photoz_raw"], float) if len(det) else np.zeros(0)
-    picks = []
-    for target in (1.0, 0.0, 0.3):
-        if len(det):
-            picks.append(int(np.argmin(np.abs(raw - target))))
-    for ax, i in zip(axes, picks):
-        r = det[i]
+    """ROLES Fig. 8: photo-z PDFs of three different detected galaxies, the one whose P([OII]) is
+    nearest 1, nearest 0 and nearest 0.5 (raw → after the clamps)."""
+    picks = pdf_example_picks(poii)
+    fig, axes = plt.subplots(3, 1, figsize=(6.5, 6.8), sharex=True)
+    z_hi = 1.6
+    for ax, (i, label) in zip(axes, picks):
+        r = poii[i]
         z, pdf, ids = pdfs[r["field"]]
         j = int(np.flatnonzero(np.asarray(ids["id"]) == r["id"])[0])
         row = int(ids["pdf_row"][j])
-        ax.plot(z, pdf[row], color="k", lw=1)
-        for k, (name, (a, b)) in enumerate(windows.items()):
-            ax.axvspan(a, b, color="C0" if name == "OII" else "0.8", alpha=0.35 if name == "OII" else 0.5, lw=0)
-        ax.text(0.98, 0.8, f"{r['id']}  P([OII]) = {r['p_oii_photoz_raw']:.2f} → {r['p_oii']:.2f}",
-                transform=ax.transAxes, ha="right", fontsize=8)
+        others = ", ".join(_WINDOW_NAMES.get(n, n) for n in windows if n != "OII")
+        for name, (a, b) in windows.items():
+            is_oii = name == "OII"
+            ax.axvspan(a, b, color=OKABE_ITO[2] if is_oii else "0.8", alpha=0.5 if is_oii else 0.6, lw=0,
+                       label="[OII] window" if is_oii else f"{others} windows")
+        ax.plot(z, pdf[row], color="k", lw=1.2, label="photo-z PDF")
+        p = float(r["p_oii"])
+        verdict = "the line is [OII]" if p >= 1 else "the line is not [OII]" if p <= 0 else "weighted by P"
+        ax.set_title(f"{label}: {r['id']}, P = {r['p_oii_photoz_raw']:.2f} → {p:.2f} after the clamps ({verdict})",
+                     fontsize=8.5, loc="left")
+        cum = np.cumsum(pdf[row]) / max(np.sum(pdf[row]), 1e-300)
+        z_hi = max(z_hi, float(z[min(np.searchsorted(cum, 0.995), len(z) - 1)]))
         ax.set_ylabel("p(z)")
-    axes[-1].set(xlabel="z", xlim=(0, 1.6))
+    for ax in axes[len(picks):]:
+        no_data_message(ax, "no further detected galaxy with a photo-z PDF")
+    if picks:
+        handles, labels = axes[0].get_legend_handles_labels()
+        uniq = dict(zip(labels, handles))
+        axes[0].legend(uniq.values(), uniq.keys(), fontsize=7, loc="upper left", ncol=2)
+    axes[-1].set(xlabel="z", xlim=(0, z_hi))
     fig.tight_layout()
     return fig
 
@@ -292,10 +374,10 @@ def plot_summed_nz(phot: dict, pdfs: dict, targeted, window, k_range=(22.5, 24.0
         rows = np.asarray(t["pdf_row"], int)
         tg = sel & np.isin(np.asarray(t["id"]), list(targeted))
         ax.plot(z, pdf[rows[sel]].sum(0), color="k", lw=1, label=f"all {k_range[0]}<K≤{k_range[1]} ({sel.sum()})")
-        ax.plot(z, pdf[rows[tg]].sum(0), color="C2", lw=2, label=f"with slits ({tg.sum()})")
-        for w in window:
-            ax.axvline(w, color="0.4", lw=0.8)
-        ax.set(ylabel="Σ p(z)", title=f, yscale="log")
+        ax.plot(z, pdf[rows[tg]].sum(0), color=C_MAIN, lw=2, label=f"with slits ({tg.sum()})")
+        for k, w in enumerate(window):
+            ax.axvline(w, color="0.4", lw=0.8, ls="--", label="[OII] window" if k == 0 else None)
+        ax.set(ylabel="Σ p(z) [galaxies per unit z]", title=f, yscale="log")
         ax.set_ylim(bottom=max(ax.get_ylim()[0], 1e-1))
         ax.legend(fontsize=8)
     axes[-1].set(xlabel="z", xlim=(0, 2.5))
@@ -311,7 +393,11 @@ def plot_completeness(comp: Table):
         x = 0.5 * (np.asarray(c["K_lo"], float) + np.asarray(c["K_hi"], float))
         ax.plot(x, c["W"], "o-" if k == 0 else "s--", label=f"{f} (all: "
                 f"{float(comp[(np.asarray(comp['field']) == f) & (np.asarray(comp['bin']) == 'all')]['W'][0]):.2f})")
-    ax.set(xlabel="K (AB)", ylabel="completeness W", ylim=(0, 1.05))
+    w = np.asarray(comp["W"], float)
+    top = float(np.nanmax(w)) if np.isfinite(w).any() else 1.0
+    ax.set(xlabel="K (AB) [mag]", ylabel="completeness W", ylim=(0, 1.05 if top > 0.5 else max(0.05, 1.3 * top)))
+    if top <= 0.5:
+        ax.set_title(f"W ≤ {top:.2f} here: few masks cover the field (y axis zoomed)", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

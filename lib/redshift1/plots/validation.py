@@ -96,6 +96,7 @@ def plot_pulls(matched, ncols: int = 5, title: str = ""):
         ax.text(0.03, 0.97, f"n={p.size}\nmed {s['pull_median']:+.2f}\nwidth {s['pull_width']:.2f}",
                 transform=ax.transAxes, va="top", fontsize=7)
         ax.set_xlabel("pull (clipped at ±5)", fontsize=7)
+        ax.set_ylabel("probability density", fontsize=7)
         ax.tick_params(labelsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
@@ -180,7 +181,10 @@ def plot_roles_recovery(poii_cal: Table, comp: Table, lf: Table, sfrd: Table, zm
         x = 0.5 * (np.asarray(comp["K_lo"], float)[s] + np.asarray(comp["K_hi"], float)[s])
         a.plot(x, np.asarray(comp["W"])[s], "o-", color=f"C{k}", label=f"{f} measured (photo-z)")
         a.plot(x, np.asarray(comp["W_true"])[s], "s--", mfc="none", color=f"C{k}", label=f"{f} true")
-    a.set(xlabel="K (AB)", ylabel="completeness W", title="spectroscopic completeness", ylim=(0, 1.05))
+    w = np.r_[np.asarray(comp["W"], float), np.asarray(comp["W_true"], float)]
+    top = float(np.nanmax(w)) if np.isfinite(w).any() else 1.0
+    a.set(xlabel="K (AB) [mag]", ylabel="completeness W", title="spectroscopic completeness",
+          ylim=(0, 1.05 if top > 0.5 else max(0.05, 1.3 * top)))
     a.legend(fontsize=7)
     a = ax[1, 0]
     for k, f in enumerate(sorted(set(np.asarray(lf["field"]).tolist()))):
@@ -211,7 +215,7 @@ def plot_roles_recovery(poii_cal: Table, comp: Table, lf: Table, sfrd: Table, zm
                    label=f"{f} true SFR, all K")
         a.set(yscale="log", xlabel="log M★ [M☉]", ylabel="ρ_SFR [10⁻³ M☉ yr⁻¹ Mpc⁻³ dex⁻¹]",
               title=f"SFR density ({'nominal eq. 9' if est == 'nominal' else 'G10-corrected'})")
-        a.legend(fontsize=6)
+        a.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -250,7 +254,7 @@ def plot_slopes(slopes: Table):
 def plot_paper_ratios(table: Table):
     """Compendium/paper and truth/paper for every row of the paper-vs-compendium table."""
     n = len(table)
-    fig, ax = plt.subplots(figsize=(9, 0.2 * n + 1.5))
+    fig, ax = plt.subplots(figsize=(9, 0.22 * n + 1.5))
     y = np.arange(n)[::-1]
     paper = np.asarray(table["paper"], float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -266,7 +270,7 @@ def plot_paper_ratios(table: Table):
     ax.set_xlim(8e-3, 1.25e2)
     ax.set_yticks(y)
     ax.set_ylim(-0.8, n - 0.2)
-    ax.set_yticklabels([str(q)[:70] for q in table["quantity"]], fontsize=6)
+    ax.set_yticklabels([str(q)[:70] for q in table["quantity"]], fontsize=7)
     ax.set_xlabel("ratio to the paper's value (negative ratios not shown; clipped at 0.01 and 100)", fontsize=8)
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(f"Paper vs compendium ({table.meta.get('preset', '')} preset)", fontsize=10)
