@@ -133,16 +133,17 @@ def test_parameters_reach_notebooks_as_absolute_paths(full_run):
     assert Path(cwd) == (root / "notebooks").resolve()
     assert (products / "beta.txt").read_text() == "1.5"  # not declared count: default kept
     assert (products / "gamma.txt").exists()
-    assert (root / "figures" / "alpha.png").exists()
+    assert (root / "build" / "quick" / "figures" / "alpha.png").exists()   # figures stay in the build
+    assert not (root / "figures").exists()
 
 
 def test_html_index_and_summary(full_run):
     root, _, _ = full_run
     run = root / "build" / "quick"
     for name in ("00_alpha", "01_beta", "02_gamma"):
-        page = (run / "html" / f"{name}.html").read_text()
+        page = (run / "site" / f"{name}.html").read_text()
         assert "alpha done" in page or name != "00_alpha"
-    index = (run / "html" / "index.html").read_text()
+    index = (run / "site" / "index.html").read_text()
     assert 'href="00_alpha.html"' in index and 'href="02_gamma.html"' in index
     assert "alpha.png" in index
     summary = json.loads((run / "run_summary.json").read_text())

@@ -612,6 +612,34 @@ class Explorer:
 
     def save_static(self, figures_dir, name: str = "fig11_explore", dpi: int = 110) -> Path:
         """All five panels and the summary numbers in one static PNG (``<figures_dir>/<name>.png``)."""
+        fig = self.static_figure()
+        path = save_figure(fig, name, figures_dir, dpi=dpi)
+        plt.close(fig)
+        return path
+
+    def static_image(self, dpi: int = 100):
+        """The static figure of the current settings as an inline image, for pages without a kernel.
+
+        Parameters
+        ----------
+        dpi : int, optional
+            Resolution of the PNG.
+
+        Returns
+        -------
+        IPython.display.Image
+            Displayed once by Jupyter (the figure itself is closed, so it is not drawn twice).
+        """
+        from IPython.display import Image
+
+        fig = self.static_figure()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+        plt.close(fig)
+        return Image(data=buf.getvalue(), format="png")
+
+    def static_figure(self) -> plt.Figure:
+        """All five panels and the summary numbers of the current settings in one figure."""
         import matplotlib.image as mpimg
 
         fig, axes = plt.subplots(2, 3, figsize=(19, 10.5))
@@ -633,9 +661,7 @@ class Explorer:
                 transform=ax.transAxes)
         fig.suptitle("notebook 11: the analysis choices and what they do (current settings)")
         fig.tight_layout()
-        path = save_figure(fig, name, figures_dir, dpi=dpi)
-        plt.close(fig)
-        return path
+        return fig
 
 
 def build_explorer(preset: str = "quick", data_dir: str = "", products_dir: str = "", **kwargs) -> Explorer:
