@@ -406,6 +406,11 @@ def _seeds(executed: Mapping[str, Path], data: Path) -> str:
     return survey + "; ".join(f"seed {v} (notebooks {', '.join(n)})" for v, n in found.items())
 
 
+def _code_mtime() -> float:
+    """Last change of the code that renders pages (this module and its template)."""
+    return max(p.stat().st_mtime for p in [Path(__file__), *TEMPLATE_DIR.rglob("*")] if p.is_file())
+
+
 def build_site(site: Path, preset: str, runs: Sequence[Mapping], figures: Path, products: Path,
                data: Path, root: Path | None = None) -> Path:
     """Publish the executed walk as a static site (pages, thumbnails, landing page).
@@ -413,7 +418,8 @@ def build_site(site: Path, preset: str, runs: Sequence[Mapping], figures: Path, 
     Parameters
     ----------
     site : Path
-        The site folder (created; pages and thumbnails of an earlier build are replaced).
+        The site folder (created). A page already rendered from the same executed copy (and
+        by the same code) is kept; thumbnails are redrawn.
     preset : str
         The run's preset.
     runs : sequence of mapping
@@ -437,6 +443,10 @@ def build_site(site: Path, preset: str, runs: Sequence[Mapping], figures: Path, 
     with_pages = [r for r in runs if r.get("executed") and Path(r["executed"]).is_file()]
     pages = [(r["name"], site / f"{r['name']}.html") for r in with_pages]
     for i, r in enumerate(with_pages):
+        page = pages[i][1]
+        if page.is_file() and page.stat().st_mtime >= max(Path(r["executed"]).stat().st_mtime, _code_mtime()):
+            r["page"] = page          # rendered from this very executed copy by an earlier build
+            continue
         try:
             r["page"] = render_page(Path(r["executed"]), pages[i][1], _nav(pages, i, site),
                                     f"notebooks/{r['name']}.ipynb")
