@@ -49,10 +49,21 @@ def minutes(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
 
 
-def readme_row(preset: str, total_s: float, peak_mb: float, data_bytes: int, build_bytes: int) -> str:
+def notebook_seconds(preset: str, nb: str) -> float | None:
+    """Execution time papermill recorded in the executed copy of notebook ``nb`` (None if absent)."""
+    import nbformat
+
+    found = sorted((ROOT / "build" / preset / "notebooks").glob(f"{nb}_*.ipynb"))
+    if not found:
+        return None
+    return nbformat.read(str(found[0]), as_version=4).metadata.get("papermill", {}).get("duration")
+
+
+def readme_row(preset: str, total_s: float, peak_mb: float, data_bytes: int, build_bytes: int,
+               load: float) -> str:
     """One line of the README's table (the text between a preset's markers)."""
     return (f"| `{preset}` | {minutes(total_s)} | {peak_mb:.0f} MB | {human(data_bytes)} | {human(build_bytes)} | "
-            f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"{os.cpu_count()} cores (load {load:.1f}), Python {platform.python_version()}, "
             f"{datetime.date.today().isoformat()} |")
 
 
@@ -77,29 +88,35 @@ def main(argv=None):
                     help="write time, peak memory and disk use into README.md between this preset's markers")
     a = ap.parse_args(argv)
     names = a.only or sorted(p.stem[:2] for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    rows = []
+    rows, load = [], 0.0
     for nb in names:
         cmd = [sys.executable, str(ROOT / "run_all.py"), "--preset", a.preset, "--only", nb, "--force"]
         if a.workers:
             cmd += ["--workers", str(a.workers)]
         out = subprocess.run([sys.executable, "-c", WRAPPER, *cmd], capture_output=True, text=True, cwd=ROOT)
         code, seconds, rss_kb = out.stdout.split()
+        executed = notebook_seconds(a.preset, nb)
+        load = max(load, os.getloadavg()[0])
         rows.append({"notebook": nb, "seconds": round(float(seconds), 1), "peak_rss_mb": round(int(rss_kb) / 1024, 1),
+                     "notebook_seconds": None if executed is None else round(executed, 1),
                      "status": "ok" if code == "0" else "failed"})
         print(f"{nb:>4}  {float(seconds):8.1f} s  {int(rss_kb) / 1024:8.1f} MB  {rows[-1]['status']}", flush=True)
     total = sum(r["seconds"] for r in rows)
+    walk = sum(r["notebook_seconds"] or 0.0 for r in rows)   # the notebooks' own execution, as papermill timed it
     peak = max(r["peak_rss_mb"] for r in rows)
     data_bytes, build_bytes = folder_size(ROOT / "data" / a.preset), folder_size(ROOT / "build" / a.preset)
-    print(f"total {total:.1f} s; largest peak {peak:.0f} MB; data {human(data_bytes)}, build {human(build_bytes)}")
+    print(f"total {total:.1f} s ({walk:.1f} s executing notebooks); largest peak {peak:.0f} MB; "
+          f"data {human(data_bytes)}, build {human(build_bytes)}; highest load average {load:.1f}")
     if a.readme:
         if a.only or any(r["status"] != "ok" for r in rows):
             print("README not updated: it takes a complete, successful walk", file=sys.stderr)
-        elif update_readme(ROOT / "README.md", a.preset, readme_row(a.preset, total, peak, data_bytes, build_bytes)):
+        elif update_readme(ROOT / "README.md", a.preset, readme_row(a.preset, walk, peak, data_bytes, build_bytes, load)):
             print(f"README.md updated ({a.preset})")
         else:
             print(f"README.md has no bench_walk:{a.preset} markers", file=sys.stderr)
     if a.json:
-        print(json.dumps({"preset": a.preset, "notebooks": rows, "total_seconds": round(total, 1)}))
+        print(json.dumps({"preset": a.preset, "notebooks": rows, "total_seconds": round(total, 1),
+                          "notebook_seconds": round(walk, 1)}))
     return 0 if all(r["status"] == "ok" for r in rows) else 1
 
 
