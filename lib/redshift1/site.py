@@ -209,7 +209,12 @@ def _thumbnail(src: Path, dst: Path) -> bool:
 
 # --------------------------------------------------------------------------- landing page
 def _href(target: Path, base: Path) -> str:
-    return html.escape(Path(os.path.relpath(target, base)).as_posix(), quote=True)
+    """A link from a page in ``base`` to ``target``: relative when possible."""
+    try:
+        rel = os.path.relpath(target, base)
+    except ValueError:  # another drive on Windows
+        return Path(target).resolve().as_uri()
+    return html.escape(Path(rel).as_posix(), quote=True)
 
 
 def _versions() -> dict[str, str]:
