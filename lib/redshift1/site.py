@@ -239,12 +239,15 @@ def _paper_table_html(ecsv: Path, site: Path) -> str:
 
     from .validation.paper import format_value
 
+    def cell(v) -> str:  # 3.00×10^-19 → 3.00×10<sup>-19</sup>
+        return re.sub(r"×10\^(-?\d+)", r"×10<sup>\1</sup>", html.escape(format_value(v)))
+
     t = Table.read(ecsv)
     sources = t.meta.get("sources", {})
     keys = t.meta.get("keys", [""] * len(t))
     rows = "\n".join(
-        f"<tr><td>{html.escape(str(r['quantity']))}</td><td>{html.escape(format_value(r['paper']))}</td>"
-        f"<td>{html.escape(format_value(r['compendium']))}</td><td>{html.escape(format_value(r['truth']))}</td>"
+        f"<tr><td>{html.escape(str(r['quantity']))}</td><td>{cell(r['paper'])}</td>"
+        f"<td>{cell(r['compendium'])}</td><td>{cell(r['truth'])}</td>"
         f"<td class='src'>{html.escape(str(sources.get(k, '')))}</td></tr>"
         for r, k in zip(t, keys))
     md = ecsv.with_suffix(".md")
