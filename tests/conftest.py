@@ -24,22 +24,64 @@ def tiny_kmos_survey(tmp_path_factory):
 
 
 WALK = ["01", "02", "03", "04", "05", "06", "07", "08", "09", "10"]
+#: The session's walk also runs the explorer and the validation: the published site then has every page.
+FULL_WALK = WALK + ["11", "12"]
 
 
-def run_tiny_walk(base, data, seed=None):
-    """Run notebooks 00-10 of the tiny preset into ``base`` (data in ``data``); returns the build dir."""
+def run_tiny_walk(base, data, seed=None, notebooks=WALK, root=None):
+    """Run notebooks 00-10 (or ``notebooks``) of the tiny preset into ``base`` (data in ``data``);
+    returns the build dir (figures go to its ``figures/``)."""
     from redshift1.runner import main
-    args = ["--preset", "tiny", "--out", str(base / "build"), "--data-dir", str(data),
-            "-p", "figures_dir", str(base / "figures")]
+    args = ["--preset", "tiny", "--out", str(base / "build"), "--data-dir", str(data)]
+    if root is not None:
+        args += ["--root", str(root)]
     if not (data / "manifest.json").exists():
         assert main(args + ["--only", "00"]) == 0
-    assert main(args + ["--only", *WALK]) == 0
+    assert main(args + ["--only", *notebooks]) == 0
     return base / "build" / "tiny"
 
 
+def _git(repo, *args):
+    import subprocess
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+
+def _tracked_copy(dest):
+    """A git repository holding a copy of the project's tracked files, committed (None without git)."""
+    import shutil
+    import subprocess
+    try:
+        files = _git(ROOT, "ls-files", "-z").split("\0")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    for name in filter(None, files):
+        src = ROOT / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    _git(dest, "init", "-q")
+    _git(dest, "add", "-A")
+    _git(dest, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "copy")
+    return dest
+
+
 @pytest.fixture(scope="session")
-def tiny_walk(tmp_path_factory):
-    """The whole walk (00-10) on the tiny preset: (data dir, build dir, figures dir)."""
+def tiny_walk_in_copy(tmp_path_factory):
+    """The whole walk (00-12) on the tiny preset, run with the default folders inside a committed
+    copy of the repository: (copy root or None, data dir, build dir, figures dir)."""
     base = tmp_path_factory.mktemp("walk")
-    build = run_tiny_walk(base, base / "data")
-    return base / "data", build, base / "figures"
+    repo = _tracked_copy(base / "repo")
+    if repo is None:   # no git: the same walk in the temporary folder
+        build = run_tiny_walk(base, base / "data", notebooks=FULL_WALK)
+        return None, base / "data", build, build / "figures"
+    from redshift1.runner import main
+    assert main(["--root", str(repo), "--preset", "tiny", "--only", "00", *FULL_WALK]) == 0
+    build = repo / "build" / "tiny"
+    return repo, repo / "data" / "tiny", build, build / "figures"
+
+
+@pytest.fixture(scope="session")
+def tiny_walk(tiny_walk_in_copy):
+    """The whole walk (00-12) on the tiny preset: (data dir, build dir, figures dir)."""
+    _, data, build, figures = tiny_walk_in_copy
+    return data, build, figures

@@ -75,7 +75,7 @@ def test_kross_notebooks_run_on_synthetic_survey(tmp_path):
                 "sigma_delta_slope", "spearman_p", "mean_oh", "mean_oh_err", "oh_delta_slope", "n_near_sky_line"):
         assert key in fits, key
     assert fits["sigma_delta_slope"] is not None and fits["table2"]["Total"] == n
-    t2 = Table.read(figs / "table2_kross.ecsv")
+    t2 = Table.read(products / "table2_kross.ecsv")
     assert list(t2["subsample"][:2]) == ["Total", "Hα"] and t2["n"][1] == n - 4
     for name in ("fig04_sfr_main_sequence", "fig05_resolved_ms", "fig05_sizes_starburst_ms",
                  "fig06_metallicity_delta", "fig06_metallicity_size"):

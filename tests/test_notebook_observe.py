@@ -19,4 +19,4 @@ def test_observe_notebook_on_tiny_preset(tmp_path):
     for name in ("fig00_population", "fig00_kmos_cube", "fig00_kmos_psf_star", "fig00_ldss3_frame"):
         assert (figs / f"{name}.png").stat().st_size > 10_000, name
     executed = build / "tiny" / "notebooks" / "00_observe.ipynb"
-    assert executed.is_file() and (build / "tiny" / "html" / "index.html").is_file()
+    assert executed.is_file() and (build / "tiny" / "site" / "index.html").is_file()

@@ -113,7 +113,7 @@ def test_vmax_of_a_galaxy_visible_everywhere_is_the_window_volume():
 
 
 def test_table2_product(walk):
-    t = Table.read(walk["figs"] / "table2_sfrd.ecsv")
+    t = Table.read(walk["prod"] / "table2_sfrd.ecsv")
     assert tuple(t.colnames) == TABLE2_COLUMNS
     assert u.Unit(t["rho_sfr"].unit) == u.Unit("Msun / (yr Mpc3 dex)")
     assert {"CDFS", "FIRES"} <= set(t["field"])

@@ -133,16 +133,17 @@ def test_parameters_reach_notebooks_as_absolute_paths(full_run):
     assert Path(cwd) == (root / "notebooks").resolve()
     assert (products / "beta.txt").read_text() == "1.5"  # not declared count: default kept
     assert (products / "gamma.txt").exists()
-    assert (root / "figures" / "alpha.png").exists()
+    assert (root / "build" / "quick" / "figures" / "alpha.png").exists()   # figures stay in the build
+    assert not (root / "figures").exists()
 
 
 def test_html_index_and_summary(full_run):
     root, _, _ = full_run
     run = root / "build" / "quick"
     for name in ("00_alpha", "01_beta", "02_gamma"):
-        page = (run / "html" / f"{name}.html").read_text()
+        page = (run / "site" / f"{name}.html").read_text()
         assert "alpha done" in page or name != "00_alpha"
-    index = (run / "html" / "index.html").read_text()
+    index = (run / "site" / "index.html").read_text()
     assert 'href="00_alpha.html"' in index and 'href="02_gamma.html"' in index
     assert "alpha.png" in index
     summary = json.loads((run / "run_summary.json").read_text())
@@ -260,3 +261,35 @@ def test_list_prints_parameters_and_help(tmp_path, capsys):
         assert text in out
     assert "scratch" not in out
     assert not (root / "build").exists()
+
+
+# ----------------------------------------------------------------- outputs and noise
+def test_kernel_is_quiet(tmp_path, capfd):
+    """No "Kernel is running over TCP without encryption" (nor shutdown chatter) on the terminal."""
+    from redshift1.runner import execute_notebook
+
+    src = tmp_path / "00_quiet.ipynb"
+    _notebook(src, PARAMS, "import sys\nprint('to the notebook', file=sys.stderr)\n")
+    result = execute_notebook(src, tmp_path / "out" / "00_quiet.ipynb", {}, tmp_path)
+    assert result.status == "ok", result.error
+    err = capfd.readouterr().err
+    assert "without encryption" not in err and "IPKernelApp" not in err, err
+    nb = nbformat.read(str(result.executed), as_version=4)
+    assert any("to the notebook" in o.get("text", "") for o in nb.cells[-1].outputs)  # cell output kept
+
+
+def test_only_a_paper_run_publishes_to_the_committed_figures(tmp_path):
+    from redshift1.runner import publish_paper_results
+
+    products, figures, published = tmp_path / "products", tmp_path / "figs", tmp_path / "published"
+    products.mkdir()
+    figures.mkdir()
+    published.mkdir()
+    (products / "paper_vs_compendium.ecsv").write_text("# %ECSV 1.0\nquantity paper\n")
+    (products / "paper_vs_compendium.md").write_text("| quantity | paper |\n")
+    written = publish_paper_results(figures, products, published)
+    assert sorted(p.name for p in written) == ["paper_vs_compendium.ecsv", "paper_vs_compendium.md"]
+    assert (published / "paper_vs_compendium.md").read_text() == "| quantity | paper |\n"
+    (products / "paper_vs_compendium.md").unlink()            # a product the run did not write
+    assert [p.name for p in publish_paper_results(figures, products, published)] == ["paper_vs_compendium.ecsv"]
+    assert (published / "paper_vs_compendium.md").is_file()    # the committed copy is left alone

@@ -30,18 +30,19 @@ class RunPaths:
         return self.data / "truth"
 
 
-def run_paths(preset: str, data_dir: str = "", products_dir: str = "", figures_dir: str = "figures",
+def run_paths(preset: str, data_dir: str = "", products_dir: str = "", figures_dir: str = "",
               require_data: bool = False) -> RunPaths:
     """Turn a notebook's parameters into absolute folders (creating products and figures).
 
-    Empty ``data_dir``/``products_dir`` mean the defaults ``data/<preset>`` and
-    ``build/<preset>/products``; relative paths are anchored at the project root.
+    Empty ``data_dir``/``products_dir``/``figures_dir`` mean the defaults ``data/<preset>``,
+    ``build/<preset>/products`` and ``build/<preset>/figures``; relative paths are anchored at
+    the project root.
     """
     if preset not in KNOWN_PRESETS:
         raise ParameterError(f"preset {preset!r} is not one of {KNOWN_PRESETS}")
     data = paths.resolve(data_dir) if data_dir else paths.default_data_dir(preset)
     products = paths.resolve(products_dir) if products_dir else paths.default_products_dir(preset)
-    figures = paths.resolve(figures_dir) if figures_dir else paths.figures_dir()
+    figures = paths.resolve(figures_dir) if figures_dir else paths.default_figures_dir(preset)
     if require_data and not data.is_dir():
         raise MissingInputError(f"{data}: data directory does not exist (run 00_observe or point data_dir at a survey)")
     products.mkdir(parents=True, exist_ok=True)

@@ -47,8 +47,13 @@ def default_products_dir(preset: str) -> Path:
     return default_build_dir() / preset / "products"
 
 
+def default_figures_dir(preset: str) -> Path:
+    """Every figure a run of ``preset`` produces."""
+    return default_build_dir() / preset / "figures"
+
+
 def figures_dir() -> Path:
-    """Every figure the walk produces."""
+    """The committed results of the paper preset the README shows (written only by ``run_all.py --preset paper``)."""
     return project_root() / "figures"
 
 

@@ -3,9 +3,12 @@
 The walk through the compendium is a sequence of notebooks
 ``notebooks/NN_name.ipynb`` (``NN`` two digits).  This module runs them in
 order with papermill, never over the sources: executed copies go to
-``<out>/<preset>/notebooks/``, products to ``<out>/<preset>/products/``, HTML
-renderings to ``<out>/<preset>/html/`` and a machine-readable account of the
-run to ``<out>/<preset>/run_summary.json``.
+``<out>/<preset>/notebooks/``, products to ``<out>/<preset>/products/``, figures
+to ``<out>/<preset>/figures/``, the walk published as a static site to
+``<out>/<preset>/site/`` (:mod:`redshift1.site`) and a machine-readable account
+of the run to ``<out>/<preset>/run_summary.json``. Only a successful run of the
+``paper`` preset with the default folders updates the committed results in the
+top-level ``figures/`` (:func:`publish_paper_results`).
 
 Every notebook has a cell tagged ``parameters``.  Four names in it are a
 contract: ``preset``, ``data_dir``, ``products_dir`` and ``figures_dir``.  The
@@ -18,14 +21,13 @@ declared default.
 The work is split into small functions (:func:`discover_notebooks`,
 :func:`select_notebooks`, :func:`notebook_parameters`,
 :func:`build_parameters`, :func:`execute_notebook`, :func:`render_html`,
-:func:`write_index`) so that caching by content hashes can slot in between
+:func:`write_summary`) so that caching by content hashes can slot in between
 them later.
 """
 from __future__ import annotations
 
 import argparse
 import ast
-import html
 import json
 import os
 import re
@@ -48,9 +50,9 @@ __all__ = [
     "main",
     "notebook_parameters",
     "parse_value",
+    "publish_paper_results",
     "render_html",
     "select_notebooks",
-    "write_index",
     "write_summary",
 ]
 
@@ -62,6 +64,15 @@ PATH_PARAMETERS = ("data_dir", "products_dir", "figures_dir")
 NOTEBOOK_PATTERN = re.compile(r"^(\d\d)_(.+)\.ipynb$")
 DEFAULT_KERNEL = "python3"
 FIGURE_SUFFIXES = {".png", ".pdf", ".svg", ".jpg", ".jpeg", ".gif", ".eps", ".webp"}
+#: The paper preset's results committed in the top-level ``figures/`` (the README shows them).
+PUBLISHED_PRODUCTS = ("paper_vs_compendium.md", "paper_vs_compendium.ecsv")
+#: Figures to publish with them: add a name here, to .gitignore's exceptions and to the README at once.
+PUBLISHED_FIGURES: tuple[str, ...] = ()
+#: Kernel arguments: the kernel application's own log (start-up and shutdown bookkeeping,
+#: never a cell's output, which reaches the notebook) speaks only of critical problems; its
+#: shutdown race with jupyter_client's interrupt otherwise prints "KeyboardInterrupt caught
+#: in kernel" through the progress bar.
+KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=CRITICAL",)
 
 #: Python types accepted for a declared type name (``int`` is fine for ``float``).
 _ACCEPTED_TYPES: dict[str, tuple[type, ...]] = {
@@ -542,6 +553,7 @@ def execute_notebook(
             cwd=str(cwd),
             progress_bar=False,
             log_output=False,
+            **kernel_options(),
         )
         result.status = "ok"
     except PapermillExecutionError as exc:
@@ -571,6 +583,28 @@ def execute_notebook(
     if executed.exists():
         result.executed = executed
     return result
+
+
+def kernel_options() -> dict:
+    """Options for papermill's engine (nbclient) that keep the kernel quiet and private.
+
+    jupyter_client ≥ 8.10 provisions CurveZMQ keys for kernels whose kernelspec declares
+    ``supported_encryption: curve`` (ipykernel's does) when ``transport_encryption`` is
+    ``auto``: the kernel then no longer warns "Kernel is running over TCP without
+    encryption" on every start. Older versions have no such setting and are left as they are.
+
+    Returns
+    -------
+    dict
+        Keyword arguments for :func:`papermill.execute_notebook`.
+    """
+    from jupyter_client.manager import KernelManager
+    from traitlets.config import Config
+
+    options: dict[str, Any] = {"extra_arguments": list(KERNEL_ARGUMENTS)}
+    if "transport_encryption" in KernelManager.class_trait_names():
+        options["config"] = Config({"KernelManager": {"transport_encryption": "auto"}})
+    return options
 
 
 def failure_report(result: NotebookResult) -> str:
@@ -612,7 +646,7 @@ def failure_report(result: NotebookResult) -> str:
 # Reports
 # --------------------------------------------------------------------------- #
 def render_html(executed: Path, html_path: Path) -> Path:
-    """Render an executed notebook to HTML with nbconvert's ``HTMLExporter``.
+    """Render an executed notebook as a page of the site (see :func:`redshift1.site.render_page`).
 
     Parameters
     ----------
@@ -626,22 +660,9 @@ def render_html(executed: Path, html_path: Path) -> Path:
     Path
         ``html_path``.
     """
-    import nbformat
-    from nbconvert import HTMLExporter
+    from .site import render_page
 
-    nb = nbformat.read(str(executed), as_version=4)
-    body, _ = HTMLExporter().from_notebook_node(nb)
-    _replace_atomically(html_path, lambda fh: fh.write(body))
-    return html_path
-
-
-def _href(target: Path, base: Path) -> str:
-    """A link from a page in ``base`` to ``target``: relative when possible."""
-    try:
-        rel = os.path.relpath(target, base)
-    except ValueError:  # another drive on Windows
-        return target.resolve().as_uri()
-    return html.escape(Path(rel).as_posix(), quote=True)
+    return render_page(executed, html_path)
 
 
 def find_figures(figures_dir: Path) -> list[Path]:
@@ -655,75 +676,32 @@ def find_figures(figures_dir: Path) -> list[Path]:
     )
 
 
-def write_index(
-    html_dir: Path,
-    preset: str,
-    results: Sequence[NotebookResult],
-    figures_dir: Path,
-) -> Path:
-    """Write ``index.html`` linking the notebook renderings and the figures.
+def publish_paper_results(figures_dir: Path, products_dir: Path, published: Path) -> list[Path]:
+    """Copy the paper preset's results the README shows into the committed ``figures/``.
 
     Parameters
     ----------
-    html_dir : Path
-        Folder of the HTML renderings; ``index.html`` is written there.
-    preset : str
-        The preset of the run (shown in the title).
-    results : sequence of NotebookResult
-        The run, in order.
-    figures_dir : Path
-        Folder searched for figures to list.
+    figures_dir, products_dir : Path
+        The run's figures and products (``build/paper/figures``, ``build/paper/products``).
+    published : Path
+        The repository's top-level ``figures/``.
 
     Returns
     -------
-    Path
-        The index file.
+    list of Path
+        The files written (those the run produced; a missing one is left as committed).
     """
-    rows = []
-    for r in results:
-        name = html.escape(r.name)
-        link = f'<a href="{_href(r.html, html_dir)}">{name}</a>' if r.html else name
-        secs = f"{r.seconds:.1f}" if r.seconds is not None else "&ndash;"
-        rows.append(
-            f'<tr class="{r.status.replace(" ", "-")}"><td>{link}</td>'
-            f"<td>{secs}</td><td>{html.escape(r.status)}</td></tr>"
-        )
-    figures = find_figures(figures_dir)
-    fig_items = "\n".join(
-        f'<li><a href="{_href(f, html_dir)}">{html.escape(f.relative_to(figures_dir).as_posix())}</a></li>'
-        for f in figures
-    ) or "<li>none</li>"
-    page = f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>redshift-one: {html.escape(preset)} run</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; }}
-table {{ border-collapse: collapse; }}
-td, th {{ border: 1px solid #ccc; padding: 0.3em 0.8em; text-align: left; }}
-tr.failed td {{ background: #fdd; }}
-tr.not-run td {{ color: #888; }}
-</style>
-</head>
-<body>
-<h1>redshift-one &mdash; preset <code>{html.escape(preset)}</code></h1>
-<p>Run finished {html.escape(time.strftime("%Y-%m-%d %H:%M:%S"))}.</p>
-<h2>Notebooks</h2>
-<table>
-<tr><th>notebook</th><th>seconds</th><th>status</th></tr>
-{chr(10).join(rows)}
-</table>
-<h2>Figures</h2>
-<ul>
-{fig_items}
-</ul>
-</body>
-</html>
-"""
-    index = html_dir / "index.html"
-    _replace_atomically(index, lambda fh: fh.write(page))
-    return index
+    from .io import atomic_path
+
+    written = []
+    for src in [products_dir / n for n in PUBLISHED_PRODUCTS] + [figures_dir / n for n in PUBLISHED_FIGURES]:
+        if not src.is_file():
+            continue
+        dst = published / src.name
+        with atomic_path(dst) as tmp:
+            Path(tmp).write_bytes(src.read_bytes())
+        written.append(dst)
+    return written
 
 
 def write_summary(path: Path, preset: str, results: Sequence[NotebookResult]) -> Path:
@@ -859,12 +837,12 @@ def _run(args: argparse.Namespace) -> int:
 
     preset = args.preset
     run_dir = resolve(args.out or "build", root) / preset
-    executed_dir, html_dir = run_dir / "notebooks", run_dir / "html"
+    executed_dir, site_dir = run_dir / "notebooks", run_dir / "site"
     contract = {
         "preset": preset,
         "data_dir": str(resolve(args.data_dir or f"data/{preset}", root)),
         "products_dir": str(run_dir / "products"),
-        "figures_dir": str(root / "figures"),
+        "figures_dir": str(run_dir / "figures"),
     }
     # --workers / --scheduler reach only the notebooks that declare them
     extra = []
@@ -887,7 +865,7 @@ def _run(args: argparse.Namespace) -> int:
     if not Path(contract["data_dir"]).exists() and not selected[0].stem.startswith("00"):
         raise MissingInputError(f"{contract['data_dir']}: data directory does not exist "
                                 "(run 00_observe first, or point --data-dir at a survey)")
-    for folder in (executed_dir, html_dir, Path(contract["products_dir"]), figures_dir):
+    for folder in (executed_dir, site_dir, Path(contract["products_dir"]), figures_dir):
         folder.mkdir(parents=True, exist_ok=True)
     _sweep_leftovers((executed_dir, Path(contract["products_dir"]), figures_dir))
 
@@ -946,15 +924,12 @@ def _run(args: argparse.Namespace) -> int:
             entry["outputs"] = {k: final.get(k, v) for k, v in entry.get("outputs", {}).items()}
         cache_mod.save(cache_file, cache)
 
-    for r in results:
-        if r.status == "cached" and (html_dir / f"{r.name}.html").exists():
-            r.html = html_dir / f"{r.name}.html"
-        elif r.executed is not None:
-            try:
-                r.html = render_html(r.executed, html_dir / f"{r.name}.html")
-            except Exception as exc:  # a rendering problem must not hide the run's outcome
-                print(f"warning: could not render {r.executed} to HTML: {exc}", file=sys.stderr)
-    index = write_index(html_dir, preset, results, figures_dir)
+    index = _publish_site(site_dir, preset, notebooks, results, cache, executed_dir, figures_dir,
+                          Path(contract["products_dir"]), Path(contract["data_dir"]), root)
+    if failed is None and preset == "paper" and not args.out and not args.data_dir \
+            and figures_dir == Path(contract["figures_dir"]):
+        for path in publish_paper_results(figures_dir, Path(contract["products_dir"]), root / "figures"):
+            print(f"published: {path}")
     write_summary(run_dir / "run_summary.json", preset, results)
 
     print(summary_table(results))
@@ -963,6 +938,34 @@ def _run(args: argparse.Namespace) -> int:
         print(failure_report(failed), file=sys.stderr)
         return 1
     return 0
+
+
+def _publish_site(site_dir: Path, preset: str, notebooks: Sequence[Path], results: Sequence[NotebookResult],
+                  cache: Mapping, executed_dir: Path, figures_dir: Path, products_dir: Path, data_dir: Path,
+                  root: Path) -> Path:
+    """Build the run's site: this run's notebooks, and the executed copies earlier runs left of the others."""
+    from .site import build_site
+
+    mine = {r.name: r for r in results}
+    runs = []
+    for path in notebooks:
+        r = mine.get(path.stem)
+        executed = executed_dir / path.name
+        if r is None and not executed.is_file():
+            continue
+        status = r.status if r is not None else "earlier run"
+        seconds = r.seconds if r is not None and r.status != "cached" else cache.get(path.stem, {}).get("seconds")
+        runs.append({"name": path.stem, "status": status, "seconds": seconds,
+                     "executed": (r.executed if r is not None else executed)})
+    try:
+        index = build_site(site_dir, preset, runs, figures_dir, products_dir, data_dir, root)
+    except Exception as exc:  # a publishing problem must not hide the run's outcome
+        print(f"warning: could not build the site in {site_dir}: {exc}", file=sys.stderr)
+        return site_dir / "index.html"
+    for r in results:
+        page = site_dir / f"{r.name}.html"
+        r.html = page if r.executed is not None and page.is_file() else None
+    return index
 
 
 def main(argv: Sequence[str] | None = None) -> int:

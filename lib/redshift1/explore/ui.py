@@ -613,6 +613,35 @@ class Explorer:
     def save_static(self, figures_dir, name: str = "fig11_explore", dpi: int = 150) -> Path:
         """All five panels and the summary numbers in one static figure (``<figures_dir>/<name>.png``
         and its PDF twin); returns the PNG's path."""
+        fig = self.static_figure(dpi=dpi)
+        save_figure(fig, name, figures_dir, dpi=dpi)
+        plt.close(fig)
+        return figure_paths(name, figures_dir)[0]
+
+    def static_image(self, dpi: int = 100):
+        """The static figure of the current settings as an inline image, for pages without a kernel.
+
+        Parameters
+        ----------
+        dpi : int, optional
+            Resolution of the PNG.
+
+        Returns
+        -------
+        IPython.display.Image
+            Displayed once by Jupyter (the figure itself is closed, so it is not drawn twice).
+        """
+        from IPython.display import Image
+
+        fig = self.static_figure(dpi=dpi)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+        plt.close(fig)
+        return Image(data=buf.getvalue(), format="png")
+
+    def static_figure(self, dpi: int = 150) -> plt.Figure:
+        """All five panels and the summary numbers of the current settings in one figure, the
+        panels redrawn at ``dpi``."""
         import matplotlib.image as mpimg
 
         fig, axes = plt.subplots(2, 3, figsize=(19, 10.5))
@@ -646,9 +675,7 @@ class Explorer:
                 transform=ax.transAxes)
         fig.suptitle("notebook 11: the analysis choices and what they do (current settings)")
         fig.tight_layout()
-        save_figure(fig, name, figures_dir, dpi=dpi)
-        plt.close(fig)
-        return figure_paths(name, figures_dir)[0]
+        return fig
 
 
 def build_explorer(preset: str = "quick", data_dir: str = "", products_dir: str = "", **kwargs) -> Explorer:

@@ -3,6 +3,7 @@ centre → curve of growth → r½(Hα) → PSF-corrected r′½, resolved flag 
 plus the paper's two cross-checks (light-centroid centre; a 2D profile-model fit)."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 import astropy.units as u
 from astropy.modeling import fitting, models
 from astropy.table import Table
+from astropy.utils.exceptions import AstropyUserWarning
 
 from ..cosmology import KROSS_COSMO
 from ..errors import Redshift1Error
@@ -49,9 +51,15 @@ def gaussian_profile_r_half(image, error, centre) -> float:
     y, x = np.indices(img.shape)
     g0 = models.Gaussian2D(max(img.max(), 1e-30), centre[0], centre[1], 2.0, 1.6, 0.3,
                            bounds={"x_stddev": (0.3, 20), "y_stddev": (0.3, 20)})
+    fitter = fitting.LevMarLSQFitter()
     try:
-        g = fitting.LevMarLSQFitter()(g0, x, y, img, weights=w)
+        with warnings.catch_warnings():
+            # astropy warns when leastsq did not converge; fit_info['ierr'] says so below
+            warnings.filterwarnings("ignore", "The fit may be unsuccessful", AstropyUserWarning)
+            g = fitter(g0, x, y, img, weights=w)
     except Exception:  # a pathological map: report no size rather than stop the survey
+        return np.nan
+    if fitter.fit_info.get("ierr") not in (1, 2, 3, 4):  # leastsq did not converge: no size, not a wrong one
         return np.nan
     return float(np.sqrt(2 * np.log(2)) * np.sqrt(abs(g.x_stddev.value * g.y_stddev.value)))
 

@@ -7,7 +7,7 @@
   the [OII] luminosity function and its faint-end slope, SFR([OII]) and the SFR density
   per mass bin (nominal and G10-corrected, plus the higher-mass comparison sample and the
   §4.2.1 test with upper limits); products ``roles_galaxies.ecsv``, ``roles_lf.ecsv``,
-  ``roles_sfrd.ecsv``, ``roles_table2_vs_paper.ecsv`` and ``<figures>/table2_sfrd.ecsv``.
+  ``roles_sfrd.ecsv``, ``roles_table2_vs_paper.ecsv`` and ``table2_sfrd.ecsv``.
 """
 from __future__ import annotations
 
@@ -127,8 +127,12 @@ def _completeness_of(comp: Table, fld: str, k):
 def lf_sfrd_step(data_dir, products_dir, figures_dir, mass_bins=None, lf_edges=None, fit_range=(40.6, 42.0),
                  limit_nsigma: float = 4.0, limit_mask: str = "", k_range=(22.5, 24.0), kcorr: bool = True,
                  upper_limit_field: str = "CDFS", n_z: int = 400) -> LFResult:
-    """V_max, [OII] LF, SFR density per mass bin (10); see the module docstring."""
-    products, figures = Path(products_dir), Path(figures_dir)
+    """V_max, [OII] LF, SFR density per mass bin (10); see the module docstring.
+
+    Every table goes to ``products_dir``; ``figures_dir`` is accepted for the notebooks' common
+    call signature, but this step draws no figure (notebook 10 does).
+    """
+    products = Path(products_dir)
     mass_bins = {**DEFAULT_MASS_BINS, **(mass_bins or {})}
     lf_edges = np.round(np.arange(39.5, 42.76, 0.25), 3) if lf_edges is None else np.asarray(lf_edges, float)
     poii = Table.read(_need(products / "roles_poii.ecsv", "09_ldss3_redshifts"))
@@ -269,7 +273,7 @@ def lf_sfrd_step(data_dir, products_dir, figures_dir, mass_bins=None, lf_edges=N
     write_table(cmp, products / "roles_table2_vs_paper.ecsv")
     if ul is not None:
         write_table(ul, products / "roles_upper_limits.ecsv")
-    write_table(table2, figures / "table2_sfrd.ecsv")
+    write_table(table2, products / "table2_sfrd.ecsv")
     volumes = {f: window_volume(area[f]) for f in fields}
     volumes["total"] = sum(volumes.values())
     summary = {"n_in_sample": {f: int((ins & (np.asarray(gal["field"]) == f)).sum()) for f in fields},

@@ -9,7 +9,7 @@
 * its [OII] flux ``f (d_L(z_obs) / d_L(z))^2`` above the flux limit at the wavelength
   ``λ = 3728.48 (1 + z)`` (ROLES: 4x the noise spectrum of the shallowest mask).
 
-Note on eq. 13: the OCR of the paper (and SPEC.md) reads ``5 log(d_obs / d_z)``; a galaxy
+Note on eq. 13: the OCR text of the paper reads ``5 log(d_obs / d_z)``; a galaxy
 moved further away gets fainter, so the distance term is ``+5 log10(d_z / d_obs)``, which is
 what is implemented (the two agree only at ``z = z_obs``).
 """

@@ -4,7 +4,7 @@
   completeness curves, slope checks (tested on synthetic inputs);
 * :mod:`.kross` -- the KMOS/KROSS quantities, truth-sample regressions, the KROSS numbers;
 * :mod:`.roles` -- the LDSS3/ROLES quantities (lines, P([OII]), completeness, LF, SFRD);
-* :mod:`.paper` -- every number of SPEC §4 as published (the only copy of the papers'
+* :mod:`.paper` -- every number the two papers report, as published (the only copy of the papers'
   numbers in the validation code) and the table builder.
 
 Only notebook 12 (and 00) may read the truth; nothing in the pipeline imports this package.

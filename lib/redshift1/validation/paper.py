@@ -1,6 +1,6 @@
 """The papers' numbers and the paper-vs-compendium table.
 
-:data:`PAPER_NUMBERS` holds every number of SPEC §4 ("Numbers the papers report") once, as
+:data:`PAPER_NUMBERS` holds every number the two papers report once, as
 published by Magdis et al. (2016, KROSS) and Gilbank et al. (2010, ROLES): a stable
 ``key``, the row label (with its unit), the paper's value and where the paper gives it.
 Ranges the papers quote are split into one row per end; "≈" values enter as quoted.
@@ -163,7 +163,7 @@ def build_paper_table(compendium: Mapping[str, float], truth: Mapping[str, float
     t["paper"] = np.array([float(p.paper) for p in numbers])
     t["compendium"] = np.array([_as_float(compendium.get(k)) for k in keys])
     t["truth"] = np.array([_as_float(truth.get(k)) for k in keys])
-    t.meta["description"] = ("every number of SPEC §4: the paper's value, the compendium's value on this run's "
+    t.meta["description"] = ("every number the papers report: the paper's value, the compendium's value on this run's "
                              "preset (from the products) and the mock's truth (same statistic on the true values, "
                              "NaN where the number is an outcome of the observation with no truth)")
     t.meta["preset"] = preset
