@@ -44,13 +44,23 @@ FLAG_WORDS = {
 }
 
 
-def join_flags(names) -> str:
-    """One table cell: the names, comma-separated, in a stable order, without repeats."""
+def join_flags(names, words: dict | None = None) -> str:
+    """One table cell: the names, comma-separated, in a stable order, without repeats.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Flag names (empty strings are skipped).
+    words : dict, optional
+        The vocabulary the names must come from (default :data:`FLAG_WORDS`; the ROLES
+        tables use :data:`redshift1.ldss3.doubt.DOUBT_WORDS`).
+    """
+    words = FLAG_WORDS if words is None else words
     seen = []
     for n in names:
         if n and n not in seen:
-            if n not in FLAG_WORDS:
-                raise ValueError(f"unknown flag {n!r}; add it to redshift1.flags.FLAG_WORDS")
+            if n not in words:
+                raise ValueError(f"unknown flag {n!r}; add it to the vocabulary ({', '.join(sorted(words)[:3])}, ...)")
             seen.append(n)
     return ",".join(seen)
 
@@ -61,16 +71,28 @@ def split_flags(cell) -> list[str]:
     return [f for f in s.split(",") if f] if s and s not in ("--", "nan") else []
 
 
+def column_cells(col) -> list[str]:
+    """The cells of a flag column as strings (masked cells, as an ECSV read gives for empty
+    strings, are empty)."""
+    if hasattr(col, "filled"):
+        col = col.filled("")
+    return [str(c) for c in np.asarray(col).tolist()]
+
+
 def flag_counts(table, column: str = "flags") -> Counter:
-    """How many rows carry each flag."""
-    return Counter(f for cell in table[column] for f in split_flags(cell))
+    """How many rows carry each flag (none when the table has no such column)."""
+    if column not in getattr(table, "colnames", ()):
+        return Counter()
+    return Counter(f for cell in column_cells(table[column]) for f in split_flags(cell))
 
 
 def flag_summary(table, noun: str = "galaxies", column: str = "flags") -> str:
     """A sentence: how many rows are flagged and by what, e.g.
     ``"12 of 60 galaxies are flagged: 8 not_detected, 4 extrapolation_capped."``"""
     n = len(table)
-    flagged = int(sum(bool(split_flags(c)) for c in table[column])) if n else 0
+    if n == 0 or column not in table.colnames:
+        return f"0 of {n} {noun} are flagged."
+    flagged = int(sum(bool(split_flags(c)) for c in column_cells(table[column])))
     if flagged == 0:
         return f"0 of {n} {noun} are flagged."
     counts = flag_counts(table, column)
@@ -83,8 +105,9 @@ def flag_sentences(names) -> list[str]:
     return [f"{n}: {FLAG_WORDS.get(n, n)}" for n in names]
 
 
-def flags_column(rows) -> np.ndarray:
-    """A string column from per-row lists of names."""
-    cells = [join_flags(r) for r in rows]
+def flags_column(rows, words: dict | None = None) -> np.ndarray:
+    """A string column from per-row lists of names (checked against ``words``, default
+    :data:`FLAG_WORDS`)."""
+    cells = [join_flags(r, words) for r in rows]
     width = max([1] + [len(c) for c in cells])
     return np.array(cells, dtype=f"U{width}")

@@ -1,6 +1,7 @@
-"""Doubt made visible in the ROLES/LDSS3 products (issue 17): flag names, their meaning, counts.
+"""Doubt made visible in the ROLES/LDSS3 products: flag names, their meaning, counts.
 
-Per-row product tables of notebooks 07-10 carry a ``doubt`` column: comma-separated names
+Per-row product tables of notebooks 07-10 carry a ``doubt`` column (the line table already has an
+integer ``flags`` bit mask, hence the other name; the helpers are those of :mod:`redshift1.flags`): comma-separated names
 from :data:`DOUBT_WORDS`, empty when the result hit no bound, cap, fallback or
 non-detection. :func:`doubt_summary` turns a table into the sentence the notebooks and
 ``detect-lines`` print.
@@ -10,6 +11,8 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+
+from ..flags import column_cells, flag_counts, flag_summary, flags_column, join_flags, split_flags
 
 __all__ = ["DOUBT_WORDS", "join_doubts", "split_doubts", "doubt_counts", "doubt_summary", "doubt_column",
            "slit_doubts", "poii_doubts", "completeness_doubts"]
@@ -41,55 +44,27 @@ DOUBT_WORDS = {
 
 def join_doubts(names) -> str:
     """One table cell: the names, comma-separated, stable order, no repeats (unknown names refused)."""
-    seen = []
-    for n in names:
-        if n and n not in seen:
-            if n not in DOUBT_WORDS:
-                raise ValueError(f"unknown doubt flag {n!r}; add it to redshift1.ldss3.doubt.DOUBT_WORDS")
-            seen.append(n)
-    return ",".join(seen)
+    return join_flags(names, DOUBT_WORDS)
 
 
-def _cells(col) -> list:
-    """The cells of a ``doubt`` column as strings (masked cells, as an ECSV read gives for empty
-    strings, are empty)."""
-    if hasattr(col, "filled"):
-        col = col.filled("")
-    return [str(c) for c in np.asarray(col).tolist()]
-
-
-def split_doubts(cell) -> list[str]:
-    """The names in one ``doubt`` cell."""
-    s = str(cell).strip()
-    return [f for f in s.split(",") if f] if s and s not in ("--", "nan") else []
+#: the names in one ``doubt`` cell
+split_doubts = split_flags
 
 
 def doubt_column(rows) -> np.ndarray:
     """A string column from per-row lists of names."""
-    cells = [join_doubts(r) for r in rows]
-    width = max([1] + [len(c) for c in cells])
-    return np.array(cells, dtype=f"U{width}")
+    return flags_column(rows, DOUBT_WORDS)
 
 
 def doubt_counts(table, column: str = "doubt") -> Counter:
     """How many rows carry each flag."""
-    if column not in getattr(table, "colnames", ()):
-        return Counter()
-    return Counter(f for cell in _cells(table[column]) for f in split_doubts(cell))
+    return flag_counts(table, column)
 
 
 def doubt_summary(table, noun: str = "lines", column: str = "doubt") -> str:
     """A sentence with the counts of flagged rows, e.g.
     ``"3 of 18 lines are flagged: 2 box_mirrored, 1 uncalibrated."``"""
-    n = len(table)
-    if n == 0 or column not in table.colnames:
-        return f"0 of {n} {noun} are flagged."
-    flagged = int(sum(bool(split_doubts(c)) for c in _cells(table[column])))
-    if flagged == 0:
-        return f"0 of {n} {noun} are flagged."
-    counts = doubt_counts(table, column)
-    parts = ", ".join(f"{k} {name}" for name, k in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-    return f"{flagged} of {n} {noun} are flagged: {parts}."
+    return flag_summary(table, noun, column)
 
 
 def slit_doubts(slits) -> np.ndarray:
@@ -105,7 +80,7 @@ def poii_doubts(poii, lines=None, clamp_lo: float = 0.1, clamp_hi: float = 0.9, 
     if lines is not None and len(lines) and "doubt" in lines.colnames:
         st = np.asarray(lines["status"]) if "status" in lines.colnames else np.full(len(lines), "adopted")
         wv = np.asarray(lines["wavelength"], float) if "wavelength" in lines.colnames else np.full(len(lines), np.nan)
-        for m, sl, d, s_, w in zip(np.asarray(lines["mask"]), np.asarray(lines["slit_id"]), _cells(lines["doubt"]),
+        for m, sl, d, s_, w in zip(np.asarray(lines["mask"]), np.asarray(lines["slit_id"]), column_cells(lines["doubt"]),
                                    st, wv):
             if split_doubts(d) and s_ == "adopted":
                 line_doubt.setdefault((str(m), int(sl)), []).append(w)
