@@ -1,4 +1,4 @@
-"""``python -m redshift1 detect-lines MASKDIR [--json]``: reduce one LDSS3 mask and list its lines.
+"""``python -m redshift1 detect-lines MASKDIR [--json] [--out FILE]``: reduce one LDSS3 mask and list its lines.
 
 MASKDIR is a ``masks/<mask>`` folder of the LDSS3 data contract (its survey's ``calib/``
 folder supplies the bad-pixel mask, the N&S darks and the flux standard). The command
@@ -70,17 +70,42 @@ def _rows(cat, all_lines):
     return out
 
 
+def _write_catalogue(cat, doc: dict, path: Path) -> Path:
+    """Write the catalogue atomically (the old file or the new one, never half of one):
+    ECSV (the catalogue's columns) for ``.ecsv``, else the JSON of ``--json``."""
+    from ..io import write_json, write_table
+    if path.suffix == ".json":
+        return write_json(doc, path)
+    cat = cat.copy()
+    cat.meta.update({"mask": doc["mask"], "n_slits": doc["n_slits"], "note": doc["note"],
+                     "aperture_correction": doc["aperture_correction"]})
+    return write_table(cat, path)
+
+
+def _check_out(path) -> None:
+    """Fail before any work on an ``--out`` that cannot be written as a catalogue."""
+    from ..errors import ParameterError
+    if path is None:
+        return
+    path = Path(path)
+    if path.suffix not in (".ecsv", ".json") or path.is_dir():
+        raise ParameterError(f"--out {path}: give a .ecsv or .json file name (not a folder)")
+
+
 def _cmd_detect_lines(args) -> int:
     import warnings
+    _check_out(args.out)
     with warnings.catch_warnings():     # stderr carries the note or the one-line error, nothing else
         warnings.simplefilter("ignore")
         cat, info = detect_lines(args.maskdir, all_lines=args.all, adopt_sigma=args.adopt_sigma)
     rows = _rows(cat, args.all)
+    doc = {"mask": info["mask"], "n_slits": info["n_slits"], "n_lines": len(rows),
+           "units": {"wavelength": "Angstrom (vacuum)", "flux": "erg s-1 cm-2"},
+           "aperture_correction": round(float(info["apcorr"]), 4), "note": info["note"], "lines": rows}
+    if args.out:
+        _write_catalogue(cat, doc, Path(args.out))
     if args.json:
-        print(json.dumps({"mask": info["mask"], "n_slits": info["n_slits"], "n_lines": len(rows),
-                          "units": {"wavelength": "Angstrom (vacuum)", "flux": "erg s-1 cm-2"},
-                          "aperture_correction": round(float(info["apcorr"]), 4), "note": info["note"],
-                          "lines": rows}, indent=1))
+        print(json.dumps(doc, indent=1))
         return 0
     if info["note"]:
         print(f"note: {info['note']}", file=sys.stderr)
@@ -111,5 +136,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--all", action="store_true", help="the raw catalogue (>= 3 sigma) with each line's status")
     p.add_argument("--adopt-sigma", type=float, default=4.0, help="significance of adopted lines (default 4)")
+    p.add_argument("--out", metavar="FILE", help="also write the catalogue to FILE (.ecsv: its columns; .json: as "
+                   "--json), atomically: a killed run leaves the old file or the new one")
     p.set_defaults(func=_cmd_detect_lines)
     return p

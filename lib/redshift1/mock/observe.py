@@ -130,17 +130,35 @@ def _seeds(survey_seed, noise_seed, seed) -> tuple[int, int]:
 
 
 def _move_into_place(work: Path, out: Path) -> None:
-    """Swap the finished survey ``work`` in for ``out``. The old folder (checked by
-    :func:`check_replaceable`: absent, empty or this mock's) is set aside first, so a crash
-    leaves either the old survey or the new one at ``out``, and is removed last."""
+    """Swap the finished survey ``work`` in for ``out`` (checked by :func:`check_replaceable`:
+    absent, empty or this mock's). Where the system can exchange two folders atomically
+    (Linux ``renameat2``), a crash at any instant leaves the old survey or the new one at
+    ``out``; elsewhere the old folder is set aside first, for the blink between two renames."""
     check_replaceable(out)   # again: the folder may have changed while the survey was made
     if not out.exists():
         work.rename(out)
+        return
+    if _exchange(work, out):
+        shutil.rmtree(work, ignore_errors=True)   # now the old survey
         return
     trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
     out.rename(trash / out.name)
     work.rename(out)
     shutil.rmtree(trash, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two existing paths (Linux ``renameat2(RENAME_EXCHANGE)``); ``False``
+    where the C library or the file system does not offer it."""
+    import ctypes
+    import os
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    return fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
 def is_mock_generator(generator) -> bool:
