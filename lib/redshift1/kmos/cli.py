@@ -28,7 +28,8 @@ def add_parser(sub) -> None:
     p.add_argument("--aperture", type=float, default=0.0, metavar="ARCSEC",
                    help="radius of the integration aperture around the Hα centroid (default: every valid spaxel)")
     p.add_argument("--n-perturb", type=int, default=50, help="noise realisations for the flux errors (default 50)")
-    p.add_argument("--seed", type=int, default=2016, help="seed of the noise realisations")
+    p.add_argument("--mcmc-seed", "--seed", dest="seed", type=int, default=2016,
+                   help="seed of the Monte-Carlo error draws (perturbed spectra; default 2016)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
