@@ -44,18 +44,22 @@ def _complete_survey(out: Path) -> int:
 
 def test_killed_observe_leaves_the_old_or_the_new_survey(tmp_path):
     out = tmp_path / "survey"
-    observe(out, preset="tiny", noise_seed=100)
+    cmd = [sys.executable, "-m", "redshift1", "observe", "--preset", "tiny", "--quiet", "--out", str(out)]
+    t0 = time.perf_counter()
+    subprocess.run(cmd + ["--noise-seed", "100"], check=True, capture_output=True, cwd=tmp_path)
+    seconds = time.perf_counter() - t0                  # how long a whole run takes here, now
     outcomes = []
-    for i, delay in enumerate(DELAYS):
+    delays = sorted({*DELAYS[:3], *(f * seconds for f in (0.5, 0.8, 0.9, 0.95, 1.0, 1.05)), seconds + 5})
+    for i, delay in enumerate(delays):
         before = _complete_survey(out)
-        code = _run_and_kill([sys.executable, "-m", "redshift1", "observe", "--preset", "tiny", "--quiet",
-                              "--noise-seed", str(i), "--out", str(out)], delay, tmp_path)
+        code = _run_and_kill(cmd + ["--noise-seed", str(i)], delay, tmp_path)
         after = _complete_survey(out)
-        assert after in (before, i), f"delay {delay}s: neither the old ({before}) nor the new ({i}) survey"
+        assert after in (before, i), f"delay {delay:.1f}s: neither the old ({before}) nor the new ({i}) survey"
         if code is not None:
             assert code == 0 and after == i
         outcomes.append("new" if after == i else "old")
-    assert "old" in outcomes, "no kill landed before the end: the test did not test anything"
+    print(f"observe ({seconds:.1f} s) killed after {[round(d, 1) for d in delays]} s: {outcomes}")
+    assert "old" in outcomes and "new" in outcomes, outcomes
     assert not list(out.glob(".*")), "temporary folders inside the survey"
 
 
@@ -80,6 +84,7 @@ def test_killed_detect_lines_leaves_the_old_or_the_new_catalogue(tmp_path):
         if code is not None:
             assert code == 0 and now == new
         outcomes.append("new" if now == new else "old")
+    print(f"detect-lines ({seconds:.1f} s) killed: {outcomes}")
     assert "old" in outcomes and "new" in outcomes, outcomes
 
 
