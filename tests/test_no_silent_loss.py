@@ -217,6 +217,8 @@ def test_one_instrument_survey_runs_end_to_end(tmp_path, instrument, capsys):
     assert all(status[n] == "skipped" for n in theirs), status
     for n in theirs:
         assert out.count(f"{n}: skipped — no {other}/ in {data}") == 1
+    reasons = {n["name"]: n["reason"] for n in json.loads((build / "tiny" / "run_summary.json").read_text())["notebooks"]}
+    assert all(reasons[n] == f"no {other}/ in {data}" for n in theirs)
     import nbformat
     explore = nbformat.read(str(build / "tiny" / "notebooks" / "11_explore.ipynb"), as_version=4)
     text = "".join(o.get("text", "") for c in explore.cells for o in c.get("outputs", []))

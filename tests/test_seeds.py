@@ -119,3 +119,17 @@ def test_p_changes_exactly_what_it_names():
     assert all(p["mcmc_seed"] == 9 for n, p in per.items() if "mcmc_seed" in declared[n])
     with pytest.raises(ParameterError, match="-p seed"):
         build_parameters(declared, contract, [("seed", "7")])
+
+
+def test_cli_takes_both_seeds(tmp_path, capsys):
+    import json
+    from redshift1.__main__ import main
+    assert main(["observe", "--preset", "tiny", "--instruments", "kmos", "--survey-seed", "3", "--noise-seed", "4",
+                 "--out", str(tmp_path / "s"), "--quiet"]) == 0
+    m = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert (m["survey_seed"], m["noise_seed"], m["instruments"]) == (3, 4, ["kmos"])
+    assert "survey_seed=3 noise_seed=4" in capsys.readouterr().out
+    assert main(["observe", "--preset", "tiny", "--instruments", "kmos", "--seed", "5", "--noise-seed", "6",
+                 "--out", str(tmp_path / "t"), "--quiet"]) == 0
+    m = json.loads((tmp_path / "t" / "manifest.json").read_text())
+    assert (m["survey_seed"], m["noise_seed"]) == (5, 6)

@@ -520,6 +520,8 @@ class NotebookResult:
         For a failure: ``ename``, ``evalue``, ``exec_count``, ``cell_index``,
         ``source`` and ``redshift1`` (whether ``ename`` is a
         :class:`redshift1.Redshift1Error`).
+    reason : str
+        For a skipped notebook: why (one line).
     """
 
     name: str
@@ -818,6 +820,7 @@ def write_summary(path: Path, preset: str, results: Sequence[NotebookResult]) ->
                 "html": None if r.html is None else str(r.html),
                 "error": None if r.error is None else
                 f"{r.error.get('ename')}: {r.error.get('evalue')}",
+                "reason": r.reason or None,
             }
             for r in results
         ],
