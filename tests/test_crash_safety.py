@@ -73,7 +73,10 @@ def test_killed_detect_lines_leaves_the_old_or_the_new_catalogue(tmp_path):
     subprocess.run(cmd + [str(ref)], check=True, capture_output=True, cwd=tmp_path)
     seconds = time.perf_counter() - t0
     new = ref.read_bytes()
-    old = b"# %ECSV 1.0\n# ---\n# datatype:\n# - {name: slit_id, datatype: int64}\nslit_id\n99\n"   # an earlier catalogue
+    earlier = tmp_path / "earlier.ecsv"                 # an earlier catalogue: another threshold
+    subprocess.run(cmd[:-1] + ["--adopt-sigma", "8", "--out", str(earlier)], check=True, capture_output=True)
+    old = earlier.read_bytes()
+    assert old != new
     out = tmp_path / "lines.ecsv"
     outcomes = []
     for delay in sorted(set(DELAYS[:4]) | {0.8 * seconds, 0.95 * seconds, seconds + 3}):
@@ -94,3 +97,15 @@ def test_detect_lines_out_must_be_a_catalogue_file(tmp_path, bad):
     r = subprocess.run([sys.executable, "-m", "redshift1", "detect-lines", str(tmp_path), "--out",
                         str(tmp_path / bad)], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "--out" in r.stderr
+
+
+@pytest.mark.parametrize("suffix", [".ecsv", ".json"])
+def test_detect_lines_never_replaces_a_users_file(tmp_path, suffix):
+    user = tmp_path / f"mine{suffix}"
+    user.write_text("# %ECSV 1.0\n# ---\n# datatype:\n# - {name: a, datatype: int64}\na\n1\n" if suffix == ".ecsv"
+                    else '{"my": "results"}\n')
+    before = user.read_bytes()
+    r = subprocess.run([sys.executable, "-m", "redshift1", "detect-lines", str(tmp_path), "--out", str(user)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "nothing was replaced" in r.stderr
+    assert user.read_bytes() == before

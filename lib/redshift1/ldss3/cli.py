@@ -21,6 +21,9 @@ from ..errors import MissingInputError
 
 __all__ = ["add_parser", "detect_lines"]
 
+#: Marks the catalogues ``--out`` writes: only such a file is ever replaced.
+WRITTEN_BY = "redshift1 detect-lines"
+
 
 def detect_lines(mask_dir, all_lines: bool = False, adopt_sigma: float = 4.0, raw_sigma: float = 3.0):
     """Reduce ``mask_dir`` and return ``(catalogue, info)`` (adopted lines unless ``all_lines``)."""
@@ -75,21 +78,36 @@ def _write_catalogue(cat, doc: dict, path: Path) -> Path:
     ECSV (the catalogue's columns) for ``.ecsv``, else the JSON of ``--json``."""
     from ..io import write_json, write_table
     if path.suffix == ".json":
-        return write_json(doc, path)
+        return write_json({**doc, "written_by": WRITTEN_BY}, path)
     cat = cat.copy()
-    cat.meta.update({"mask": doc["mask"], "n_slits": doc["n_slits"], "note": doc["note"],
+    cat.meta.update({"written_by": WRITTEN_BY, "mask": doc["mask"], "n_slits": doc["n_slits"], "note": doc["note"],
                      "aperture_correction": doc["aperture_correction"]})
     return write_table(cat, path)
 
 
 def _check_out(path) -> None:
-    """Fail before any work on an ``--out`` that cannot be written as a catalogue."""
-    from ..errors import ParameterError
+    """Fail before any work on an ``--out`` that cannot be written as a catalogue, or that is
+    a file this command did not write (never replaced)."""
+    from ..errors import ForeignDataError, ParameterError
     if path is None:
         return
     path = Path(path)
     if path.suffix not in (".ecsv", ".json") or path.is_dir():
         raise ParameterError(f"--out {path}: give a .ecsv or .json file name (not a folder)")
+    if path.exists() and not _written_by_us(path):
+        raise ForeignDataError(f"--out {path}: exists and is not a catalogue detect-lines wrote; nothing was "
+                               "replaced: move it away or choose another file name")
+
+
+def _written_by_us(path: Path) -> bool:
+    """Whether ``path`` is a catalogue an earlier ``detect-lines --out`` wrote."""
+    try:
+        if path.suffix == ".json":
+            return json.loads(path.read_text()).get("written_by") == WRITTEN_BY
+        from astropy.table import Table
+        return Table.read(path, format="ascii.ecsv").meta.get("written_by") == WRITTEN_BY
+    except Exception:   # unreadable, not JSON/ECSV, not a mapping: not ours
+        return False
 
 
 def _cmd_detect_lines(args) -> int:
@@ -137,6 +155,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="the raw catalogue (>= 3 sigma) with each line's status")
     p.add_argument("--adopt-sigma", type=float, default=4.0, help="significance of adopted lines (default 4)")
     p.add_argument("--out", metavar="FILE", help="also write the catalogue to FILE (.ecsv: its columns; .json: as "
-                   "--json), atomically: a killed run leaves the old file or the new one")
+                   "--json), atomically: a killed run leaves the old file or the new one; an existing FILE is "
+                   "replaced only if detect-lines wrote it")
     p.set_defaults(func=_cmd_detect_lines)
     return p
