@@ -19,7 +19,6 @@ from redshift1.errors import ForeignDataError
 from redshift1.mock.observe import check_replaceable, ensure_survey, foreign_files, observe
 from redshift1.runner import main as run_all
 
-ROOT = Path(__file__).resolve().parents[1]
 USER_FILES = {"notes.txt": "my notes\n", "thesis/thesis.tex": "\\documentclass{article}\n",
               "kmos/targets.ecsv": "# %ECSV 1.0\n# ---\n# datatype:\n# - {name: id, datatype: string}\nid\nA1\n",
               ".hidden.r1.tmp": "not a leftover of ours: no 8-character random part\n",

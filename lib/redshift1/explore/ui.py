@@ -556,7 +556,6 @@ class Explorer:
         return out
 
     def _summary_html(self, ch: Choices) -> str:
-        r = self.results
         kw = self.emcee_kw
         meth = "least squares" if ch.regression == "ols" else f"emcee {kw['nwalkers']}×{kw['nsteps']}"
 
