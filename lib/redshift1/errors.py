@@ -19,3 +19,7 @@ class MissingInputError(Redshift1Error):
 
 class ParameterError(Redshift1Error):
     """A run or notebook parameter has the wrong name, type or value."""
+
+
+class ForeignDataError(Redshift1Error):
+    """A command would replace a folder holding files the project did not write."""

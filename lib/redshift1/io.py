@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -24,12 +25,23 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
+#: Suffix of the temporary files of :func:`atomic_path` (``.<name>.<8 random>.r1.tmp``).
+ATOMIC_SUFFIX = ".r1.tmp"
+_LEFTOVER = re.compile(r"^\..+\.[A-Za-z0-9_]{8}" + re.escape(ATOMIC_SUFFIX) + "$")
+
+
+def is_atomic_leftover(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is named like a temporary file of :func:`atomic_path` (what a killed
+    writer leaves behind), as opposed to any other hidden file."""
+    return bool(_LEFTOVER.match(Path(path).name))
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
     """Yield a temporary path beside ``path``; move it onto ``path`` if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=ATOMIC_SUFFIX, dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)

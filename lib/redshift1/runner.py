@@ -18,6 +18,13 @@ notebooks that declare ``NAME`` -- after checking, before anything runs, that
 some selected notebook declares it and that the value's type matches the
 declared default.
 
+A notebook may say in its metadata (``"redshift1"``) what it needs from the survey
+folder: ``{"needs": ["kmos/"]}`` runs only when ``kmos/`` is there (any of the listed
+folders will do), and ``{"writes": "data_dir"}`` marks the notebook that writes the mock
+survey, which is skipped when the folder already holds real data (anything but a survey
+the mock wrote), so that a user's files are never replaced. Each skip is said in one line
+and recorded with status ``skipped``.
+
 The work is split into small functions (:func:`discover_notebooks`,
 :func:`select_notebooks`, :func:`notebook_parameters`,
 :func:`build_parameters`, :func:`execute_notebook`, :func:`render_html`,
@@ -448,6 +455,62 @@ def select_notebooks(
 # --------------------------------------------------------------------------- #
 # Execution
 # --------------------------------------------------------------------------- #
+def notebook_needs(path: str | os.PathLike) -> dict:
+    """The ``redshift1`` entry of a notebook's metadata (what it needs from the survey).
+
+    Parameters
+    ----------
+    path : path-like
+        The source notebook.
+
+    Returns
+    -------
+    dict
+        E.g. ``{"needs": ["ldss3/"]}`` or ``{"writes": "data_dir"}``; empty if none.
+    """
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    entry = nb.metadata.get("redshift1", {})
+    return dict(entry) if isinstance(entry, Mapping) else {}
+
+
+def skip_reason(needs: Mapping, data: Path) -> str | None:
+    """Why a notebook should not run on the survey folder ``data`` (``None``: run it).
+
+    Parameters
+    ----------
+    needs : mapping
+        From :func:`notebook_needs`.
+    data : Path
+        The survey folder of the run.
+
+    Returns
+    -------
+    str or None
+        One line for the user, e.g. ``"no ldss3/ in /data/survey"``.
+
+    Raises
+    ------
+    MissingInputError
+        If a notebook reads the survey and the folder holds neither ``kmos/`` nor ``ldss3/``.
+    """
+    from .mock.observe import foreign_files, mock_manifest
+
+    if needs.get("writes") == "data_dir":
+        if mock_manifest(data) is None and foreign_files(data):
+            return (f"{data} holds data the mock did not write (no manifest.json of the mock observatory): "
+                    "real data, left as it is and read by the walk")
+        return None
+    wanted = [str(f) for f in needs.get("needs", [])]
+    if not wanted or any((data / f).is_dir() for f in wanted):
+        return None
+    if data.is_dir() and not any((data / f).is_dir() for f in ("kmos", "ldss3")):
+        raise MissingInputError(f"{data}: holds neither kmos/ nor ldss3/, so it is not a survey "
+                                "(see docs/data-format.md; a survey may hold one instrument or both)")
+    return f"no {' or '.join(wanted)} in {data}"
+
+
 @dataclass
 class NotebookResult:
     """What happened to one notebook of the run.
@@ -457,7 +520,7 @@ class NotebookResult:
     name : str
         The notebook's stem, ``NN_name``.
     status : str
-        ``"ok"``, ``"failed"`` or ``"not run"``.
+        ``"ok"``, ``"failed"``, ``"cached"``, ``"skipped"`` or ``"not run"``.
     seconds : float or None
         Wall-clock execution time (``None`` if not run).
     executed : Path or None
@@ -468,6 +531,8 @@ class NotebookResult:
         For a failure: ``ename``, ``evalue``, ``exec_count``, ``cell_index``,
         ``source`` and ``redshift1`` (whether ``ename`` is a
         :class:`redshift1.Redshift1Error`).
+    reason : str
+        For a skipped notebook: why (one line).
     """
 
     name: str
@@ -476,6 +541,7 @@ class NotebookResult:
     executed: Path | None = None
     html: Path | None = None
     error: dict | None = field(default=None)
+    reason: str = ""
 
 
 def _redshift1_error_names() -> set[str]:
@@ -732,6 +798,7 @@ def write_summary(path: Path, preset: str, results: Sequence[NotebookResult]) ->
                 "html": None if r.html is None else str(r.html),
                 "error": None if r.error is None else
                 f"{r.error.get('ename')}: {r.error.get('evalue')}",
+                "reason": r.reason or None,
             }
             for r in results
         ],
@@ -808,12 +875,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _sweep_leftovers(folders) -> None:
-    """Remove what a killed run can leave: temporary files of atomic writes (``.name.XXXX.tmp``)
-    and half-executed notebooks (``.NN_name.partial.ipynb``). They were never products."""
+    """Remove what a killed run can leave: temporary files of atomic writes
+    (:func:`redshift1.io.is_atomic_leftover`) and half-executed notebooks
+    (``.NN_name.partial.ipynb``). Only names this project writes are matched, so a user's own
+    hidden files in a figures or build folder are left alone."""
+    from .io import is_atomic_leftover
+
     for folder in folders:
-        for pattern in (".*.tmp", ".*.partial.ipynb"):
-            for p in Path(folder).rglob(pattern):
+        for p in Path(folder).rglob(".*"):
+            if p.is_file() and not p.is_symlink() and (is_atomic_leftover(p) or _PARTIAL_NOTEBOOK.match(p.name)):
                 p.unlink(missing_ok=True)
+
+
+_PARTIAL_NOTEBOOK = re.compile(r"^\.\d\d_.+\.partial\.ipynb$")
 
 
 def _upstream_chain(notebooks: Sequence[Path], path: Path, cache: Mapping) -> str:
@@ -830,6 +904,7 @@ def _run(args: argparse.Namespace) -> int:
         raise MissingInputError(f"{nb_dir}: no numbered notebooks NN_name.ipynb")
     selected = select_notebooks(notebooks, only=args.only, start=args.start)
     declared = {path: notebook_parameters(path) for path in selected}
+    needs = {path: notebook_needs(path) for path in selected}
 
     if args.list:
         print(format_listing(declared, root))
@@ -887,8 +962,15 @@ def _run(args: argparse.Namespace) -> int:
             bar.set_postfix_str(path.stem)
             params = per_notebook[path.stem]
             products, data = Path(contract["products_dir"]), Path(params.get("data_dir", contract["data_dir"]))
-            key = cache_mod.notebook_key(path, params, code)
             up = _upstream_chain(notebooks, path, cache)
+            reason = skip_reason(needs[path], data)
+            if reason:
+                results[i] = NotebookResult(name=path.stem, status="skipped", seconds=0.0, reason=reason)
+                print(f"{path.stem}: skipped — {reason}", flush=True)
+                cache[path.stem] = {"skipped": reason, "chain": up}   # the chain passes through
+                cache_mod.save(cache_file, cache)
+                continue
+            key = cache_mod.notebook_key(path, params, code)
             hit = cache.get(path.stem, {})
             executed = executed_dir / path.name
             if (hit.get("key") == key and hit.get("upstream") == up and executed.exists()

@@ -253,7 +253,7 @@ def _paper_table_html(ecsv: Path, site: Path) -> str:
     md = ecsv.with_suffix(".md")
     links = f'<a href="{_href(ecsv, site)}">ECSV</a>' + (
         f', <a href="{_href(md, site)}">Markdown</a>' if md.is_file() else "")
-    return (f"<p>Preset <code>{html.escape(str(t.meta.get('preset', '')))}</code>, survey seed "
+    return (f"<p>Preset <code>{html.escape(str(t.meta.get('preset', '')))}</code>, "
             f"{html.escape(str(t.meta.get('seed', '')))}; — where a value does not exist (a count of "
             f"detections has no truth). Full table: {links}.</p>\n"
             "<table class='pvc'><tr><th>quantity</th><th>paper</th><th>compendium</th><th>truth</th>"
@@ -390,28 +390,35 @@ def _nav(pages: Sequence[tuple[str, Path]], i: int, site: Path) -> str:
     return '<nav class="r1-nav">' + " ".join(parts) + "</nav>"
 
 
+#: the notebook parameters that seed random numbers
+SEED_PARAMETERS = ("survey_seed", "noise_seed", "mcmc_seed")
+
+
 def _seeds(executed: Mapping[str, Path], data: Path) -> str:
     """The seeds of the run: the survey's (its manifest) and those passed to or declared by notebooks."""
     import nbformat
 
     from .runner import notebook_parameters
 
-    found: dict[str, list[str]] = {}
+    found: dict[tuple[str, str], list[str]] = {}
     for stem, path in executed.items():
         nb = nbformat.read(str(path), as_version=4)
         injected = nb.metadata.get("papermill", {}).get("parameters", {})
         declared = notebook_parameters(path)
-        if "seed" in injected or "seed" in declared:
-            value = injected.get("seed", declared["seed"].default if "seed" in declared else None)
-            found.setdefault(str(value), []).append(stem[:2])
+        for name in SEED_PARAMETERS:
+            if name in injected or name in declared:
+                value = injected.get(name, declared[name].default if name in declared else None)
+                found.setdefault((name, str(value)), []).append(stem[:2])
     survey = ""
     manifest = data / "manifest.json"
     if manifest.is_file():
         try:
-            survey = f"survey seed {json.loads(manifest.read_text())['seed']}; "
+            m = json.loads(manifest.read_text())
+            survey = f"survey_seed {m['survey_seed']}, noise_seed {m['noise_seed']}; "
         except (ValueError, KeyError):
             survey = ""
-    return survey + "; ".join(f"seed {v} (notebooks {', '.join(n)})" for v, n in found.items())
+    return survey + "; ".join(f"{name} {v} (notebooks {', '.join(n)})" for (name, v), n in found.items()
+                              if name not in ("survey_seed", "noise_seed"))
 
 
 def _code_mtime() -> float:

@@ -7,6 +7,9 @@ the per-object P([OII]) table and completeness of notebook 09, the flux limits, 
 field areas and comparison sample of the photometric catalogues. The walk's own choices
 (thresholds, bins, clamps) are read back from the products' metadata, so the explorer
 starts exactly where the walk ended.
+
+A survey may hold one instrument (``kmos/`` or ``ldss3/``): the other half is then ``None``
+and :attr:`ExploreData.missing` says why, so the explorer shows what exists.
 """
 from __future__ import annotations
 
@@ -56,33 +59,43 @@ class ExploreData:
 
     products: Path
     data: Path
-    # KROSS
-    targets: Table
+    # KROSS (None when the survey has no kmos/)
+    targets: Table | None
     hst: Table | None
-    spectra: Table
-    sizes: Table
+    spectra: Table | None
+    sizes: Table | None
     kross_fits: dict
-    # ROLES
-    poii: Table
-    lines: Table
-    completeness: Table
-    limit_wave: np.ndarray
-    limit_flux: np.ndarray
+    # ROLES (None when the survey has no ldss3/)
+    poii: Table | None
+    lines: Table | None
+    completeness: Table | None
+    limit_wave: np.ndarray | None
+    limit_flux: np.ndarray | None
     limit_mask: str
     areas: dict
     comparison: Table | None
-    walk_lf: Table
-    walk_sfrd: Table
-    walk_galaxies: Table
+    walk_lf: Table | None
+    walk_sfrd: Table | None
+    walk_galaxies: Table | None
     walk: WalkChoices
+    #: {"kross" or "roles": why that half is absent}
+    missing: dict = field(default_factory=dict)
+
+    @property
+    def has_kross(self) -> bool:
+        return "kross" not in self.missing
+
+    @property
+    def has_roles(self) -> bool:
+        return "roles" not in self.missing
 
     @property
     def n_kross(self) -> int:
-        return len(self.targets)
+        return len(self.targets) if self.has_kross else 0
 
     @property
     def n_roles_objects(self) -> int:
-        return len(self.poii)
+        return len(self.poii) if self.has_roles else 0
 
 
 def _edges_from_bins(keys) -> tuple | None:
@@ -122,20 +135,36 @@ def load_products(products_dir: str | Path = "", data_dir: str | Path = "", pres
     if not prod.is_dir():
         raise MissingInputError(f"{prod}: no products folder (run the walk first: python run_all.py --preset {preset})")
 
-    # ------------------------------------------------------------------ KROSS
-    kdir = data / "kmos"
+    kdir, ldir = data / "kmos", data / "ldss3"
+    missing = {k: f"no {f.name}/ in {data}" for k, f in (("kross", kdir), ("roles", ldir)) if not f.is_dir()}
+    if len(missing) == 2:
+        raise MissingInputError(f"{data}: holds neither kmos/ nor ldss3/ (nothing to explore)")
+    kross = {} if "kross" in missing else _load_kross(kdir, prod)
+    roles = {} if "roles" in missing else _load_roles(data, prod)
+    walk = _walk_choices(kross, roles)
+    return ExploreData(prod, data, kross.get("targets"), kross.get("hst"), kross.get("spectra"), kross.get("sizes"),
+                       kross.get("fits", {}), roles.get("poii"), roles.get("lines"), roles.get("comp"),
+                       roles.get("limit_wave"), roles.get("limit_flux"), roles.get("lmask", ""),
+                       roles.get("areas", {}), roles.get("comparison"), roles.get("lf"), roles.get("sfrd"),
+                       roles.get("gal"), walk, missing)
+
+
+def _load_kross(kdir: Path, prod: Path) -> dict:
+    """The KROSS half: target and HST catalogues, the walk's measurements and choices."""
     if not (kdir / "targets.ecsv").is_file():
         raise MissingInputError(f"{kdir / 'targets.ecsv'}: not found (the KMOS target catalogue of the survey)")
-    targets = Table.read(kdir / "targets.ecsv")
-    hst = Table.read(kdir / "hst_morphology.ecsv") if (kdir / "hst_morphology.ecsv").is_file() else None
-    spectra = read_product(prod, "kmos_spectra.ecsv", "02_kmos_spectra")
-    sizes = read_product(prod, "kmos_sizes.ecsv", "03_kmos_sizes")
-    sfr_walk = read_product(prod, "kross_sfr.ecsv", "04_main_sequence")
-    met_walk = read_product(prod, "kross_metallicity.ecsv", "06_metallicity")
     fits_path = prod / "kross_fits.json"
-    kross_fits = json.loads(fits_path.read_text()) if fits_path.is_file() else {}
+    return {"targets": Table.read(kdir / "targets.ecsv"),
+            "hst": Table.read(kdir / "hst_morphology.ecsv") if (kdir / "hst_morphology.ecsv").is_file() else None,
+            "spectra": read_product(prod, "kmos_spectra.ecsv", "02_kmos_spectra"),
+            "sizes": read_product(prod, "kmos_sizes.ecsv", "03_kmos_sizes"),
+            "sfr_walk": read_product(prod, "kross_sfr.ecsv", "04_main_sequence"),
+            "met_walk": read_product(prod, "kross_metallicity.ecsv", "06_metallicity"),
+            "fits": json.loads(fits_path.read_text()) if fits_path.is_file() else {}}
 
-    # ------------------------------------------------------------------ ROLES
+
+def _load_roles(data: Path, prod: Path) -> dict:
+    """The ROLES half: line catalogue, P([OII]), completeness, flux limits, areas, the walk's LF."""
     poii = read_product(prod, "roles_poii.ecsv", "09_ldss3_redshifts")
     lines = read_product(prod, "ldss3_lines.ecsv", "08_ldss3_detect")
     comp = read_product(prod, "roles_completeness.ecsv", "09_ldss3_redshifts")
@@ -145,35 +174,42 @@ def load_products(products_dir: str | Path = "", data_dir: str | Path = "", pres
     sfrd = read_product(prod, "roles_sfrd.ecsv", "10_lf_sfrd")
     lmask = str(gal.meta.get("flux_limit_mask") or limits.meta.get("shallowest_mask") or limits.colnames[1])
     scale = float(gal.meta.get("limit_nsigma", 4.0)) / float(limits.meta.get("nsigma", 4.0))
-    limit_wave = np.asarray(limits["wavelength"], float)
-    limit_flux = np.asarray(limits[lmask], float) * scale
     root = survey_root(data)
     fields = sorted(set(np.asarray(poii["field"]).tolist()))
-    areas = {f: float(lio.read_photometry(root, f).meta.get("area_arcmin2", np.nan)) for f in fields}
     try:
         comparison = lio.read_comparison(root)
     except MissingInputError:
         comparison = None
     keep = np.isin(np.asarray(lines["status"]), CLEAN_LINE_STATUSES)
-    lines = lines[keep]
+    return {"poii": poii, "lines": lines[keep], "comp": comp, "gal": gal, "lf": lf, "sfrd": sfrd, "lmask": lmask,
+            "limit_wave": np.asarray(limits["wavelength"], float),
+            "limit_flux": np.asarray(limits[lmask], float) * scale,
+            "areas": {f: float(lio.read_photometry(root, f).meta.get("area_arcmin2", np.nan)) for f in fields},
+            "comparison": comparison, "params": lines.meta.get("params", {}) or {}}
 
-    # ------------------------------------------------------------------ the walk's choices
-    params = lines.meta.get("params", {}) or {}
-    lf_lo = np.unique(np.asarray(lf["logl_lo"], float))
-    lf_hi = np.unique(np.asarray(lf["logl_hi"], float))
-    walk = WalkChoices(
-        snr_halpha_min=float(sfr_walk.meta.get("snr_min", 3.0)),
-        snr_nii_min=float(met_walk.meta.get("snr_min", 3.0)),
-        sky_distance_max_aa=float(met_walk.meta.get("sky_distance_max_aa", 7.0)),
-        ms_prescription=str(sfr_walk.meta.get("ms_prescription", "speagle14")),
-        delta_edges=_edges_from_bins(kross_fits.get("sigma_delta_bins", {}).keys()) or tuple(DELTA_EDGES),
-        z_mass_range=tuple(float(v) for v in kross_fits.get("oh_mass_range", (9.5, 10.5))),
-        detect_sigma=float(params.get("adopt_sigma", 4.0)),
-        raw_sigma=float(params.get("raw_sigma", 3.0)),
-        p_clamps=tuple(float(v) for v in poii.meta.get("clamps", (0.1, 0.9))),
-        mass_bins={**{k: tuple(v) for k, v in DEFAULT_MASS_BINS.items()}, **_mass_bins(sfrd)},
-        lf_edges=tuple(np.round(np.append(lf_lo, lf_hi[-1]), 4)) if lf_lo.size else WalkChoices().lf_edges,
-        lf_fit_range=tuple(float(v) for v in lf.meta.get("fit_range", (40.6, 42.0))),
-    )
-    return ExploreData(prod, data, targets, hst, spectra, sizes, kross_fits, poii, lines, comp, limit_wave,
-                       limit_flux, lmask, areas, comparison, lf, sfrd, gal, walk)
+
+def _walk_choices(kross: dict, roles: dict) -> WalkChoices:
+    """The walk's own choices, read back from the products of the halves present (defaults otherwise)."""
+    d = WalkChoices()
+    out = {}
+    if kross:
+        sfr_walk, met_walk, kross_fits = kross["sfr_walk"], kross["met_walk"], kross["fits"]
+        out.update(
+            snr_halpha_min=float(sfr_walk.meta.get("snr_min", 3.0)),
+            snr_nii_min=float(met_walk.meta.get("snr_min", 3.0)),
+            sky_distance_max_aa=float(met_walk.meta.get("sky_distance_max_aa", 7.0)),
+            ms_prescription=str(sfr_walk.meta.get("ms_prescription", "speagle14")),
+            delta_edges=_edges_from_bins(kross_fits.get("sigma_delta_bins", {}).keys()) or tuple(DELTA_EDGES),
+            z_mass_range=tuple(float(v) for v in kross_fits.get("oh_mass_range", (9.5, 10.5))))
+    if roles:
+        params, lf, sfrd = roles["params"], roles["lf"], roles["sfrd"]
+        lf_lo = np.unique(np.asarray(lf["logl_lo"], float))
+        lf_hi = np.unique(np.asarray(lf["logl_hi"], float))
+        out.update(
+            detect_sigma=float(params.get("adopt_sigma", 4.0)),
+            raw_sigma=float(params.get("raw_sigma", 3.0)),
+            p_clamps=tuple(float(v) for v in roles["poii"].meta.get("clamps", (0.1, 0.9))),
+            mass_bins={**{k: tuple(v) for k, v in DEFAULT_MASS_BINS.items()}, **_mass_bins(sfrd)},
+            lf_edges=tuple(np.round(np.append(lf_lo, lf_hi[-1]), 4)) if lf_lo.size else d.lf_edges,
+            lf_fit_range=tuple(float(v) for v in lf.meta.get("fit_range", (40.6, 42.0))))
+    return WalkChoices(**out)

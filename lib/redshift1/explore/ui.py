@@ -64,6 +64,9 @@ CONTROLS = {
     "sfr_estimator": "[OII]-SFR estimator: nominal eq. 9 or G10 mass-dependent (ROLES §4.2)",
 }
 
+#: the first this many controls act on KROSS, the rest on ROLES
+_N_KROSS_CONTROLS = 8
+
 #: the figures and the controls each depends on
 DEPENDS = {
     "resolved_ms": {"snr_halpha_min", "resolved_factor", "psf_correction", "regression"},
@@ -350,9 +353,11 @@ class Explorer:
                                         value=ch.sfr_estimator, description="[OII] SFR estimator",
                                         style=style, layout=lay),
         }
-        for name, widget in c.items():
+        for i, (name, widget) in enumerate(c.items()):
             widget.add_class(f"r1-{name.replace('_', '-')}")
             widget.tooltip = CONTROLS[name]
+            half = "kross" if i < _N_KROSS_CONTROLS else "roles"
+            widget.disabled = half in self.data.missing   # nothing to act on: shown, greyed out
         return c
 
     def choices(self) -> Choices:
@@ -439,7 +444,14 @@ class Explorer:
         """Every table, fit and number of the current choices (memoised)."""
         d = self.data
         out = {"choices": ch}
-        # KROSS
+        if d.has_kross:
+            out.update(self._compute_kross(ch))
+        if d.has_roles:
+            out.update(self._compute_roles(ch))
+        return out
+
+    def _compute_kross(self, ch: Choices) -> dict:
+        d, out = self.data, {}
         sfr = self._memo(("sfr", ch.snr_halpha_min, ch.ms_prescription),
                          lambda: K.sfr_table(d, ch.snr_halpha_min, ch.ms_prescription))
         sizes = self._memo(("sizes", ch.resolved_factor, ch.psf_correction),
@@ -458,7 +470,10 @@ class Explorer:
                                          lambda: K.z_delta_bins(met, ch.z_mass_range, ch.delta_edges))
         out["kross"] = self._memo(rkey + ("numbers", ch.snr_nii_min),
                                   lambda: K.kross_numbers(sfr, res, met, self.ms_band_dex))
-        # ROLES
+        return out
+
+    def _compute_roles(self, ch: Choices) -> dict:
+        d, out = self.data, {}
         gal0 = self._memo(("gal", ch.detect_sigma), lambda: R.galaxies(d, ch.detect_sigma))
         skey = ("sample", ch.detect_sigma, ch.p_clamps)
         gal = self._memo(skey, lambda: R.sample(gal0, *ch.p_clamps))
@@ -477,9 +492,14 @@ class Explorer:
         """A new matplotlib figure of ``panel`` for the current results (at the live dpi)."""
         r = self.results
         ch = ch or r["choices"]
+        half = "roles" if panel in ("lf", "sfrd") else "kross"
+        if half in self.data.missing:
+            return _absent_panel(PANEL_TITLES.get(panel, panel), self.data.missing[half], self.dpi)
         # emcee: its band and the least-squares line beside; least squares: the line alone,
         # drawn (and labelled) as the notebooks draw the papers' least squares
-        if ch.regression == "emcee":
+        if half == "roles":
+            fits = {}
+        elif ch.regression == "emcee":
             fits = {n: (r[f"fit_{n}"], r[f"ols_{n}"]) for n in ("resolved_ms", "sigma_delta", "z_delta")}
         else:
             fits = {n: (None, r[f"fit_{n}"]) for n in ("resolved_ms", "sigma_delta", "z_delta")}
@@ -522,7 +542,10 @@ class Explorer:
     def numbers(self) -> dict:
         """The summary numbers of the current choices (flat dict)."""
         r = self.results
-        out = {**{f"kross_{k}": v for k, v in r["kross"].items()}, **{f"roles_{k}": v for k, v in r["roles"].items()}}
+        out = {**{f"kross_{k}": v for k, v in r.get("kross", {}).items()},
+               **{f"roles_{k}": v for k, v in r.get("roles", {}).items()}}
+        if not self.data.has_kross:
+            return out
         for name in ("resolved_ms", "sigma_delta", "z_delta"):
             f = r[f"fit_{name}"]
             out[f"{name}_slope"] = f.slope.median if f is not None else np.nan
@@ -533,9 +556,6 @@ class Explorer:
         return out
 
     def _summary_html(self, ch: Choices) -> str:
-        r = self.results
-        k, o = r["kross"], r["roles"]
-        sp = r["sigma_delta_stats"]["spearman"]
         kw = self.emcee_kw
         meth = "least squares" if ch.regression == "ols" else f"emcee {kw['nwalkers']}×{kw['nsteps']}"
 
@@ -543,7 +563,20 @@ class Explorer:
             return (f"<tr><td style='padding-right:1em'>{escape(label)}</td>"
                     f"<td class='r1-val r1-val-{key}'>{escape(str(value))}</td></tr>")
 
-        kross = [
+        table = "<table style='font-size:90%'>{}</table>"
+        kross = self._kross_rows(ch, row, meth) if self.data.has_kross else \
+            [row("not shown", "kross_missing", self.data.missing["kross"])]
+        roles = self._roles_rows(ch, row) if self.data.has_roles else \
+            [row("not shown", "roles_missing", self.data.missing["roles"])]
+        return ("<div style='display:flex;gap:3em'>"
+                f"<div><b>KROSS</b>{table.format(''.join(kross))}</div>"
+                f"<div><b>ROLES</b> ({escape(ch.sfr_estimator)} SFRs){table.format(''.join(roles))}</div></div>")
+
+    def _kross_rows(self, ch: Choices, row, meth: str) -> list:
+        r = self.results
+        k = r["kross"]
+        sp = r["sigma_delta_stats"]["spearman"]
+        return [
             row("Hα detected / targets", "n_halpha", f"{k['n_halpha']} / {k['n_targets']}"),
             row("resolved / unresolved", "n_resolved", f"{k['n_resolved']} / {k['n_unresolved']}"),
             row("median r′½ [kpc]", "median_r_half", f"{k['median_r_half_kpc']:.2f}"),
@@ -555,8 +588,11 @@ class Explorer:
             row(f"Z–Δ slope, {ch.z_mass_range[0]:g} < log M★ < {ch.z_mass_range[1]:g}", "z_delta_slope",
                 _fit_text(r["fit_z_delta"])),
         ]
+
+    def _roles_rows(self, ch: Choices, row) -> list:
+        o = self.results["roles"]
         fields_ = sorted(key[len("n_in_sample_"):] for key in o if key.startswith("n_in_sample_"))
-        roles = [
+        return [
             row(f"[OII] detected objects (≥ {ch.detect_sigma:g}σ)", "n_detected", o["n_detected"]),
             row("in the LF/SFRD sample", "n_in_sample",
                 f"{o['n_in_sample']} (" + ", ".join(f"{f} {o['n_in_sample_' + f]}" for f in fields_) + ")"),
@@ -564,10 +600,6 @@ class Explorer:
             row("faint-end slope α (both fields)", "alpha", f"{o['alpha']:.2f} ± {o['alpha_err']:.2f}"),
         ] + [row(f"ρ_SFR summed over the {f} bins", f"rho_{f}", f"{o['rho_sfr_' + f]:.2e} M☉/yr/Mpc³")
              for f in sorted(key[len("rho_sfr_"):] for key in o if key.startswith("rho_sfr_"))]
-        table = "<table style='font-size:90%'>{}</table>"
-        return ("<div style='display:flex;gap:3em'>"
-                f"<div><b>KROSS</b>{table.format(''.join(kross))}</div>"
-                f"<div><b>ROLES</b> ({escape(ch.sfr_estimator)} SFRs){table.format(''.join(roles))}</div></div>")
 
     # ------------------------------------------------------------------ layout
     @property
@@ -580,8 +612,8 @@ class Explorer:
                              layout=w.Layout(width="260px"))
             reset.add_class("r1-reset")
             reset.on_click(self.reset)
-            kross = w.VBox([w.HTML("<b>KROSS (Magdis+16)</b>")] + [c[n] for n in list(CONTROLS)[:8]])
-            roles = w.VBox([w.HTML("<b>ROLES (Gilbank+10)</b>")] + [c[n] for n in list(CONTROLS)[8:]] + [reset])
+            kross = w.VBox([w.HTML("<b>KROSS (Magdis+16)</b>")] + [c[n] for n in list(CONTROLS)[:_N_KROSS_CONTROLS]])
+            roles = w.VBox([w.HTML("<b>ROLES (Gilbank+10)</b>")] + [c[n] for n in list(CONTROLS)[_N_KROSS_CONTROLS:]] + [reset])
 
             def cell(p):
                 return w.VBox([w.HTML(f"<b>{escape(PANEL_TITLES[p])}</b>"), self.images[p]],
@@ -666,16 +698,29 @@ class Explorer:
         ch = self.results["choices"]
         lines = [f"{n} = {getattr(ch, n)}" for n in CONTROLS]
         num = self.numbers()
-        lines += ["", f"Hα detected {num['kross_n_halpha']}, resolved {num['kross_n_resolved']}, "
+        lines.append("")
+        if self.data.has_kross:
+            lines += [f"Hα detected {num['kross_n_halpha']}, resolved {num['kross_n_resolved']}, "
                       f"unresolved {num['kross_n_unresolved']}",
-                  f"slopes: resolved MS {num['resolved_ms_slope']:.2f}, ΣSFR–Δ {num['sigma_delta_slope']:.2f}, "
-                  f"Z–Δ {num['z_delta_slope']:.2f}",
-                  f"ROLES sample {num['roles_n_in_sample']}, α = {num['roles_alpha']:.2f}"]
+                      f"slopes: resolved MS {num['resolved_ms_slope']:.2f}, ΣSFR–Δ {num['sigma_delta_slope']:.2f}, "
+                      f"Z–Δ {num['z_delta_slope']:.2f}"]
+        else:
+            lines.append(f"KROSS: {self.data.missing['kross']}")
+        lines.append(f"ROLES sample {num['roles_n_in_sample']}, α = {num['roles_alpha']:.2f}" if self.data.has_roles
+                     else f"ROLES: {self.data.missing['roles']}")
         ax.text(0.0, 1.0, "\n".join(lines), va="top", ha="left", family="monospace", fontsize=8.5,
                 transform=ax.transAxes)
         fig.suptitle("notebook 11: the analysis choices and what they do (current settings)")
         fig.tight_layout()
         return fig
+
+
+def _absent_panel(title: str, why: str, dpi: int) -> plt.Figure:
+    """A placeholder for a panel whose half of the survey is absent: says so instead of a plot."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=dpi)
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, f"{title}\nnot drawn: {why}", ha="center", va="center", wrap=True, fontsize=10)
+    return fig
 
 
 def build_explorer(preset: str = "quick", data_dir: str = "", products_dir: str = "", **kwargs) -> Explorer:

@@ -41,8 +41,9 @@ def add_parser(sub) -> None:
                    help="radius of the integration aperture around the Hα centroid (default: every valid spaxel)")
     p.add_argument("--n-perturb", type=int, default=SpectraConfig.n_perturb,
                    help=f"noise realisations for the flux errors (default {SpectraConfig.n_perturb})")
-    p.add_argument("--seed", type=int, default=SpectraConfig.seed,
-                   help="seed of the noise realisations (with the object name, as notebook 02)")
+    p.add_argument("--mcmc-seed", "--seed", dest="seed", type=int, default=SpectraConfig.seed,
+                   help="seed of the Monte-Carlo error draws (perturbed spectra, with the object name, "
+                        f"as notebook 02's mcmc_seed; default {SpectraConfig.seed})")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 

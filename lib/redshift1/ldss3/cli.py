@@ -1,4 +1,4 @@
-"""``python -m redshift1 detect-lines MASKDIR [--json]``: reduce one LDSS3 mask and list its lines.
+"""``python -m redshift1 detect-lines MASKDIR [--json] [--out FILE]``: reduce one LDSS3 mask and list its lines.
 
 MASKDIR is a ``masks/<mask>`` folder of the LDSS3 data contract (its survey's ``calib/``
 folder supplies the bad-pixel mask, the N&S darks and the flux standard). The command
@@ -21,6 +21,9 @@ from ..errors import MissingInputError
 from .doubt import DOUBT_WORDS, doubt_summary, split_doubts
 
 __all__ = ["add_parser", "detect_lines"]
+
+#: Marks the catalogues ``--out`` writes: only such a file is ever replaced.
+WRITTEN_BY = "redshift1 detect-lines"
 
 
 def detect_lines(mask_dir, all_lines: bool = False, adopt_sigma: float = 4.0, raw_sigma: float = 3.0):
@@ -72,8 +75,46 @@ def _rows(cat, all_lines):
     return out
 
 
+def _write_catalogue(cat, doc: dict, path: Path) -> Path:
+    """Write the catalogue atomically (the old file or the new one, never half of one):
+    ECSV (the catalogue's columns) for ``.ecsv``, else the JSON of ``--json``."""
+    from ..io import write_json, write_table
+    if path.suffix == ".json":
+        return write_json({**doc, "written_by": WRITTEN_BY}, path)
+    cat = cat.copy()
+    cat.meta.update({"written_by": WRITTEN_BY, "mask": doc["mask"], "n_slits": doc["n_slits"], "note": doc["note"],
+                     "aperture_correction": doc["aperture_correction"]})
+    return write_table(cat, path)
+
+
+def _check_out(path) -> None:
+    """Fail before any work on an ``--out`` that cannot be written as a catalogue, or that is
+    a file this command did not write (never replaced)."""
+    from ..errors import ForeignDataError, ParameterError
+    if path is None:
+        return
+    path = Path(path)
+    if path.suffix not in (".ecsv", ".json") or path.is_dir():
+        raise ParameterError(f"--out {path}: give a .ecsv or .json file name (not a folder)")
+    if path.exists() and not _written_by_us(path):
+        raise ForeignDataError(f"--out {path}: exists and is not a catalogue detect-lines wrote; nothing was "
+                               "replaced: move it away or choose another file name")
+
+
+def _written_by_us(path: Path) -> bool:
+    """Whether ``path`` is a catalogue an earlier ``detect-lines --out`` wrote."""
+    try:
+        if path.suffix == ".json":
+            return json.loads(path.read_text()).get("written_by") == WRITTEN_BY
+        from astropy.table import Table
+        return Table.read(path, format="ascii.ecsv").meta.get("written_by") == WRITTEN_BY
+    except Exception:   # unreadable, not JSON/ECSV, not a mapping: not ours
+        return False
+
+
 def _cmd_detect_lines(args) -> int:
     import warnings
+    _check_out(args.out)
     with warnings.catch_warnings():     # stderr carries the note or the one-line error, nothing else
         warnings.simplefilter("ignore")
         cat, info = detect_lines(args.maskdir, all_lines=args.all, adopt_sigma=args.adopt_sigma)
@@ -81,15 +122,18 @@ def _cmd_detect_lines(args) -> int:
     summary = doubt_summary(cat, "lines")
     if info["note"]:       # one line on stderr, in both output modes
         print(f"warning: {info['note']}", file=sys.stderr)
+    doc = {"mask": info["mask"], "n_slits": info["n_slits"], "n_lines": len(rows),
+           "units": {"wavelength": "Angstrom (vacuum)", "flux": "erg s-1 cm-2"},
+           "aperture_correction": round(float(info["apcorr"]), 4),
+           "aperture_correction_source": str(info.get("source", "")),
+           "flux_calibrated": not bool(info["note"]), "note": info["note"],
+           "doubt_summary": summary,
+           "doubt_words": {k: DOUBT_WORDS[k] for k in sorted({f for d in rows for f in d["doubt"]})},
+           "lines": rows}
+    if args.out:
+        _write_catalogue(cat, doc, Path(args.out))
     if args.json:
-        print(json.dumps({"mask": info["mask"], "n_slits": info["n_slits"], "n_lines": len(rows),
-                          "units": {"wavelength": "Angstrom (vacuum)", "flux": "erg s-1 cm-2"},
-                          "aperture_correction": round(float(info["apcorr"]), 4),
-                          "aperture_correction_source": str(info.get("source", "")),
-                          "flux_calibrated": not bool(info["note"]), "note": info["note"],
-                          "doubt_summary": summary,
-                          "doubt_words": {k: DOUBT_WORDS[k] for k in sorted({f for d in rows for f in d["doubt"]})},
-                          "lines": rows}, indent=1))
+        print(json.dumps(doc, indent=1))
         return 0
     head = f"{'slit':>5} {'object_id':<14} {'wavelength[A]':>13} {'sigma':>7} {'flux[erg/s/cm2]':>16} {'flux_err':>10}"
     if args.all:
@@ -123,5 +167,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--all", action="store_true", help="the raw catalogue (>= 3 sigma) with each line's status")
     p.add_argument("--adopt-sigma", type=float, default=4.0, help="significance of adopted lines (default 4)")
+    p.add_argument("--out", metavar="FILE", help="also write the catalogue to FILE (.ecsv: its columns; .json: as "
+                   "--json), atomically: a killed run leaves the old file or the new one; an existing FILE is "
+                   "replaced only if detect-lines wrote it")
     p.set_defaults(func=_cmd_detect_lines)
     return p

@@ -188,8 +188,8 @@ def _pointing_centre(field: str, k: int, rng) -> SkyCoord:
 
 
 # --------------------------------------------------------------------------- survey
-def observe_kross(out_dir: Path, preset: str, seed: int, relations: pop.Relations, truth_dir: Path,
-                  noise: KMOSNoise = KMOSNoise(), progress: bool = False) -> dict:
+def observe_kross(out_dir: Path, preset: str, survey_seed: int, relations: pop.Relations, truth_dir: Path,
+                  noise: KMOSNoise = KMOSNoise(), progress: bool = False, noise_seed: int | None = None) -> dict:
     """Write the KMOS part of a mock survey (cubes, PSF stars, catalogues) and its truth.
 
     Parameters
@@ -197,11 +197,19 @@ def observe_kross(out_dir: Path, preset: str, seed: int, relations: pop.Relation
     out_dir : Path
         ``<survey>/kmos``.
     preset : {"tiny", "quick", "paper"}
-    seed : int
+    survey_seed : int
+        What the sky and the set-up are: pointings, galaxies, catalogues, PSFs.
     relations : Relations
         Population relations to inject.
     truth_dir : Path
         ``<survey>/truth``; nothing the pipeline reads is written there.
+    noise : KMOSNoise
+        Noise model of the cubes.
+    progress : bool
+        Show a progress bar.
+    noise_seed : int, optional
+        The noise realisation of every cube (and the acquisition jitter of the PSF stars);
+        default ``survey_seed``.
 
     Returns
     -------
@@ -209,6 +217,8 @@ def observe_kross(out_dir: Path, preset: str, seed: int, relations: pop.Relation
         Counts and file sizes for the manifest.
     """
     cfg = KROSS_PRESETS[preset]
+    seed = survey_seed
+    noise_seed = survey_seed if noise_seed is None else noise_seed
     out_dir, truth_dir = Path(out_dir), Path(truth_dir)
     wave = wavelength_grid().to_value(u.um)
     wcs_lam = (C.KMOS_LAM0.to_value(u.um), C.KMOS_DLAM.to_value(u.um))
@@ -264,7 +274,7 @@ def observe_kross(out_dir: Path, preset: str, seed: int, relations: pop.Relation
     for job in progress_bar(jobs, desc="KMOS cubes", disable=not progress):
         if job[0] == "star":
             _, pname, field, ifu, psf, centre, date_obs, fname = job
-            rng = stream(seed, "kmos", "star", fname)
+            rng = stream(noise_seed, "kmos", "star", fname)
             data, sig = observe_star(psf, 16.0, 6.5 + rng.normal(0, 0.4), 6.5 + rng.normal(0, 0.4),
                                      KMOSNoise(floor=noise.floor * 4), rng, wave)
             obj = f"{pname}_STAR{(ifu - 1) // 8 + 1}"
@@ -272,7 +282,7 @@ def observe_kross(out_dir: Path, preset: str, seed: int, relations: pop.Relation
             wh = cube_wcs_header(centre.ra.deg, centre.dec.deg, (7.5, 7.5), C.KMOS_PIXSCALE.value, *wcs_lam)
         else:
             _, gid, pname, ifu, psf, gal, pos, date_obs, fname = job
-            rng = stream(seed, "kmos", "cube", gid)
+            rng = stream(noise_seed, "kmos", "cube", gid)
             gal = {k: (np.asarray(getattr(v, "value", v)).item()) for k, v in gal.items()}
             data, sig, extra = observe_cube(gal, psf, noise, rng, wave)
             fov[gid] = extra["flux_halpha_fov"]

@@ -787,7 +787,8 @@ def draw_comparison(seed: int, rel: Relations, area_arcmin2: float):
 @dataclass
 class Survey:
     preset: RolesPreset
-    seed: int
+    seed: int                                      # survey seed: the sky, targeting, conditions, detector
+    noise_seed: int | None = None                  # noise realisation of every exposure (default: seed)
     cats: dict = field(default_factory=dict)       # field -> Table (truth + observed)
     pdfs: dict = field(default_factory=dict)       # field -> float32 array
     designs: dict = field(default_factory=dict)    # mask -> Table
@@ -795,8 +796,8 @@ class Survey:
     standard_mask: str = ""
 
 
-def build_survey(preset: RolesPreset, seed: int, rel: Relations) -> Survey:
-    sv = Survey(preset, seed)
+def build_survey(preset: RolesPreset, seed: int, rel: Relations, noise_seed: int | None = None) -> Survey:
+    sv = Survey(preset, seed, seed if noise_seed is None else noise_seed)
     for fname in preset.fields:
         spec = FIELDS[fname]
         t = draw_field_population(spec, seed, rel)
@@ -862,7 +863,7 @@ def mask_sources(sv: Survey, mask: str, lookup=None):
 # --------------------------------------------------------------------------- rendering
 def _render_mask(args):
     """Render and write every raw frame of one mask (runs in a worker process)."""
-    (preset, seed, mask, design, sources, conds, pointing, mask_index, out_dir) = args
+    (preset, seed, noise_seed, mask, design, sources, conds, pointing, mask_index, out_dir) = args
     lay = preset.layout
     det = L.make_detector(seed, lay)
     nod_time = preset.n_cycles * preset.t_cycle
@@ -874,7 +875,7 @@ def _render_mask(args):
     for e, cond in enumerate(conds):
         sky, oa, ob = L.render_illumination(lay, slits, sources, cond, nod_time)
         light = L.shuffle_readout(sky + oa, sky + ob)
-        rng = stream(seed, "ldss3", mask, "exposure", e)
+        rng = stream(noise_seed, "ldss3", mask, "exposure", e)
         frame, cr = L.expose(det, light, dark_time, preset.n_cycles, rng)
         h = L.base_header("SCIENCE", maskname=mask, field=spec.name, pointing=pointing,
                           date_obs=_date_obs(mask_index, e), airmass=cond.airmass,
@@ -895,13 +896,13 @@ def _plain(v):
     return v
 
 
-def _write_darks(preset, seed, out_dir):
+def _write_darks(preset, seed, out_dir, noise_seed):
     lay = preset.layout
     det = L.make_detector(seed, lay)
     dark_time = 2 * preset.n_cycles * preset.t_cycle
     paths, crs = [], []
     for d in range(preset.n_darks):
-        rng = stream(seed, "ldss3", "dark", d)
+        rng = stream(noise_seed, "ldss3", "dark", d)
         frame, cr = L.expose(det, np.zeros(lay.shape), dark_time, preset.n_cycles, rng)
         h = L.base_header("DARK", maskname="none", field="none", pointing="none",
                           date_obs=f"2005-10-01T{18 + d}:00:00.0", airmass=1.0, n_cycles=preset.n_cycles,
@@ -936,7 +937,7 @@ def _write_standard(sv: Survey, out_dir):
     nod_time = STANDARD_CYCLES * STANDARD_TCYCLE
     sky, oa, ob = L.render_illumination(lay, slits, sources, cond, nod_time)
     light = L.shuffle_readout(sky + oa, sky + ob)
-    frame, cr = L.expose(det, light, 2 * nod_time, STANDARD_CYCLES, stream(seed, "ldss3", "standard", "exposure"))
+    frame, cr = L.expose(det, light, 2 * nod_time, STANDARD_CYCLES, stream(sv.noise_seed, "ldss3", "standard", "exposure"))
     spec = FIELDS[pointing_field(sv.masks[mask]["pointing"])]
     h = L.base_header("STANDARD", maskname=mask, field=spec.name, pointing=sv.masks[mask]["pointing"],
                       date_obs="2005-10-02T23:40:00.0", airmass=cond.airmass, n_cycles=STANDARD_CYCLES,
@@ -1051,15 +1052,18 @@ def truth_galaxy_table(sv: Survey) -> Table:
 
 
 # --------------------------------------------------------------------------- entry point
-def observe_roles(out_dir: Path, preset: str, seed: int, relations: Relations, truth_dir: Path,
-                  progress: bool = False) -> dict:
+def observe_roles(out_dir: Path, preset: str, survey_seed: int, relations: Relations, truth_dir: Path,
+                  progress: bool = False, noise_seed: int | None = None) -> dict:
     """Write the ROLES/LDSS3 raw data under ``out_dir`` (= <survey>/ldss3) and the truth tables
     under ``truth_dir``; return a summary dict (counts, n_files, bytes).
 
     The summary holds only what the raw data show (masks, exposures, slits, photometric
     galaxies, targets, repeats, files, bytes); truth-derived counts (targets in the window,
     completeness, expected detections) go to ``truth_dir/roles_truth_summary.json``.
+    ``survey_seed`` fixes the sky, the targeting, the observing conditions and the detector's
+    defects; ``noise_seed`` (default ``survey_seed``) the noise and cosmic rays of every frame.
     """
+    seed = survey_seed
     t0 = time.perf_counter()
     if preset not in ROLES_PRESETS:
         from ..errors import ParameterError
@@ -1068,7 +1072,7 @@ def observe_roles(out_dir: Path, preset: str, seed: int, relations: Relations, t
     out_dir, truth_dir = Path(out_dir), Path(truth_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     truth_dir.mkdir(parents=True, exist_ok=True)
-    sv = build_survey(pre, seed, relations)
+    sv = build_survey(pre, seed, relations, noise_seed)
     files = []
 
     # photometry and photo-z PDFs
@@ -1083,7 +1087,7 @@ def observe_roles(out_dir: Path, preset: str, seed: int, relations: Relations, t
     # calibrations
     bpm_path, det = _write_bpm(pre, seed, out_dir)
     files.append(bpm_path)
-    dark_paths, cr_all = _write_darks(pre, seed, out_dir)
+    dark_paths, cr_all = _write_darks(pre, seed, out_dir, sv.noise_seed)
     files += dark_paths
     std_files, std_cond, std_slit, std_cr = _write_standard(sv, out_dir)
     files += std_files
@@ -1096,7 +1100,7 @@ def observe_roles(out_dir: Path, preset: str, seed: int, relations: Relations, t
         d = design.copy()
         d.meta["n_exposures"] = info["n_exp"]
         files.append(write_table(d, out_dir / "masks" / m / "design.ecsv"))
-        jobs.append((pre, seed, m, design, mask_sources(sv, m, lookup), info["conds"], info["pointing"],
+        jobs.append((pre, seed, sv.noise_seed, m, design, mask_sources(sv, m, lookup), info["conds"], info["pointing"],
                      info["index"], str(out_dir)))
     results = []
     workers = max(1, min(int(os.environ.get("REDSHIFT1_WORKERS", pre.workers)), len(jobs)))
@@ -1149,7 +1153,7 @@ def observe_roles(out_dir: Path, preset: str, seed: int, relations: Relations, t
     # so that it is byte-identical for the same seed); truth counts are in roles_truth_summary.json
     public = {k: v for k, v in counts.items() if k in PUBLIC_COUNTS}
     summary = {
-        "instrument": "ldss3", "preset": preset, "seed": seed,
+        "instrument": "ldss3", "preset": preset, "survey_seed": seed, "noise_seed": sv.noise_seed,
         "n_masks": len(sv.masks), "n_exposures": sum(i["n_exp"] for i in sv.masks.values()),
         **public,
         "n_files": len(files), "bytes": int(n_bytes),
@@ -1285,7 +1289,7 @@ def _write_truth(sv: Survey, truth_dir: Path, comp_truth, det, std_cond, std_sli
                                                                        dtype=(str, int, int, float))
     ct.meta["description"] = "cosmic-ray electrons added to each pixel of each frame (0-based x, y)"
     files.append(write_table(ct, truth_dir / "roles_cosmics.ecsv"))
-    summ = {"preset": pre.name, "seed": sv.seed, "standard_mask": sv.standard_mask, "standard_slit": std_slit,
+    summ = {"preset": pre.name, "survey_seed": sv.seed, "noise_seed": sv.noise_seed, "standard_mask": sv.standard_mask, "standard_slit": std_slit,
             **_counts(sv)}
     files.append(write_json(summ, truth_dir / "roles_truth_summary.json"))
     return files

@@ -193,7 +193,8 @@ def markdown_table(table: Table, title: str | None = None) -> str:
     """A plain Markdown table of ``quantity | paper | compendium | truth`` under a one-line header."""
     preset = table.meta.get("preset", "")
     seed = table.meta.get("seed", "")
-    head = title or (f"Paper vs compendium — preset `{preset}`, seed {seed} "
+    seed = seed if "seed" in str(seed) else f"seed {seed}"   # "survey_seed 1, noise_seed 2" names itself
+    head = title or (f"Paper vs compendium — preset `{preset}`, {seed} "
                      f"(KROSS: Magdis et al. 2016; ROLES: Gilbank et al. 2010; — = not available)")
     lines = [head, "", "| quantity | paper | compendium | truth |", "|---|---:|---:|---:|"]
     for r in table:
