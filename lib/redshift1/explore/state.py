@@ -21,6 +21,7 @@ import numpy as np
 from astropy.table import Table
 
 from ..errors import MissingInputError, ParameterError
+from ..kmos.catalogue import read_hst_morphology, read_targets
 from ..ldss3 import io as lio
 from ..ldss3.reduce import survey_root
 from .. import paths
@@ -154,8 +155,9 @@ def _load_kross(kdir: Path, prod: Path) -> dict:
     if not (kdir / "targets.ecsv").is_file():
         raise MissingInputError(f"{kdir / 'targets.ecsv'}: not found (the KMOS target catalogue of the survey)")
     fits_path = prod / "kross_fits.json"
-    return {"targets": Table.read(kdir / "targets.ecsv"),
-            "hst": Table.read(kdir / "hst_morphology.ecsv") if (kdir / "hst_morphology.ecsv").is_file() else None,
+    # the same checked readers as the walk: units converted, bad tables refused with one line
+    return {"targets": read_targets(kdir),
+            "hst": read_hst_morphology(kdir) if (kdir / "hst_morphology.ecsv").is_file() else None,
             "spectra": read_product(prod, "kmos_spectra.ecsv", "02_kmos_spectra"),
             "sizes": read_product(prod, "kmos_sizes.ecsv", "03_kmos_sizes"),
             "sfr_walk": read_product(prod, "kross_sfr.ecsv", "04_main_sequence"),

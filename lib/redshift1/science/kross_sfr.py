@@ -21,6 +21,8 @@ from ..cosmology import KROSS_COSMO
 from ..errors import ParameterError
 from .mainsequence import MS_PRESCRIPTIONS
 from .sfr import LOG_LHA_PER_SFR, a_gas, line_luminosity, sfr_from_halpha
+from ..flags import column_cells, split_flags
+from ..kmos.spectra import VETOES
 from .kross_flags import sfr_flags
 from .kross_tables import PAPER_TABLE2, align, flags, strings, values
 
@@ -116,9 +118,10 @@ def kross_sfr_table(targets: Table, spectra: Table, cosmo=KROSS_COSMO, ms_prescr
     unknown_unit = np.array([s.startswith("unknown") for s in flux_unit])
 
     measured = present & (up_status == "ok")
-    # notebook 02's detection tests (masked channels, physical width, window edge) stand; the
-    # S/N threshold here may only be stricter
-    ok_02 = flags(spec, "halpha_detected") if "flags" in spec.colnames else np.ones(n, bool)
+    # notebook 02's line tests (masked channels, physical width, window edge) stand whatever the
+    # S/N threshold: a line that failed them is no line at any S/N
+    ok_02 = (np.array([not (set(split_flags(c)) & VETOES) for c in column_cells(spec["flags"])])
+             if "flags" in spec.colnames else np.ones(n, bool))
     detected = measured & ok_02 & np.isfinite(snr) & (snr > snr_min) & ~unknown_unit
     # the fitted redshift only where the line is detected; the catalogue one otherwise
     use_fit = detected & np.isfinite(z_fit) & (z_fit > 0)
