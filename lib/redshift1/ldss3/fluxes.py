@@ -326,21 +326,41 @@ def analytic_aperture_correction(specres: float, dispersion: float, half_x: int 
     return float(np.mean(frac))
 
 
-def aperture_correction(flux5, flux_wide, sigma, min_sigma: float = 10.0, min_lines: int = 3, fallback=None):
+def aperture_correction(flux5, flux_wide, sigma, min_sigma: float = 10.0, min_lines: int = 3, fallback=None,
+                        err5=None, err_wide=None, return_error: bool = False):
     """Median of ``flux5 / flux_wide`` over lines with ``sigma >= min_sigma`` (clean, isolated).
 
     Returns ``(correction, n_lines, scatter)``; with fewer than ``min_lines`` lines the
     ``fallback`` (e.g. :func:`analytic_aperture_correction`) is returned with ``n_lines = 0``.
+    With the box errors ``err5`` and ``err_wide`` the scatter is the *intrinsic* one: the
+    ratios' expected noise (the 5 columns are part of the wide box) is subtracted in quadrature.
+    ``return_error``: also return the standard error of the median (from the observed scatter).
     """
     flux5, flux_wide, sigma = (np.asarray(a, float) for a in (flux5, flux_wide, sigma))
     sel = (sigma >= min_sigma) & np.isfinite(flux5) & np.isfinite(flux_wide) & (flux_wide > 0)
+    fb = (fallback if fallback is not None else 1.0)
     if sel.sum() < min_lines:
-        return (fallback if fallback is not None else 1.0), 0, np.nan
+        return (fb, 0, np.nan, np.nan) if return_error else (fb, 0, np.nan)
     r = flux5[sel] / flux_wide[sel]
-    r = r[(r > 0.3) & (r < 1.3)]
+    keep = (r > 0.3) & (r < 1.3)
+    r = r[keep]
     if r.size < min_lines:
-        return (fallback if fallback is not None else 1.0), 0, np.nan
-    return float(np.median(r)), int(r.size), float(1.4826 * np.median(np.abs(r - np.median(r))))
+        return (fb, 0, np.nan, np.nan) if return_error else (fb, 0, np.nan)
+    med = float(np.median(r))
+    observed = float(1.4826 * np.median(np.abs(r - med)))
+    scatter = observed
+    if err5 is not None and err_wide is not None:
+        e5 = np.asarray(err5, float)[sel][keep]
+        ew = np.asarray(err_wide, float)[sel][keep]
+        f5, fw = flux5[sel][keep], flux_wide[sel][keep]
+        fo = fw - f5
+        eo2 = np.clip(ew**2 - e5**2, 0, None)           # the columns outside the 5: independent noise
+        var_r = (fo**2 * e5**2 + f5**2 * eo2) / fw**4
+        noise = float(np.sqrt(np.nanmedian(var_r)))
+        scatter = float(np.sqrt(max(observed**2 - noise**2, 0.0)))
+    if return_error:
+        return med, int(r.size), scatter, 1.2533 * observed / np.sqrt(r.size)
+    return med, int(r.size), scatter
 
 
 def calibrate(counts, wave, sens: Sensitivity, airmass: float, nodtime: float, apcorr: float = 1.0):

@@ -13,8 +13,9 @@
   G10-corrected SFR against the true values.
 * **Completeness** -- W per K bin against the true W: the fraction of catalogue galaxies
   truly in the [OII] window that have a good slit.
-* **LF and SFRD** -- against the same densities of the true population that ROLES selects
-  (22.5 < K ≤ 24, true z in the [OII] window, true [OII] flux and true mass) over the
+* **LF and SFRD** -- against the same densities of the true population that the 1/V_max
+  estimator counts (true z in the [OII] window and visible somewhere in it: K moved across the
+  window reaching 22.5 < K ≤ 24, the true [OII] flux clearing the product's flux limit) over the
   window volume: nominal eq. 9 SFRs from the true flux for the nominal rows, true SFR-equivalent
   (eq. 9 / G10) for the G10 rows, the comparison sample from its truth weighted by 1/p_select.
 """
@@ -247,15 +248,45 @@ def completeness_vs_truth(r: RolesInputs) -> Table:
 
 # --------------------------------------------------------------------------- LF and SFRD
 def _selected_truth(r: RolesInputs, field: str, k_range=(22.5, 24.0)):
+    """The true galaxies of ``field`` that the LF/SFRD estimator counts (issue 12): in the [OII]
+    window and *visible somewhere in it* -- their K, moved across the window, reaches the K range,
+    and their true [OII] flux, moved likewise, clears the flux limit the product used. The 1/V_max
+    estimator weights a galaxy seen at z by V_window / V_max to stand for the galaxies like it at
+    the redshifts where it would not be seen, so its expectation is the density of these galaxies
+    -- not that of the galaxies inside the K range at their own z, which is smaller by the
+    visibility fraction."""
+    from ..science.vmax import flux_visibility, k_visibility, z_grid
     win = LINE_WINDOWS["OII"]
     zt = column(r.truth, "z_true")
     k = column(r.truth, "K")
-    return ((np.asarray(r.truth["field"]) == field) & (zt >= win[0]) & (zt <= win[1])
-            & (k > k_range[0]) & (k <= k_range[1]))
+    sel = (np.asarray(r.truth["field"]) == field) & (zt >= win[0]) & (zt <= win[1]) & np.isfinite(k)
+    if not sel.any():
+        return sel
+    zg, _ = z_grid(win, 200)
+    vis = k_visibility(k[sel], zt[sel], zg, k_range)
+    limit = _product_flux_limit(r)
+    if limit is not None:
+        vis &= flux_visibility(np.nan_to_num(column(r.truth, "f_OII_3727")[sel]), zt[sel], zg, *limit)
+    out = np.zeros(len(r.truth), bool)
+    out[np.flatnonzero(sel)] = vis.any(axis=1)
+    return out
+
+
+def _product_flux_limit(r: RolesInputs):
+    """``(wavelength, flux)`` of the [OII] limit the LF product used (mask and n-sigma from its
+    metadata), or None."""
+    if r.limits is None or r.galaxies is None:
+        return None
+    mask = str(r.galaxies.meta.get("flux_limit_mask", ""))
+    if mask not in r.limits.colnames:
+        return None
+    scale = float(r.galaxies.meta.get("limit_nsigma", 4.0)) / float(r.limits.meta.get("nsigma", 4.0))
+    return column(r.limits, "wavelength"), column(r.limits, mask) * scale
 
 
 def truth_lf(r: RolesInputs, k_range=(22.5, 24.0)) -> Table:
-    """The true [OII] LF per field of the K-selected population in the window (LF bins of the product)."""
+    """The true [OII] LF per field of the population the estimator counts (:func:`_selected_truth`;
+    LF bins of the product)."""
     lf = r.lf
     edges_by_field = {}
     for f in sorted(set(np.asarray(lf["field"]).tolist())):
