@@ -164,6 +164,9 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
                                           red.slits["box_hi"], cont, p.box_half, box_flux=box_flux)
     e5 = e5 * nfac
     fw, ew, _, nmisw = box_flux(sci, noise, red.good, s, r, c, p.box_half, p.wide_half_x, cont)
+    # a taller wide box (short of the negative nod images): the part of each bright line's light
+    # the 5 x 5 box holds, whose scatter is the per-line aperture-loss term of the flux error
+    fb, eb, _, nmisb = box_flux(sci, noise, red.good, s, r, c, p.box_half + 1, p.wide_half_x, cont)
     flags = clean_flags(cat, det, red.sky, red.box_rows, p.leak_rows, p.leak_sky_factor, p.broad_fwhm,
                         red.wave, f5 / (2 * p.box_half + 1) ** 2, p.telluric_band, p.telluric_contrast,
                         leak_nsigma=p.adopt_sigma)
@@ -189,11 +192,14 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
     out["box_noise_factor"] = np.full(len(cat), nfac)
     out["counts_wide"] = np.where(nmisw == 0, fw, np.nan) * u.electron
     out["counts_wide_err"] = np.where(nmisw == 0, ew * nfac, np.nan) * u.electron
+    out["counts_big"] = np.where(nmisb == 0, fb, np.nan) * u.electron
+    out["counts_big_err"] = np.where(nmisb == 0, eb * nfac, np.nan) * u.electron
     out["n_mirrored"] = nmir
     out["n_missing"] = nmis
     out["continuum"] = (det["b"][s, r, c] if len(cat) else np.zeros(0)) * u.electron
     # spatial FWHM of the bright lines (seeing + size + registration), for the slit-loss correction
     fw = np.full(len(cat), np.nan)
+    fw_err = np.full(len(cat), np.nan)
     frac5 = np.full(len(cat), np.nan)
     nod = int(red.meta.get("nod", 6))
     for k in np.flatnonzero(np.asarray(out["sigma"]) >= p.apcorr_min_sigma):
@@ -205,12 +211,14 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
         rr = np.flatnonzero(np.isfinite(pr))
         if rr.size < 4:
             continue
-        fwk, amp, _ = profile_fwhm(pr[rr], rows=rr, nod=nod, full=True)
+        fwk, amp, _, fwe = profile_fwhm(pr[rr], rows=rr, nod=nod, full=True, with_error=True)
         fw[k] = fwk * red.meta["pixscale"]
+        fw_err[k] = fwe * red.meta["pixscale"]
         lo = int(np.clip(r[k] - p.box_half, 0, pr.size))
         if amp > 0 and np.isfinite(pr[lo:r[k] + p.box_half + 1]).sum() == 2 * p.box_half + 1:
             frac5[k] = float(np.sum(pr[lo:r[k] + p.box_half + 1]) / amp)
     out["fwhm_y"] = fw * u.arcsec
+    out["fwhm_y_err"] = fw_err * u.arcsec
     out["box5_fraction"] = frac5
     if sens is not None and len(cat):
         out["flux"] = calibrate(f5, wave, sens, red.meta["airmass"], red.meta["nodtime"], apcorr) * FLUX_UNIT
@@ -344,28 +352,68 @@ def line_doubts(cat: Table, seeing: Table, apcorr_analytic: bool, min_lines: int
 
 
 def flux_systematic(cat: Table, sens: Sensitivity | None, params: DetectParams, apcorr: float, ap_scatter: float) -> float:
-    """Fractional flux uncertainty that the pixel noise does not describe, measured on the bright
-    clean lines: the scatter of their spectral aperture fraction (5 of 21 columns) and that of
-    their own slit/box-loss correction (:func:`line_log_correction`, of the brightest ones,
-    > 3 x ``apcorr_min_sigma``) about their mask's median (sizes, centring, drift), added in quadrature. A term of every line's ``flux_err``."""
-    parts = []
-    if np.isfinite(ap_scatter) and apcorr > 0:
-        parts.append(ap_scatter / apcorr)
-    if len(cat):
-        # scatter of the brightest lines' own slit/box-loss correction (> 3 x apcorr_min_sigma, well
-        # measured) about their mask's median: sizes, centring, drift -- what a per-mask correction
-        # cannot follow; without a standard, the scatter of their 5-row fraction
-        f5 = np.asarray(cat["box5_fraction"], float)
-        fw = np.asarray(cat["fwhm_y"], float)
-        ok = (np.asarray(cat["status"]) == "adopted") & np.isfinite(f5) & (f5 > 0.3) & (f5 < 1.1) \
-            & np.isfinite(fw) & (fw > 0.3) & (fw < 2.0) & (np.asarray(cat["sigma"], float) >= 3 * params.apcorr_min_sigma)
-        lnc = line_log_correction(cat, sens, ok)
-        v = lnc if np.isfinite(lnc[ok]).all() and sens is not None else np.log(np.where(ok, f5, np.nan))
-        if ok.sum() >= 5:
-            masks = np.asarray(cat["mask"])[ok]
-            rel = np.concatenate([v[ok][masks == m] - np.median(v[ok][masks == m]) for m in np.unique(masks)])
-            parts.append(1.4826 * np.median(np.abs(rel)))
-    return float(np.sqrt(np.sum(np.square(parts)))) if parts else 0.0
+    """Fractional flux uncertainty that the pixel noise does not describe: the intrinsic scatter,
+    about their mask's median, of the part of the bright clean lines' light that the 5 x 5 box
+    holds out of a box of ``2 box_half + 3`` rows and ``2 wide_half_x + 1`` columns (sizes, centring,
+    drift, line widths). The ratios' own noise (the small box is part of the big one) is
+    subtracted in quadrature, so that noise is not counted twice. Without the big-box columns
+    (older catalogues) the scatter of the spectral aperture fraction. A term of every line's
+    ``flux_err``."""
+    if not len(cat) or "counts_big" not in cat.colnames:
+        return float(ap_scatter / apcorr) if np.isfinite(ap_scatter) and apcorr > 0 else 0.0
+    f5 = np.asarray(cat["counts"], float)
+    e5 = np.asarray(cat["counts_err"], float)
+    fb = np.asarray(cat["counts_big"], float)
+    eb = np.asarray(cat["counts_big_err"], float)
+    ok = (np.asarray(cat["status"]) == "adopted") & (np.asarray(cat["sigma"], float) >= params.apcorr_min_sigma) \
+        & np.isfinite(fb) & (fb > 0) & np.isfinite(f5) & (np.asarray(cat["n_missing"]) == 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = f5 / fb
+    ok &= (ratio > 0.3) & (ratio < 1.3)
+    if ok.sum() < 5:
+        return float(ap_scatter / apcorr) if np.isfinite(ap_scatter) and apcorr > 0 else 0.0
+    masks = np.asarray(cat["mask"])
+    rel = np.full(len(cat), np.nan)
+    for m in np.unique(masks[ok]):
+        s = ok & (masks == m)
+        if s.sum() >= 3:
+            rel[s] = ratio[s] / np.median(ratio[s])
+    use = np.isfinite(rel)
+    if use.sum() < 5:
+        return float(ap_scatter / apcorr) if np.isfinite(ap_scatter) and apcorr > 0 else 0.0
+    observed = 1.4826 * float(np.median(np.abs(rel[use] - 1)))
+    fo = fb[use] - f5[use]
+    var = (fo**2 * e5[use] ** 2 + f5[use] ** 2 * np.clip(eb[use] ** 2 - e5[use] ** 2, 0, None)) / fb[use] ** 4
+    noise = float(np.sqrt(np.median(var))) / float(np.median(ratio[use]))
+    inbox = max(observed**2 - noise**2, 0.0)
+    return float(np.sqrt(inbox + across_slit_scatter(cat, sens, params) ** 2))
+
+
+def across_slit_scatter(cat: Table, sens: Sensitivity | None, params: DetectParams) -> float:
+    """Intrinsic scatter of the bright lines' slit transmission ``ln T(FWHM)`` about their mask's
+    median (no box sees the light the slit jaws cut: galaxy sizes), the FWHMs' fit errors
+    subtracted in quadrature; 0 without a standard or FWHM errors."""
+    from .fluxes import slit_transmission
+    if sens is None or "fwhm_y_err" not in cat.colnames:
+        return 0.0
+    fw = np.asarray(cat["fwhm_y"], float)
+    fe = np.asarray(cat["fwhm_y_err"], float)
+    ok = (np.asarray(cat["status"]) == "adopted") & (np.asarray(cat["sigma"], float) >= params.apcorr_min_sigma) \
+        & np.isfinite(fw) & (fw > 0.3) & (fw < 2.0) & np.isfinite(fe) & (fe > 0)
+    masks = np.asarray(cat["mask"])
+    lnt = np.log(slit_transmission(np.where(ok, fw, 1.0), sens.slit_width))
+    dlnt = np.abs(np.log(slit_transmission(np.where(ok, fw + 0.01, 1.0), sens.slit_width)) - lnt) / 0.01
+    rel = np.full(len(cat), np.nan)
+    for m in np.unique(masks[ok]):
+        s = ok & (masks == m)
+        if s.sum() >= 3:
+            rel[s] = lnt[s] - np.median(lnt[s])
+    use = np.isfinite(rel)
+    if use.sum() < 5:
+        return 0.0
+    observed = 1.4826 * float(np.median(np.abs(rel[use])))
+    noise = float(np.median(dlnt[use] * fe[use]))
+    return float(np.sqrt(max(observed**2 - noise**2, 0.0)))
 
 
 def line_log_correction(cat: Table, sens: Sensitivity | None, use) -> np.ndarray:

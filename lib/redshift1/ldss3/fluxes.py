@@ -121,20 +121,24 @@ def _gauss_rows(r, amp, mu, sig):
     return amp * 0.5 * (erf((r + 0.5 - mu) / s) - erf((r - 0.5 - mu) / s))
 
 
-def profile_fwhm(profile, rows=None, nod: int = 6, full: bool = False):
+def profile_fwhm(profile, rows=None, nod: int = 6, full: bool = False, with_error: bool = False):
     """FWHM (pixels) of a pixel-integrated Gaussian fitted to a spatial profile (NaN = bad rows).
 
     The profile is that of ``A' - B'``: the positive image (both nods) at ``mu`` with the two
     half-strength negative images ``nod`` rows above and below (``nod = 0``: a plain Gaussian).
     ``full``: return ``(fwhm, amplitude, centre)``, the amplitude being the fitted total of the
-    positive image (NaN on failure).
+    positive image (NaN on failure); ``with_error`` appends the FWHM's 1-sigma error from the fit
+    (residual scatter, no weights).
     """
     from scipy.optimize import curve_fit
     p = np.asarray(profile, float)
     r = np.arange(p.size, dtype=float) if rows is None else np.asarray(rows, float)
     ok = np.isfinite(p)
+    fail = ((np.nan, np.nan, np.nan) if full else np.nan)
+    if with_error:
+        fail = (*fail, np.nan) if full else (np.nan, np.nan)
     if ok.sum() < 4 or np.nansum(p) <= 0:
-        return (np.nan, np.nan, np.nan) if full else np.nan
+        return fail
     mu0 = float(np.nansum(r[ok] * np.clip(p[ok], 0, None)) / np.nansum(np.clip(p[ok], 0, None)))
     def model(rr, amp, mu, sig):
         m = _gauss_rows(rr, amp, mu, sig)
@@ -142,13 +146,15 @@ def profile_fwhm(profile, rows=None, nod: int = 6, full: bool = False):
             m = m - 0.5 * _gauss_rows(rr, amp, mu + nod, sig) - 0.5 * _gauss_rows(rr, amp, mu - nod, sig)
         return m
     try:
-        popt, _ = curve_fit(model, r[ok], p[ok], p0=(np.nansum(p[ok]), mu0, 1.5),
-                            bounds=([0, r.min() - 2, 0.3], [np.inf, r.max() + 2, 6.0]), maxfev=2000)
+        popt, pcov = curve_fit(model, r[ok], p[ok], p0=(np.nansum(p[ok]), mu0, 1.5),
+                               bounds=([0, r.min() - 2, 0.3], [np.inf, r.max() + 2, 6.0]), maxfev=2000)
     except (RuntimeError, ValueError):
-        return (np.nan, np.nan, np.nan) if full else np.nan
-    if full:
-        return float(2.3548 * popt[2]), float(popt[0]), float(popt[1])
-    return float(2.3548 * popt[2])
+        return fail
+    out = (float(2.3548 * popt[2]), float(popt[0]), float(popt[1])) if full else (float(2.3548 * popt[2]),)
+    if with_error:
+        err = float(2.3548 * np.sqrt(pcov[2, 2])) if np.all(np.isfinite(pcov)) else np.nan
+        out = out + (err,)
+    return out if len(out) > 1 else out[0]
 
 
 def slit_transmission(fwhm_arcsec, slit_width: float = 0.8):
