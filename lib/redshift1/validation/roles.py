@@ -40,6 +40,7 @@ from .core import (Matched, asymmetric_pulls, column, completeness_curve, match_
                    robust_sigma, value_at_fraction, check_slope)
 
 __all__ = ["RolesInputs", "load_roles", "line_matching", "line_completeness", "roles_matched", "poii_calibration",
+           "poii_reliability",
            "completeness_vs_truth", "truth_lf", "lf_vs_truth", "truth_sfrd", "sfrd_vs_truth", "roles_slope_checks",
            "roles_compendium_values", "roles_truth_values", "ROLES_NOTES", "OII_REST", "density_recovery_rows", "lf_turnover",
            "false_positives"]
@@ -223,6 +224,32 @@ def poii_calibration(r: RolesInputs, tol: float = 10.0, edges=(0.0, 0.05, 0.5, 0
     per_field = Table(rows=fields, names=("field", "n_detected", "sum_p", "n_truly_oii", "brier"),
                       dtype=(str, int, float, int, float))
     return cal, per_field
+
+
+def poii_reliability(r: RolesInputs, tol: float = 10.0, edges=(0.0, 1e-9, 0.2, 0.4, 0.6, 0.8, 1.0 - 1e-9, 1.0)) -> Table:
+    """Reliability diagram of P([OII]) (issue 12): detected ROLES targets in bins of P (the first
+    and last bins hold P = 0 and P = 1 exactly), with the mean P, the fraction truly [OII] and its
+    binomial 1-sigma error (from the mean P, at least that of one object in the bin), and
+    ``calibrated`` = fraction within max(0.05, 2 sigma) of the mean P."""
+    p = r.poii
+    det = (np.asarray(p["status"]) == "detected") & np.asarray(p["is_roles_target"], bool)
+    truly = _truly_oii(column(p, "wavelength"), r.truth_col(p["id"], "z_true"), tol)
+    pv = column(p, "p_oii")
+    rows = []
+    for k, (a, b) in enumerate(zip(edges[:-1], edges[1:])):
+        s = det & (pv >= a) & ((pv <= b) if k == len(edges) - 2 else (pv < b))
+        n = int(s.sum())
+        if n == 0:
+            rows.append((a, b, 0, np.nan, np.nan, np.nan, False))
+            continue
+        mp, fr = float(np.mean(pv[s])), float(np.mean(truly[s]))
+        err = float(np.sqrt(max(mp * (1 - mp), 1.0 / n) / n))
+        rows.append((a, b, n, mp, fr, err, bool(abs(fr - mp) <= max(0.05, 2 * err))))
+    t = Table(rows=rows, names=("p_lo", "p_hi", "n", "mean_p", "fraction_truly_oii", "fraction_err", "calibrated"),
+              dtype=(float, float, int, float, float, float, bool))
+    t.meta["description"] = ("P([OII]) reliability: detected ROLES targets per P bin; truly [OII] = the adopted line "
+                             f"within {tol:g} Å of 3728.48 Å (1 + z_true)")
+    return t
 
 
 def completeness_vs_truth(r: RolesInputs) -> Table:
