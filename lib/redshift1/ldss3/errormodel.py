@@ -41,8 +41,9 @@ def median_with_error(x, min_n: int = 3):
 def shrink_to_survey(values, errors, survey_value: float, survey_error: float = 0.0):
     """Empirical-Bayes shrinkage of per-mask estimates towards the survey's value.
 
-    The masks' true values scatter by ``tau`` (estimated as the excess of the estimates'
-    variance over their mean squared error, never negative); a mask's estimate ``v`` with error
+    The masks' true values scatter by ``tau`` (Paule-Mandel: the ``tau`` for which the weighted
+    chi-square of the estimates about their weighted mean equals its degrees of freedom; 0 when
+    the errors explain the spread); a mask's estimate ``v`` with error
     ``e`` becomes ``s + w (v - s)`` with ``w = tau^2 / (tau^2 + e^2)``, and its error
     ``sqrt(w e^2 + (1 - w)^2 survey_error^2)``. Masks without an estimate (NaN or infinite error) take the
     survey's value with error ``hypot(tau, survey_error)``. Returns ``(shrunk, error, tau)``.
@@ -51,7 +52,7 @@ def shrink_to_survey(values, errors, survey_value: float, survey_error: float = 
     e = np.asarray(errors, float)
     ok = np.isfinite(v) & np.isfinite(e)
     if ok.sum() >= 3:
-        tau2 = max(float(np.var(v[ok], ddof=1) - np.mean(e[ok] ** 2)), 0.0)
+        tau2 = _between_variance(v[ok], e[ok])
     elif ok.sum() >= 1:
         tau2 = np.inf            # one or two masks: nothing to learn the spread from; keep their own values
     else:
@@ -64,6 +65,21 @@ def shrink_to_survey(values, errors, survey_value: float, survey_error: float = 
     err = np.where(ok, np.sqrt(w * np.where(ok, e, 0.0) ** 2 + (1 - w) ** 2 * survey_error**2),
                    np.hypot(np.nan_to_num(tau_err), survey_error))
     return shrunk, err, float(np.sqrt(tau2)) if np.isfinite(tau2) else np.nan
+
+
+def _between_variance(v, e, n_iter: int = 60) -> float:
+    """Paule-Mandel between-mask variance: ``sum w (v - mean_w)^2 = n - 1`` with ``w = 1/(e^2 + tau^2)``."""
+    def excess(t2):
+        w = 1.0 / (e**2 + t2)
+        mu = np.sum(w * v) / np.sum(w)
+        return float(np.sum(w * (v - mu) ** 2) - (v.size - 1))
+    if excess(0.0) <= 0:
+        return 0.0
+    lo, hi = 0.0, float(np.var(v)) * 10 + 1e-12
+    for _ in range(n_iter):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if excess(mid) > 0 else (lo, mid)
+    return 0.5 * (lo + hi)
 
 
 def total_flux_error(flux, stat_err, *fractional):
