@@ -26,7 +26,7 @@ from ..ldss3.doubt import completeness_doubts, poii_doubts
 from ..ldss3 import io as lio
 from ..ldss3.reduce import survey_root
 from .lf import fit_faint_end, luminosity_function
-from ..ldss3.purity import neiii_fraction, purity_from_repeats
+from ..ldss3.purity import chance_reproduction, neiii_fraction, purity_from_repeats
 from .poii import LINE_REST, LINE_WINDOWS, assign_poii, calibrate_p, completeness
 from .sfr import g10_correction, line_luminosity, sfr_from_oii
 from .sfrd import PAPER_TABLE2, RHO_UNIT, TABLE2_COLUMNS, comparison_sfrd, mass_at_z, sfrd_table
@@ -69,7 +69,7 @@ def redshift_step(data_dir, products_dir, clamp_lo: float = 0.1, clamp_hi: float
     if calibrate:      # issue 12: P([OII]) that matches the fraction truly [OII]
         rep_path = products / "ldss3_repeats.ecsv"
         rep = Table.read(rep_path) if rep_path.is_file() else None
-        calibrate_p(poii, purity_from_repeats(rep), neiii_fraction(lines))
+        calibrate_p(poii, purity_from_repeats(rep, chance_reproduction(lines, rep)), neiii_fraction(lines))
     # completeness per K bin and field (galaxies with a good slit)
     good_tgt = np.asarray(slits["status"]) == "ok"
     good_tgt &= np.asarray(slits["is_roles_target"], bool)
