@@ -449,7 +449,7 @@ def density_recovery_rows(lf_cmp: Table | None, sfrd_cmp: Table | None, comp_tru
     if lf_cmp is not None:
         s = (column(lf_cmp, "n_gal") > 0) & (column(lf_cmp, "phi_true") > 0)
         rows.append(_ratio_rows("ROLES", "[OII] LF φ", "bins with measured galaxies", "Mpc⁻³ dex⁻¹",
-                                "truth: K-selected galaxies in the window; pulls from asymmetric errors",
+                                "truth: galaxies in the window visible somewhere in it (K range, flux limit); pulls from asymmetric errors",
                                 column(lf_cmp, "ratio")[s], column(lf_cmp, "pull")[s]))
     if sfrd_cmp is not None:
         for est in ("nominal", "g10"):
@@ -478,7 +478,7 @@ def roles_slope_checks(r: RolesInputs, tlf: Table) -> list:
         a, ae = float(fe.get("alpha", np.nan)), float(fe.get("alpha_err", np.nan))
         checks.append(check_slope("[OII] LF faint-end slope α", (a, a - ae, a + ae), a_true, "truth sample",
                                   (a_true - ae_true, a_true + ae_true), n_points=int(fe.get("n_bins", 0)),
-                                  note=f"fit_faint_end on the true LF (K-selected, in window), {lo:g} ≤ log L < {hi:g}"))
+                                  note=f"fit_faint_end on the true LF (visible galaxies in the window), {lo:g} ≤ log L < {hi:g}"))
     return checks
 
 
@@ -496,12 +496,13 @@ ROLES_NOTES = {
                         "(under sky lines: 95th percentile)",
     "roles.completeness_cdfs": "truth: targeted / catalogue galaxies with TRUE z in the window, 22.5 < K ≤ 24",
     "roles.volume": "compendium: window volume of the fields' areas; truth: the same from the truth areas",
-    "roles.lf_alpha": "truth: the same faint-end fit on the true LF of the K-selected galaxies in the window",
+    "roles.lf_alpha": "truth: the same faint-end fit on the true LF of the galaxies in the window visible somewhere in it",
     "roles.lf_turnover": "compendium: from the peak of the LF (both fields) faintwards, the lower edge of the last bin "
                          "above half the peak; truth: log L where the detection "
                          "completeness of the true [OII] lines reaches 50 %",
     "roles.sfrd": "ρ_SFR rows: nominal eq. 9 SFRs; truth: the same estimator with true fluxes, masses and z of the "
-                  "K-selected galaxies in the window (higher-mass: truth weighted by 1/p_select)",
+                  "galaxies in the window visible somewhere in it (K range, flux limit; higher-mass: truth weighted "
+                  "by 1/p_select)",
 }
 
 
