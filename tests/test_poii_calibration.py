@@ -11,7 +11,7 @@ from astropy.table import Table
 
 from redshift1.ldss3.purity import (NEIII_OVER_OII, chance_reproduction, line_purity, neiii_fraction,
                                     purity_from_repeats)
-from redshift1.science.poii import LINE_REST, calibrate_p
+from redshift1.science.poii import LINE_REST, calibrate_p, oii_line_density
 
 SIGMA0, SCALE, CHANCE = 5.0, 0.5, 0.02
 
@@ -101,3 +101,37 @@ def test_chance_reproduction_counts_coincidences_at_shifted_wavelengths():
                  "reproduced": [False]})
     c = chance_reproduction(lines, rep, offsets=np.arange(-400, 401, 7)[np.arange(-400, 401, 7) != 0])
     assert c == pytest.approx(0.16, abs=0.06)
+
+
+def test_wavelength_where_the_photoz_puts_no_line_makes_a_line_likely_noise():
+    """Real [OII] lines sit where the photo-z predicts; noise peaks anywhere in the band. With the
+    line's wavelength density under the photo-z (:func:`oii_line_density` on PDFs written here),
+    P matches the fraction truly [OII] per bin, and beats the significance alone."""
+    rng = np.random.default_rng(9)
+    n = 3000
+    sigma = 4.0 + rng.exponential(3.0, n)
+    real = rng.random(n) < 1 / (1 + np.exp(-(sigma - SIGMA0) / SCALE))
+    lo, hi = 7300.0 / LINE_REST["OII"] - 1, 7750.0 / LINE_REST["OII"] - 1
+    z_true = rng.uniform(lo - 0.2, hi + 0.2, n)           # galaxies on both sides of the lines' range
+    sz = 0.02                                             # a calibrated Gaussian photo-z
+    z_phot = z_true + rng.normal(0, sz, n)
+    keep = ~real | ((z_true > lo) & (z_true < hi))        # a real line is seen inside the range only
+    sigma, real, z_true, z_phot = sigma[keep], real[keep], z_true[keep], z_phot[keep]
+    n = real.size
+    wave = np.where(real, LINE_REST["OII"] * (1 + z_true), rng.uniform(7300.0, 7750.0, n))
+    zgrid = np.arange(0.0, 4.0, 0.002)
+    pdf = np.exp(-0.5 * ((zgrid[None, :] - z_phot[:, None]) / sz) ** 2) / (np.sqrt(2 * np.pi) * sz)
+    ids = [f"G{i:05d}" for i in range(n)]
+    poii = Table({"id": ids, "field": ["F"] * n, "status": ["detected"] * n, "p_source": ["photoz"] * n,
+                  "wavelength": wave, "sigma": sigma, "p_oii": np.ones(n), "z_spec_public": np.full(n, np.nan),
+                  "p_class": ["1"] * n})
+    dens = oii_line_density(poii, {"F": Table({"id": ids, "pdf_row": np.arange(n)})}, {"F": (zgrid, pdf, None)})
+    fit = {"sigma0": SIGMA0, "scale": SCALE}
+    calibrate_p(poii, fit, {"fraction": 0.0}, band=(7300.0, 7750.0), line_density=dens)
+    p = np.asarray(poii["p_oii"], float)
+    rel = _reliability(p, real)
+    assert len(rel) >= 4
+    for mp, fr, err in rel:
+        assert abs(fr - mp) <= max(0.05, 3 * err), rel
+    q = line_purity(sigma, fit)
+    assert np.mean((p - real) ** 2) < 0.8 * np.mean((q - real) ** 2)      # Brier score: the wavelength helps

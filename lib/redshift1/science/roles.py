@@ -27,7 +27,7 @@ from ..ldss3 import io as lio
 from ..ldss3.reduce import survey_root
 from .lf import fit_faint_end, luminosity_function
 from ..ldss3.purity import chance_reproduction, neiii_fraction, purity_from_repeats
-from .poii import LINE_REST, LINE_WINDOWS, assign_poii, calibrate_p, completeness
+from .poii import LINE_REST, LINE_WINDOWS, assign_poii, calibrate_p, completeness, oii_line_density
 from .sfr import g10_correction, line_luminosity, sfr_from_oii
 from .sfrd import PAPER_TABLE2, RHO_UNIT, TABLE2_COLUMNS, comparison_sfrd, mass_at_z, sfrd_table
 from .vmax import flux_visibility, k_visibility, vmax, window_volume, z_grid
@@ -69,7 +69,8 @@ def redshift_step(data_dir, products_dir, clamp_lo: float = 0.1, clamp_hi: float
     if calibrate:      # issue 12: P([OII]) that matches the fraction truly [OII]
         rep_path = products / "ldss3_repeats.ecsv"
         rep = Table.read(rep_path) if rep_path.is_file() else None
-        calibrate_p(poii, purity_from_repeats(rep, chance_reproduction(lines, rep)), neiii_fraction(lines))
+        calibrate_p(poii, purity_from_repeats(rep, chance_reproduction(lines, rep)), neiii_fraction(lines),
+                    line_density=oii_line_density(poii, phot, pdfs))
     # completeness per K bin and field (galaxies with a good slit)
     good_tgt = np.asarray(slits["status"]) == "ok"
     good_tgt &= np.asarray(slits["is_roles_target"], bool)
