@@ -4,8 +4,8 @@ Doublets of known flux are rendered by the mock spectrograph (same exposure cond
 flexure, drift, seeing, airmass -- as the frames they are added to, with Poisson noise) into
 the raw frames of a quick survey; the survey is reduced and searched again. Measured:
 detection completeness against the injected flux (and its 50 % flux), false detections at
->= 4 sigma in slits holding no line, the flux bias and the width of the flux pulls (with ``flux_err_total``: the pixel noise plus
-the measured systematic term; the purely statistical width is reported too).
+>= 4 sigma in slits holding no line, the flux bias and the width of the flux pulls (with ``flux_err``: the pixel noise plus
+the measured systematic and calibration terms; the purely statistical width is reported too).
 The numbers are written to ``injection_summary.json`` in the test's temporary folder and
 printed (``pytest -s``).
 """
@@ -108,7 +108,7 @@ def recovery(tmp_path_factory):
             j = int(np.argmin(d))
             if d[j] < 8.0:
                 found[i], meas[i] = True, float(s["flux"][j])
-                err[i], err_stat[i] = float(s["flux_err_total"][j]), float(s["flux_err"][j])
+                err[i], err_stat[i] = float(s["flux_err"][j]), float(s["flux_err_stat"][j])
     injected["found"], injected["flux_meas"], injected["flux_err"] = found, meas, err
     injected["flux_err_stat"] = err_stat
     # false detections: adopted lines in slits without injections that match no line of the mock

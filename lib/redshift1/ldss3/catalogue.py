@@ -22,6 +22,7 @@ from astropy.table import Table, vstack
 from ..progress import progress_bar
 from .detect import (DETECTION_FLAGS, clean_flags, find_lines, line_kernel, significance, spectral_width,
                      continuum_throughput)
+from .errormodel import blank_box_noise_factor, total_flux_error
 from .fluxes import (Sensitivity, analytic_aperture_correction, aperture_correction, box_flux, calibrate,
                      line_continuum, profile_fwhm)
 from .reduce import ReducedMask, read_reduced
@@ -158,7 +159,14 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
     linemask = det["sigma"] > p.remask_sigma
     cont = line_continuum(sci, red.good, linemask, thr, p.sideband_inner, p.sideband_outer)
     f5, e5, nmir, nmis = box_flux(sci, noise, red.good, s, r, c, p.box_half, p.box_half, cont)
+    # the pixel noise of a box, scaled by how much blank-sky boxes of this mask scatter beyond it
+    nfac, nblank = blank_box_noise_factor(sci, noise, red.good, det["sigma"], red.slits["box_lo"],
+                                          red.slits["box_hi"], cont, p.box_half, box_flux=box_flux)
+    e5 = e5 * nfac
     fw, ew, _, nmisw = box_flux(sci, noise, red.good, s, r, c, p.box_half, p.wide_half_x, cont)
+    # a taller wide box (short of the negative nod images): the part of each bright line's light
+    # the 5 x 5 box holds, whose scatter is the per-line aperture-loss term of the flux error
+    fb, eb, _, nmisb = box_flux(sci, noise, red.good, s, r, c, p.box_half + 1, p.wide_half_x, cont)
     flags = clean_flags(cat, det, red.sky, red.box_rows, p.leak_rows, p.leak_sky_factor, p.broad_fwhm,
                         red.wave, f5 / (2 * p.box_half + 1) ** 2, p.telluric_band, p.telluric_contrast,
                         leak_nsigma=p.adopt_sigma)
@@ -181,12 +189,17 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
     out["flags"] = flags
     out["counts"] = f5 * u.electron
     out["counts_err"] = e5 * u.electron
+    out["box_noise_factor"] = np.full(len(cat), nfac)
     out["counts_wide"] = np.where(nmisw == 0, fw, np.nan) * u.electron
+    out["counts_wide_err"] = np.where(nmisw == 0, ew * nfac, np.nan) * u.electron
+    out["counts_big"] = np.where(nmisb == 0, fb, np.nan) * u.electron
+    out["counts_big_err"] = np.where(nmisb == 0, eb * nfac, np.nan) * u.electron
     out["n_mirrored"] = nmir
     out["n_missing"] = nmis
     out["continuum"] = (det["b"][s, r, c] if len(cat) else np.zeros(0)) * u.electron
     # spatial FWHM of the bright lines (seeing + size + registration), for the slit-loss correction
     fw = np.full(len(cat), np.nan)
+    fw_err = np.full(len(cat), np.nan)
     frac5 = np.full(len(cat), np.nan)
     nod = int(red.meta.get("nod", 6))
     for k in np.flatnonzero(np.asarray(out["sigma"]) >= p.apcorr_min_sigma):
@@ -198,12 +211,14 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
         rr = np.flatnonzero(np.isfinite(pr))
         if rr.size < 4:
             continue
-        fwk, amp, _ = profile_fwhm(pr[rr], rows=rr, nod=nod, full=True)
+        fwk, amp, _, fwe = profile_fwhm(pr[rr], rows=rr, nod=nod, full=True, with_error=True)
         fw[k] = fwk * red.meta["pixscale"]
+        fw_err[k] = fwe * red.meta["pixscale"]
         lo = int(np.clip(r[k] - p.box_half, 0, pr.size))
         if amp > 0 and np.isfinite(pr[lo:r[k] + p.box_half + 1]).sum() == 2 * p.box_half + 1:
             frac5[k] = float(np.sum(pr[lo:r[k] + p.box_half + 1]) / amp)
     out["fwhm_y"] = fw * u.arcsec
+    out["fwhm_y_err"] = fw_err * u.arcsec
     out["box5_fraction"] = frac5
     if sens is not None and len(cat):
         out["flux"] = calibrate(f5, wave, sens, red.meta["airmass"], red.meta["nodtime"], apcorr) * FLUX_UNIT
@@ -264,8 +279,11 @@ def finalise_fluxes(cat: Table, sens: Sensitivity | None, params: DetectParams |
         if (sel & (np.asarray(cat["sigma"]) >= p.apcorr_min_sigma)).sum() >= 5:
             ok = sel
             which = "bright lines of likely [OII] emitters"
-    apc, n_ap, scatter = aperture_correction(np.asarray(cat["counts"])[ok], np.asarray(cat["counts_wide"])[ok],
-                                             np.asarray(cat["sigma"])[ok], p.apcorr_min_sigma, 3, fallback)
+    werr = np.asarray(cat["counts_wide_err"])[ok] if "counts_wide_err" in cat.colnames else None
+    apc, n_ap, scatter, apc_se = aperture_correction(
+        np.asarray(cat["counts"])[ok], np.asarray(cat["counts_wide"])[ok], np.asarray(cat["sigma"])[ok],
+        p.apcorr_min_sigma, 3, fallback, err5=np.asarray(cat["counts_err"])[ok] if werr is not None else None,
+        err_wide=werr, return_error=True)
     seeing = seeing_correction(cat, sens, p, median_loss=median_loss) if len(cat) else Table()
     if len(cat) and sens is not None:
         corr = np.ones(len(cat))
@@ -285,14 +303,21 @@ def finalise_fluxes(cat: Table, sens: Sensitivity | None, params: DetectParams |
         cat["flux"] = cat["flux"] / apc * corr
         cat["flux_err"] = cat["flux_err"] / apc * corr
     f_sys = flux_systematic(cat, sens, p, apc, scatter)
+    # per-mask calibration: what remains uncertain of the mask's slit/box correction, and of the
+    # aperture correction (standard error of its median)
+    mask_err = np.zeros(len(cat))
+    for row in seeing:
+        mask_err[np.asarray(cat["mask"]) == row["mask"]] = row["correction_err"]
+    ap_err = apc_se / apc if n_ap and np.isfinite(apc_se) else 0.0
     if len(cat):
-        cat["flux_err_total"] = np.hypot(np.asarray(cat["flux_err"], float),
-                                         f_sys * np.abs(np.asarray(cat["flux"], float))) * FLUX_UNIT
+        cat["flux_err_stat"] = cat["flux_err"]
+        cat["flux_err"] = total_flux_error(cat["flux"], cat["flux_err_stat"], f_sys, mask_err, ap_err) * FLUX_UNIT
+        cat["flux_err_calib"] = np.hypot(mask_err, ap_err)
     if "n_missing" in cat.colnames:
         cat["doubt"] = line_doubts(cat, seeing, n_ap == 0)
     info = {"apcorr": apc, "n_lines": n_ap, "scatter": scatter, "analytic": fallback,
             "source": which if n_ap else "analytic (doublet, LSF, registration)", "seeing": seeing,
-            "flux_systematic": f_sys}
+            "flux_systematic": f_sys, "apcorr_err": ap_err}
     return cat, info
 
 
@@ -327,24 +352,85 @@ def line_doubts(cat: Table, seeing: Table, apcorr_analytic: bool, min_lines: int
 
 
 def flux_systematic(cat: Table, sens: Sensitivity | None, params: DetectParams, apcorr: float, ap_scatter: float) -> float:
-    """Fractional flux uncertainty that the pixel noise does not describe, measured on the bright
-    clean lines: the scatter of their spectral aperture fraction (5 of 21 columns) and that of
-    their 5-row fraction (of the brightest ones, > 3 x ``apcorr_min_sigma``) about their mask's
-    median (sizes, centring, drift), added in quadrature. Goes into ``flux_err_total``."""
-    parts = []
-    if np.isfinite(ap_scatter) and apcorr > 0:
-        parts.append(ap_scatter / apcorr)
-    if len(cat):
-        # scatter of the 5-row fraction of the brightest lines (> 3 x apcorr_min_sigma, well measured)
-        # about their mask's median: sizes, centring, drift
-        f5 = np.asarray(cat["box5_fraction"], float)
-        ok = (np.asarray(cat["status"]) == "adopted") & np.isfinite(f5) & (f5 > 0.3) & (f5 < 1.1) \
-            & (np.asarray(cat["sigma"], float) >= 3 * params.apcorr_min_sigma)
-        if ok.sum() >= 5:
-            masks = np.asarray(cat["mask"])[ok]
-            rel = np.concatenate([f5[ok][masks == m] / np.median(f5[ok][masks == m]) for m in np.unique(masks)])
-            parts.append(1.4826 * np.median(np.abs(rel - 1)))
-    return float(np.sqrt(np.sum(np.square(parts)))) if parts else 0.0
+    """Fractional flux uncertainty that the pixel noise does not describe: the intrinsic scatter,
+    about their mask's median, of the part of the bright clean lines' light that the 5 x 5 box
+    holds out of a box of ``2 box_half + 3`` rows and ``2 wide_half_x + 1`` columns (sizes, centring,
+    drift, line widths). The ratios' own noise (the small box is part of the big one) is
+    subtracted in quadrature, so that noise is not counted twice. Without the big-box columns
+    (older catalogues) the scatter of the spectral aperture fraction. A term of every line's
+    ``flux_err``."""
+    if not len(cat) or "counts_big" not in cat.colnames:
+        return float(ap_scatter / apcorr) if np.isfinite(ap_scatter) and apcorr > 0 else 0.0
+    f5 = np.asarray(cat["counts"], float)
+    e5 = np.asarray(cat["counts_err"], float)
+    fb = np.asarray(cat["counts_big"], float)
+    eb = np.asarray(cat["counts_big_err"], float)
+    ok = (np.asarray(cat["status"]) == "adopted") & (np.asarray(cat["sigma"], float) >= params.apcorr_min_sigma) \
+        & np.isfinite(fb) & (fb > 0) & np.isfinite(f5) & (np.asarray(cat["n_missing"]) == 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = f5 / fb
+    ok &= (ratio > 0.3) & (ratio < 1.3)
+    if ok.sum() < 5:
+        return float(ap_scatter / apcorr) if np.isfinite(ap_scatter) and apcorr > 0 else 0.0
+    masks = np.asarray(cat["mask"])
+    rel = np.full(len(cat), np.nan)
+    for m in np.unique(masks[ok]):
+        s = ok & (masks == m)
+        if s.sum() >= 3:
+            rel[s] = ratio[s] / np.median(ratio[s])
+    use = np.isfinite(rel)
+    if use.sum() < 5:
+        return float(ap_scatter / apcorr) if np.isfinite(ap_scatter) and apcorr > 0 else 0.0
+    observed = 1.4826 * float(np.median(np.abs(rel[use] - 1)))
+    fo = fb[use] - f5[use]
+    var = (fo**2 * e5[use] ** 2 + f5[use] ** 2 * np.clip(eb[use] ** 2 - e5[use] ** 2, 0, None)) / fb[use] ** 4
+    noise = float(np.sqrt(np.median(var))) / float(np.median(ratio[use]))
+    inbox = max(observed**2 - noise**2, 0.0)
+    return float(np.sqrt(inbox + across_slit_scatter(cat, sens, params) ** 2))
+
+
+def across_slit_scatter(cat: Table, sens: Sensitivity | None, params: DetectParams) -> float:
+    """Intrinsic scatter of the bright lines' slit transmission ``ln T(FWHM)`` about their mask's
+    median (no box sees the light the slit jaws cut: galaxy sizes), the FWHMs' fit errors
+    subtracted in quadrature; 0 without a standard or FWHM errors."""
+    from .fluxes import slit_transmission
+    if sens is None or "fwhm_y_err" not in cat.colnames:
+        return 0.0
+    fw = np.asarray(cat["fwhm_y"], float)
+    fe = np.asarray(cat["fwhm_y_err"], float)
+    ok = (np.asarray(cat["status"]) == "adopted") & (np.asarray(cat["sigma"], float) >= params.apcorr_min_sigma) \
+        & np.isfinite(fw) & (fw > 0.3) & (fw < 2.0) & np.isfinite(fe) & (fe > 0)
+    masks = np.asarray(cat["mask"])
+    lnt = np.log(slit_transmission(np.where(ok, fw, 1.0), sens.slit_width))
+    dlnt = np.abs(np.log(slit_transmission(np.where(ok, fw + 0.01, 1.0), sens.slit_width)) - lnt) / 0.01
+    rel = np.full(len(cat), np.nan)
+    for m in np.unique(masks[ok]):
+        s = ok & (masks == m)
+        if s.sum() >= 3:
+            rel[s] = lnt[s] - np.median(lnt[s])
+    use = np.isfinite(rel)
+    if use.sum() < 5:
+        return 0.0
+    observed = 1.4826 * float(np.median(np.abs(rel[use])))
+    noise = float(np.median(dlnt[use] * fe[use]))
+    return float(np.sqrt(max(observed**2 - noise**2, 0.0)))
+
+
+def line_log_correction(cat: Table, sens: Sensitivity | None, use) -> np.ndarray:
+    """Each line's own log slit/box-loss correction relative to the flux standard,
+    ``ln(box5_star / box5_line x T(FWHM_star) / T(FWHM_line))``, for the rows ``use`` (NaN elsewhere
+    or without a standard)."""
+    from .fluxes import slit_transmission
+    out = np.full(len(cat), np.nan)
+    use = np.asarray(use, bool)
+    if sens is None or not (np.isfinite(getattr(sens, "box5", np.nan)) and np.isfinite(sens.fwhm)) or not use.any():
+        return out
+    fw = np.asarray(cat["fwhm_y"], float)[use]
+    f5 = np.asarray(cat["box5_fraction"], float)[use]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[use] = np.log(sens.box5 / f5 * slit_transmission(sens.fwhm, sens.slit_width)
+                          / slit_transmission(fw, sens.slit_width))
+    return out
 
 
 def seeing_correction(cat: Table, sens: Sensitivity | None, params: DetectParams, min_lines: int = 3,
@@ -361,8 +447,13 @@ def seeing_correction(cat: Table, sens: Sensitivity | None, params: DetectParams
     * ``median``: the flux of bright lines in the clipped mean of the exposures over that in their
       median (measured in 07).
 
-    Fluxes are multiplied by ``correction`` = their product. Masks with fewer than ``min_lines``
-    bright lines take the survey medians."""
+    Fluxes are multiplied by ``correction`` = their product. The slit/box part is the median over
+    the mask's bright clean lines of each line's own ``along x across``; with few lines that median
+    is noisy, so it is shrunk towards the survey's median as far as its standard error exceeds the
+    true mask-to-mask spread (:func:`redshift1.ldss3.errormodel.shrink_to_survey`), and
+    ``correction_err`` (fractional) is what remains uncertain: a per-mask calibration term of every
+    line's flux error. Masks with fewer than ``min_lines`` bright lines take the survey medians."""
+    from .errormodel import median_with_error, shrink_to_survey
     from .fluxes import slit_transmission
     masks = list(dict.fromkeys(np.asarray(cat["mask"]).tolist()))
     bright = (np.asarray(cat["status"]) == "adopted") & (np.asarray(cat["sigma"], float) >= params.apcorr_min_sigma)
@@ -372,7 +463,9 @@ def seeing_correction(cat: Table, sens: Sensitivity | None, params: DetectParams
     ok5 = okf & np.isfinite(f5) & (f5 > 0.3) & (f5 < 1.1)
     fw_all = float(np.median(fw[okf])) if okf.any() else np.nan
     f5_all = float(np.median(f5[ok5])) if ok5.any() else np.nan
-    rows = []
+    lnc = line_log_correction(cat, sens, ok5)   # each bright line's own log slit/box correction
+    all_med, all_err = median_with_error(lnc[ok5], min_lines)
+    rows, raw, raw_err = [], [], []
     for m in masks:
         inm = np.asarray(cat["mask"]) == m
         n = int((ok5 & inm).sum())
@@ -384,13 +477,23 @@ def seeing_correction(cat: Table, sens: Sensitivity | None, params: DetectParams
                 along = float(sens.box5 / f5m)
             if np.isfinite(fwm) and np.isfinite(sens.fwhm):
                 across = float(slit_transmission(sens.fwhm, sens.slit_width) / slit_transmission(fwm, sens.slit_width))
+        v, e = median_with_error(lnc[ok5 & inm], min_lines)
+        raw.append(v if np.isfinite(e) else np.nan)
+        raw_err.append(e)
         med = float((median_loss or {}).get(m, 1.0))
         med = med if np.isfinite(med) and med > 0 else 1.0
         rows.append({"mask": m, "n_lines": n, "fwhm_lines": fwm, "fwhm_star": np.nan if sens is None else sens.fwhm,
                      "box5_lines": f5m, "box5_star": np.nan if sens is None else sens.box5,
-                     "along": along, "across": across, "median": med, "correction": along * across * med})
+                     "along": along, "across": across, "median": med, "correction": along * across * med,
+                     "correction_unshrunk": along * across * med, "correction_err": 0.0})
+    if rows and np.isfinite(all_med):
+        shrunk, err, _ = shrink_to_survey(raw, raw_err, all_med, all_err if np.isfinite(all_err) else 0.0)
+        for row, v, e in zip(rows, shrunk, err):
+            row["correction"] = float(np.exp(v) * row["median"])
+            row["correction_err"] = float(e)
     t = Table(rows=rows) if rows else Table(names=("mask", "n_lines", "fwhm_lines", "fwhm_star", "box5_lines",
-                                                   "box5_star", "along", "across", "median", "correction"))
+                                                   "box5_star", "along", "across", "median", "correction",
+                                                   "correction_unshrunk", "correction_err"))
     if rows:
         t["fwhm_lines"].unit = u.arcsec
         t["fwhm_star"].unit = u.arcsec

@@ -35,6 +35,11 @@ DOUBT_WORDS = {
     "no_line": "no adopted line: not a detection",
     "no_good_slit": "no reduced slit: not observed",
     "line_doubt": "its best line carries a doubt flag in the line catalogue",
+    "purity_unmeasured": "too few repeat detections to measure how often lines of this significance are real: "
+                         "P([OII]) takes the line as real",
+    "maybe_spurious": "its line is more likely noise than real (p_real < 0.5, from the repeats): P([OII]) is small",
+    "maybe_neiii": "a lone line at 7040-7307 Å: it may be [NeIII]3869 of a galaxy whose [OII] is below the "
+                   "filter (P([OII]) lowered by the measured [NeIII] fraction)",
     "no_galaxies": "no catalogue galaxy in the K bin: completeness undefined",
     # luminosity function / SFR density (10)
     "empty_bin": "no galaxy in the bin: value_hi is the 1-sigma upper limit (Gehrels N = 0 -> 1.841 times the "
@@ -101,8 +106,25 @@ def poii_doubts(poii, lines=None, clamp_lo: float = 0.1, clamp_hi: float = 0.9, 
         w0 = float(r["wavelength"]) if "wavelength" in poii.colnames else np.nan
         if st == "detected" and any(not (np.isfinite(w) and np.isfinite(w0)) or abs(w - w0) <= match_tol for w in ws):
             f.append("line_doubt")
+        if st == "detected" and str(r["p_source"]) == "photoz":
+            f.extend(_calibration_doubts(r, poii))
         rows.append(f)
     return doubt_column(rows)
+
+
+def _calibration_doubts(r, poii) -> list:
+    """Doubts of the calibrated P([OII]) of a photo-z detection (:func:`redshift1.science.poii.calibrate_p`)."""
+    cal = poii.meta.get("p_calibration") or {}
+    if not cal:
+        return []
+    f = []
+    if not np.isfinite(float((cal.get("purity") or {}).get("sigma0", -np.inf))):
+        f.append("purity_unmeasured")
+    if "p_real" in poii.colnames and float(r["p_real"]) < 0.5:
+        f.append("maybe_spurious")
+    if "p_not_neiii" in poii.colnames and float(r["p_not_neiii"]) < 1.0:
+        f.append("maybe_neiii")
+    return f
 
 
 def completeness_doubts(comp) -> np.ndarray:

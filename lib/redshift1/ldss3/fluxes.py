@@ -121,20 +121,24 @@ def _gauss_rows(r, amp, mu, sig):
     return amp * 0.5 * (erf((r + 0.5 - mu) / s) - erf((r - 0.5 - mu) / s))
 
 
-def profile_fwhm(profile, rows=None, nod: int = 6, full: bool = False):
+def profile_fwhm(profile, rows=None, nod: int = 6, full: bool = False, with_error: bool = False):
     """FWHM (pixels) of a pixel-integrated Gaussian fitted to a spatial profile (NaN = bad rows).
 
     The profile is that of ``A' - B'``: the positive image (both nods) at ``mu`` with the two
     half-strength negative images ``nod`` rows above and below (``nod = 0``: a plain Gaussian).
     ``full``: return ``(fwhm, amplitude, centre)``, the amplitude being the fitted total of the
-    positive image (NaN on failure).
+    positive image (NaN on failure); ``with_error`` appends the FWHM's 1-sigma error from the fit
+    (residual scatter, no weights).
     """
     from scipy.optimize import curve_fit
     p = np.asarray(profile, float)
     r = np.arange(p.size, dtype=float) if rows is None else np.asarray(rows, float)
     ok = np.isfinite(p)
+    fail = ((np.nan, np.nan, np.nan) if full else np.nan)
+    if with_error:
+        fail = (*fail, np.nan) if full else (np.nan, np.nan)
     if ok.sum() < 4 or np.nansum(p) <= 0:
-        return (np.nan, np.nan, np.nan) if full else np.nan
+        return fail
     mu0 = float(np.nansum(r[ok] * np.clip(p[ok], 0, None)) / np.nansum(np.clip(p[ok], 0, None)))
     def model(rr, amp, mu, sig):
         m = _gauss_rows(rr, amp, mu, sig)
@@ -142,13 +146,15 @@ def profile_fwhm(profile, rows=None, nod: int = 6, full: bool = False):
             m = m - 0.5 * _gauss_rows(rr, amp, mu + nod, sig) - 0.5 * _gauss_rows(rr, amp, mu - nod, sig)
         return m
     try:
-        popt, _ = curve_fit(model, r[ok], p[ok], p0=(np.nansum(p[ok]), mu0, 1.5),
-                            bounds=([0, r.min() - 2, 0.3], [np.inf, r.max() + 2, 6.0]), maxfev=2000)
+        popt, pcov = curve_fit(model, r[ok], p[ok], p0=(np.nansum(p[ok]), mu0, 1.5),
+                               bounds=([0, r.min() - 2, 0.3], [np.inf, r.max() + 2, 6.0]), maxfev=2000)
     except (RuntimeError, ValueError):
-        return (np.nan, np.nan, np.nan) if full else np.nan
-    if full:
-        return float(2.3548 * popt[2]), float(popt[0]), float(popt[1])
-    return float(2.3548 * popt[2])
+        return fail
+    out = (float(2.3548 * popt[2]), float(popt[0]), float(popt[1])) if full else (float(2.3548 * popt[2]),)
+    if with_error:
+        err = float(2.3548 * np.sqrt(pcov[2, 2])) if np.all(np.isfinite(pcov)) else np.nan
+        out = out + (err,)
+    return out if len(out) > 1 else out[0]
 
 
 def slit_transmission(fwhm_arcsec, slit_width: float = 0.8):
@@ -326,21 +332,41 @@ def analytic_aperture_correction(specres: float, dispersion: float, half_x: int 
     return float(np.mean(frac))
 
 
-def aperture_correction(flux5, flux_wide, sigma, min_sigma: float = 10.0, min_lines: int = 3, fallback=None):
+def aperture_correction(flux5, flux_wide, sigma, min_sigma: float = 10.0, min_lines: int = 3, fallback=None,
+                        err5=None, err_wide=None, return_error: bool = False):
     """Median of ``flux5 / flux_wide`` over lines with ``sigma >= min_sigma`` (clean, isolated).
 
     Returns ``(correction, n_lines, scatter)``; with fewer than ``min_lines`` lines the
     ``fallback`` (e.g. :func:`analytic_aperture_correction`) is returned with ``n_lines = 0``.
+    With the box errors ``err5`` and ``err_wide`` the scatter is the *intrinsic* one: the
+    ratios' expected noise (the 5 columns are part of the wide box) is subtracted in quadrature.
+    ``return_error``: also return the standard error of the median (from the observed scatter).
     """
     flux5, flux_wide, sigma = (np.asarray(a, float) for a in (flux5, flux_wide, sigma))
     sel = (sigma >= min_sigma) & np.isfinite(flux5) & np.isfinite(flux_wide) & (flux_wide > 0)
+    fb = (fallback if fallback is not None else 1.0)
     if sel.sum() < min_lines:
-        return (fallback if fallback is not None else 1.0), 0, np.nan
+        return (fb, 0, np.nan, np.nan) if return_error else (fb, 0, np.nan)
     r = flux5[sel] / flux_wide[sel]
-    r = r[(r > 0.3) & (r < 1.3)]
+    keep = (r > 0.3) & (r < 1.3)
+    r = r[keep]
     if r.size < min_lines:
-        return (fallback if fallback is not None else 1.0), 0, np.nan
-    return float(np.median(r)), int(r.size), float(1.4826 * np.median(np.abs(r - np.median(r))))
+        return (fb, 0, np.nan, np.nan) if return_error else (fb, 0, np.nan)
+    med = float(np.median(r))
+    observed = float(1.4826 * np.median(np.abs(r - med)))
+    scatter = observed
+    if err5 is not None and err_wide is not None:
+        e5 = np.asarray(err5, float)[sel][keep]
+        ew = np.asarray(err_wide, float)[sel][keep]
+        f5, fw = flux5[sel][keep], flux_wide[sel][keep]
+        fo = fw - f5
+        eo2 = np.clip(ew**2 - e5**2, 0, None)           # the columns outside the 5: independent noise
+        var_r = (fo**2 * e5**2 + f5**2 * eo2) / fw**4
+        noise = float(np.sqrt(np.nanmedian(var_r)))
+        scatter = float(np.sqrt(max(observed**2 - noise**2, 0.0)))
+    if return_error:
+        return med, int(r.size), scatter, 1.2533 * observed / np.sqrt(r.size)
+    return med, int(r.size), scatter
 
 
 def calibrate(counts, wave, sens: Sensitivity, airmass: float, nodtime: float, apcorr: float = 1.0):

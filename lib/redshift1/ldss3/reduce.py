@@ -601,6 +601,8 @@ def write_reduced(red: ReducedMask, path) -> Path:
     for k, v in red.meta.items():
         if isinstance(v, (list, tuple, dict)) or v is None:
             continue
+        if isinstance(v, (float, np.floating)) and not np.isfinite(v):
+            continue        # FITS headers hold no NaN: an unmeasured number is left out (readers default it)
         key = k.upper()[:8]
         h[key] = v if not isinstance(v, (np.generic,)) else v.item()
     h["SPECLO"], h["SPECHI"] = red.meta["spec_range"]

@@ -429,6 +429,15 @@ def plot_flux_limit(gal: Table, limits: Table, limit_mask: str, nsigma: float = 
     return fig
 
 
+def upper_limit_markers(ax, x, upper, label: str = "", color="k") -> None:
+    """Empty bins drawn as downward arrows from their (finite) upper limit."""
+    x, upper = np.asarray(x, float), np.asarray(upper, float)
+    ok = np.isfinite(x) & np.isfinite(upper) & (upper > 0)
+    if ok.any():
+        ax.errorbar(x[ok], upper[ok], yerr=0.4 * upper[ok], uplims=True, fmt="v", color=color, mfc="none", ms=5,
+                    elinewidth=0.8, label=label or None)
+
+
 def plot_lf(lf: Table, slopes: dict, fit_range=(40.6, 42.0)):
     """ROLES Fig. 14 (left): the [OII] luminosity function per field with the faint-end fit."""
     fig, ax = plt.subplots(figsize=(6.5, 5))
@@ -440,6 +449,9 @@ def plot_lf(lf: Table, slopes: dict, fit_range=(40.6, 42.0)):
         hi = np.asarray(t["phi_hi"], float)
         ax.errorbar(x, y, yerr=[y - lo, hi - y], fmt="o" if k == 0 else "s", mfc="k" if k == 0 else "none",
                     color="k", ms=5, label=f)
+        e = lf[(np.asarray(lf["field"]) == f) & (np.asarray(lf["n_gal"]) == 0)]
+        upper_limit_markers(ax, np.asarray(e["logl"], float) + (0.02 if k else 0), np.asarray(e["phi_hi"], float),
+                            f"{f}: empty bin, 1σ upper limit")
     s = slopes.get("both_fields", {})
     if np.isfinite(s.get("alpha", np.nan)):
         xx = np.linspace(fit_range[0], min(fit_range[1], 42.5), 50)
@@ -472,6 +484,9 @@ def _sfrd_points(ax, t, fmt, label, mfc="k", color="k", offset=0.0):
     ok = y > 0
     ax.errorbar(x[ok], y[ok], yerr=[np.clip(y - lo, 0, None)[ok], np.nan_to_num(hi - y)[ok]],
                 xerr=[xl[ok], xh[ok]], fmt=fmt, mfc=mfc, color=color, ms=5, label=label, elinewidth=0.8)
+    empty = (np.asarray(t["n_gal"]) == 0) if "n_gal" in t.colnames else ~ok
+    xe = 0.5 * (np.asarray(t["logm_lo"], float) + np.asarray(t["logm_hi"], float)) + offset
+    upper_limit_markers(ax, xe[empty], hi[empty], f"{label}: empty bin, 1σ upper limit", color=color)
 
 
 def plot_sfrd(sfrd: Table, paper=None):

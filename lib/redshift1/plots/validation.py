@@ -276,3 +276,25 @@ def plot_paper_ratios(table: Table):
     ax.set_title(f"Paper vs compendium ({table.meta.get('preset', '')} preset)", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def plot_poii_reliability(rel: Table):
+    """Reliability diagram of P([OII]): fraction of detections truly [OII] against the mean P per
+    bin (binomial errors, point area ∝ number), the diagonal and its ±0.05 band."""
+    fig, ax = plt.subplots(figsize=(4.6, 4.4))
+    ax.fill_between([0, 1], [-0.05, 0.95], [0.05, 1.05], color="0.85", label="±0.05 of the diagonal")
+    ax.plot([0, 1], [0, 1], "k--", lw=1)
+    ok = np.asarray(rel["n"]) > 0
+    x = np.asarray(rel["mean_p"], float)[ok]
+    y = np.asarray(rel["fraction_truly_oii"], float)[ok]
+    e = np.asarray(rel["fraction_err"], float)[ok]
+    n = np.asarray(rel["n"])[ok]
+    ax.errorbar(x, y, yerr=e, fmt="none", ecolor="k", elinewidth=0.8)
+    ax.scatter(x, y, s=8 + 4 * np.sqrt(n), color="C0", zorder=3, label="detected ROLES targets")
+    for xi, yi, ni in zip(x, y, n):
+        ax.annotate(f"{ni}", (xi, yi), textcoords="offset points", xytext=(5, -10), fontsize=7)
+    ax.set(xlim=(-0.03, 1.03), ylim=(-0.03, 1.08), xlabel="mean P([OII]) in the bin",
+           ylabel="fraction truly [OII]", title="P([OII]) reliability (mock truth)")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig

@@ -8,6 +8,9 @@
   below ``clamp_lo`` and to 1 above ``clamp_hi``.
 * :func:`assign_poii` -- per observed object: the adopted line, P([OII]) with secure
   spectroscopic redshifts (public, then our multi-line) taking precedence, its class.
+* :func:`calibrate_p` -- the calibrated P([OII]): ROLES' P times the probability that the line
+  is real (from the repeats) and is not [NeIII]; a public spectroscopic redshift identifies the
+  line itself.
 * :func:`completeness` -- ``W_k = N_slit,k / N_phot,k`` with ``N = Σ ∫_window p(z) dz`` in
   K bins (ROLES eqs. 10-11).
 """
@@ -21,7 +24,7 @@ from .. import constants as C
 from ..errors import DataFormatError
 
 __all__ = ["LINE_REST", "LINE_WINDOWS", "window_integrals", "p_oii", "clamp_p", "p_class", "assign_poii",
-           "completeness", "summed_nz"]
+           "completeness", "summed_nz", "calibrate_p", "oii_line_density"]
 
 #: vacuum rest wavelengths (Å) of the lines whose windows enter P([OII])
 LINE_REST = {"OII": C.OII_3727.to_value(u.AA), "Hbeta": C.HBETA.to_value(u.AA),
@@ -264,3 +267,72 @@ def completeness(photometry: Table, zgrid, pdf, targeted_ids, k_range=(22.5, 24.
     t = Table(rows=rows)
     t["K_lo"].unit = t["K_hi"].unit = u.mag
     return t
+
+
+def oii_line_density(poii: Table, photometry: dict, pdfs: dict) -> np.ndarray:
+    """Per object, the density (per Å) of its line's wavelength if the line is [OII]:
+    ``p(z = lambda / 3728.48 - 1) / 3728.48`` from its photo-z PDF (NaN without a line or a PDF)."""
+    out = np.full(len(poii), np.nan)
+    w = np.asarray(poii["wavelength"], float)
+    for field, phot in photometry.items():
+        zgrid, pdf, _ = pdfs[field]
+        row_of = dict(zip(np.asarray(phot["id"]), np.asarray(phot["pdf_row"], int)))
+        for k in np.flatnonzero((np.asarray(poii["field"]) == field) & np.isfinite(w)):
+            r = row_of.get(poii["id"][k])
+            if r is not None and 0 <= r < np.shape(pdf)[0]:
+                out[k] = np.interp(w[k] / LINE_REST["OII"] - 1, zgrid, pdf[r], left=0.0, right=0.0) / LINE_REST["OII"]
+    return out
+
+
+def calibrate_p(poii: Table, purity_fit: dict, neiii: dict, spec_tol: float = 10.0,
+                band=(7040.0, 8010.0), line_density=None) -> Table:
+    """Calibrated P([OII]) of the detected objects (issue 12, item 7), in place; returns ``poii``.
+
+    ROLES' P (kept as ``p_oii_roles``) assumes the line is real and is one of [OII], Hβ, [OIII]
+    or Hα. Here, measured on the survey itself (:mod:`redshift1.ldss3.purity`):
+
+    * ``p_real`` -- the probability that the line is real: ``q`` (from its significance, by the
+      repeats), and where ``line_density`` (:func:`oii_line_density`) is given, Bayes with the
+      wavelength: ``q B / (q B + 1 - q)``, ``B`` the density of the line's wavelength for a real
+      line over that of a noise peak (uniform across the band): the [OII] density divided by
+      ROLES' P (clipped at 0.1), standing for the density summed over the four lines -- a line
+      where the photo-z puts no line is likely noise. (Normalising the PDFs to the windows, the
+      exact form for posterior PDFs, was less well calibrated on the paper preset's mock, whose
+      PDFs are not posteriors of the targeted population.)
+    * ``p_not_neiii`` -- ``1 -`` the [NeIII] fraction for lone lines at 7040-7307 Å (where a
+      [NeIII] line whose [OII] lies below the filter passes for [OII]), 1 elsewhere;
+    * a public spectroscopic redshift identifies the line itself: P = 1 when the line lies
+      within ``spec_tol`` Å of [OII] at that redshift, else 0 (not merely "z in the window").
+
+    Photo-z objects get ``p_oii = p_oii_roles x p_real x p_not_neiii``; multi-line redshifts
+    (two or more lines: real and identified) keep theirs. ``p_class`` follows the new P.
+    """
+    from ..ldss3.purity import line_purity, neiii_range
+    det = np.asarray(poii["status"]) == "detected"
+    src = np.asarray(poii["p_source"])
+    w = np.asarray(poii["wavelength"], float)
+    p = np.asarray(poii["p_oii"], float).copy()
+    poii["p_oii_roles"] = p.copy()
+    real = np.where(det, line_purity(np.nan_to_num(np.asarray(poii["sigma"], float)), purity_fit), np.nan)
+    if line_density is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            bf = np.asarray(line_density, float) / np.clip(p, 0.1, 1.0) * (band[1] - band[0])
+            bf = np.where(np.isfinite(bf), bf, 1.0)
+            real = np.where(real < 1, real * bf / (real * bf + 1 - real), real)
+    lo, hi = neiii_range(band)
+    with np.errstate(invalid="ignore"):
+        not_ne = np.where(det & (w >= lo) & (w < hi), 1.0 - float(neiii.get("fraction", 0.0)), 1.0)
+    photo = det & (src == "photoz")
+    p[photo] = p[photo] * real[photo] * not_ne[photo]
+    spec = det & (src == "zspec_public")
+    zsp = np.asarray(poii["z_spec_public"], float)
+    with np.errstate(invalid="ignore"):
+        p[spec] = (np.abs(w[spec] - LINE_REST["OII"] * (1 + zsp[spec])) <= spec_tol).astype(float)
+    poii["p_real"] = real
+    poii["p_not_neiii"] = np.where(det, not_ne, np.nan)
+    poii["p_oii"] = p
+    poii["p_class"] = np.where(np.isfinite(p), p_class(np.nan_to_num(p)), poii["p_class"])
+    poii.meta["p_calibration"] = {"purity": purity_fit, "neiii": neiii, "spec_tol_aa": spec_tol,
+                                  "description": "p_oii = ROLES P x p_real (repeats) x p_not_neiii for photo-z "
+                                                 "objects; spec-z objects: the line is [OII] at z_spec or not"}
+    return poii

@@ -26,7 +26,8 @@ from ..ldss3.doubt import completeness_doubts, poii_doubts
 from ..ldss3 import io as lio
 from ..ldss3.reduce import survey_root
 from .lf import fit_faint_end, luminosity_function
-from .poii import LINE_REST, LINE_WINDOWS, assign_poii, completeness
+from ..ldss3.purity import chance_reproduction, neiii_fraction, purity_from_repeats
+from .poii import LINE_REST, LINE_WINDOWS, assign_poii, calibrate_p, completeness, oii_line_density
 from .sfr import g10_correction, line_luminosity, sfr_from_oii
 from .sfrd import PAPER_TABLE2, RHO_UNIT, TABLE2_COLUMNS, comparison_sfrd, mass_at_z, sfrd_table
 from .vmax import flux_visibility, k_visibility, vmax, window_volume, z_grid
@@ -53,8 +54,11 @@ def load_fields(data_dir, fields):
 
 
 def redshift_step(data_dir, products_dir, clamp_lo: float = 0.1, clamp_hi: float = 0.9,
-                  k_range=(22.5, 24.0), k_step: float = 0.25, use_zspec: bool = False):
-    """P([OII]) and completeness (09). Returns ``(poii, completeness, counts, (phot, pdfs))``."""
+                  k_range=(22.5, 24.0), k_step: float = 0.25, use_zspec: bool = False, calibrate: bool = True):
+    """P([OII]) and completeness (09). Returns ``(poii, completeness, counts, (phot, pdfs))``.
+
+    ``calibrate``: multiply ROLES' P by the probability that the line is real and not [NeIII]
+    (:func:`redshift1.science.poii.calibrate_p`); False gives the paper's P."""
     products = Path(products_dir)
     slits = Table.read(_need(products / "ldss3_slit_summary.ecsv", "08_ldss3_detect"))
     lines = Table.read(_need(products / "ldss3_lines.ecsv", "08_ldss3_detect"))
@@ -62,6 +66,11 @@ def redshift_step(data_dir, products_dir, clamp_lo: float = 0.1, clamp_hi: float
     fields = sorted(set(np.asarray(slits["field"]).tolist()))
     phot, pdfs = load_fields(data_dir, fields)
     poii = assign_poii(slits, lines, ml, phot, pdfs, clamp_lo, clamp_hi)
+    if calibrate:      # issue 12: P([OII]) that matches the fraction truly [OII]
+        rep_path = products / "ldss3_repeats.ecsv"
+        rep = Table.read(rep_path) if rep_path.is_file() else None
+        calibrate_p(poii, purity_from_repeats(rep, chance_reproduction(lines, rep)), neiii_fraction(lines),
+                    line_density=oii_line_density(poii, phot, pdfs))
     # completeness per K bin and field (galaxies with a good slit)
     good_tgt = np.asarray(slits["status"]) == "ok"
     good_tgt &= np.asarray(slits["is_roles_target"], bool)

@@ -13,8 +13,9 @@
   G10-corrected SFR against the true values.
 * **Completeness** -- W per K bin against the true W: the fraction of catalogue galaxies
   truly in the [OII] window that have a good slit.
-* **LF and SFRD** -- against the same densities of the true population that ROLES selects
-  (22.5 < K ≤ 24, true z in the [OII] window, true [OII] flux and true mass) over the
+* **LF and SFRD** -- against the same densities of the true population that the 1/V_max
+  estimator counts (true z in the [OII] window and visible somewhere in it: K moved across the
+  window reaching 22.5 < K ≤ 24, the true [OII] flux clearing the product's flux limit) over the
   window volume: nominal eq. 9 SFRs from the true flux for the nominal rows, true SFR-equivalent
   (eq. 9 / G10) for the G10 rows, the comparison sample from its truth weighted by 1/p_select.
 """
@@ -39,6 +40,7 @@ from .core import (Matched, asymmetric_pulls, column, completeness_curve, match_
                    robust_sigma, value_at_fraction, check_slope)
 
 __all__ = ["RolesInputs", "load_roles", "line_matching", "line_completeness", "roles_matched", "poii_calibration",
+           "poii_reliability",
            "completeness_vs_truth", "truth_lf", "lf_vs_truth", "truth_sfrd", "sfrd_vs_truth", "roles_slope_checks",
            "roles_compendium_values", "roles_truth_values", "ROLES_NOTES", "OII_REST", "density_recovery_rows", "lf_turnover",
            "false_positives"]
@@ -224,6 +226,32 @@ def poii_calibration(r: RolesInputs, tol: float = 10.0, edges=(0.0, 0.05, 0.5, 0
     return cal, per_field
 
 
+def poii_reliability(r: RolesInputs, tol: float = 10.0, edges=(0.0, 1e-9, 0.2, 0.4, 0.6, 0.8, 1.0 - 1e-9, 1.0)) -> Table:
+    """Reliability diagram of P([OII]) (issue 12): detected ROLES targets in bins of P (the first
+    and last bins hold P = 0 and P = 1 exactly), with the mean P, the fraction truly [OII] and its
+    binomial 1-sigma error (from the mean P, at least that of one object in the bin), and
+    ``calibrated`` = fraction within max(0.05, 2 sigma) of the mean P."""
+    p = r.poii
+    det = (np.asarray(p["status"]) == "detected") & np.asarray(p["is_roles_target"], bool)
+    truly = _truly_oii(column(p, "wavelength"), r.truth_col(p["id"], "z_true"), tol)
+    pv = column(p, "p_oii")
+    rows = []
+    for k, (a, b) in enumerate(zip(edges[:-1], edges[1:])):
+        s = det & (pv >= a) & ((pv <= b) if k == len(edges) - 2 else (pv < b))
+        n = int(s.sum())
+        if n == 0:
+            rows.append((a, b, 0, np.nan, np.nan, np.nan, False))
+            continue
+        mp, fr = float(np.mean(pv[s])), float(np.mean(truly[s]))
+        err = float(np.sqrt(max(mp * (1 - mp), 1.0 / n) / n))
+        rows.append((a, b, n, mp, fr, err, bool(abs(fr - mp) <= max(0.05, 2 * err))))
+    t = Table(rows=rows, names=("p_lo", "p_hi", "n", "mean_p", "fraction_truly_oii", "fraction_err", "calibrated"),
+              dtype=(float, float, int, float, float, float, bool))
+    t.meta["description"] = ("P([OII]) reliability: detected ROLES targets per P bin; truly [OII] = the adopted line "
+                             f"within {tol:g} Å of 3728.48 Å (1 + z_true)")
+    return t
+
+
 def completeness_vs_truth(r: RolesInputs) -> Table:
     """W per field and K bin (notebook 09) beside the true W: targeted galaxies truly in the
     window over all catalogue galaxies truly in the window, same K bins."""
@@ -247,15 +275,45 @@ def completeness_vs_truth(r: RolesInputs) -> Table:
 
 # --------------------------------------------------------------------------- LF and SFRD
 def _selected_truth(r: RolesInputs, field: str, k_range=(22.5, 24.0)):
+    """The true galaxies of ``field`` that the LF/SFRD estimator counts (issue 12): in the [OII]
+    window and *visible somewhere in it* -- their K, moved across the window, reaches the K range,
+    and their true [OII] flux, moved likewise, clears the flux limit the product used. The 1/V_max
+    estimator weights a galaxy seen at z by V_window / V_max to stand for the galaxies like it at
+    the redshifts where it would not be seen, so its expectation is the density of these galaxies
+    -- not that of the galaxies inside the K range at their own z, which is smaller by the
+    visibility fraction."""
+    from ..science.vmax import flux_visibility, k_visibility, z_grid
     win = LINE_WINDOWS["OII"]
     zt = column(r.truth, "z_true")
     k = column(r.truth, "K")
-    return ((np.asarray(r.truth["field"]) == field) & (zt >= win[0]) & (zt <= win[1])
-            & (k > k_range[0]) & (k <= k_range[1]))
+    sel = (np.asarray(r.truth["field"]) == field) & (zt >= win[0]) & (zt <= win[1]) & np.isfinite(k)
+    if not sel.any():
+        return sel
+    zg, _ = z_grid(win, 200)
+    vis = k_visibility(k[sel], zt[sel], zg, k_range)
+    limit = _product_flux_limit(r)
+    if limit is not None:
+        vis &= flux_visibility(np.nan_to_num(column(r.truth, "f_OII_3727")[sel]), zt[sel], zg, *limit)
+    out = np.zeros(len(r.truth), bool)
+    out[np.flatnonzero(sel)] = vis.any(axis=1)
+    return out
+
+
+def _product_flux_limit(r: RolesInputs):
+    """``(wavelength, flux)`` of the [OII] limit the LF product used (mask and n-sigma from its
+    metadata), or None."""
+    if r.limits is None or r.galaxies is None:
+        return None
+    mask = str(r.galaxies.meta.get("flux_limit_mask", ""))
+    if mask not in r.limits.colnames:
+        return None
+    scale = float(r.galaxies.meta.get("limit_nsigma", 4.0)) / float(r.limits.meta.get("nsigma", 4.0))
+    return column(r.limits, "wavelength"), column(r.limits, mask) * scale
 
 
 def truth_lf(r: RolesInputs, k_range=(22.5, 24.0)) -> Table:
-    """The true [OII] LF per field of the K-selected population in the window (LF bins of the product)."""
+    """The true [OII] LF per field of the population the estimator counts (:func:`_selected_truth`;
+    LF bins of the product)."""
     lf = r.lf
     edges_by_field = {}
     for f in sorted(set(np.asarray(lf["field"]).tolist())):
@@ -391,7 +449,7 @@ def density_recovery_rows(lf_cmp: Table | None, sfrd_cmp: Table | None, comp_tru
     if lf_cmp is not None:
         s = (column(lf_cmp, "n_gal") > 0) & (column(lf_cmp, "phi_true") > 0)
         rows.append(_ratio_rows("ROLES", "[OII] LF φ", "bins with measured galaxies", "Mpc⁻³ dex⁻¹",
-                                "truth: K-selected galaxies in the window; pulls from asymmetric errors",
+                                "truth: galaxies in the window visible somewhere in it (K range, flux limit); pulls from asymmetric errors",
                                 column(lf_cmp, "ratio")[s], column(lf_cmp, "pull")[s]))
     if sfrd_cmp is not None:
         for est in ("nominal", "g10"):
@@ -420,7 +478,7 @@ def roles_slope_checks(r: RolesInputs, tlf: Table) -> list:
         a, ae = float(fe.get("alpha", np.nan)), float(fe.get("alpha_err", np.nan))
         checks.append(check_slope("[OII] LF faint-end slope α", (a, a - ae, a + ae), a_true, "truth sample",
                                   (a_true - ae_true, a_true + ae_true), n_points=int(fe.get("n_bins", 0)),
-                                  note=f"fit_faint_end on the true LF (K-selected, in window), {lo:g} ≤ log L < {hi:g}"))
+                                  note=f"fit_faint_end on the true LF (visible galaxies in the window), {lo:g} ≤ log L < {hi:g}"))
     return checks
 
 
@@ -438,12 +496,13 @@ ROLES_NOTES = {
                         "(under sky lines: 95th percentile)",
     "roles.completeness_cdfs": "truth: targeted / catalogue galaxies with TRUE z in the window, 22.5 < K ≤ 24",
     "roles.volume": "compendium: window volume of the fields' areas; truth: the same from the truth areas",
-    "roles.lf_alpha": "truth: the same faint-end fit on the true LF of the K-selected galaxies in the window",
+    "roles.lf_alpha": "truth: the same faint-end fit on the true LF of the galaxies in the window visible somewhere in it",
     "roles.lf_turnover": "compendium: from the peak of the LF (both fields) faintwards, the lower edge of the last bin "
                          "above half the peak; truth: log L where the detection "
                          "completeness of the true [OII] lines reaches 50 %",
     "roles.sfrd": "ρ_SFR rows: nominal eq. 9 SFRs; truth: the same estimator with true fluxes, masses and z of the "
-                  "K-selected galaxies in the window (higher-mass: truth weighted by 1/p_select)",
+                  "galaxies in the window visible somewhere in it (K range, flux limit; higher-mass: truth weighted "
+                  "by 1/p_select)",
 }
 
 

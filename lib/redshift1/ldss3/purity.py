@@ -1,0 +1,113 @@
+"""How likely is a detected line real, and how likely is a lone blue line [NeIII]? (issue 12, item 7)
+
+P([OII]) from the photo-z windows (ROLES §2.5) says which line a *real* line is, among [OII],
+Hβ, [OIII] and Hα. Two things it cannot see are measured here on the survey itself:
+
+* :func:`purity_from_repeats` -- the probability that an adopted line is real, as a function of
+  its significance: a logistic curve fitted by maximum likelihood to whether the lines of
+  objects observed on several masks were reproduced on the other masks (ROLES §2.4.3;
+  ``ldss3_repeats.ecsv``), allowing for reproductions by chance (:func:`chance_reproduction`:
+  detections on the other masks at shifted wavelengths). :func:`line_purity` evaluates it.
+* :func:`neiii_fraction` -- [NeIII]3869 sits 3.8 % redwards of [OII]: a galaxy at z ≈ 0.82-0.89
+  has its [OII] below the filter and its [NeIII] inside, at 7040-7307 Å, where it passes for
+  [OII] at z ≈ 0.89-0.96 (the photo-z cannot tell 0.04 in z). The fraction of bright [OII]
+  lines whose [NeIII] is also detected is the fraction of lone lines in that range that are
+  [NeIII] rather than [OII] (the [OII] population continues across the filter edge).
+"""
+from __future__ import annotations
+
+import numpy as np
+from astropy.table import Table
+from scipy.optimize import minimize
+
+from .reliability import LINES
+
+__all__ = ["purity_from_repeats", "chance_reproduction", "line_purity", "neiii_fraction", "NEIII_OVER_OII", "neiii_range"]
+
+#: rest-wavelength ratio [NeIII]3869 / [OII]3727
+NEIII_OVER_OII = LINES["NeIII_3869"] / LINES["OII_3727"]
+
+
+def neiii_range(band=(7040.0, 8010.0)):
+    """Observed wavelengths where a lone [NeIII] line can pass for [OII]: its [OII] below the band."""
+    return band[0], band[0] * NEIII_OVER_OII
+
+
+def chance_reproduction(lines: Table, rep: Table, tol: float = 8.0, offsets=(-120, -90, -60, -30, 30, 60, 90, 120),
+                        statuses=("adopted", "below_threshold"), band=(7040.0, 8010.0)) -> float:
+    """How often an unreal line would be 'reproduced' by chance: for every repeat detection, the
+    fraction of wavelength offsets (Å, inside the band) at which each other mask of the object has a
+    detection within ``tol`` -- the rate of coincidences with unrelated lines and noise peaks."""
+    if rep is None or len(rep) == 0 or lines is None or len(lines) == 0:
+        return 0.0
+    st = np.isin(np.asarray(lines["status"]), statuses)
+    obj = np.asarray(lines["object_id"])[st]
+    msk = np.asarray(lines["mask"])[st]
+    wav = np.asarray(lines["wavelength"], float)[st]
+    masks_of = {}
+    for o, m in zip(np.asarray(lines["object_id"]), np.asarray(lines["mask"])):
+        masks_of.setdefault(o, set()).add(m)
+    hits = trials = 0
+    for o, m, w, n_other in zip(np.asarray(rep["object_id"]), np.asarray(rep["mask"]),
+                                np.asarray(rep["wavelength"], float), np.asarray(rep["n_other"], int)):
+        if n_other < 1:
+            continue
+        others = [om for om in masks_of.get(o, set()) if om != m]
+        for d in offsets:
+            if not band[0] <= w + d <= band[1]:
+                continue
+            trials += 1
+            found = sum(bool(np.any((obj == o) & (msk == om) & (np.abs(wav - (w + d)) <= tol))) for om in others)
+            hits += found >= n_other
+    return float(hits / trials) if trials else 0.0
+
+
+def purity_from_repeats(rep: Table, chance: float = 0.0, statuses_min_sigma: float = 3.0) -> dict:
+    """Logistic ``purity(sigma) = 1 / (1 + exp(-(sigma - sigma0) / scale))`` fitted by maximum
+    likelihood to ``reproduced`` against ``sigma`` of the repeat table (detections >=
+    ``statuses_min_sigma``): a real line is reproduced, an unreal one only by ``chance``
+    (:func:`chance_reproduction`), so ``P(reproduced) = purity + (1 - purity) chance``. Returns
+    ``{"sigma0", "scale", "chance", "n", "n_reproduced"}``; with fewer than 5 lines or no
+    unreproduced one, ``sigma0 = -inf`` (every line counts as real)."""
+    if rep is None or len(rep) == 0:
+        return {"sigma0": -np.inf, "scale": 1.0, "chance": chance, "n": 0, "n_reproduced": 0}
+    s = np.asarray(rep["sigma"], float)
+    r = np.asarray(rep["reproduced"], bool)
+    ok = np.isfinite(s) & (s >= statuses_min_sigma)
+    s, r = s[ok], r[ok]
+    if s.size < 5 or r.all() or not r.any():
+        return {"sigma0": -np.inf, "scale": 1.0, "chance": chance, "n": int(s.size), "n_reproduced": int(r.sum())}
+
+    def nll(th):
+        q = 1.0 / (1.0 + np.exp(-(s - th[0]) / np.exp(th[1])))
+        q = np.clip(q + (1 - q) * chance, 1e-9, 1 - 1e-9)
+        return -np.sum(np.where(r, np.log(q), np.log(1 - q)))
+    th = minimize(nll, [float(np.median(s)), np.log(0.5)], method="Nelder-Mead").x
+    return {"sigma0": float(th[0]), "scale": float(np.exp(th[1])), "chance": float(chance), "n": int(s.size),
+            "n_reproduced": int(r.sum())}
+
+
+def line_purity(sigma, fit: dict):
+    """Probability that a line of significance ``sigma`` is real (see :func:`purity_from_repeats`)."""
+    sigma = np.asarray(sigma, float)
+    if not np.isfinite(fit.get("sigma0", -np.inf)):
+        return np.ones(sigma.shape)
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-(sigma - fit["sigma0"]) / fit["scale"]))
+
+
+def neiii_fraction(lines: Table, min_sigma: float = 12.0, tol: float = 6.0, band=(7040.0, 8010.0)) -> dict:
+    """Fraction of adopted lines (>= ``min_sigma``, taken as [OII]) whose [NeIII] would fall inside
+    the band and is detected in the same slit (adopted or rejected as a multi-line companion)
+    within ``tol`` Å. Returns ``{"fraction", "n", "n_with_neiii"}`` (fraction 0 without lines)."""
+    if lines is None or len(lines) == 0:
+        return {"fraction": 0.0, "n": 0, "n_with_neiii": 0}
+    st = np.asarray(lines["status"])
+    w = np.asarray(lines["wavelength"], float)
+    sg = np.asarray(lines["sigma"], float)
+    key = np.array([f"{m}/{s}" for m, s in zip(np.asarray(lines["mask"]), np.asarray(lines["slit_id"]))])
+    cand = np.flatnonzero((st == "adopted") & (sg >= min_sigma) & (w >= neiii_range(band)[1])
+                          & (w * NEIII_OVER_OII <= band[1] - tol))
+    comp = np.isin(st, ["adopted", "multiline_rejected"])
+    k = sum(bool(np.any(comp & (key == key[i]) & (np.abs(w - w[i] * NEIII_OVER_OII) < tol))) for i in cand)
+    return {"fraction": float(k / cand.size) if cand.size else 0.0, "n": int(cand.size), "n_with_neiii": int(k)}
