@@ -293,3 +293,16 @@ def test_only_a_paper_run_publishes_to_the_committed_figures(tmp_path):
     (products / "paper_vs_compendium.md").unlink()            # a product the run did not write
     assert [p.name for p in publish_paper_results(figures, products, published)] == ["paper_vs_compendium.ecsv"]
     assert (published / "paper_vs_compendium.md").is_file()    # the committed copy is left alone
+
+
+def test_published_figures_are_committed_and_shown():
+    """Every figure a paper run publishes is let through .gitignore and shown in the README,
+    so a paper run's results reach readers and nothing else does."""
+    from redshift1.runner import PUBLISHED_FIGURES, PUBLISHED_PRODUCTS
+
+    root = Path(__file__).resolve().parents[1]
+    gitignore = (root / ".gitignore").read_text().splitlines()
+    readme = (root / "README.md").read_text()
+    for name in PUBLISHED_FIGURES + PUBLISHED_PRODUCTS:
+        assert f"!/figures/{name}" in gitignore, f"{name} is published but git-ignored"
+        assert f"figures/{name}" in readme, f"{name} is published but the README does not show it"

@@ -74,7 +74,15 @@ FIGURE_SUFFIXES = {".png", ".pdf", ".svg", ".jpg", ".jpeg", ".gif", ".eps", ".we
 #: The paper preset's results committed in the top-level ``figures/`` (the README shows them).
 PUBLISHED_PRODUCTS = ("paper_vs_compendium.md", "paper_vs_compendium.ecsv")
 #: Figures to publish with them: add a name here, to .gitignore's exceptions and to the README at once.
-PUBLISHED_FIGURES: tuple[str, ...] = ()
+PUBLISHED_FIGURES: tuple[str, ...] = (
+    "fig02_kross_figure1.png",
+    "fig04_sfr_main_sequence.png",
+    "fig05_resolved_ms.png",
+    "fig06_metallicity_delta.png",
+    "fig10_roles_fig14_oii_lf.png",
+    "fig10_roles_fig15_sfrd.png",
+    "fig12_paper_vs_compendium.png",
+)
 #: Kernel arguments: the kernel application's own log (start-up and shutdown bookkeeping,
 #: never a cell's output, which reaches the notebook) speaks only of critical problems; its
 #: shutdown race with jupyter_client's interrupt otherwise prints "KeyboardInterrupt caught
