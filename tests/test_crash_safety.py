@@ -11,7 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from astropy.table import Table
 
 from redshift1.mock.observe import foreign_files, observe
 
@@ -73,8 +75,14 @@ def test_killed_detect_lines_leaves_the_old_or_the_new_catalogue(tmp_path):
     subprocess.run(cmd + [str(ref)], check=True, capture_output=True, cwd=tmp_path)
     seconds = time.perf_counter() - t0
     new = ref.read_bytes()
-    earlier = tmp_path / "earlier.ecsv"                 # an earlier catalogue: another threshold
-    subprocess.run(cmd[:-1] + ["--adopt-sigma", "8", "--out", str(earlier)], check=True, capture_output=True)
+    # an earlier catalogue: a threshold just above the weakest adopted line, so that it differs
+    lines = Table.read(ref)
+    sigma = np.asarray(lines["sigma"], float)
+    adopted = sigma[np.asarray(lines["status"]) == "adopted"] if "status" in lines.colnames else sigma
+    assert adopted.size, "the tiny mask has no adopted line to drop"
+    earlier = tmp_path / "earlier.ecsv"
+    subprocess.run(cmd[:-1] + ["--adopt-sigma", f"{adopted.min() + 0.1:.2f}", "--out", str(earlier)], check=True,
+                   capture_output=True)
     old = earlier.read_bytes()
     assert old != new
     out = tmp_path / "lines.ecsv"
