@@ -65,7 +65,7 @@ def measure_galaxy(cube: KMOSCube, z_guess: float, psf: PSFInfo | None = None,
         union of both steps' flags, as a list.
     """
     rng = rng if rng is not None else galaxy_rng(spectra_cfg.seed, cube.name)
-    spec = measure_cube(cube, z_guess, spectra_cfg, rng)
+    spec = measure_cube(cube, z_guess, spectra_cfg, rng, psf_fwhm=2 * psf.hwhm if psf else None)
     out = {k: v for k, v in spec.items() if not k.startswith("_")}
     flags = split_flags(spec["flags"])
     size = None
