@@ -127,7 +127,7 @@ class DiscFit:
 
 
 def fit_disc(vf: VelocityField, centre_guess: tuple[float, float], min_spaxels: int = 8,
-             centre_prior: float = 1.0) -> DiscFit:
+             centre_prior: float = 1.0, inclination_prior: tuple[float, float] | None = None) -> DiscFit:
     """Fit the six-parameter disc to the good spaxels of a velocity field (least squares).
 
     A systemic-velocity offset is fitted alongside as a nuisance (the integrated redshift is
@@ -135,6 +135,10 @@ def fit_disc(vf: VelocityField, centre_guess: tuple[float, float], min_spaxels: 
     ``centre_prior`` spaxels around ``centre_guess`` (the Hα light centroid): seeing-limited
     velocity fields constrain it poorly. PA starts from the direction of the velocity
     gradient. Fewer than ``min_spaxels`` good spaxels: ``success=False`` at the centre guess.
+
+    ``inclination_prior`` (deg, its 1σ) ties the inclination to the morphology: the velocity
+    field alone constrains v_max sin i, not v_max and i apart, and its errors then carry the
+    prior's.
     """
     y, x = np.nonzero(vf.good)
     n = x.size
@@ -153,10 +157,15 @@ def fit_disc(vf: VelocityField, centre_guess: tuple[float, float], min_spaxels: 
     def resid(p):
         model = disc_velocity(p[:6], x, y) + p[6]
         prior = (p[3:5] - np.asarray(centre_guess)) / centre_prior
+        if use_inc_prior:
+            prior = np.append(prior, (p[0] - inclination_prior[0]) / inclination_prior[1])
         return np.concatenate([(model - v) * w, prior])
 
+    use_inc_prior = (inclination_prior is not None and np.all(np.isfinite(inclination_prior))
+                     and inclination_prior[1] > 0)
+    starts = (float(np.clip(inclination_prior[0], 11.0, 84.0)),) if use_inc_prior else (35.0, 60.0)
     best = None
-    for inc0 in (35.0, 60.0):
+    for inc0 in starts:
         p0 = np.array([inc0, vmax0, pa0, centre_guess[0], centre_guess[1], 1.0, np.median(v)])
         lo = [10.0, 0.0, pa0 - 180, centre_guess[0] - 3, centre_guess[1] - 3, 0.05, -300]
         hi = [85.0, 600.0, pa0 + 180, centre_guess[0] + 3, centre_guess[1] + 3, 10.0, 300]

@@ -17,8 +17,8 @@ from ..flags import join_flags
 from .cube import KMOSCube, read_kmos_cube
 from .kinematics import fit_disc, spaxel_fits
 from .psf import attach_psf
-from .sizes import (_radius_at, disc_model_total, half_light_radius, optical_hwhm, psf_corrected_radius,
-                    size_error_budget)
+from .sizes import (_radius_at, disc_model_total, half_light_radius, inclination_from_axis_ratio, optical_hwhm,
+                    psf_corrected_radius, size_error_budget)
 from .spectra import continuum_subtract, narrowband_map, psf_matched_centre
 
 
@@ -39,6 +39,11 @@ class SizeConfig:
     extrapolation: str = "disc"
     seeing_variation: float = 0.2    # fractional PSF variation in the error budget (KROSS: <20%)
     psf_correction: bool = True      # subtract the PSF HWHM in quadrature
+    # the velocity field alone trades v_max against sin i: "morphology" ties the inclination
+    # to the axis ratio of the Hα disc model (or the HST one, where given) for a disc of
+    # intrinsic thickness q0; "kinematic" is the six-parameter velocity-field fit alone
+    inclination_from: str = "morphology"
+    q0: float = 0.2
 
 
 def gaussian_profile_r_half(image, error, centre) -> float:
@@ -62,7 +67,8 @@ def _cog_options(cfg: SizeConfig, psf_r_half_spaxels: float, model_total: float 
 
 
 def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, psf_ell: float,
-                      cfg: SizeConfig = SizeConfig(), psf_hwhm_optical: float | None = None) -> dict:
+                      cfg: SizeConfig = SizeConfig(), psf_hwhm_optical: float | None = None,
+                      axis_ratio_prior: tuple[float, float] | None = None) -> dict:
     """Sizes of one detected galaxy (radii in arcsec).
 
     ``hwhm`` is the PSF's half-light radius as the data show it (the star's curve-of-growth
@@ -90,13 +96,26 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
         # the axis ratio from the light: the velocity field's inclination trades off against
         # the rotation speed and came out ~30° too face-on on the mock, making the apertures
         # too round and large discs' r½ ~20% small
-        _, _, q_model, in_field = disc_model_total(nb, nb_err, centre, None, theta, psf_sigma)
+        _, _, q_model, in_field, q_model_err = disc_model_total(nb, nb_err, centre, None, theta, psf_sigma,
+                                                                with_axis_ratio_error=True)
         if np.isfinite(q_model):
             q = q_model
         # the model says which fraction of the light the field holds; the total is the map's
         # own sum scaled by it, so the half-light level shares the map's normalisation
         if np.isfinite(in_field) and in_field > 0:
             model_total = float(np.nansum(nb)) / in_field
+    q_morph, q_morph_err, q_source = (q_model, q_model_err, "halpha_disc_model") if cfg.extrapolation == "disc" \
+        else (np.nan, np.nan, "")
+    if axis_ratio_prior is not None and np.all(np.isfinite(axis_ratio_prior)):
+        q_morph, q_morph_err, q_source = float(axis_ratio_prior[0]), float(axis_ratio_prior[1]), "given"
+    inc_morph, inc_morph_err = inclination_from_axis_ratio(q_morph, q_morph_err, cfg.q0)
+    if cfg.inclination_from == "morphology" and disc.success and np.isfinite(inc_morph_err):
+        # the velocity field refitted with the morphological inclination as a prior
+        # (a floor of 3°: the disc model's axis ratio is not exact for a real galaxy)
+        tied = fit_disc(vf, light, centre_prior=cfg.centre_prior,
+                        inclination_prior=(inc_morph, max(inc_morph_err, 3.0)))
+        if tied.success:
+            disc = tied
     opts = _cog_options(cfg, hwhm / pix, model_total)
     sm = half_light_radius(nb, nb_err, centre, q, theta, **opts)
     # the apertures must follow the *observed* shape: the PSF rounds a small disc, so a compact
@@ -134,6 +153,8 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
         "size_status": status, "x_dyn": centre[0], "y_dyn": centre[1], "x_light": light[0], "y_light": light[1],
         "disc_ok": disc.success, "inclination": disc.inclination, "pa": disc.pa, "v_max": disc.v_max,
         "inclination_err": disc.errors[0], "pa_err": disc.errors[2], "v_max_err": disc.errors[1],
+        "axis_ratio": q_morph, "axis_ratio_err": q_morph_err, "axis_ratio_source": q_source,
+        "inclination_morph": inc_morph, "inclination_morph_err": inc_morph_err,
         "extrapolation_capped": bool(sm.total_model > sm.total_measured * (cfg.max_extrapolation - 1e-9)),
         "r_turn_arcsec": disc.r_turn * pix, "n_velocity_spaxels": int(vf.good.sum()),
         "psf_r_half": hwhm, "r_half_arcsec": r_half, "r_half_err_arcsec": r_err,
@@ -193,7 +214,8 @@ def size_flags(row, psf_given: bool = True) -> str:
 
 
 SIZE_COLUMNS = ("id", "status", "size_status", "x_dyn", "y_dyn", "x_light", "y_light", "disc_ok", "inclination",
-                "inclination_err", "pa", "pa_err", "v_max", "v_max_err", "extrapolation_capped", "r_turn_arcsec", "n_velocity_spaxels", "psf_hwhm", "psf_r_half", "r_half_arcsec",
+                "inclination_err", "pa", "pa_err", "v_max", "v_max_err", "axis_ratio", "axis_ratio_err",
+                "axis_ratio_source", "inclination_morph", "inclination_morph_err", "extrapolation_capped", "r_turn_arcsec", "n_velocity_spaxels", "psf_hwhm", "psf_r_half", "r_half_arcsec",
                 "r_half_err_arcsec", "r_half_corr_arcsec", "r_half_corr_err_arcsec", "r_half_corr_kpc",
                 "r_half_corr_err_kpc", "resolved", "recovered_fraction", "r_half_centroid_arcsec",
                 "r_half_model_arcsec", "psf_source", "flags")
@@ -204,6 +226,7 @@ def _size_target(job) -> tuple[dict, tuple | None]:
     kmos_dir, t, s, cfg, keep_maps = job
     row = dict.fromkeys(SIZE_COLUMNS, np.nan)
     row.update(id=t["id"], status="ok", size_status="", disc_ok=False, resolved=False, n_velocity_spaxels=0,
+               axis_ratio_source="",
                extrapolation_capped=False, psf_source=t["psf_source"], flags="")
     # subtract the PSF's r½ as sampled (the star's curve of growth); an older PSF table
     # without it falls back to the optical HWHM
@@ -262,7 +285,7 @@ def measure_sizes(kmos_dir: str | Path, targets: Table, spectra: Table, psf_tabl
             table[c].unit = u.arcsec
         elif c.endswith("_kpc"):
             table[c].unit = u.kpc
-    for c in ("inclination", "inclination_err", "pa", "pa_err"):
+    for c in ("inclination", "inclination_err", "pa", "pa_err", "inclination_morph", "inclination_morph_err"):
         table[c].unit = u.deg
     table["v_max"].unit = table["v_max_err"].unit = u.km / u.s
     table["x_dyn"].unit = table["y_dyn"].unit = table["x_light"].unit = table["y_light"].unit = u.pix
