@@ -44,15 +44,17 @@ def oh_noise_shape(wave_um: np.ndarray) -> np.ndarray:
 
 
 def kinms_line_cube(rng, r_d, inc, pa, v_max, r_turn, sigma, psf_fwhm, dv=10.0, vrange=1600.0, n_samps=60000):
-    """Unit-flux KinMS cube (x, y, v) of a thin exponential disc over a ``FIELD``″ field,
-    and the velocity of each channel (km/s)."""
+    """Unit-flux KinMS cube (x, y, v) of an exponential disc over a ``FIELD``″ field, and the
+    velocity of each channel (km/s). Its exponential scale height, 0.25 r_d, makes the
+    edge-on axis ratio ≈0.2 (measured with a disc-model fit), the q0 the pipeline assumes."""
     from kinms import KinMS
 
     r = np.arange(0, FIELD, 0.01)
     seed = int(rng.integers(1, 2**24))   # KinMS multiplies it by 100-103
     k = KinMS(FIELD, FIELD, vrange, PIX, dv, [psf_fwhm, psf_fwhm, 0.0], nSamps=n_samps, seed=seed, fixSeed=True)
     cube = k.model_cube(inc=inc, posAng=pa, gasSigma=sigma, sbProf=np.exp(-r / r_d), sbRad=r, velRad=r,
-                        velProf=v_max * 2 / np.pi * np.arctan(r / max(r_turn, 1e-3)), intFlux=1.0)
+                        velProf=v_max * 2 / np.pi * np.arctan(r / max(r_turn, 1e-3)), intFlux=1.0,
+                        diskThick=0.25 * r_d)
     cube = np.asarray(cube, float)
     cube /= cube.sum()
     nv = cube.shape[2]

@@ -54,8 +54,6 @@ def size_ratios(rows):
                      if m["size"] and m["size"]["resolved"]])
 
 
-@pytest.mark.xfail(strict=True, reason="r′½ of KinMS discs comes out ~10% large (median 1.10 on this "
-                   "sample): open, see the KinMS recovery table in the issue-11 report")
 def test_size_median_within_5_percent(kinms_rows):
     r = size_ratios(kinms_rows)
     assert len(r) >= 10
@@ -68,20 +66,31 @@ def test_size_spread_within_15_percent(kinms_rows):
     assert lo > 0.85 and hi < 1.15
 
 
-@pytest.mark.xfail(strict=True, reason="the Hα disc model's axis ratio is too round on KinMS discs of r_d ≈ "
-                   "1-2 spaxels (median inclination −11° on this sample, v_max correspondingly high): open")
-def test_kinematics_unbiased_where_constrained(kinms_rows):
-    """Inclination within 5° and v_max within 10% (medians) where flagged constrained."""
-    inc, vm = [], []
-    for g, m in bright(kinms_rows):
-        k = m["kinematics_constrained"]
-        if k["inclination"]:
-            inc.append(m["size"]["inclination"] - g["inc"])
-        if k["v_max"]:
-            vm.append(m["size"]["v_max"] / g["v_max"])
-    assert len(inc) >= 5 and len(vm) >= 5
-    assert abs(np.median(inc)) < 5
-    assert np.median(vm) == pytest.approx(1.0, abs=0.10)
+def constrained(rows, key):
+    return [(g, m) for g, m in bright(rows) if m["kinematics_constrained"][key]]
+
+
+def test_inclination_unbiased_where_constrained(kinms_rows):
+    """KinMS discs of known inclination (scale height 0.25 r_d, q0 ≈ 0.2): the morphological
+    inclination is unbiased within 5° where flagged constrained."""
+    d = [m["size"]["inclination"] - g["inc"] for g, m in constrained(kinms_rows, "inclination")]
+    assert len(d) >= 10
+    assert abs(np.median(d)) < 5
+
+
+@pytest.mark.xfail(strict=True, reason="v_max extrapolates the arctan beyond the beam-smeared data: median "
+                   "×1.31 on this sample (open)")
+def test_vmax_unbiased_where_constrained(kinms_rows):
+    r = [m["size"]["v_max"] / g["v_max"] for g, m in constrained(kinms_rows, "v_max")]
+    assert len(r) >= 10
+    assert np.median(r) == pytest.approx(1.0, abs=0.10)
+
+
+def test_unconstrained_kinematics_are_flagged(kinms_rows):
+    """Every detected galaxy whose v_max is not constrained carries the flag."""
+    for g, m in kinms_rows:
+        if m["size"] and m["size"]["disc_ok"] and not m["kinematics_constrained"]["v_max"]:
+            assert "kinematics_unconstrained" in m["flags"], g["id"]
 
 
 def test_optimal_extraction_beats_whole_field(tmp_path):

@@ -136,9 +136,10 @@ def fit_disc(vf: VelocityField, centre_guess: tuple[float, float], min_spaxels: 
     velocity fields constrain it poorly. PA starts from the direction of the velocity
     gradient. Fewer than ``min_spaxels`` good spaxels: ``success=False`` at the centre guess.
 
-    ``inclination_prior`` (deg, its 1σ) ties the inclination to the morphology: the velocity
-    field alone constrains v_max sin i, not v_max and i apart, and its errors then carry the
-    prior's.
+    ``inclination_prior`` (deg, its 1σ) fixes the inclination to the morphology's: the
+    velocity field alone constrains v_max sin i, not v_max and i apart (and beam smearing
+    biases its inclination face-on by 10-30° on KinMS discs even with a prior), so v_max is
+    fitted at that inclination and its error carries the inclination's (v_max cot i σ_i).
     """
     y, x = np.nonzero(vf.good)
     n = x.size
@@ -154,36 +155,47 @@ def fit_disc(vf: VelocityField, centre_guess: tuple[float, float], min_spaxels: 
     pa0 = np.degrees(np.arctan2(a, b)) % 360
     vmax0 = max(np.nanpercentile(np.abs(v), 90) * 1.3, 30.0)
 
+    fixed_inc = (inclination_prior is not None and np.all(np.isfinite(inclination_prior))
+                 and inclination_prior[1] > 0)
+
     def resid(p):
-        model = disc_velocity(p[:6], x, y) + p[6]
-        prior = (p[3:5] - np.asarray(centre_guess)) / centre_prior
-        if use_inc_prior:
-            prior = np.append(prior, (p[0] - inclination_prior[0]) / inclination_prior[1])
+        full = np.concatenate([[inclination_prior[0]], p]) if fixed_inc else p
+        model = disc_velocity(full[:6], x, y) + full[6]
+        prior = (full[3:5] - np.asarray(centre_guess)) / centre_prior
         return np.concatenate([(model - v) * w, prior])
 
-    use_inc_prior = (inclination_prior is not None and np.all(np.isfinite(inclination_prior))
-                     and inclination_prior[1] > 0)
-    starts = (float(np.clip(inclination_prior[0], 11.0, 84.0)),) if use_inc_prior else (35.0, 60.0)
     best = None
-    for inc0 in starts:
+    for inc0 in ((None,) if fixed_inc else (35.0, 60.0)):
         p0 = np.array([inc0, vmax0, pa0, centre_guess[0], centre_guess[1], 1.0, np.median(v)])
         lo = [10.0, 0.0, pa0 - 180, centre_guess[0] - 3, centre_guess[1] - 3, 0.05, -300]
         hi = [85.0, 600.0, pa0 + 180, centre_guess[0] + 3, centre_guess[1] + 3, 10.0, 300]
+        xs = [10, 50, 20, 0.5, 0.5, 0.5, 20]
+        if fixed_inc:
+            p0, lo, hi, xs = p0[1:], lo[1:], hi[1:], xs[1:]
         try:
-            r = least_squares(resid, p0, bounds=(lo, hi), x_scale=[10, 50, 20, 0.5, 0.5, 0.5, 20])
+            r = least_squares(resid, p0, bounds=(lo, hi), x_scale=xs)
         except ValueError:
             continue
         if best is None or r.cost < best.cost:
             best = r
     if best is None:
         return fallback
-    dof = max(n - 7, 1)
+    npar = best.x.size
+    dof = max(n - npar, 1)
     chi2_red = 2 * best.cost / dof
     try:
         cov = np.linalg.inv(best.jac.T @ best.jac) * max(chi2_red, 1.0)
-        err = np.sqrt(np.clip(np.diag(cov), 0, None))[:6]
+        err = np.sqrt(np.clip(np.diag(cov), 0, None))
     except np.linalg.LinAlgError:
-        err = np.full(6, np.nan)
+        err = np.full(npar, np.nan)
+    if fixed_inc:
+        # v_max = (v_max sin i) / sin i: the inclination's error enters as v_max cot i σ_i
+        inc, inc_err = inclination_prior
+        vmax = best.x[0]
+        err = np.concatenate([[inc_err], err])
+        err[1] = np.hypot(err[1], vmax * np.radians(inc_err) / np.tan(np.radians(inc)))
+        best.x = np.concatenate([[inc], best.x])
+    err = err[:6]
     p = best.x[:6].copy()
     p[2] %= 360
     return DiscFit(p, err, float(chi2_red), n, bool(best.success))

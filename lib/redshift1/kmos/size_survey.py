@@ -96,24 +96,24 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
         # the axis ratio from the light: the velocity field's inclination trades off against
         # the rotation speed and came out ~30° too face-on on the mock, making the apertures
         # too round and large discs' r½ ~20% small
-        _, _, q_model, in_field, q_model_err = disc_model_total(nb, nb_err, centre, None, theta, psf_sigma,
-                                                                with_axis_ratio_error=True)
+        _, _, q_model, in_field, q_refined, q_model_err = disc_model_total(nb, nb_err, centre, None, theta, psf_sigma,
+                                                                           with_axis_ratio_error=True)
         if np.isfinite(q_model):
             q = q_model
         # the model says which fraction of the light the field holds; the total is the map's
         # own sum scaled by it, so the half-light level shares the map's normalisation
         if np.isfinite(in_field) and in_field > 0:
             model_total = float(np.nansum(nb)) / in_field
-    q_morph, q_morph_err, q_source = (q_model, q_model_err, "halpha_disc_model") if cfg.extrapolation == "disc" \
+    q_morph, q_morph_err, q_source = (q_refined, q_model_err, "halpha_disc_model") if cfg.extrapolation == "disc" \
         else (np.nan, np.nan, "")
     if axis_ratio_prior is not None and np.all(np.isfinite(axis_ratio_prior)):
         q_morph, q_morph_err, q_source = float(axis_ratio_prior[0]), float(axis_ratio_prior[1]), "given"
     inc_morph, inc_morph_err = inclination_from_axis_ratio(q_morph, q_morph_err, cfg.q0)
     if cfg.inclination_from == "morphology" and disc.success and np.isfinite(inc_morph_err):
-        # the velocity field refitted with the morphological inclination as a prior
-        # (a floor of 3°: the disc model's axis ratio is not exact for a real galaxy)
+        # the velocity field refitted at the morphological inclination, whose error v_max
+        # carries (a floor of 3°: the disc model's axis ratio is not exact for a real galaxy)
         tied = fit_disc(vf, light, centre_prior=cfg.centre_prior,
-                        inclination_prior=(inc_morph, max(inc_morph_err, 3.0)))
+                        inclination_prior=(float(np.clip(inc_morph, 1.0, 89.0)), max(inc_morph_err, 3.0)))
         if tied.success:
             disc = tied
     opts = _cog_options(cfg, hwhm / pix, model_total)
