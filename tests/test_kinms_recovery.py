@@ -78,8 +78,6 @@ def test_inclination_unbiased_where_constrained(kinms_rows):
     assert abs(np.median(d)) < 5
 
 
-@pytest.mark.xfail(strict=True, reason="v_max extrapolates the arctan beyond the beam-smeared data: median "
-                   "×1.31 on this sample (open)")
 def test_vmax_unbiased_where_constrained(kinms_rows):
     r = [m["size"]["v_max"] / g["v_max"] for g, m in constrained(kinms_rows, "v_max")]
     assert len(r) >= 10

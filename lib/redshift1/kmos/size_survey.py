@@ -88,7 +88,7 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
     centre = (disc.x0, disc.y0) if disc.success else light
     q = disc.axis_ratio if disc.success else 1.0
     theta = disc.pa_photutils if disc.success else 0.0
-    model_total, in_field = None, np.nan
+    model_total, in_field, r_d_model, psf_sigma = None, np.nan, np.nan, np.nan
     if cfg.extrapolation == "disc":
         if psf_hwhm_optical is None or not np.isfinite(psf_hwhm_optical):
             psf_hwhm_optical = optical_hwhm(hwhm, pix)
@@ -96,7 +96,7 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
         # the axis ratio from the light: the velocity field's inclination trades off against
         # the rotation speed and came out ~30° too face-on on the mock, making the apertures
         # too round and large discs' r½ ~20% small
-        _, _, q_model, in_field, q_refined, q_model_err = disc_model_total(nb, nb_err, centre, None, theta, psf_sigma,
+        _, r_d_model, q_model, in_field, q_refined, q_model_err = disc_model_total(nb, nb_err, centre, None, theta, psf_sigma,
                                                                            with_axis_ratio_error=True)
         if np.isfinite(q_model):
             q = q_model
@@ -112,8 +112,11 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
     if cfg.inclination_from == "morphology" and disc.success and np.isfinite(inc_morph_err):
         # the velocity field refitted at the morphological inclination, whose error v_max
         # carries (a floor of 3°: the disc model's axis ratio is not exact for a real galaxy)
+        # and with the beam smearing of the light-weighted velocities modelled
+        smear = (r_d_model, psf_sigma, cfg.smooth) if np.isfinite(r_d_model) and np.isfinite(psf_sigma) else None
         tied = fit_disc(vf, light, centre_prior=cfg.centre_prior,
-                        inclination_prior=(float(np.clip(inc_morph, 1.0, 89.0)), max(inc_morph_err, 3.0)))
+                        inclination_prior=(float(np.clip(inc_morph, 1.0, 89.0)), max(inc_morph_err, 3.0)),
+                        smearing=smear)
         if tied.success:
             disc = tied
     opts = _cog_options(cfg, hwhm / pix, model_total)
