@@ -22,6 +22,9 @@ from .sizes import (_radius_at, disc_model_total, half_light_radius, inclination
 from .spectra import continuum_subtract, narrowband_map, psf_matched_centre
 
 
+INCLINATION_SOURCES = ("morphology", "kinematic")
+
+
 @dataclass(frozen=True)
 class SizeConfig:
     """Analysis choices of notebook 03 (each one a notebook parameter)."""
@@ -44,6 +47,7 @@ class SizeConfig:
     # intrinsic thickness q0; "kinematic" is the six-parameter velocity-field fit alone
     inclination_from: str = "morphology"
     q0: float = 0.2
+    hst_q_err: float = 0.05          # 1σ of an HST (GALFIT) axis ratio, which carries none
 
 
 def gaussian_profile_r_half(image, error, centre) -> float:
@@ -76,6 +80,8 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
     resolution limit. ``psf_hwhm_optical`` (arcsec, the star fit's ``hwhm``) shapes the disc
     model of ``extrapolation="disc"``; without it the spaxel box is taken out of ``hwhm``.
     """
+    if cfg.inclination_from not in INCLINATION_SOURCES:
+        raise Redshift1Error(f"inclination_from must be one of {INCLINATION_SOURCES}, not {cfg.inclination_from!r}")
     lam = cube.wavelength.to_value(u.um)
     pix = cube.pixel_scale.to_value(u.arcsec)
     cs, _ = continuum_subtract(cube, z)
@@ -246,7 +252,9 @@ def _size_target(job) -> tuple[dict, tuple | None]:
     else:
         try:
             cube = read_kmos_cube(Path(kmos_dir) / t["cube"])
-            m = measure_size_cube(cube, s["z"], s["sigma_kms"], hwhm, ell, cfg, psf_hwhm_optical=t["psf_hwhm"])
+            q_hst = t.get("hst_q", np.nan)
+            m = measure_size_cube(cube, s["z"], s["sigma_kms"], hwhm, ell, cfg, psf_hwhm_optical=t["psf_hwhm"],
+                                  axis_ratio_prior=(q_hst, cfg.hst_q_err) if np.isfinite(q_hst) else None)
             row.update({k: v for k, v in m.items() if not k.startswith("_")})
             row["flags"] = size_flags(row)
             return row, (m["_maps"] if keep_maps else None)
@@ -258,8 +266,12 @@ def _size_target(job) -> tuple[dict, tuple | None]:
 
 def measure_sizes(kmos_dir: str | Path, targets: Table, spectra: Table, psf_table: Table,
                   cfg: SizeConfig = SizeConfig(), progress: bool | None = None,
-                  keep_maps: bool = False, workers: int = 1, scheduler=None) -> tuple[Table, dict]:
+                  keep_maps: bool = False, workers: int = 1, scheduler=None,
+                  hst: Table | None = None) -> tuple[Table, dict]:
     """Sizes of every Hα-detected target; every target gets a row and a ``status``.
+
+    ``hst`` (``hst_morphology.ecsv``: id, q) gives the galaxies HST imaged their stellar
+    axis ratio as the inclination's constraint in place of the Hα map's.
 
     Each galaxy takes the PSF of its pointing's star on its spectrograph (notebook 01), or
     that spectrograph's survey mean where the star failed (:func:`redshift1.kmos.psf.attach_psf`).
@@ -270,13 +282,15 @@ def measure_sizes(kmos_dir: str | Path, targets: Table, spectra: Table, psf_tabl
     targets = attach_psf(targets, psf_table)
     spec = {str(r["id"]): {"status": str(r["status"]), "halpha_detected": bool(r["halpha_detected"]),
                            "z": float(r["z"]), "sigma_kms": float(r["sigma_kms"])} for r in spectra}
+    hst_q = {str(r["id"]): float(r["q"]) for r in hst} if hst is not None and len(hst) else {}
     jobs = []
     for t in targets:
         gid = str(t["id"])
         info = {"id": gid, "cube": str(t["cube"]), "pointing": str(t["pointing"]),
                 "spectrograph": int(t["spectrograph"]), "psf_hwhm": float(t["psf_hwhm"]),
                 "psf_r_half": float(t["psf_r_half"]),
-                "psf_ellipticity": float(t["psf_ellipticity"]), "psf_source": str(t["psf_source"])}
+                "psf_ellipticity": float(t["psf_ellipticity"]), "psf_source": str(t["psf_source"]),
+                "hst_q": hst_q.get(gid, np.nan)}
         jobs.append((str(kmos_dir), info, spec.get(gid), cfg, keep_maps))
     results = map_objects(_size_target, jobs, workers=workers, scheduler=scheduler, desc="Hα sizes",
                           progress=progress)
