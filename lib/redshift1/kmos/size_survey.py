@@ -77,11 +77,19 @@ def quadrature_bias_factor(shape, centre, r_d, q, theta, psf_sigma, q_apertures,
     from .extraction import exponential_disc_image
 
     img = exponential_disc_image(shape, centre, r_d, q, theta, psf_sigma)
-    model_opts = dict(opts, model_total=1.0)
+    # the model's total is known (1): no extrapolation cap, or a disc overfilling the field
+    # would look small and get a spurious factor (2.8 on one quick-preset galaxy)
+    model_opts = dict(opts, model_total=1.0, max_extrapolation=np.inf)
     sm = half_light_radius(img, np.full(shape, 1e-3 * img.max()), centre, q_apertures, theta, **model_opts)
     if not np.isfinite(sm.r_half) or sm.r_half <= h:
         return 1.0
-    return float(1.6783469900166612 * r_d / np.sqrt(sm.r_half**2 - h**2))
+    factor = float(1.6783469900166612 * r_d / np.sqrt(sm.r_half**2 - h**2))
+    # beyond this range the model, not the PSF, drives the factor: no correction
+    return factor if PSF_FACTOR_RANGE[0] <= factor <= PSF_FACTOR_RANGE[1] else 1.0
+
+
+#: psf correction factors outside this range are not applied (the disc model is not the galaxy)
+PSF_FACTOR_RANGE = (0.6, 1.4)
 
 
 def _cog_options(cfg: SizeConfig, psf_r_half_spaxels: float, model_total: float | None = None) -> dict:
