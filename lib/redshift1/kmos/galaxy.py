@@ -42,7 +42,8 @@ class PSFInfo:
 
 def measure_galaxy(cube: KMOSCube, z_guess: float, psf: PSFInfo | None = None,
                    spectra_cfg: SpectraConfig = SpectraConfig(), size_cfg: SizeConfig = SizeConfig(),
-                   rng: np.random.Generator | None = None) -> dict:
+                   rng: np.random.Generator | None = None,
+                   axis_ratio_prior: tuple[float, float] | None = None) -> dict:
     """Integrated spectrum, line fit, detection, then (if Hα is detected) velocity field,
     disc model, dynamical centre, curve of growth and PSF-corrected size of one cube.
 
@@ -56,6 +57,9 @@ def measure_galaxy(cube: KMOSCube, z_guess: float, psf: PSFInfo | None = None,
     rng : numpy Generator
         Noise realisations of the flux errors; default :func:`galaxy_rng` of the cube's
         object name, as notebook 02 seeds it.
+    axis_ratio_prior : (q, q_err) or None
+        An axis ratio measured elsewhere (HST) fixing the inclination, as notebook 03 takes
+        ``hst_morphology.ecsv``; default: the Hα disc model's.
 
     Returns
     -------
@@ -65,7 +69,7 @@ def measure_galaxy(cube: KMOSCube, z_guess: float, psf: PSFInfo | None = None,
         union of both steps' flags, as a list.
     """
     rng = rng if rng is not None else galaxy_rng(spectra_cfg.seed, cube.name)
-    spec = measure_cube(cube, z_guess, spectra_cfg, rng)
+    spec = measure_cube(cube, z_guess, spectra_cfg, rng, psf_fwhm=2 * psf.hwhm if psf else None)
     out = {k: v for k, v in spec.items() if not k.startswith("_")}
     flags = split_flags(spec["flags"])
     size = None
@@ -74,7 +78,8 @@ def measure_galaxy(cube: KMOSCube, z_guess: float, psf: PSFInfo | None = None,
         # no PSF: a point-like one (a tenth of a spaxel), nothing subtracted
         r_half, hwhm, ell = (psf.r_half, psf.hwhm, psf.ellipticity) if psf else (0.0, 0.1 * pix, 0.0)
         try:
-            size = measure_size_cube(cube, spec["z"], spec["sigma_kms"], r_half, ell, size_cfg, psf_hwhm_optical=hwhm)
+            size = measure_size_cube(cube, spec["z"], spec["sigma_kms"], r_half, ell, size_cfg, psf_hwhm_optical=hwhm,
+                                     axis_ratio_prior=axis_ratio_prior)
         except Redshift1Error as exc:       # as notebook 03: the galaxy keeps its row, flagged
             out["size_status"] = f"skipped: {exc}"
             flags.append("not_measured")

@@ -19,9 +19,12 @@ from ..flags import join_flags
 from .cube import KMOSCube, read_kmos_cube
 from .kinematics import fit_disc, spaxel_fits
 from .psf import attach_psf
-from .sizes import (_radius_at, disc_model_total, half_light_radius, optical_hwhm, psf_corrected_radius,
-                    size_error_budget)
+from .sizes import (_radius_at, disc_model_total, half_light_radius, inclination_from_axis_ratio, optical_hwhm,
+                    psf_corrected_radius, size_error_budget)
 from .spectra import continuum_subtract, narrowband_map, psf_matched_centre
+
+
+INCLINATION_SOURCES = ("morphology", "kinematic")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,17 @@ class SizeConfig:
     extrapolation: str = "disc"
     seeing_variation: float = 0.2    # fractional PSF variation in the error budget (KROSS: <20%)
     psf_correction: bool = True      # subtract the PSF HWHM in quadrature
+    # quadrature subtraction is exact for Gaussians only: an exponential disc of r½ ≈ HWHM
+    # comes out ~5% large (KinMS, and the paper preset's r′½ ×1.06). "model" scales the
+    # quadrature result by what it does to the fitted disc model itself (needs
+    # extrapolation="disc"); "quadrature" is KROSS's
+    psf_correction_method: str = "model"
+    # the velocity field alone trades v_max against sin i: "morphology" ties the inclination
+    # to the axis ratio of the Hα disc model (or the HST one, where given) for a disc of
+    # intrinsic thickness q0; "kinematic" is the six-parameter velocity-field fit alone
+    inclination_from: str = "morphology"
+    q0: float = 0.2
+    hst_q_err: float = 0.05          # 1σ of an HST (GALFIT) axis ratio, which carries none
 
 
 def gaussian_profile_r_half(image, error, centre) -> float:
@@ -64,13 +78,36 @@ def gaussian_profile_r_half(image, error, centre) -> float:
     return float(np.sqrt(2 * np.log(2)) * np.sqrt(abs(g.x_stddev.value * g.y_stddev.value)))
 
 
+def quadrature_bias_factor(shape, centre, r_d, q, theta, psf_sigma, q_apertures, h, opts) -> float:
+    """Intrinsic r½ of the fitted disc model (1.678 r_d, semi-major) over what the curve of
+    growth plus quadrature PSF subtraction gives on the model's own noise-free image (same
+    centre, apertures, PSF r½ ``h`` spaxels); 1 where the model is unresolved or not finite."""
+    from .extraction import exponential_disc_image
+
+    img = exponential_disc_image(shape, centre, r_d, q, theta, psf_sigma)
+    # the model's total is known (1): no extrapolation cap, or a disc overfilling the field
+    # would look small and get a spurious factor (2.8 on one quick-preset galaxy)
+    model_opts = dict(opts, model_total=1.0, max_extrapolation=np.inf)
+    sm = half_light_radius(img, np.full(shape, 1e-3 * img.max()), centre, q_apertures, theta, **model_opts)
+    if not np.isfinite(sm.r_half) or sm.r_half <= h:
+        return 1.0
+    factor = float(1.6783469900166612 * r_d / np.sqrt(sm.r_half**2 - h**2))
+    # beyond this range the model, not the PSF, drives the factor: no correction
+    return factor if PSF_FACTOR_RANGE[0] <= factor <= PSF_FACTOR_RANGE[1] else 1.0
+
+
+#: psf correction factors outside this range are not applied (the disc model is not the galaxy)
+PSF_FACTOR_RANGE = (0.6, 1.4)
+
+
 def _cog_options(cfg: SizeConfig, psf_r_half_spaxels: float, model_total: float | None = None) -> dict:
     return {"max_extrapolation": cfg.max_extrapolation, "extrapolation": cfg.extrapolation,
             "psf_r_half": psf_r_half_spaxels, "model_total": model_total}
 
 
 def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, psf_ell: float,
-                      cfg: SizeConfig = SizeConfig(), psf_hwhm_optical: float | None = None) -> dict:
+                      cfg: SizeConfig = SizeConfig(), psf_hwhm_optical: float | None = None,
+                      axis_ratio_prior: tuple[float, float] | None = None) -> dict:
     """Sizes of one detected galaxy (radii in arcsec).
 
     ``hwhm`` is the PSF's half-light radius as the data show it (the star's curve-of-growth
@@ -78,6 +115,8 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
     resolution limit. ``psf_hwhm_optical`` (arcsec, the star fit's ``hwhm``) shapes the disc
     model of ``extrapolation="disc"``; without it the spaxel box is taken out of ``hwhm``.
     """
+    if cfg.inclination_from not in INCLINATION_SOURCES:
+        raise Redshift1Error(f"inclination_from must be one of {INCLINATION_SOURCES}, not {cfg.inclination_from!r}")
     lam = cube.wavelength.to_value(u.um)
     pix = cube.pixel_scale.to_value(u.arcsec)
     cs, _ = continuum_subtract(cube, z)
@@ -90,7 +129,7 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
     centre = (disc.x0, disc.y0) if disc.success else light
     q = disc.axis_ratio if disc.success else 1.0
     theta = disc.pa_photutils if disc.success else 0.0
-    model_total, in_field = None, np.nan
+    model_total, in_field, r_d_model, psf_sigma = None, np.nan, np.nan, np.nan
     if cfg.extrapolation == "disc":
         if psf_hwhm_optical is None or not np.isfinite(psf_hwhm_optical):
             psf_hwhm_optical = optical_hwhm(hwhm, pix)
@@ -98,13 +137,29 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
         # the axis ratio from the light: the velocity field's inclination trades off against
         # the rotation speed and came out ~30° too face-on on the mock, making the apertures
         # too round and large discs' r½ ~20% small
-        _, _, q_model, in_field = disc_model_total(nb, nb_err, centre, None, theta, psf_sigma)
+        _, r_d_model, q_model, in_field, q_refined, q_model_err = disc_model_total(nb, nb_err, centre, None, theta, psf_sigma,
+                                                                           with_axis_ratio_error=True)
         if np.isfinite(q_model):
             q = q_model
         # the model says which fraction of the light the field holds; the total is the map's
         # own sum scaled by it, so the half-light level shares the map's normalisation
         if np.isfinite(in_field) and in_field > 0:
             model_total = float(np.nansum(nb)) / in_field
+    q_morph, q_morph_err, q_source = (q_refined, q_model_err, "halpha_disc_model") if cfg.extrapolation == "disc" \
+        else (np.nan, np.nan, "")
+    if axis_ratio_prior is not None and np.all(np.isfinite(axis_ratio_prior)):
+        q_morph, q_morph_err, q_source = float(axis_ratio_prior[0]), float(axis_ratio_prior[1]), "given"
+    inc_morph, inc_morph_err = inclination_from_axis_ratio(q_morph, q_morph_err, cfg.q0)
+    if cfg.inclination_from == "morphology" and disc.success and np.isfinite(inc_morph_err):
+        # the velocity field refitted at the morphological inclination, whose error v_max
+        # carries (a floor of 3°: the disc model's axis ratio is not exact for a real galaxy)
+        # and with the beam smearing of the light-weighted velocities modelled
+        smear = (r_d_model, psf_sigma, cfg.smooth) if np.isfinite(r_d_model) and np.isfinite(psf_sigma) else None
+        tied = fit_disc(vf, light, centre_prior=cfg.centre_prior,
+                        inclination_prior=(float(np.clip(inc_morph, 1.0, 89.0)), max(inc_morph_err, 3.0)),
+                        smearing=smear)
+        if tied.success:
+            disc = tied
     opts = _cog_options(cfg, hwhm / pix, model_total)
     sm = half_light_radius(nb, nb_err, centre, q, theta, **opts)
     # the apertures must follow the *observed* shape: the PSF rounds a small disc, so a compact
@@ -137,17 +192,23 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
     hw = hwhm if cfg.psf_correction else 0.0
     r_corr, resolved = psf_corrected_radius(r_half, hw)
     r_corr_err = size_error_budget(r_half, r_err, hw, cfg.seeing_variation, psf_ell) if cfg.psf_correction else r_err
+    factor = 1.0
+    if cfg.psf_correction and cfg.psf_correction_method == "model" and resolved and np.isfinite(r_d_model):
+        factor = quadrature_bias_factor(nb.shape, centre, r_d_model, q_model, theta, psf_sigma, q_final, h, opts)
+        r_corr, r_corr_err = r_corr * factor, r_corr_err * factor
     kpc = KROSS_COSMO.kpc_proper_per_arcmin(z).to_value(u.kpc / u.arcsec)
     return {
         "size_status": status, "x_dyn": centre[0], "y_dyn": centre[1], "x_light": light[0], "y_light": light[1],
         "disc_ok": disc.success, "inclination": disc.inclination, "pa": disc.pa, "v_max": disc.v_max,
         "inclination_err": disc.errors[0], "pa_err": disc.errors[2], "v_max_err": disc.errors[1],
+        "axis_ratio": q_morph, "axis_ratio_err": q_morph_err, "axis_ratio_source": q_source,
+        "inclination_morph": inc_morph, "inclination_morph_err": inc_morph_err,
         "extrapolation_capped": bool(sm.total_model > sm.total_measured * (cfg.max_extrapolation - 1e-9)),
         "r_turn_arcsec": disc.r_turn * pix, "n_velocity_spaxels": int(vf.good.sum()),
         "psf_r_half": hwhm, "r_half_arcsec": r_half, "r_half_err_arcsec": r_err,
         "r_half_corr_arcsec": float(r_corr), "r_half_corr_err_arcsec": float(r_corr_err),
         "r_half_corr_kpc": float(r_corr) * kpc, "r_half_corr_err_kpc": float(r_corr_err) * kpc,
-        "resolved": bool(resolved),
+        "resolved": bool(resolved), "psf_correction_factor": factor,
         "recovered_fraction": in_field if cfg.extrapolation == "disc" and model_total is not None else sm.recovered_fraction,
         "r_half_centroid_arcsec": sm_light.r_half * pix, "r_half_model_arcsec": r_model * pix,
         "_maps": (nb, nb_err, vf, sm),
@@ -201,9 +262,10 @@ def size_flags(row, psf_given: bool = True) -> str:
 
 
 SIZE_COLUMNS = ("id", "status", "size_status", "x_dyn", "y_dyn", "x_light", "y_light", "disc_ok", "inclination",
-                "inclination_err", "pa", "pa_err", "v_max", "v_max_err", "extrapolation_capped", "r_turn_arcsec", "n_velocity_spaxels", "psf_hwhm", "psf_r_half", "r_half_arcsec",
+                "inclination_err", "pa", "pa_err", "v_max", "v_max_err", "axis_ratio", "axis_ratio_err",
+                "axis_ratio_source", "inclination_morph", "inclination_morph_err", "extrapolation_capped", "r_turn_arcsec", "n_velocity_spaxels", "psf_hwhm", "psf_r_half", "r_half_arcsec",
                 "r_half_err_arcsec", "r_half_corr_arcsec", "r_half_corr_err_arcsec", "r_half_corr_kpc",
-                "r_half_corr_err_kpc", "resolved", "recovered_fraction", "r_half_centroid_arcsec",
+                "r_half_corr_err_kpc", "resolved", "psf_correction_factor", "recovered_fraction", "r_half_centroid_arcsec",
                 "r_half_model_arcsec", "psf_source", "flags")
 
 
@@ -212,6 +274,7 @@ def _size_target(job) -> tuple[dict, tuple | None]:
     kmos_dir, t, s, cfg, keep_maps = job
     row = dict.fromkeys(SIZE_COLUMNS, np.nan)
     row.update(id=t["id"], status="ok", size_status="", disc_ok=False, resolved=False, n_velocity_spaxels=0,
+               axis_ratio_source="",
                extrapolation_capped=False, psf_source=t["psf_source"], flags="")
     # subtract the PSF's r½ as sampled (the star's curve of growth); an older PSF table
     # without it falls back to the optical HWHM
@@ -228,7 +291,9 @@ def _size_target(job) -> tuple[dict, tuple | None]:
     else:
         try:
             cube = read_kmos_cube(Path(kmos_dir) / t["cube"])
-            m = measure_size_cube(cube, s["z"], s["sigma_kms"], hwhm, ell, cfg, psf_hwhm_optical=t["psf_hwhm"])
+            q_hst = t.get("hst_q", np.nan)
+            m = measure_size_cube(cube, s["z"], s["sigma_kms"], hwhm, ell, cfg, psf_hwhm_optical=t["psf_hwhm"],
+                                  axis_ratio_prior=(q_hst, cfg.hst_q_err) if np.isfinite(q_hst) else None)
             row.update({k: v for k, v in m.items() if not k.startswith("_")})
             row["flags"] = size_flags(row)
             return row, (m["_maps"] if keep_maps else None)
@@ -240,8 +305,12 @@ def _size_target(job) -> tuple[dict, tuple | None]:
 
 def measure_sizes(kmos_dir: str | Path, targets: Table, spectra: Table, psf_table: Table,
                   cfg: SizeConfig = SizeConfig(), progress: bool | None = None,
-                  keep_maps: bool = False, workers: int = 1, scheduler=None) -> tuple[Table, dict]:
+                  keep_maps: bool = False, workers: int = 1, scheduler=None,
+                  hst: Table | None = None) -> tuple[Table, dict]:
     """Sizes of every Hα-detected target; every target gets a row and a ``status``.
+
+    ``hst`` (``hst_morphology.ecsv``: id, q) gives the galaxies HST imaged their stellar
+    axis ratio as the inclination's constraint in place of the Hα map's.
 
     Each galaxy takes the PSF of its pointing's star on its spectrograph (notebook 01), or
     that spectrograph's survey mean where the star failed (:func:`redshift1.kmos.psf.attach_psf`).
@@ -252,13 +321,15 @@ def measure_sizes(kmos_dir: str | Path, targets: Table, spectra: Table, psf_tabl
     targets = attach_psf(targets, psf_table)
     spec = {str(r["id"]): {"status": str(r["status"]), "halpha_detected": bool(r["halpha_detected"]),
                            "z": float(r["z"]), "sigma_kms": float(r["sigma_kms"])} for r in spectra}
+    hst_q = {str(r["id"]): float(r["q"]) for r in hst} if hst is not None and len(hst) else {}
     jobs = []
     for t in targets:
         gid = str(t["id"])
         info = {"id": gid, "cube": str(t["cube"]), "pointing": str(t["pointing"]),
                 "spectrograph": int(t["spectrograph"]), "psf_hwhm": float(t["psf_hwhm"]),
                 "psf_r_half": float(t["psf_r_half"]),
-                "psf_ellipticity": float(t["psf_ellipticity"]), "psf_source": str(t["psf_source"])}
+                "psf_ellipticity": float(t["psf_ellipticity"]), "psf_source": str(t["psf_source"]),
+                "hst_q": hst_q.get(gid, np.nan)}
         jobs.append((str(kmos_dir), info, spec.get(gid), cfg, keep_maps))
     results = map_objects(_size_target, jobs, workers=workers, scheduler=scheduler, desc="Hα sizes",
                           progress=progress)
@@ -270,7 +341,7 @@ def measure_sizes(kmos_dir: str | Path, targets: Table, spectra: Table, psf_tabl
             table[c].unit = u.arcsec
         elif c.endswith("_kpc"):
             table[c].unit = u.kpc
-    for c in ("inclination", "inclination_err", "pa", "pa_err"):
+    for c in ("inclination", "inclination_err", "pa", "pa_err", "inclination_morph", "inclination_morph_err"):
         table[c].unit = u.deg
     table["v_max"].unit = table["v_max_err"].unit = u.km / u.s
     table["x_dyn"].unit = table["y_dyn"].unit = table["x_light"].unit = table["y_light"].unit = u.pix

@@ -23,6 +23,7 @@ from ..errors import Redshift1Error
 from ..progress import progress_bar
 from ..mock.sky import KMOS_OH_TABLE, load_table
 from .cube import KMOSCube, read_kmos_cube
+from .extraction import EXTRACTIONS, optimal_extraction
 from ..flags import join_flags
 from .linefit import LINES_UM, SIGMA_BOUNDS, fit_halpha_nii, perturbed_errors
 
@@ -33,7 +34,15 @@ class SpectraConfig:
 
     snr_min: float = 3.0                 # Hα / [NII] detection threshold (KROSS: S/N > 3)
     n_perturb: int = 50                  # noise realisations for the flux errors
-    aperture_radius: float = 0.0         # arcsec around the Hα centroid; <= 0: every valid spaxel
+    # which spaxels the integrated spectrum sums: "optimal" (the circular aperture where a
+    # disc model of the Hα map peaks in S/N, flux scaled to the field by that model;
+    # redshift1.kmos.extraction) or "paper" (KROSS: every valid spaxel, or aperture_radius)
+    extraction: str = "optimal"
+    aperture_radius: float = 0.0         # "paper": arcsec around the Hα centroid; <= 0: every valid spaxel
+    psf_fwhm: float = 0.65               # arcsec: the seeing the optimal extraction's disc model assumes
+    # the aperture correction's own uncertainty, as a fraction of ln(correction): the disc model
+    # is not the galaxy (on the mock, corrections of 1.3-1.7 scattered by 8-10% around the truth)
+    aperture_correction_err: float = 0.2
     dz: float = 0.01                     # redshift search half-width around the catalogue z
     sky_strength_min: float = 20.0       # OH line strength counted as strong (Rousselot scale > 20)
     sky_distance_aa: float = 7.0         # observed Å: [NII] this close to a strong line is "near sky"
@@ -231,8 +240,11 @@ def sky_line_distance_aa(wave_um, min_strength: float = 20.0) -> np.ndarray:
 
 # --------------------------------------------------------------------------- one galaxy
 def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraConfig(),
-                 rng: np.random.Generator | None = None) -> dict:
+                 rng: np.random.Generator | None = None, psf_fwhm: float | None = None) -> dict:
     """Measure one cube: fit the integrated spectrum, classify detections.
+
+    ``psf_fwhm`` (arcsec; default ``cfg.psf_fwhm``) is the seeing the S/N-optimal
+    extraction's disc model convolves with (notebook 01's star of the galaxy's pointing).
 
     Returns a dict of scalars (fluxes in ``cube.unit`` × µm: erg/s/cm² for every cube with a
     BUNIT, which the loader converts to per-µm; the cube's unknown unit × µm otherwise)
@@ -248,12 +260,24 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
         raise Redshift1Error(f"{cube.path}: Hα at z={z_guess:.3f} falls outside the cube's "
                              f"{lam[0]:.3f}-{lam[-1]:.3f} µm")
     cs, cont_img = continuum_subtract(cube, z_guess, cfg.continuum_halfwidth_um)
-    if cfg.aperture_radius > 0:
+    if cfg.extraction not in EXTRACTIONS:
+        raise Redshift1Error(f"extraction must be one of {EXTRACTIONS}, not {cfg.extraction!r}")
+    optimal = cfg.extraction == "optimal"
+    correction = 1.0
+    extraction_fallback = False
+    if optimal or cfg.aperture_radius > 0:
         # a first fit of every valid spaxel finds the line, hence the light the aperture centres on
         s1, e1 = integrated_spectrum(cs, cube.noise, valid2d)
         e1 = np.where(usable_channels(lam, s1, e1, z_guess - cfg.dz, z_guess + cfg.dz, cfg), e1, np.nan)
         fit1 = fit_halpha_nii(lam, s1[None], e1[None], z_guess, dz=cfg.dz)
         nb, nb_err = narrowband_map(cs, cube.noise, lam, float(fit1.z[0]), float(fit1.sigma_kms[0]))
+    if optimal:
+        fwhm = psf_fwhm if psf_fwhm is not None and np.isfinite(psf_fwhm) and psf_fwhm > 0 else cfg.psf_fwhm
+        psf_sigma = fwhm / 2.3548 / cube.pixel_scale.to_value(u.arcsec)
+        centre = psf_matched_centre(np.where(valid2d, nb, np.nan), psf_sigma)
+        ext = optimal_extraction(nb, nb_err, valid2d, centre, psf_sigma)
+        ap, correction, extraction, extraction_fallback = ext.mask, ext.correction, ext.description, ext.fallback
+    elif cfg.aperture_radius > 0:
         centre = light_centroid(nb, nb / nb_err)
         radius = cfg.aperture_radius / cube.pixel_scale.to_value(u.arcsec)
         ap = aperture_mask(valid2d.shape, centre, radius, valid2d)
@@ -272,11 +296,27 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     err = err * noise_scale
     fit = fit_halpha_nii(lam, spec[None], err[None], z_guess, dz=cfg.dz)
     mc = perturbed_errors(lam, spec[None], err[None], fit, n_perturb=cfg.n_perturb, dz=cfg.dz, rng=rng)[0]
-    p = fit.params[0]
-    f_ha, f_nii = p[2], p[3]
-    e_ha, e_nii = mc[2], mc[3]
+    p = fit.params[0].copy()
+    z_from_field = False
+    if optimal and not extraction_fallback:
+        # the redshift and width from the whole field where Hα is significant there: an
+        # aperture a spaxel off the kinematic centre weights one side of the rotation (30-60
+        # km/s on the mock); the aperture's own where the field's fit is too faint
+        snr_field = float(fit1.flux_halpha[0] / (fit1.flux_halpha_err[0] * noise_scale))
+        if np.isfinite(snr_field) and snr_field > cfg.snr_min and fit1.converged[0]:
+            p[0], p[1] = float(fit1.z[0]), float(fit1.sigma_kms[0])
+            mc = mc.copy()
+            mc[0], mc[1] = float(fit1.z_err[0]) * noise_scale, float(fit1.sigma_kms_err[0]) * noise_scale
+            z_from_field = True
+    f_ha_ap = p[2]
+    # the aperture's fluxes scaled to the field's (the same light profile for Hα and [NII])
+    f_ha, f_nii = p[2] * correction, p[3] * correction
+    e_ha, e_nii = mc[2] * correction, mc[3] * correction
+    # detection is the line's significance in the aperture; the flux error adds the correction's
     snr_ha = f_ha / e_ha if e_ha > 0 else np.nan
     snr_nii = f_nii / e_nii if e_nii > 0 else np.nan
+    corr_rel = cfg.aperture_correction_err * np.log(correction) if correction > 0 else 0.0
+    e_ha, e_nii = np.hypot(e_ha, f_ha * corr_rel), np.hypot(e_nii, f_nii * corr_rel)
     lam_nii = LINES_UM[1] * (1 + p[0])
     d_sky = float(sky_line_distance_aa(lam_nii, cfg.sky_strength_min)[0])
     doubts = line_fit_doubts(lam, usable, p, fit.converged[0], z_guess, cfg)
@@ -294,20 +334,23 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     else:
         nii_class = "upper_limit"
     nb, nb_err = narrowband_map(cs, cube.noise, lam, float(p[0]), float(p[1]))
-    if cfg.aperture_radius <= 0:
+    if not optimal and cfg.aperture_radius <= 0:
         centre = light_centroid(nb, nb / nb_err)
     flags = (["not_detected"] if not ha_det else []) + doubts
+    flags += ["extraction_fallback"] if optimal and extraction_fallback and ha_det else []
     flags += ["noise_rescaled"] if noise_scale > NOISE_RESCALE_FLAG else []
     flags += {"near_sky_line": ["nii_near_sky_line"], "upper_limit": ["nii_upper_limit"]}.get(nii_class, [])
     return {
         "z": p[0], "z_err": mc[0], "sigma_kms": p[1], "sigma_kms_err": mc[1], "fwhm_kms": 2.3548 * p[1],
         "flux_halpha": f_ha, "flux_halpha_err": e_ha, "snr_halpha": snr_ha,
+        "flux_halpha_aperture": f_ha_ap, "aperture_correction": correction,
         "flux_nii6583": f_nii, "flux_nii6583_err": e_nii, "snr_nii6583": snr_nii,
         "flux_nii6583_ul": cfg.upper_limit_sigma * e_nii,
         "continuum": p[4], "noise_scale": noise_scale, "chi2_red": fit.chi2[0] / max(fit.dof[0], 1),
         "x_center": centre[0], "y_center": centre[1], "n_spaxels": int(ap.sum()),
         "nii_sky_distance_aa": d_sky, "halpha_detected": ha_det, "nii_detected": nii_det, "nii_class": nii_class,
-        "n_masked_channels": int(np.count_nonzero(~usable & np.isfinite(spec))), "extraction": extraction,
+        "n_masked_channels": int(np.count_nonzero(~usable & np.isfinite(spec))),
+        "extraction": extraction + ("; z and width from every valid spaxel" if z_from_field else ""),
         "flags": join_flags(flags),
         "_spectrum": (lam, spec, err, fit.params[0]), "_map": (nb, nb_err, cont_img), "_aperture": ap,
     }
@@ -348,18 +391,18 @@ def line_fit_doubts(wave_um, usable, params, converged, z_guess: float, cfg: Spe
 
 
 ROW_FLOATS = ("z", "z_err", "sigma_kms", "sigma_kms_err", "fwhm_kms", "flux_halpha", "flux_halpha_err",
-              "snr_halpha", "flux_nii6583", "flux_nii6583_err", "snr_nii6583", "flux_nii6583_ul", "continuum",
+              "snr_halpha", "flux_halpha_aperture", "aperture_correction", "flux_nii6583", "flux_nii6583_err", "snr_nii6583", "flux_nii6583_ul", "continuum",
               "noise_scale", "chi2_red", "x_center", "y_center", "nii_sky_distance_aa")
 
 
 def _measure_target(job) -> tuple[dict, dict | None]:
     """One target of :func:`measure_survey` (module level, so it can run on other processes)."""
-    kmos_dir, gid, cube_path, z_cat, cfg, keep_arrays = job
+    kmos_dir, gid, cube_path, z_cat, cfg, keep_arrays, psf_fwhm = job
     rng = galaxy_rng(cfg.seed, gid)
     row = {"id": gid, "status": "ok"}
     try:
         cube = read_kmos_cube(Path(kmos_dir) / cube_path)
-        m = measure_cube(cube, z_cat, cfg, rng)
+        m = measure_cube(cube, z_cat, cfg, rng, psf_fwhm=psf_fwhm)
     except Redshift1Error as exc:
         row["status"] = f"skipped: {exc}"
         for k in ROW_FLOATS:
@@ -376,8 +419,11 @@ def _measure_target(job) -> tuple[dict, dict | None]:
 
 def measure_survey(kmos_dir: str | Path, targets: Table, cfg: SpectraConfig = SpectraConfig(),
                    progress: bool | None = None, keep_arrays: bool = False, workers: int = 1,
-                   scheduler=None) -> tuple[Table, dict]:
+                   scheduler=None, psf_table: Table | None = None) -> tuple[Table, dict]:
     """Measure every target's cube; one row per target, ``status`` says what happened.
+
+    ``psf_table`` (notebook 01's ``kmos_psf.ecsv``) gives each galaxy the seeing of its
+    pointing for the S/N-optimal extraction; without it ``cfg.psf_fwhm`` is assumed.
 
     A cube that cannot be read or measured is flagged (``status`` = the reason) and the run
     goes on. Returns the table and, with ``keep_arrays``, each galaxy's spectrum and maps.
@@ -387,7 +433,13 @@ def measure_survey(kmos_dir: str | Path, targets: Table, cfg: SpectraConfig = Sp
     """
     from ..parallel import map_objects
 
-    jobs = [(str(kmos_dir), str(t["id"]), str(t["cube"]), float(t["z_cat"]), cfg, keep_arrays) for t in targets]
+    if psf_table is not None:
+        from .psf import attach_psf
+        fwhm = 2 * np.asarray(attach_psf(targets, psf_table)["psf_hwhm"], float)   # as fit-cube's PSFInfo
+    else:
+        fwhm = np.full(len(targets), np.nan)
+    jobs = [(str(kmos_dir), str(t["id"]), str(t["cube"]), float(t["z_cat"]), cfg, keep_arrays, float(f))
+            for t, f in zip(targets, fwhm)]
     results = map_objects(_measure_target, jobs, workers=workers, scheduler=scheduler,
                           desc="integrated spectra", progress=progress)
     rows = [r for r, _ in results]
@@ -403,7 +455,7 @@ _COLUMNS = ("id", "status", *ROW_FLOATS, "n_spaxels", "halpha_detected", "nii_de
 
 def _set_units(t: Table):
     flux = u.erg / u.s / u.cm**2
-    for c in ("flux_halpha", "flux_halpha_err", "flux_nii6583", "flux_nii6583_err", "flux_nii6583_ul"):
+    for c in ("flux_halpha", "flux_halpha_err", "flux_halpha_aperture", "flux_nii6583", "flux_nii6583_err", "flux_nii6583_ul"):
         t[c].unit = flux
     for c in ("sigma_kms", "sigma_kms_err", "fwhm_kms"):
         t[c].unit = u.km / u.s
