@@ -58,3 +58,13 @@ def test_parameters_cell_declares_contract(notebook):
     declared = notebook_parameters(path)
     missing = [name for name in CONTRACT if name not in declared]
     assert not missing, f"{path.name}: parameters cell does not declare {missing}"
+
+
+def test_every_parameter_line_is_readable_by_papermill(notebook):
+    """papermill skips (with a warning) a parameter line holding a second '=' (say, in its help
+    comment), and then neither `-p` nor `run_all.py --list` can reach that parameter."""
+    path, nb = _read(notebook)
+    cell = next(c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    for line in cell.source.splitlines():
+        if line.strip() and not line.strip().startswith("#"):
+            assert line.count("=") <= 1, f"{path.name}: papermill cannot parse {line!r}"

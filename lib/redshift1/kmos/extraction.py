@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from .sizes import disc_model_total
+from .sizes import disc_frame, disc_model_total
 
 EXTRACTIONS = ("optimal", "paper")
 
@@ -39,12 +39,7 @@ def exponential_disc_image(shape, centre, r_d, q, pa_deg, psf_sigma, oversample:
     """A PSF-convolved exponential disc of unit total flux, binned to the spaxels of ``shape``
     (light falling beyond the field is lost, so the image sums to the fraction in the field)."""
     ny, nx = shape
-    step = 1.0 / oversample
-    ys = (np.arange((ny + 2 * pad) * oversample) + 0.5) * step - pad - 0.5
-    xs = (np.arange((nx + 2 * pad) * oversample) + 0.5) * step - pad - 0.5
-    xx, yy = np.meshgrid(xs - centre[0], ys - centre[1])
-    t = np.radians(pa_deg)
-    u, v = xx * np.cos(t) + yy * np.sin(t), -xx * np.sin(t) + yy * np.cos(t)
+    u, v = disc_frame(shape, centre, pa_deg, oversample, pad)
     sb = np.exp(-np.hypot(u, v / max(q, 0.05)) / max(r_d, 1e-3))
     sb /= sb.sum()
     conv = gaussian_filter(sb, psf_sigma * oversample, mode="constant")

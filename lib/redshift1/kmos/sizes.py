@@ -121,6 +121,26 @@ def fit_exponential_tail(radii, cog, cog_err, r_min, scales=None):
     return float(total[k]), float(scales[k]), float(np.sqrt(s2[k] / det[k]))
 
 
+def disc_frame(shape, centre, pa_deg: float, oversample: int = 5, pad: int = 6):
+    """Major- and minor-axis offsets (spaxels) of the sub-pixels of a grid ``oversample`` times
+    finer than a ``shape`` field and ``pad`` spaxels beyond it, for a disc centred at
+    ``centre`` (x, y; 0-based spaxels) with its major axis at ``pa_deg`` counter-clockwise
+    from +x. The disc models of the size fit and of the S/N-optimal extraction are drawn on it.
+
+    Returns
+    -------
+    u, v : ndarray
+        Offsets along the major and the minor axis, shape ``((ny + 2 pad) oversample, (nx + 2 pad) oversample)``.
+    """
+    ny, nx = shape
+    step = 1.0 / oversample
+    ys = (np.arange((ny + 2 * pad) * oversample) + 0.5) * step - pad - 0.5
+    xs = (np.arange((nx + 2 * pad) * oversample) + 0.5) * step - pad - 0.5
+    xx, yy = np.meshgrid(xs - centre[0], ys - centre[1])
+    t = np.radians(pa_deg)
+    return xx * np.cos(t) + yy * np.sin(t), -xx * np.sin(t) + yy * np.cos(t)
+
+
 def disc_model_total(image, error, centre, axis_ratio: float | None, pa_deg: float, psf_sigma: float,
                      scales=None, axis_ratios=None, oversample: int = 5, pad: int = 4,
                      with_axis_ratio_error: bool = False) -> tuple:
@@ -155,12 +175,7 @@ def disc_model_total(image, error, centre, axis_ratio: float | None, pa_deg: flo
         axis_ratios = [axis_ratio]
     elif axis_ratios is None:
         axis_ratios = np.arange(0.2, 1.01, 0.1)
-    step = 1.0 / oversample
-    ys = (np.arange((ny + 2 * pad) * oversample) + 0.5) * step - pad - 0.5
-    xs = (np.arange((nx + 2 * pad) * oversample) + 0.5) * step - pad - 0.5
-    xx, yy = np.meshgrid(xs - centre[0], ys - centre[1])
-    t = np.radians(pa_deg)
-    u, v = xx * np.cos(t) + yy * np.sin(t), -xx * np.sin(t) + yy * np.cos(t)
+    u, v = disc_frame((ny, nx), centre, pa_deg, oversample, pad)
     w = np.where(good, 1.0 / np.where(good, err, 1.0) ** 2, 0.0)
     y = np.where(good, img, 0.0)
     best = (np.inf, np.nan, np.nan, np.nan, np.nan)
