@@ -185,7 +185,7 @@ def disc_model_total(image, error, centre, axis_ratio: float | None, pa_deg: flo
         r = np.hypot(u, v / q)
         for rd in scales:
             sb = np.exp(-r / rd) / (2 * np.pi * rd**2 * q * oversample**2)   # unit flux on the infinite plane
-            if rd * q < 2 * step:
+            if rd * q < 2.0 / oversample:      # below two sub-pixels: not resolved by the grid
                 # narrower than the sub-grid: the samples miss the cusp's flux, but all of it
                 # lies inside the padded grid, so normalise by the sum
                 sb /= sb.sum()
