@@ -37,6 +37,18 @@ RUN_ALL_TIMEOUT = 300_000      # ms: the whole notebook, first draw included
 UPDATE_TIMEOUT = 60_000        # ms: one widget update seen in the page
 
 
+def _steps_to_admit_one_more(spectra_path: Path, threshold: float, step: float = 0.5, floor: float = 1.0) -> int:
+    """Slider steps (of ``step``, down to the slider's ``floor``) that take the S/N(Hα) threshold
+    just below the best galaxy it now rejects."""
+    import numpy as np
+    from astropy.table import Table
+
+    snr = np.asarray(Table.read(spectra_path)["snr_halpha"], float)
+    below = snr[np.isfinite(snr) & (snr <= threshold) & (snr > floor)]
+    assert below.size, f"the tiny survey has no galaxy with {floor} < S/N(Hα) ≤ {threshold} to admit"
+    return int(np.floor((threshold - below.max()) / step)) + 1
+
+
 def _requirements():
     missing = []
     if not CHROMIUM.is_file():
@@ -140,14 +152,17 @@ def test_explore_notebook_in_jupyterlab(tmp_path_factory):
                 slider = page.locator(".r1-snr-halpha-min")
                 before_readout = slider.locator(".widget-readout").inner_text()
 
-                # 1. move the S/N(Hα) slider one step (3 → 2.5) with the keyboard: more Hα detections
+                # 1. move the S/N(Hα) slider down with the keyboard, in 0.5 steps, just past the best
+                #    undetected galaxy of the tiny survey (from the walk's own table): more Hα detections
+                steps = _steps_to_admit_one_more(walk["products"] / "kmos_spectra.ecsv", float(before_readout))
                 slider.locator(".noUi-handle").first.focus()
-                page.keyboard.press("ArrowLeft")
+                for _ in range(steps):
+                    page.keyboard.press("ArrowLeft")
                 page.wait_for_function(f"document.querySelector('.r1-val-n_halpha').innerText != "
                                        f"{json.dumps(before_text)}", timeout=UPDATE_TIMEOUT)
                 after_text = n_halpha.inner_text()
                 after_readout = slider.locator(".widget-readout").inner_text()
-                assert float(after_readout) == pytest.approx(float(before_readout) - 0.5)
+                assert float(after_readout) == pytest.approx(float(before_readout) - 0.5 * steps)
                 n0, n1 = (int(t.split("/")[0]) for t in (before_text, after_text))
                 assert n1 > n0, f"lowering S/N(Hα) from {before_readout} to {after_readout} should add detections"
                 assert "snr_halpha_min" in page.locator(".r1-status").inner_text()

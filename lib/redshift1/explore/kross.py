@@ -52,7 +52,8 @@ def sizes_with_criterion(sizes: Table, resolved_factor: float = 1.0, psf_correct
 
     Resolved ⇔ r½ > ``resolved_factor`` × PSF HWHM (KROSS: 1), the HWHM as notebook 03
     subtracts it (:func:`subtracted_psf_radius`). With ``psf_correction`` the
-    intrinsic radius is √(r½² − HWHM²) and its error notebook 03's budget; without, the
+    intrinsic radius is √(r½² − HWHM²), times notebook 03's ``psf_correction_factor`` where
+    the table has one, and its error notebook 03's budget; without, the
     observed r½ and its curve-of-growth error. Unresolved galaxies keep KROSS's limit
     r′½ = HWHM. The kpc scale of each galaxy is notebook 03's (same redshift).
     """
@@ -68,6 +69,11 @@ def sizes_with_criterion(sizes: Table, resolved_factor: float = 1.0, psf_correct
     resolved = np.isfinite(r) & np.isfinite(hw) & (r > resolved_factor * hw)
     if psf_correction:
         r_corr, _ = psf_corrected_radius(r, hw)
+        # notebook 03 scales the quadrature radius by what quadrature does to the galaxy's own
+        # disc model (its psf_correction_method "model"; the factor is 1 for KROSS's way)
+        if "psf_correction_factor" in sizes.colnames:
+            factor = values(sizes, "psf_correction_factor")
+            r_corr = np.where(np.isfinite(factor), r_corr * factor, r_corr)
         err_walk = values(sizes, "r_half_corr_err_arcsec", u.arcsec)
         err = np.where(np.isfinite(err_walk), err_walk, size_error_budget(r, r_err, hw))
     else:

@@ -137,6 +137,13 @@ def plot_resolved_ms(ax, res: Table, fit=None, ols=None, show_paper: bool = True
                 label="paper eq. 5 (comparison)")
     ax.set(xlabel=r"log $\Sigma_\star$ [M$_\odot$ kpc$^{-2}$]", ylabel=r"log $\Sigma_{\rm SFR}$ [M$_\odot$ yr$^{-1}$ kpc$^{-2}$]",
            title="resolved main sequence")
+    # frame the points, not the error bars of the few barely resolved galaxies (±several dex)
+    pts = ok | lim
+    if pts.sum() >= 2:
+        for setlim, v in ((ax.set_xlim, x[pts]), (ax.set_ylim, y[pts])):
+            lo, hi = np.nanmin(v), np.nanmax(v)
+            pad = 0.15 * (hi - lo) + 0.3
+            setlim(lo - pad, hi + pad)
     ax.legend(loc="upper left", fontsize=7)
 
 
