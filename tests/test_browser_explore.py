@@ -3,10 +3,10 @@
 The test builds its own products (the tiny walk of ``test_explore.py``), writes a copy of
 ``notebooks/11_explore.ipynb`` pointing at them (papermill ``prepare_only``), starts
 ``jupyter lab`` on a free localhost port with a random token, opens the copy, runs it with
-the menu Run → Run All Cells, waits for the widgets, then moves the S/N(Hα) slider one
-step down with the keyboard (as a reader would) and checks that the displayed number of
-Hα detections and the ΣSFR–Δ figure change. A screenshot of the explorer goes to
-``figures/explore.png``. The server is always terminated.
+the menu Run → Run All Cells, waits for the widgets, then moves the S/N(Hα) slider down
+with the keyboard (as a reader would), just past the best galaxy it rejects, and checks that
+the displayed number of Hα detections and the ΣSFR–Δ figure change. A screenshot of the
+explorer goes to ``build/tests/explore.png``. The server is always terminated.
 
 Needs ``/usr/bin/chromium`` (``apt-get install chromium``) and the ``playwright`` package
 (its driver only: no ``playwright install``). Without them the test is skipped, unless
@@ -31,7 +31,7 @@ from test_explore import ROOT, build_tiny_walk
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--no-first-run"]
-SCREENSHOT = ROOT / "figures" / "explore.png"
+SCREENSHOT = ROOT / "build" / "tests" / "explore.png"   # build/: where runs write, never tracked
 SERVER_START_TIMEOUT = 90      # s
 RUN_ALL_TIMEOUT = 300_000      # ms: the whole notebook, first draw included
 UPDATE_TIMEOUT = 60_000        # ms: one widget update seen in the page
