@@ -109,7 +109,7 @@ def test_validation_explanations_only_for_questionable_rows():
                  "pull_median": [-4.7, 0.3, np.nan], "pull_width": [1.2, 1.1, np.nan]})
     notes = validation_explanations(rec)
     assert len(notes) == 2
-    assert "-4.7" in notes[0] and "-33°" in notes[1]
+    assert "-4.7" in notes[0] and "-33.0°" in notes[1]      # the run's own numbers, not fixed text
 
 
 def test_notes_table_groups_shared_definitions():
