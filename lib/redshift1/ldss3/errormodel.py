@@ -20,6 +20,7 @@ data themselves (never on a truth):
 from __future__ import annotations
 
 import numpy as np
+from astropy.stats import mad_std
 
 __all__ = ["median_with_error", "shrink_to_survey", "total_flux_error", "blank_box_noise_factor"]
 
@@ -34,8 +35,7 @@ def median_with_error(x, min_n: int = 3):
     med = float(np.median(x))
     if x.size < min_n:
         return med, np.inf
-    mad = 1.4826 * float(np.median(np.abs(x - med)))
-    return med, 1.2533 * mad / np.sqrt(x.size)
+    return med, 1.2533 * float(mad_std(x)) / np.sqrt(x.size)
 
 
 def shrink_to_survey(values, errors, survey_value: float, survey_error: float = 0.0):
@@ -122,4 +122,4 @@ def blank_box_noise_factor(sci, noise, good, sigma, box_lo, box_hi, continuum, h
     f, e, _, _ = box_flux(sci, noise, good, np.array(s_), np.array(r_), np.array(c_), half, half, continuum)
     z = f / e
     z = z[np.isfinite(z)]
-    return max(float(1.4826 * np.median(np.abs(z - np.median(z)))), 1.0), int(z.size)
+    return max(float(mad_std(z)), 1.0), int(z.size)

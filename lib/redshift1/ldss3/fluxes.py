@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import astropy.units as u
+from astropy.stats import mad_std
 from astropy.table import Table
 from scipy.ndimage import median_filter
 
@@ -353,7 +354,7 @@ def aperture_correction(flux5, flux_wide, sigma, min_sigma: float = 10.0, min_li
     if r.size < min_lines:
         return (fb, 0, np.nan, np.nan) if return_error else (fb, 0, np.nan)
     med = float(np.median(r))
-    observed = float(1.4826 * np.median(np.abs(r - med)))
+    observed = float(mad_std(r))
     scatter = observed
     if err5 is not None and err_wide is not None:
         e5 = np.asarray(err5, float)[sel][keep]
