@@ -9,7 +9,7 @@ from astropy.io import fits
 from astropy.table import MaskedColumn, Table
 
 from redshift1.errors import DataFormatError, MissingInputError, Redshift1Error
-from redshift1.ldss3 import io as lio
+from redshift1.ldss3 import survey_files as lio
 from redshift1.ldss3.catalogue import DetectParams
 from redshift1.ldss3.pipeline import detect_step, reduce_step
 from redshift1.ldss3.reduce import reduce_mask, survey_trap_mask

@@ -25,7 +25,7 @@ from .detect import (DETECTION_FLAGS, clean_flags, find_lines, line_kernel, sign
 from .errormodel import blank_box_noise_factor, total_flux_error
 from .fluxes import (Sensitivity, analytic_aperture_correction, aperture_correction, box_flux, calibrate,
                      line_continuum, profile_fwhm)
-from .reduce import ReducedMask, read_reduced
+from .reduced import ReducedMask, read_reduced
 from .registration import parabolic_peak
 
 __all__ = ["DetectParams", "detect_mask", "detect_survey", "finalise_fluxes", "seeing_correction", "slit_throughput",

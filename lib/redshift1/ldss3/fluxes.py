@@ -31,7 +31,7 @@ from scipy.ndimage import median_filter
 
 from .. import constants as C
 from ..errors import DataFormatError
-from . import io as lio
+from . import survey_files as lio
 from .detect import sideband_continuum
 
 __all__ = ["box_flux", "line_continuum", "profile_fwhm", "point_source_fraction", "slit_transmission", "Sensitivity", "standard_sensitivity", "telluric_for_airmass",
@@ -228,7 +228,7 @@ def telluric_for_airmass(t_star, airmass_star: float, airmass: float):
 def standard_sensitivity(root, bad_pixels, half_y: int = 2, smooth_px: int = 9) -> Sensitivity:
     """Reduce the flux-standard frame(s) and derive :class:`Sensitivity` (see module docstring)."""
     from .nodshuffle import geometry_from_header
-    from .reduce import _header_number, _slit_length_px, off_frame_slits, register_exposure, survey_root
+    from .reduce import off_frame_slits, register_exposure, survey_root
     root = survey_root(root)
     frames, spectrum = lio.read_standard(root)
     f0 = frames[0]
@@ -242,8 +242,8 @@ def standard_sensitivity(root, bad_pixels, half_y: int = 2, smooth_px: int = 9) 
         raise DataFormatError(f"{f0.path}: STDSLIT={slit_id} is not a slit of {root / 'masks' / mask / 'design.ecsv'} "
                               f"on the {geom.shape[0]} x {geom.shape[1]} frame")
     i = int(sel[0])
-    fwhm = _header_number(f0.header, "SPECRES", C.LDSS3_RESOLUTION_FWHM.to_value(u.AA))
-    slit_len = _slit_length_px(f0.header, design)
+    fwhm = lio.header_number(f0.header, "SPECRES", C.LDSS3_RESOLUTION_FWHM.to_value(u.AA))
+    slit_len = lio.slit_length_px(f0.header, design)
     lam_star = np.asarray(u.Quantity(spectrum["wavelength"]).to_value(u.AA)) if spectrum["wavelength"].unit \
         else np.asarray(spectrum["wavelength"], float)
     f_star = np.asarray(spectrum["flux"], float)
@@ -269,7 +269,7 @@ def standard_sensitivity(root, bad_pixels, half_y: int = 2, smooth_px: int = 9) 
         # the rows the science boxes keep (the outermost valid row at each end is dropped)
         rr = np.arange(1, nrow - 1)
         fw_, amp_, mu_ = profile_fwhm(prof[rr], rows=rr, nod=geom.nod, full=True)
-        fwhms.append(fw_ * _header_number(f.header, "PIXSCALE", C.LDSS3_PIXSCALE.to_value(u.arcsec)))
+        fwhms.append(fw_ * lio.header_number(f.header, "PIXSCALE", C.LDSS3_PIXSCALE.to_value(u.arcsec)))
         r0 = int(np.nanargmax(prof))
         rc = int(np.clip(r0, half_y, nrow - 1 - half_y))
         box5.append(float(np.nansum(prof[rc - half_y:rc + half_y + 1]) / amp_) if amp_ > 0 else np.nan)
@@ -309,8 +309,8 @@ def standard_sensitivity(root, bad_pixels, half_y: int = 2, smooth_px: int = 9) 
     return Sensitivity(lam, resp, sm, tell, airmass, str(f0.header["STDNAME"]).strip(), slit_id, mask,
                        2 * half_y + 1, float(np.median(box_frac)), float(np.nanmedian(fwhms)),
                        float(np.nanmedian(box5)),
-                       _header_number(f0.header, "SLITWID", 0.8),
-                       _header_number(f0.header, "PIXSCALE", C.LDSS3_PIXSCALE.to_value(u.arcsec)))
+                       lio.header_number(f0.header, "SLITWID", 0.8),
+                       lio.header_number(f0.header, "PIXSCALE", C.LDSS3_PIXSCALE.to_value(u.arcsec)))
 
 
 def analytic_aperture_correction(specres: float, dispersion: float, half_x: int = 2, doublet: float = 2.79,

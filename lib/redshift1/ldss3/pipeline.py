@@ -21,7 +21,7 @@ from astropy.table import Table
 from ..errors import MissingInputError
 from ..io import write_fits, write_table
 from ..progress import progress_bar
-from . import io as lio
+from . import survey_files as lio
 from .catalogue import FLUX_UNIT, LINE_STATUS, DetectParams, detect_survey
 from .doubt import slit_doubts
 from .fluxes import noise_spectrum, standard_sensitivity

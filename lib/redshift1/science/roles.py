@@ -23,7 +23,7 @@ from ..cosmology import ROLES_COSMO
 from ..errors import DataFormatError, MissingInputError
 from ..io import write_table
 from ..ldss3.doubt import completeness_doubts, poii_doubts
-from ..ldss3 import io as lio
+from ..ldss3 import survey_files as lio
 from ..ldss3.reduce import survey_root
 from .lf import fit_faint_end, luminosity_function
 from ..ldss3.purity import chance_reproduction, neiii_fraction, purity_from_repeats

@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import astropy.units as u
 from astropy.io import fits
 from astropy.table import Table
 
+from .. import constants as C
 from ..errors import DataFormatError, MissingInputError
 from ..schema import Col, Key, TableSchema
 
@@ -35,7 +37,7 @@ __all__ = [
     "DESIGN_COLUMNS", "PHOTOMETRY_COLUMNS", "COMPARISON_COLUMNS", "RAW_KEYWORDS",
     "RawFrame", "MaskData", "find_root", "read_manifest", "list_masks", "read_design",
     "read_frame", "read_raw_frames", "read_darks", "read_bpm", "read_mask", "read_photometry",
-    "read_photoz_pdf", "read_comparison", "read_standard",
+    "read_photoz_pdf", "read_comparison", "read_standard", "header_number", "slit_length_px",
 ]
 
 _PIX = "pix"
@@ -590,3 +592,57 @@ def read_standard(root):
     if len(spectrum) < 2 or np.any(np.diff(np.asarray(spectrum["wavelength"], float)) <= 0):
         raise DataFormatError(f"{path}: wavelength must increase (at least two rows)")
     return frames, spectrum
+
+
+def header_number(header, key: str, default: float) -> float:
+    """An optional (not ●) positive header number of the data contract.
+
+    Parameters
+    ----------
+    header : `~astropy.io.fits.Header` or mapping
+        The frame's header.
+    key : str
+        Keyword, e.g. ``"SPECRES"``, ``"PIXSCALE"``, ``"SLITWID"``.
+    default : float
+        Value used when the keyword is absent, not a number, not finite or not positive.
+
+    Returns
+    -------
+    float
+        The keyword's value, else ``default``.
+    """
+    try:
+        v = float(header.get(key, default))
+    except (TypeError, ValueError):
+        return float(default)
+    return v if np.isfinite(v) and v > 0 else float(default)
+
+
+def slit_length_px(header, design: Table, pixscale_default: float | None = None) -> float:
+    """Slit length in detector pixels: ``SLITLEN`` (else the design's ``slit_length_arcsec``,
+    else 3 arcsec) over ``PIXSCALE`` (else ``pixscale_default``).
+
+    Parameters
+    ----------
+    header : `~astropy.io.fits.Header` or mapping
+        A raw frame's header.
+    design : `~astropy.table.Table`
+        The mask design (:func:`read_design`).
+    pixscale_default : float, optional
+        Arcsec per pixel when the header has no usable ``PIXSCALE``; default LDSS3's
+        (:data:`redshift1.constants.LDSS3_PIXSCALE`).
+
+    Returns
+    -------
+    float
+        Slit length (pixels).
+    """
+    try:
+        length_default = float(design.meta.get("slit_length_arcsec", 3.0))
+    except (TypeError, ValueError):
+        length_default = 3.0
+    if pixscale_default is None:
+        pixscale_default = C.LDSS3_PIXSCALE.to_value(u.arcsec)
+    scale = header_number(header, "PIXSCALE", pixscale_default)
+    length = header_number(header, "SLITLEN", length_default)
+    return length / scale
