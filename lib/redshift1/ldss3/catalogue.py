@@ -123,12 +123,81 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
                 apcorr: float = 1.0, keep_maps: bool = False):
     """Raw line catalogue of one reduced mask (one row per group >= ``raw_sigma``).
 
-    Returns ``(catalogue, maps)``; ``maps`` (only with ``keep_maps``) holds the significance
-    cube and friends for figures.
+    The detection never depends on the flux calibration (issue 12): without ``sens`` the
+    catalogue's positions, significances and statuses are the same, and the fluxes are NaN
+    (``flux_calibrated`` False).
+
+    Parameters
+    ----------
+    red : ReducedMask
+        One reduced mask (:func:`~redshift1.ldss3.reduced.read_reduced`).
+    sens : Sensitivity, optional
+        Flux calibration from the standard star; None leaves the fluxes uncalibrated.
+    params : DetectParams, optional
+        The detection's choices (ROLES' by default).
+    apcorr : float
+        Spectral aperture correction the fluxes are divided by (1 before it is measured).
+    keep_maps : bool
+        Also return the significance cube and friends (for figures).
+
+    Returns
+    -------
+    catalogue : `~astropy.table.Table`
+        One row per detection: position, wavelength, significance, box counts, flags,
+        fluxes and ``status``.
+    maps : dict or None
+        ``S``, ``N_conv``, ``b``, ``sigma``, ``valid`` and ``throughput`` (only with ``keep_maps``).
     """
     p = params or DetectParams()
-    # the detection never depends on the flux calibration (issue 12): the side bands follow the
-    # throughput measured on the mask's own galaxy continua, with or without a flux standard
+    det, thr = _significance_of_mask(red, p)
+    cat = find_lines(det["sigma"], det["valid"], p.raw_sigma, p.connectivity, region=extraction_region(red))
+    slit, row, col = (np.asarray(cat[k], int) for k in ("slit", "row", "col"))
+    if p.centre_on_signal and len(cat):
+        # the line's centre: the peak of the filtered signal S - b near the significance peak
+        # (the significance peak is pulled towards the quieter pixels between sky lines)
+        row, col = _signal_peak(det["S"] - det["b"], det["valid"], slit, row, col, p.centre_search)
+        cat["row"], cat["col"] = row, col
+    width = spectral_width(det["S"], det["b"], slit, row, col)
+    xsub = _subpixel_col(det["S"], det["b"], slit, row, col)
+    ncol = red.wave.shape[1]
+    wave = np.array([np.interp(xx, np.arange(ncol), red.wave[i]) for i, xx in zip(slit, xsub)]) if len(slit) \
+        else np.zeros(0)
+    box = _box_counts(red, det, thr, slit, row, col, p)
+    flags = clean_flags(cat, det, red.sky, red.box_rows, p.leak_rows, p.leak_sky_factor, p.broad_fwhm,
+                        red.wave, box["counts"] / (2 * p.box_half + 1) ** 2, p.telluric_band, p.telluric_contrast,
+                        leak_nsigma=p.adopt_sigma)
+    out = _line_table(red, cat, slit, row, col, xsub, wave, width, flags, box, det["b"])
+    fwhm_y, fwhm_y_err, box5_fraction = _line_profiles(red, box["sci"], box["continuum"], np.asarray(out["sigma"]),
+                                                      slit, row, col, p)
+    out["fwhm_y"] = fwhm_y * u.arcsec
+    out["fwhm_y_err"] = fwhm_y_err * u.arcsec
+    out["box5_fraction"] = box5_fraction
+    if sens is not None and len(cat):
+        airmass, nodtime = red.meta["airmass"], red.meta["nodtime"]
+        out["flux"] = calibrate(box["counts"], wave, sens, airmass, nodtime, apcorr) * FLUX_UNIT
+        out["flux_err"] = calibrate(box["counts_err"], wave, sens, airmass, nodtime, apcorr) * FLUX_UNIT
+    else:
+        out["flux"] = np.full(len(cat), np.nan) * FLUX_UNIT
+        out["flux_err"] = np.full(len(cat), np.nan) * FLUX_UNIT
+    out["flux_calibrated"] = np.full(len(cat), sens is not None)
+    out["slit_registered"] = (np.asarray(red.slits["status"])[slit] != "no_sky_registration") if len(cat) \
+        else np.zeros(0, bool)
+    status = np.where(out["sigma"] >= p.adopt_sigma, "adopted", "below_threshold").astype("U20")
+    for name in ("telluric", "broad", "sky_leak", "edge"):   # the last assignment wins: edge is the strongest
+        status[(flags & DETECTION_FLAGS[name]) > 0] = name
+    out["status"] = status
+    maps = None
+    if keep_maps:
+        maps = {k: det[k] for k in ("S", "N_conv", "b", "sigma", "valid")}
+        maps["throughput"] = thr
+    return out, maps
+
+
+def _significance_of_mask(red: ReducedMask, p: DetectParams):
+    """The optimal-filter significance cube (ROLES eqs. 4-8) and the measured throughput.
+
+    The detection never depends on the flux calibration (issue 12): the side bands follow the
+    throughput measured on the mask's own galaxy continua, with or without a flux standard."""
     thr = continuum_throughput(red.sci, red.good, red.wave, red.noise, floor=0.2) if p.follow_throughput else None
     kern = line_kernel(p.fwhm_x, p.fwhm_y)
     thr_conv = None
@@ -140,103 +209,90 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
         den = convolve1d(fin.astype(float), kx, axis=1, mode="nearest")
         with np.errstate(invalid="ignore", divide="ignore"):
             thr_conv = np.where(fin, num / den, np.nan)
+    det = significance(np.nan_to_num(red.sci), np.nan_to_num(red.noise, nan=1.0), red.good, kern, p.sideband_inner,
+                       p.sideband_outer, p.remask_sigma, p.continuum_noise, throughput=thr_conv)
+    return det, thr
+
+
+def _box_counts(red: ReducedMask, det: dict, thr, slit, row, col, p: DetectParams) -> dict:
+    """Counts of every line in the 5 x 5 box, the wide box (aperture correction) and a taller
+    wide box (aperture loss), on the unsmoothed frame with the side-band continuum removed."""
     sci = np.nan_to_num(red.sci)
     noise = np.nan_to_num(red.noise, nan=1.0)
-    det = significance(sci, noise, red.good, kern, p.sideband_inner, p.sideband_outer, p.remask_sigma,
-                       p.continuum_noise, throughput=thr_conv)
-    cat = find_lines(det["sigma"], det["valid"], p.raw_sigma, p.connectivity, region=extraction_region(red))
-    s, r, c = (np.asarray(cat[k], int) for k in ("slit", "row", "col"))
-    if p.centre_on_signal and len(cat):
-        # the line's centre: the peak of the filtered signal S - b near the significance peak
-        # (the significance peak is pulled towards the quieter pixels between sky lines)
-        r, c = _signal_peak(det["S"] - det["b"], det["valid"], s, r, c, p.centre_search)
-        cat["row"], cat["col"] = r, c
-    width = spectral_width(det["S"], det["b"], s, r, c)
-    xsub = _subpixel_col(det["S"], det["b"], s, r, c)
-    ncol = red.wave.shape[1]
-    wave = np.array([np.interp(xx, np.arange(ncol), red.wave[i]) for i, xx in zip(s, xsub)]) if len(s) else np.zeros(0)
-    # fluxes on the unsmoothed frame, continuum from the side bands (lines masked)
     linemask = det["sigma"] > p.remask_sigma
     cont = line_continuum(sci, red.good, linemask, thr, p.sideband_inner, p.sideband_outer)
-    f5, e5, nmir, nmis = box_flux(sci, noise, red.good, s, r, c, p.box_half, p.box_half, cont)
+    counts, counts_err, n_mirrored, n_missing = box_flux(sci, noise, red.good, slit, row, col, p.box_half,
+                                                         p.box_half, cont)
     # the pixel noise of a box, scaled by how much blank-sky boxes of this mask scatter beyond it
-    nfac, nblank = blank_box_noise_factor(sci, noise, red.good, det["sigma"], red.slits["box_lo"],
-                                          red.slits["box_hi"], cont, p.box_half, box_flux=box_flux)
-    e5 = e5 * nfac
-    fw, ew, _, nmisw = box_flux(sci, noise, red.good, s, r, c, p.box_half, p.wide_half_x, cont)
+    noise_factor, _ = blank_box_noise_factor(sci, noise, red.good, det["sigma"], red.slits["box_lo"],
+                                             red.slits["box_hi"], cont, p.box_half, box_flux=box_flux)
+    wide, wide_err, _, n_missing_wide = box_flux(sci, noise, red.good, slit, row, col, p.box_half, p.wide_half_x,
+                                                 cont)
     # a taller wide box (short of the negative nod images): the part of each bright line's light
     # the 5 x 5 box holds, whose scatter is the per-line aperture-loss term of the flux error
-    fb, eb, _, nmisb = box_flux(sci, noise, red.good, s, r, c, p.box_half + 1, p.wide_half_x, cont)
-    flags = clean_flags(cat, det, red.sky, red.box_rows, p.leak_rows, p.leak_sky_factor, p.broad_fwhm,
-                        red.wave, f5 / (2 * p.box_half + 1) ** 2, p.telluric_band, p.telluric_contrast,
-                        leak_nsigma=p.adopt_sigma)
+    big, big_err, _, n_missing_big = box_flux(sci, noise, red.good, slit, row, col, p.box_half + 1, p.wide_half_x,
+                                              cont)
+    return {"sci": sci, "continuum": cont, "counts": counts, "counts_err": counts_err * noise_factor,
+            "noise_factor": noise_factor, "n_mirrored": n_mirrored, "n_missing": n_missing,
+            "counts_wide": np.where(n_missing_wide == 0, wide, np.nan),
+            "counts_wide_err": np.where(n_missing_wide == 0, wide_err * noise_factor, np.nan),
+            "counts_big": np.where(n_missing_big == 0, big, np.nan),
+            "counts_big_err": np.where(n_missing_big == 0, big_err * noise_factor, np.nan)}
+
+
+def _line_table(red: ReducedMask, cat, slit, row, col, xsub, wave, width, flags, box: dict, background) -> Table:
+    """The catalogue's columns of position, significance, flags, counts and continuum (``background``)."""
     sl = red.slits
+    n = len(cat)
     out = Table()
-    out["mask"] = np.full(len(cat), red.name)
-    out["field"] = np.full(len(cat), red.field)
-    out["slit_id"] = np.asarray(sl["slit_id"])[s] if len(cat) else np.zeros(0, int)
-    out["object_id"] = np.asarray(sl["object_id"])[s] if len(cat) else np.zeros(0, str)
-    for col in ("is_roles_target", "is_repeat", "is_filler"):
-        out[col] = np.asarray(sl[col], bool)[s] if len(cat) else np.zeros(0, bool)
-    out["row"] = r
-    out["col"] = c
-    out["y_det"] = (np.asarray(sl["row0"], int)[s] + r) * u.pix if len(cat) else np.zeros(0) * u.pix
-    out["x_det"] = (np.asarray(sl["x_lo"], int)[s] + xsub) * u.pix if len(cat) else np.zeros(0) * u.pix
+    out["mask"] = np.full(n, red.name)
+    out["field"] = np.full(n, red.field)
+    out["slit_id"] = np.asarray(sl["slit_id"])[slit] if n else np.zeros(0, int)
+    out["object_id"] = np.asarray(sl["object_id"])[slit] if n else np.zeros(0, str)
+    for c in ("is_roles_target", "is_repeat", "is_filler"):
+        out[c] = np.asarray(sl[c], bool)[slit] if n else np.zeros(0, bool)
+    out["row"] = row
+    out["col"] = col
+    out["y_det"] = (np.asarray(sl["row0"], int)[slit] + row) * u.pix if n else np.zeros(0) * u.pix
+    out["x_det"] = (np.asarray(sl["x_lo"], int)[slit] + xsub) * u.pix if n else np.zeros(0) * u.pix
     out["wavelength"] = wave * u.AA
     out["sigma"] = np.asarray(cat["sigma"], float)
     out["npix"] = np.asarray(cat["npix"], int)
     out["width"] = width * u.pix
     out["flags"] = flags
-    out["counts"] = f5 * u.electron
-    out["counts_err"] = e5 * u.electron
-    out["box_noise_factor"] = np.full(len(cat), nfac)
-    out["counts_wide"] = np.where(nmisw == 0, fw, np.nan) * u.electron
-    out["counts_wide_err"] = np.where(nmisw == 0, ew * nfac, np.nan) * u.electron
-    out["counts_big"] = np.where(nmisb == 0, fb, np.nan) * u.electron
-    out["counts_big_err"] = np.where(nmisb == 0, eb * nfac, np.nan) * u.electron
-    out["n_mirrored"] = nmir
-    out["n_missing"] = nmis
-    out["continuum"] = (det["b"][s, r, c] if len(cat) else np.zeros(0)) * u.electron
-    # spatial FWHM of the bright lines (seeing + size + registration), for the slit-loss correction
-    fw = np.full(len(cat), np.nan)
-    fw_err = np.full(len(cat), np.nan)
-    frac5 = np.full(len(cat), np.nan)
+    out["counts"] = box["counts"] * u.electron
+    out["counts_err"] = box["counts_err"] * u.electron
+    out["box_noise_factor"] = np.full(n, box["noise_factor"])
+    for c in ("counts_wide", "counts_wide_err", "counts_big", "counts_big_err"):
+        out[c] = box[c] * u.electron
+    out["n_mirrored"] = box["n_mirrored"]
+    out["n_missing"] = box["n_missing"]
+    out["continuum"] = (background[slit, row, col] if n else np.zeros(0)) * u.electron
+    return out
+
+
+def _line_profiles(red: ReducedMask, sci, cont, sigma, slit, row, col, p: DetectParams):
+    """Spatial FWHM (arcsec, with its error) of the bright lines (seeing + size + registration)
+    and the fraction of each profile inside the 5-row box, for the slit-loss correction."""
+    n = len(slit)
+    fwhm_y, fwhm_y_err, box5_fraction = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     nod = int(red.meta.get("nod", 6))
-    for k in np.flatnonzero(np.asarray(out["sigma"]) >= p.apcorr_min_sigma):
-        cols = slice(max(c[k] - p.wide_half_x, 0), c[k] + p.wide_half_x + 1)
-        prof = np.where(red.good[s[k], :, cols], sci[s[k], :, cols] - cont[s[k], :, cols], np.nan)
+    for k in np.flatnonzero(sigma >= p.apcorr_min_sigma):
+        cols = slice(max(col[k] - p.wide_half_x, 0), col[k] + p.wide_half_x + 1)
+        prof = np.where(red.good[slit[k], :, cols], sci[slit[k], :, cols] - cont[slit[k], :, cols], np.nan)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             pr = np.nanmean(prof, axis=1) * prof.shape[1]
         rr = np.flatnonzero(np.isfinite(pr))
         if rr.size < 4:
             continue
-        fwk, amp, _, fwe = profile_fwhm(pr[rr], rows=rr, nod=nod, full=True, with_error=True)
-        fw[k] = fwk * red.meta["pixscale"]
-        fw_err[k] = fwe * red.meta["pixscale"]
-        lo = int(np.clip(r[k] - p.box_half, 0, pr.size))
-        if amp > 0 and np.isfinite(pr[lo:r[k] + p.box_half + 1]).sum() == 2 * p.box_half + 1:
-            frac5[k] = float(np.sum(pr[lo:r[k] + p.box_half + 1]) / amp)
-    out["fwhm_y"] = fw * u.arcsec
-    out["fwhm_y_err"] = fw_err * u.arcsec
-    out["box5_fraction"] = frac5
-    if sens is not None and len(cat):
-        out["flux"] = calibrate(f5, wave, sens, red.meta["airmass"], red.meta["nodtime"], apcorr) * FLUX_UNIT
-        out["flux_err"] = calibrate(e5, wave, sens, red.meta["airmass"], red.meta["nodtime"], apcorr) * FLUX_UNIT
-    else:
-        out["flux"] = np.full(len(cat), np.nan) * FLUX_UNIT
-        out["flux_err"] = np.full(len(cat), np.nan) * FLUX_UNIT
-    out["flux_calibrated"] = np.full(len(cat), sens is not None)
-    out["slit_registered"] = (np.asarray(sl["status"])[s] != "no_sky_registration") if len(cat) else np.zeros(0, bool)
-    status = np.where(out["sigma"] >= p.adopt_sigma, "adopted", "below_threshold").astype("U20")
-    for name in ("telluric", "broad", "sky_leak", "edge"):   # the last assignment wins: edge is the strongest
-        status[(flags & DETECTION_FLAGS[name]) > 0] = name
-    out["status"] = status
-    maps = None
-    if keep_maps:
-        maps = {k: det[k] for k in ("S", "N_conv", "b", "sigma", "valid")}
-        maps["throughput"] = thr
-    return out, maps
+        fwhm_px, amp, _, fwhm_px_err = profile_fwhm(pr[rr], rows=rr, nod=nod, full=True, with_error=True)
+        fwhm_y[k] = fwhm_px * red.meta["pixscale"]
+        fwhm_y_err[k] = fwhm_px_err * red.meta["pixscale"]
+        lo = int(np.clip(row[k] - p.box_half, 0, pr.size))
+        if amp > 0 and np.isfinite(pr[lo:row[k] + p.box_half + 1]).sum() == 2 * p.box_half + 1:
+            box5_fraction[k] = float(np.sum(pr[lo:row[k] + p.box_half + 1]) / amp)
+    return fwhm_y, fwhm_y_err, box5_fraction
 
 
 def detect_survey(products_dir, masks, sens: Sensitivity | None, params: DetectParams | None = None,
