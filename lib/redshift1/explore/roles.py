@@ -105,8 +105,23 @@ def galaxies(data, sigma_min: float, n_z: int = 400) -> Table:
     """The [OII] candidates detected at ``sigma_min`` with L, SFRs, M★, V_max, W.
 
     ``base_status`` holds the cuts that do not depend on P([OII]) (``outside_window``,
-    ``below_flux_limit``, ``outside_k_range``, else ``ok``); ``p_fixed`` is P([OII]) where a
-    secure redshift sets it (NaN where the photo-z decides, ``p_raw``).
+    ``below_flux_limit``, ``outside_k_range``, else ``ok``; from
+    :func:`redshift1.science.roles.sample_status`); ``p_fixed`` is P([OII]) where a secure
+    redshift sets it (NaN where the photo-z decides, ``p_raw``).
+
+    Parameters
+    ----------
+    data : redshift1.explore.state.ExploreData
+        The walk's products as the explorer holds them.
+    sigma_min : float
+        Detection threshold (σ).
+    n_z : int
+        Points of the redshift grid of the [OII] window.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        One row per candidate; ``meta["k_range"]`` is the walk's K range.
     """
     det = detections(data, sigma_min)
     poii = data.poii
@@ -164,7 +179,20 @@ def galaxies(data, sigma_min: float, n_z: int = 400) -> Table:
 
 def sample(gal: Table, clamp_lo: float, clamp_hi: float) -> Table:
     """P([OII]) for the clamps (photo-z objects only) and each candidate's ``status``
-    (:func:`redshift1.science.roles.sample_status`, the walk's selection)."""
+    (:func:`redshift1.science.roles.sample_status`, the walk's selection).
+
+    Parameters
+    ----------
+    gal : `~astropy.table.Table`
+        :func:`galaxies`.
+    clamp_lo, clamp_hi : float
+        P([OII]) below ``clamp_lo`` is 0, above ``clamp_hi`` 1.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        ``gal`` with ``p_oii`` and ``status``.
+    """
     t = gal.copy(copy_data=False)
     p_photo = clamp_p(np.asarray(gal["p_oii_photoz_raw"], float), clamp_lo, clamp_hi)
     pf = np.asarray(gal["p_fixed"], float)

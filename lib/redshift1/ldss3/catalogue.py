@@ -75,8 +75,22 @@ class DetectParams:
 
 
 def slit_throughput(red: ReducedMask, sens: Sensitivity | None, floor: float = 0.2):
-    """Relative throughput (sensitivity x telluric at the mask's airmass) at every column of
-    every slit, normalised to 1; NaN where below ``floor`` or unknown."""
+    """Relative throughput (sensitivity x telluric at the mask's airmass) at every column of every slit.
+
+    Parameters
+    ----------
+    red : ReducedMask
+        The reduced mask (its wavelength map and airmass).
+    sens : Sensitivity or None
+        The flux calibration.
+    floor : float
+        Throughputs below this fraction of the maximum are NaN.
+
+    Returns
+    -------
+    ndarray or None
+        ``(n_slit, n_col)`` normalised to 1, NaN where below ``floor`` or unknown; None without ``sens``.
+    """
     if sens is None:
         return None
     r = sens.response_at(red.wave, red.meta["airmass"])
@@ -86,9 +100,20 @@ def slit_throughput(red: ReducedMask, sens: Sensitivity | None, floor: float = 0
 
 
 def extraction_region(red: ReducedMask) -> np.ndarray:
-    """The extraction box of every slit (its rows) over the columns from its first to its last good
-    pixel: where a line may lie, masked pixels (bad columns, traps, rejected cosmic rays) included.
-    Its border is the 'edge' of ROLES §2.4.1; masked pixels inside it are not."""
+    """Where a line may lie: the extraction box of every slit (its rows) over the columns from its
+    first to its last good pixel, masked pixels (bad columns, traps, rejected cosmic rays)
+    included. Its border is the 'edge' of ROLES §2.4.1; masked pixels inside it are not.
+
+    Parameters
+    ----------
+    red : ReducedMask
+        The reduced mask.
+
+    Returns
+    -------
+    ndarray of bool
+        Same shape as ``red.good``.
+    """
     good = np.asarray(red.good, bool)
     region = np.zeros_like(good)
     lo, hi = np.asarray(red.slits["box_lo"], int), np.asarray(red.slits["box_hi"], int)
@@ -303,7 +328,34 @@ def detect_survey(products_dir, masks, sens: Sensitivity | None, params: DetectP
     columns) on the brightest clean lines of all masks, the second calibrates with it.
     ``apcorr_objects``: object ids whose bright lines define the aperture correction (e.g.
     galaxies whose photo-z makes the line [OII], so that the correction is that of the [OII]
-    doublet); all bright lines if None or too few. Returns ``(catalogue, apcorr_info, maps)``.
+    doublet); all bright lines if None or too few.
+
+    Parameters
+    ----------
+    products_dir : path-like
+        Products folder holding ``ldss3/<mask>_reduced.fits``.
+    masks : list of str
+        Masks, in catalogue order.
+    sens : Sensitivity or None
+        Flux calibration (None: fluxes NaN, flagged ``uncalibrated``; detection unchanged).
+    params : DetectParams, optional
+        The detection's choices.
+    progress : bool, optional
+        Progress bar over the masks.
+    keep_maps_for : tuple of str
+        Masks whose significance maps are returned.
+    apcorr_objects : set of str, optional
+        Objects whose bright lines define the aperture correction.
+
+    Returns
+    -------
+    catalogue : `~astropy.table.Table`
+        Every detection of every mask (see :func:`detect_mask` and :func:`finalise_fluxes`).
+    apcorr_info : dict
+        The aperture correction, its source and scatter, the per-mask ``seeing`` table and
+        the flux systematic (:func:`finalise_fluxes`).
+    maps : dict
+        ``{mask: (ReducedMask, maps)}`` for ``keep_maps_for``.
     """
     p = params or DetectParams()
     base = Path(products_dir) / "ldss3"
@@ -324,7 +376,30 @@ def finalise_fluxes(cat: Table, sens: Sensitivity | None, params: DetectParams |
                     median_loss: dict | None = None):
     """Apply the spectral aperture correction (measured on bright lines, see :func:`detect_survey`)
     and the per-mask slit/box-loss correction (:func:`seeing_correction`) to the fluxes of a raw
-    catalogue from :func:`detect_mask` (calibrated with ``apcorr = 1``). Returns ``(cat, info)``."""
+    catalogue from :func:`detect_mask` (calibrated with ``apcorr = 1``); add the total flux error
+    and the ``doubt`` column.
+
+    Parameters
+    ----------
+    cat : `~astropy.table.Table`
+        Raw catalogue of one or more masks.
+    sens : Sensitivity or None
+        Flux calibration (None: the fluxes stay NaN).
+    params : DetectParams, optional
+        The detection's choices.
+    apcorr_objects : set of str, optional
+        Objects whose bright lines define the aperture correction.
+    median_loss : dict, optional
+        Per mask, the median combination's flux loss of bright lines.
+
+    Returns
+    -------
+    cat : `~astropy.table.Table`
+        The catalogue with corrected fluxes and errors.
+    info : dict
+        ``apcorr``, ``n_lines``, ``scatter``, ``analytic``, ``source``, ``seeing`` (per-mask
+        table), ``flux_systematic`` and ``apcorr_err``.
+    """
     p = params or DetectParams()
     ok = (np.asarray(cat["status"]) == "adopted") & (np.asarray(cat["n_missing"]) == 0) if len(cat) else np.zeros(0, bool)
     specres = 11.4
@@ -347,14 +422,14 @@ def finalise_fluxes(cat: Table, sens: Sensitivity | None, params: DetectParams |
             corr[np.asarray(cat["mask"]) == row["mask"]] = row["correction"]
         if p.own_profile:   # bright lines: their own profile instead of their mask's median
             from .fluxes import slit_transmission
-            fw = np.asarray(cat["fwhm_y"], float)
-            f5 = np.asarray(cat["box5_fraction"], float)
-            own = np.isfinite(fw) & np.isfinite(f5) & (np.asarray(cat["sigma"], float) >= p.own_profile_sigma) \
-                & (fw > 0.3) & (fw < 2.0) & (f5 > 0.3) & (f5 < 1.1)
+            fwhm_y = np.asarray(cat["fwhm_y"], float)
+            box5 = np.asarray(cat["box5_fraction"], float)
+            own = np.isfinite(fwhm_y) & np.isfinite(box5) & (np.asarray(cat["sigma"], float) >= p.own_profile_sigma) \
+                & (fwhm_y > 0.3) & (fwhm_y < 2.0) & (box5 > 0.3) & (box5 < 1.1)
             if np.isfinite(sens.fwhm) and np.isfinite(sens.box5):
                 med = np.array([float(seeing["median"][seeing["mask"] == m][0]) for m in np.asarray(cat["mask"])[own]])
-                corr[own] = (sens.box5 / f5[own]) * (slit_transmission(sens.fwhm, sens.slit_width)
-                                                      / slit_transmission(fw[own], sens.slit_width)) * med
+                corr[own] = (sens.box5 / box5[own]) * (slit_transmission(sens.fwhm, sens.slit_width)
+                                                        / slit_transmission(fwhm_y[own], sens.slit_width)) * med
         cat["slitloss_corr"] = corr
         cat["flux"] = cat["flux"] / apc * corr
         cat["flux_err"] = cat["flux_err"] / apc * corr
@@ -380,7 +455,24 @@ def finalise_fluxes(cat: Table, sens: Sensitivity | None, params: DetectParams |
 def line_doubts(cat: Table, seeing: Table, apcorr_analytic: bool, min_lines: int = 3) -> np.ndarray:
     """The ``doubt`` cell of every line (:mod:`redshift1.ldss3.doubt`): uncalibrated flux, the
     analytic aperture correction or the survey-median slit-loss correction used for lack of
-    bright lines, a flux box with mirrored or missing pixels, a slit without sky registration."""
+    bright lines, a flux box with mirrored or missing pixels, a slit without sky registration.
+
+    Parameters
+    ----------
+    cat : `~astropy.table.Table`
+        The catalogue.
+    seeing : `~astropy.table.Table`
+        Per-mask slit-loss table (``mask``, ``n_lines``).
+    apcorr_analytic : bool
+        True when the aperture correction is the analytic estimate.
+    min_lines : int
+        Masks with fewer bright lines use the survey-median slit-loss correction.
+
+    Returns
+    -------
+    ndarray of str
+        One ``doubt`` cell per line.
+    """
     from .doubt import doubt_column
     n = len(cat)
     cal = np.asarray(cat["flux_calibrated"], bool) if "flux_calibrated" in cat.colnames else np.ones(n, bool)

@@ -76,7 +76,19 @@ class ReduceParams:
 
 # --------------------------------------------------------------------------- helpers
 def survey_root(path) -> Path:
-    """The ``ldss3`` folder of a survey: ``path/ldss3`` if it holds one, else via :func:`io.find_root`."""
+    """The ``ldss3`` folder of a survey.
+
+    Parameters
+    ----------
+    path : path-like
+        The survey folder, its ``ldss3`` folder, or a folder below it.
+
+    Returns
+    -------
+    `~pathlib.Path`
+        ``path/ldss3`` if it holds one, ``path`` if it holds ``masks/``, else
+        :func:`redshift1.ldss3.survey_files.find_root`.
+    """
     p = Path(path)
     if (p / "ldss3" / "masks").is_dir():
         return p / "ldss3"
@@ -88,8 +100,19 @@ def survey_root(path) -> Path:
 def survey_trap_mask(root, params: ReduceParams | None = None):
     """Charge traps of the CCD from the survey's N&S darks, and the bad-pixel mask.
 
-    Returns ``(bad, info)`` where ``bad`` = bad-pixel mask | charge traps and ``info`` the
-    diagnostics (with the trap mask under ``"traps"``).
+    Parameters
+    ----------
+    root : path-like
+        The survey (see :func:`survey_root`).
+    params : ReduceParams, optional
+        ``trap_nsigma`` and ``trap_grow_nsigma`` of the trap search.
+
+    Returns
+    -------
+    bad : ndarray of bool
+        Bad-pixel mask | charge traps.
+    info : dict
+        Diagnostics, with the trap mask under ``"traps"`` and the bad-pixel mask under ``"bpm"``.
     """
     params = params or ReduceParams()
     root = survey_root(root)
@@ -146,7 +169,20 @@ def _check_frames(frames, design, mask_dir):
 
 
 def off_frame_slits(design, shape) -> np.ndarray:
-    """True for the slits whose regions A and B or whose columns are not all on a frame of ``shape``."""
+    """Slits whose regions A and B or whose columns are not all on a frame of ``shape``.
+
+    Parameters
+    ----------
+    design : `~astropy.table.Table`
+        The mask design.
+    shape : tuple of int
+        ``(ny, nx)`` of the frames.
+
+    Returns
+    -------
+    ndarray of bool
+        True for the slits off the frame.
+    """
     ny, nx = shape
     return ((np.asarray(design["a_row_lo"], int) < 0) | (np.asarray(design["b_row_hi"], int) > ny)
             | (np.asarray(design["x_lo"], int) < 0) | (np.asarray(design["x_hi"], int) > nx))
@@ -227,10 +263,31 @@ def register_exposure(data, bad_pixels, design, shuffle: int, fwhm: float, slit_
                       tier=None, tier_cols=None) -> dict:
     """Trace, register and sky-subtract one raw N&S frame onto the design frame.
 
-    Returns a dict with the registered sky-subtracted frame ``diff`` (``F[y] - F[y+SHUFFLE]``),
-    its ``bad`` mask, the sky sum ``sum``, the measured shifts per slit (``dx``) and per tier
-    (``sx``, ``sy``), the integer moves applied (``isx``, ``isy``) and the sub-pixel remainder
-    of every slit's ``dx`` after the move (``dx_remainder``, for the wavelength map).
+    Parameters
+    ----------
+    data : ndarray
+        The raw frame.
+    bad_pixels : ndarray of bool
+        Bad pixels and charge traps.
+    design : `~astropy.table.Table`
+        The slits on the frame.
+    shuffle : int
+        ``SHUFFLE`` (rows).
+    fwhm : float
+        Spectral resolution FWHM (Å) for the sky-line registration.
+    slit_len : float
+        Slit length (pixels) for the slit tracing.
+    tier, tier_cols : optional
+        Tier of each slit and each tier's column range (computed from the design if None).
+
+    Returns
+    -------
+    dict
+        The registered sky-subtracted frame ``diff`` (``F[y] - F[y+SHUFFLE]``), its ``bad``
+        mask, the sky sum ``sum``, the measured shifts per slit (``dx``, with its ``quality``)
+        and per tier (``sx``, ``sy``), the integer moves applied (``isx``, ``isy``), the
+        sub-pixel remainder of every slit's ``dx`` after the move (``dx_remainder``, for the
+        wavelength map) and whether each slit was ``registered``.
     """
     if tier is None:
         tier, tier_cols = _tiers(design)
@@ -568,14 +625,38 @@ def _reduce_one(item):
 
 def reduce_survey(data_dir, products_dir, params: ReduceParams | None = None, masks=None,
                   figure_mask: str | None = None, progress: bool | None = None, workers: int = 1, scheduler=None):
-    """Reduce every mask of a survey, one mask in memory at a time (per worker).
+    """Reduce every mask of a survey, one mask in memory at a time (per worker), writing
+    ``<products>/ldss3/<mask>_reduced.fits`` as each mask is done.
 
-    Writes ``<products>/ldss3/<mask>_reduced.fits`` per mask and returns
-    ``(slits, exposures, traps_info, figure)``: the slit table of all masks (one row per
-    slit with its ``status``), the exposure table, the charge-trap diagnostics and the
-    Fig. 3 cut-outs of ``figure_mask`` (default: the first mask). ``workers`` > 1 reduces
-    masks in parallel local processes (:func:`redshift1.parallel.map_objects`; a Dask
-    ``scheduler`` address works too).
+    Parameters
+    ----------
+    data_dir : path-like
+        The survey (see :func:`survey_root`).
+    products_dir : path-like
+        Products folder (the cubes go to its ``ldss3/``).
+    params : ReduceParams, optional
+        The reduction's choices.
+    masks : list of str, optional
+        Masks to reduce (default: all).
+    figure_mask : str, optional
+        Mask whose Fig. 3 cut-outs are kept (default: the first).
+    progress : bool, optional
+        Progress bar over the masks.
+    workers : int
+        > 1: masks in parallel local processes (:func:`redshift1.parallel.map_objects`).
+    scheduler : str, optional
+        A Dask scheduler address instead.
+
+    Returns
+    -------
+    slits : `~astropy.table.Table`
+        Every slit of every mask with its ``status``.
+    exposures : `~astropy.table.Table`
+        Every exposure's registration and rejection diagnostics.
+    traps_info : dict
+        Charge-trap diagnostics (:func:`survey_trap_mask`).
+    figure : dict or None
+        The Fig. 3 cut-outs.
     """
     from astropy.table import vstack
     from ..parallel import map_objects

@@ -43,8 +43,20 @@ class ReducedMask:
 
 
 def design_wave(design, width: int) -> np.ndarray:
-    """Vacuum wavelength (Å) of ``width`` columns from each slit's ``x_lo``, by the design's
-    linear solution (``lambda_ref``, ``dispersion``, ``x_ref``)."""
+    """Vacuum wavelength of ``width`` columns from each slit's ``x_lo`` by the design's linear solution.
+
+    Parameters
+    ----------
+    design : `~astropy.table.Table`
+        Slits with ``x_lo``, ``x_ref``, ``lambda_ref`` (Å) and ``dispersion`` (Å/px).
+    width : int
+        Columns per slit.
+
+    Returns
+    -------
+    ndarray
+        ``(n_slit, width)`` wavelengths (Å).
+    """
     x = np.asarray(design["x_lo"], float)[:, None] + np.arange(width)[None, :]
     return (np.asarray(design["lambda_ref"], float)[:, None]
             + np.asarray(design["dispersion"], float)[:, None] * (x - np.asarray(design["x_ref"], float)[:, None]))
@@ -164,7 +176,20 @@ _CUBES = ("SCI", "NOISE", "GOOD", "NEXP")
 
 
 def write_reduced(red: ReducedMask, path) -> Path:
-    """Write ``<mask>_reduced.fits``: cubes SCI, NOISE, GOOD, NEXP, images SKY and WAVE, tables SLITS, EXPOSURES."""
+    """Write ``<mask>_reduced.fits``: cubes SCI, NOISE, GOOD, NEXP, images SKY and WAVE, tables SLITS, EXPOSURES.
+
+    Parameters
+    ----------
+    red : ReducedMask
+        The reduced mask.
+    path : path-like
+        The file (written atomically).
+
+    Returns
+    -------
+    `~pathlib.Path`
+        ``path``.
+    """
     h = fits.Header()
     h["MASKNAME"] = red.name
     h["FIELD"] = red.field
@@ -206,7 +231,23 @@ def _plain_table(t: Table) -> Table:
 
 
 def read_reduced(path) -> ReducedMask:
-    """Read a ``<mask>_reduced.fits`` product back."""
+    """Read a ``<mask>_reduced.fits`` product back.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+
+    Returns
+    -------
+    ReducedMask
+        Without the Fig. 3 cut-outs.
+
+    Raises
+    ------
+    MissingInputError, DataFormatError
+        Absent file (run notebook 07), or not a reduced-mask product.
+    """
     path = Path(path)
     if not path.is_file():
         raise MissingInputError(f"{path}: reduced mask product is missing (run 07_ldss3_reduce)")

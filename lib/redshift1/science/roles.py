@@ -439,6 +439,35 @@ def upper_limits(poii, products, fld, nsigma, zg, dzg, area, comp, k_range, kcor
     line was seen, so the ratio to the other line windows does not apply); the redshift is the PDF peak inside the [OII] window
     (approximated by the photo-z when it lies inside, else the nearest window edge); the
     limit is ``nsigma`` x the 5x5-box flux error of the object's (deepest) slit there.
+
+    Parameters
+    ----------
+    poii : `~astropy.table.Table`
+        Notebook 09's per-object table (``status == "no_line"`` rows of field ``fld`` are used).
+    products : path-like
+        Products folder holding ``ldss3_slit_summary.ecsv`` and ``ldss3_slit_noise.fits``.
+    fld : str
+        The field.
+    nsigma : float
+        The limit in units of the box flux error.
+    zg, dzg : ndarray
+        Redshift grid of the [OII] window and its steps.
+    area : dict of str to float
+        Field areas (arcmin²).
+    comp : `~astropy.table.Table`
+        Notebook 09's completeness table.
+    k_range : tuple of float
+        K limits.
+    kcorr : bool
+        Differential K-band k-correction in V_max.
+    lim_wave, lim_flux : ndarray
+        The adopted flux-limit curve (Å, erg/s/cm²).
+
+    Returns
+    -------
+    `~astropy.table.Table` or None
+        ``roles_upper_limits.ecsv`` (empty without undetected targets); None when notebook
+        08's noise products are absent.
     """
     summ_p = Path(products) / "ldss3_slit_summary.ecsv"
     noise_p = Path(products) / "ldss3_slit_noise.fits"
@@ -492,7 +521,19 @@ def upper_limits(poii, products, fld, nsigma, zg, dzg, area, comp, k_range, kcor
 
 
 def table2_vs_paper(table2: Table) -> Table:
-    """The rebuilt Table 2 beside ROLES' own (paper numbers as comparison columns only)."""
+    """The rebuilt Table 2 beside ROLES' own (paper numbers as comparison columns only).
+
+    Parameters
+    ----------
+    table2 : `~astropy.table.Table`
+        :func:`table2` (``table2_sfrd.ecsv``).
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        ``roles_table2_vs_paper.ecsv``: ``table2`` plus the ``paper_*`` columns (NaN, or -1
+        for ``paper_n_gal``, where the paper has no such bin).
+    """
     paper = {(f if f != "FORS2" else "HIGHMASS", lo, hi): (med, r, rl, rh, n)
              for f, lo, hi, med, r, rl, rh, n in PAPER_TABLE2 if f != "GDDS"}
     t = table2.copy()
