@@ -44,7 +44,24 @@ A_BAND = (7582.0, 7700.0)
 
 def line_continuum(sci, good, linemask=None, throughput=None, inner: int = 10, outer: int = 50):
     """Side-band continuum of the *unsmoothed* frame (per pixel), lines masked, optionally
-    following a throughput curve (see :func:`redshift1.ldss3.detect.significance`)."""
+    following a throughput curve (see :func:`redshift1.ldss3.detect.significance`).
+
+    Parameters
+    ----------
+    sci, good : ndarray
+        ``(n_slit, n_row, n_col)`` ``A' - B'`` and its good pixels.
+    linemask : ndarray of bool, optional
+        Pixels of lines, left out of the side bands.
+    throughput : ndarray, optional
+        ``(n_slit, n_col)`` relative throughput the continuum follows.
+    inner, outer : int
+        The side bands span ``inner`` to ``outer`` columns on each side.
+
+    Returns
+    -------
+    ndarray
+        The continuum per pixel, shaped like ``sci``.
+    """
     v = np.asarray(good, bool)
     if linemask is not None:
         v = v & ~linemask
@@ -66,7 +83,25 @@ def box_flux(sci, noise, good, slit, row, col, half_y: int = 2, half_x: int = 2,
     (first in y, then in x, then both); pixels with no good mirror are left out and
     counted in ``n_missing``. ``continuum`` (a cube like ``sci``) is subtracted as the value
     at the box's *central column* in each row, so that the line itself never enters the
-    side bands of the box's outer columns. Returns ``(flux, error, n_mirrored, n_missing)``.
+    side bands of the box's outer columns.
+
+    Parameters
+    ----------
+    sci, noise, good : ndarray
+        ``(n_slit, n_row, n_col)`` ``A' - B'``, its noise and good pixels.
+    slit, row, col : ndarray of int
+        Box centres.
+    half_y, half_x : int
+        Half sizes of the box (rows, columns).
+    continuum : ndarray, optional
+        Continuum to subtract (shaped like ``sci``).
+
+    Returns
+    -------
+    flux, error : ndarray
+        Sum and its error per box (units of ``sci``).
+    n_mirrored, n_missing : ndarray of int
+        Pixels replaced by mirrors, and pixels left out.
     """
     slit, row, col = (np.asarray(a, int) for a in (slit, row, col))
     n = slit.size
@@ -130,6 +165,24 @@ def profile_fwhm(profile, rows=None, nod: int = 6, full: bool = False, with_erro
     ``full``: return ``(fwhm, amplitude, centre)``, the amplitude being the fitted total of the
     positive image (NaN on failure); ``with_error`` appends the FWHM's 1-sigma error from the fit
     (residual scatter, no weights).
+
+    Parameters
+    ----------
+    profile : array-like
+        The profile along the slit.
+    rows : array-like, optional
+        Row of each value (default ``0, 1, ...``).
+    nod : int
+        Rows between the positive and each negative image.
+    full : bool
+        Also return the amplitude and centre.
+    with_error : bool
+        Also return the FWHM's error.
+
+    Returns
+    -------
+    float or tuple
+        FWHM (pixels); with ``full`` ``(fwhm, amplitude, centre)``; ``with_error`` appends its error.
     """
     from scipy.optimize import curve_fit
     p = np.asarray(profile, float)
@@ -159,7 +212,20 @@ def profile_fwhm(profile, rows=None, nod: int = 6, full: bool = False, with_erro
 
 
 def slit_transmission(fwhm_arcsec, slit_width: float = 0.8):
-    """Fraction of a centred Gaussian image of this FWHM that passes the slit width."""
+    """Fraction of a centred Gaussian image of this FWHM that passes the slit width.
+
+    Parameters
+    ----------
+    fwhm_arcsec : float or array-like
+        Image FWHM (arcsec).
+    slit_width : float
+        Slit width (arcsec).
+
+    Returns
+    -------
+    float or ndarray
+        The transmitted fraction.
+    """
     from scipy.special import erf
     sig = np.asarray(fwhm_arcsec, float) / 2.3548
     return erf(slit_width / 2 / (np.sqrt(2) * sig))
@@ -167,7 +233,24 @@ def slit_transmission(fwhm_arcsec, slit_width: float = 0.8):
 
 def point_source_fraction(fwhm_arcsec, slit_width: float = 0.8, pixscale: float = 0.189, half_rows: int = 2):
     """Fraction of a Gaussian image of this FWHM inside the slit width *and* inside
-    ``2 half_rows + 1`` rows along the slit (centring uniform within a pixel)."""
+    ``2 half_rows + 1`` rows along the slit (centring uniform within a pixel).
+
+    Parameters
+    ----------
+    fwhm_arcsec : float
+        Image FWHM (arcsec).
+    slit_width : float
+        Slit width (arcsec).
+    pixscale : float
+        Arcsec per pixel along the slit.
+    half_rows : int
+        Half height of the box (rows).
+
+    Returns
+    -------
+    float
+        The fraction.
+    """
     from scipy.special import erf
     f = np.asarray(fwhm_arcsec, float)
     sig = f / 2.3548
@@ -220,13 +303,49 @@ class Sensitivity:
 
 
 def telluric_for_airmass(t_star, airmass_star: float, airmass: float):
-    """Scale a telluric transmission measured at ``airmass_star`` to ``airmass`` (Beer's law)."""
+    """Scale a telluric transmission measured at ``airmass_star`` to ``airmass`` (Beer's law).
+
+    Parameters
+    ----------
+    t_star : array-like
+        Transmission at the star's airmass (clipped to 1e-3...1).
+    airmass_star, airmass : float
+        The star's airmass and the target one.
+
+    Returns
+    -------
+    ndarray
+        ``t_star ** (airmass / airmass_star)``.
+    """
     t = np.clip(np.asarray(t_star, float), 1e-3, 1.0)
     return t ** (float(airmass) / float(airmass_star))
 
 
 def standard_sensitivity(root, bad_pixels, half_y: int = 2, smooth_px: int = 9) -> Sensitivity:
-    """Reduce the flux-standard frame(s) and derive :class:`Sensitivity` (see module docstring)."""
+    """Reduce the flux-standard frame(s) and derive :class:`Sensitivity` (see module docstring).
+
+    Parameters
+    ----------
+    root : path-like
+        The survey (its ``calib/standard`` folder and the standard's mask design).
+    bad_pixels : ndarray of bool
+        Bad pixels and charge traps.
+    half_y : int
+        Half height of the extraction box (rows), as for the galaxies.
+    smooth_px : int
+        Running-median width of the smooth response (pixels).
+
+    Returns
+    -------
+    Sensitivity
+
+    Raises
+    ------
+    MissingInputError
+        A file of the standard is absent (the walk then runs uncalibrated).
+    DataFormatError
+        A file of the standard breaks the data contract.
+    """
     from .nodshuffle import geometry_from_header
     from .reduce import off_frame_slits, register_exposure, survey_root
     root = survey_root(root)
@@ -317,7 +436,30 @@ def analytic_aperture_correction(specres: float, dispersion: float, half_x: int 
                                  z: float = 1.0, sigma_int: float = 1.0, registration_px: float = 0.29):
     """Fraction of an [OII]3726,3729 doublet (equal components ``doublet`` Å apart at rest)
     inside ``2 half_x + 1`` columns: Gaussian line spread (``specres`` FWHM), intrinsic width
-    ``sigma_int`` Å and the rms of nearest-pixel registration (uniform +-0.5 px)."""
+    ``sigma_int`` Å and the rms of nearest-pixel registration (uniform +-0.5 px).
+
+    Parameters
+    ----------
+    specres : float
+        Instrumental FWHM (Å).
+    dispersion : float
+        Å per pixel.
+    half_x : int
+        Half width of the box (columns).
+    doublet : float
+        Rest-frame separation of the components (Å).
+    z : float
+        Redshift.
+    sigma_int : float
+        Intrinsic rest-frame line sigma (Å).
+    registration_px : float
+        rms of the registration (pixels).
+
+    Returns
+    -------
+    float
+        The fraction inside the box.
+    """
     from scipy.special import erf
     s = np.sqrt((specres / 2.3548) ** 2 + sigma_int**2) / dispersion
     s = np.sqrt(s**2 + registration_px**2)
@@ -342,6 +484,28 @@ def aperture_correction(flux5, flux_wide, sigma, min_sigma: float = 10.0, min_li
     With the box errors ``err5`` and ``err_wide`` the scatter is the *intrinsic* one: the
     ratios' expected noise (the 5 columns are part of the wide box) is subtracted in quadrature.
     ``return_error``: also return the standard error of the median (from the observed scatter).
+
+    Parameters
+    ----------
+    flux5, flux_wide : array-like
+        Counts in the 5-column and the wide box.
+    sigma : array-like
+        Significance of each line.
+    min_sigma : float
+        Lines at least this significant are used.
+    min_lines : int
+        Fewer lines: the ``fallback``.
+    fallback : float, optional
+        Correction used without enough lines.
+    err5, err_wide : array-like, optional
+        Errors of the two boxes (for the intrinsic scatter).
+    return_error : bool
+        Also return the standard error of the median.
+
+    Returns
+    -------
+    tuple
+        ``(correction, n_lines, scatter)``, plus the standard error with ``return_error``.
     """
     flux5, flux_wide, sigma = (np.asarray(a, float) for a in (flux5, flux_wide, sigma))
     sel = (sigma >= min_sigma) & np.isfinite(flux5) & np.isfinite(flux_wide) & (flux_wide > 0)
@@ -372,7 +536,28 @@ def aperture_correction(flux5, flux_wide, sigma, min_sigma: float = 10.0, min_li
 
 def calibrate(counts, wave, sens: Sensitivity, airmass: float, nodtime: float, apcorr: float = 1.0):
     """erg s^-1 cm^-2 of a line with ``counts`` electrons in the combined ``A' - B'`` frame
-    (mean exposure, both nods: ``2 x NODTIME`` seconds)."""
+    (mean exposure, both nods: ``2 x NODTIME`` seconds).
+
+    Parameters
+    ----------
+    counts : array-like
+        Electrons in the box.
+    wave : array-like
+        Wavelength of each line (Å).
+    sens : Sensitivity
+        The flux calibration.
+    airmass : float
+        The mask's airmass (telluric band scaled to it).
+    nodtime : float
+        ``NODTIME`` (s).
+    apcorr : float
+        Spectral aperture correction the flux is divided by.
+
+    Returns
+    -------
+    ndarray
+        Flux (erg s^-1 cm^-2).
+    """
     r = sens.response_at(np.asarray(wave, float), airmass)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.asarray(counts, float) / (2.0 * nodtime * r * apcorr)
@@ -381,7 +566,34 @@ def calibrate(counts, wave, sens: Sensitivity, airmass: float, nodtime: float, a
 def noise_spectrum(noise, good, wave, rows, sens: Sensitivity, airmass: float, nodtime: float, apcorr: float,
                    grid, half_y: int = 2, half_x: int = 2):
     """1-sigma flux error of a box at row ``rows[i]`` of slit ``i`` at every column, in
-    erg s^-1 cm^-2, interpolated onto ``grid`` (Å). Returns ``(per_slit (n_slit, n_grid), median)``."""
+    erg s^-1 cm^-2, interpolated onto ``grid`` (Å).
+
+    Parameters
+    ----------
+    noise, good : ndarray
+        ``(n_slit, n_row, n_col)`` noise and good pixels.
+    wave : ndarray
+        ``(n_slit, n_col)`` wavelengths (Å).
+    rows : array-like of int
+        Box row of each slit.
+    sens : Sensitivity
+        The flux calibration.
+    airmass, nodtime : float
+        The mask's airmass and ``NODTIME`` (s).
+    apcorr : float
+        Spectral aperture correction.
+    grid : ndarray
+        Output wavelengths (Å).
+    half_y, half_x : int
+        Half sizes of the box.
+
+    Returns
+    -------
+    per_slit : ndarray
+        ``(n_slit, n_grid)`` flux errors (NaN where unknown).
+    median : ndarray
+        Their median over the slits.
+    """
     from scipy.ndimage import uniform_filter1d
     noise = np.asarray(noise, float)
     ns, ny, nx = noise.shape

@@ -172,7 +172,17 @@ KEYWORDS = (
 
 
 def required_keywords(obstype: str | None) -> tuple[str, ...]:
-    """The keywords a frame of this ``OBSTYPE`` must carry (``None``: those every frame must)."""
+    """The keywords a frame of this ``OBSTYPE`` must carry.
+
+    Parameters
+    ----------
+    obstype : str or None
+        ``SCIENCE``, ``DARK`` or ``STANDARD``; None: those every frame must carry.
+
+    Returns
+    -------
+    tuple of str
+    """
     kinds = OBSTYPES if obstype not in OBSTYPES else (obstype,)
     return tuple(n for k in KEYWORDS if k.required_for and all(x in k.required_for for x in kinds) for n in k.names)
 
@@ -238,7 +248,21 @@ def _natural_key(s: str):
 
 
 def find_root(path) -> Path:
-    """The ``ldss3`` folder from itself, a survey folder holding ``ldss3/``, or a mask folder."""
+    """The ``ldss3`` folder from itself, a survey folder holding ``ldss3/``, or a mask folder.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    `~pathlib.Path`
+
+    Raises
+    ------
+    MissingInputError
+        No ``ldss3`` folder there.
+    """
     p = Path(path)
     for cand in (p, p / "ldss3", p.parent.parent):
         if (cand / "masks").is_dir() or (cand / "manifest.json").is_file():
@@ -283,6 +307,17 @@ def _open_fits(path: Path):
 
 # --------------------------------------------------------------------------- survey level
 def read_manifest(root) -> dict:
+    """The survey's ``manifest.json`` (what wrote the data, and its files).
+
+    Parameters
+    ----------
+    root : path-like
+        The survey's ``ldss3`` folder (or anything :func:`find_root` accepts).
+
+    Returns
+    -------
+    dict
+    """
     root = find_root(root)
     path = _need(root / "manifest.json", "manifest")
     try:
@@ -292,7 +327,17 @@ def read_manifest(root) -> dict:
 
 
 def list_masks(root) -> list[str]:
-    """Names of the masks (sub-folders of ``masks/`` holding a ``design.ecsv``), natural order."""
+    """Names of the masks (sub-folders of ``masks/`` holding a ``design.ecsv``), natural order.
+
+    Parameters
+    ----------
+    root : path-like
+        The survey's ``ldss3`` folder (or anything :func:`find_root` accepts).
+
+    Returns
+    -------
+    list of str
+    """
     root = find_root(root)
     mdir = _need(root / "masks", "masks folder")
     return sorted((p.name for p in mdir.iterdir() if (p / "design.ecsv").is_file()), key=_natural_key)
@@ -313,6 +358,16 @@ def read_design(mask_dir) -> Table:
     ranges, a non-positive dispersion, non-boolean flags or a malformed ``frame_shape``.
     Whether a slit lies on the detector is *not* checked here (the design does not know
     the frame): :func:`redshift1.ldss3.reduce.reduce_mask` flags such slits ``off_frame``.
+
+    Parameters
+    ----------
+    mask_dir : path-like
+        The ``masks/<mask>`` folder.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        The design, its metadata (``field``, ``frame_shape``, ...) kept.
     """
     p = Path(mask_dir)
     path = p if p.suffix == ".ecsv" else p / "design.ecsv"
@@ -363,7 +418,21 @@ def read_design(mask_dir) -> Table:
 
 
 def read_frame(path, load_data: bool = True, keywords=RAW_KEYWORDS) -> RawFrame:
-    """One raw N&S frame: float pixels in electrons in the primary HDU plus its header."""
+    """One raw N&S frame: float pixels in electrons in the primary HDU plus its header.
+
+    Parameters
+    ----------
+    path : path-like
+        The FITS file.
+    load_data : bool
+        Read the pixels (False: the header only).
+    keywords : tuple of str
+        Keywords the header must carry (:func:`required_keywords`).
+
+    Returns
+    -------
+    RawFrame
+    """
     path = Path(path)
     if not load_data:
         _need(path, "raw frame")
@@ -441,7 +510,19 @@ def _check_header(path, header, keywords) -> None:
 
 
 def read_raw_frames(mask_dir, load_data: bool = True) -> list[RawFrame]:
-    """All raw science frames of a mask (``masks/<mask>/raw/*.fits``), ordered by name."""
+    """All raw science frames of a mask (``masks/<mask>/raw/*.fits``), ordered by name.
+
+    Parameters
+    ----------
+    mask_dir : path-like
+        The ``masks/<mask>`` folder.
+    load_data : bool
+        Read the pixels (False: headers only).
+
+    Returns
+    -------
+    list of RawFrame
+    """
     rdir = _need(Path(mask_dir) / "raw", "raw-frame folder")
     paths = sorted(rdir.glob("*.fits"), key=lambda p: _natural_key(p.name))
     if not paths:
@@ -455,7 +536,19 @@ def read_raw_frames(mask_dir, load_data: bool = True) -> list[RawFrame]:
 
 
 def read_darks(root, load_data: bool = True) -> list[RawFrame]:
-    """The N&S darks (``calib/darks/*.fits``)."""
+    """The N&S darks (``calib/darks/*.fits``).
+
+    Parameters
+    ----------
+    root : path-like
+        The survey's ``ldss3`` folder (or anything :func:`find_root` accepts).
+    load_data : bool
+        Read the pixels (False: headers only).
+
+    Returns
+    -------
+    list of RawFrame
+    """
     ddir = _need(find_root(root) / "calib" / "darks", "darks folder")
     paths = sorted(ddir.glob("*.fits"), key=lambda p: _natural_key(p.name))
     if not paths:
@@ -464,7 +557,17 @@ def read_darks(root, load_data: bool = True) -> list[RawFrame]:
 
 
 def read_bpm(root) -> np.ndarray:
-    """The bad-pixel mask (``calib/bpm.fits``) as a boolean array, True = bad."""
+    """The bad-pixel mask (``calib/bpm.fits``) as a boolean array, True = bad.
+
+    Parameters
+    ----------
+    root : path-like
+        The survey's ``ldss3`` folder (or anything :func:`find_root` accepts).
+
+    Returns
+    -------
+    ndarray of bool
+    """
     path = find_root(root) / "calib" / "bpm.fits"
     with _open_fits(path) as hdul:
         data = hdul[0].data
@@ -474,7 +577,19 @@ def read_bpm(root) -> np.ndarray:
 
 
 def read_mask(mask_dir, load_data: bool = True) -> MaskData:
-    """Design, raw frames, N&S darks and bad-pixel mask of one mask folder (``masks/<mask>``)."""
+    """Design, raw frames, N&S darks and bad-pixel mask of one mask folder (``masks/<mask>``).
+
+    Parameters
+    ----------
+    mask_dir : path-like
+        The ``masks/<mask>`` folder.
+    load_data : bool
+        Read the pixels (False: headers only).
+
+    Returns
+    -------
+    MaskData
+    """
     mask_dir = _need(Path(mask_dir), "mask folder")
     root = find_root(mask_dir.parent.parent)
     design = read_design(mask_dir)
@@ -492,7 +607,19 @@ def read_mask(mask_dir, load_data: bool = True) -> MaskData:
 
 
 def read_photometry(root, field: str) -> Table:
-    """The K-selected photometric catalogue of a field (``id`` unique, ``pdf_row`` integers >= 0)."""
+    """The K-selected photometric catalogue of a field (``id`` unique, ``pdf_row`` integers >= 0).
+
+    Parameters
+    ----------
+    root : path-like
+        The survey's ``ldss3`` folder (or anything :func:`find_root` accepts).
+    field : str
+        ``CDFS`` or ``FIRES`` (``photometry/<FIELD>_photometry.ecsv``).
+
+    Returns
+    -------
+    `~astropy.table.Table`
+    """
     path = find_root(root) / "photometry" / f"{field}_photometry.ecsv"
     t = _read_table(path, PHOTOMETRY)
     ids = np.asarray(t["id"])
@@ -523,6 +650,21 @@ def read_photoz_pdf(root, field: str):
       integral as read (1 when fine) and ``ids.meta['renormalised']`` the ids that were
       rescaled. P([OII]) is a ratio and does not depend on the normalisation, but the
       window probability and the completeness (ROLES eqs. 10-11) do.
+
+    Parameters
+    ----------
+    root : path-like
+        The survey's ``ldss3`` folder (or anything :func:`find_root` accepts).
+    field : str
+        The field (``photometry/<FIELD>_photoz_pdf.fits``).
+
+    Returns
+    -------
+    zgrid : ndarray
+    pdf : ndarray
+        ``(n_objects, n_z)``, each row normalised.
+    ids : `~astropy.table.Table`
+        ``id``, ``pdf_row``, ``pdf_norm``.
     """
     path = find_root(root) / "photometry" / f"{field}_photoz_pdf.fits"
     with _open_fits(path) as hdul:
@@ -568,13 +710,41 @@ def read_photoz_pdf(root, field: str):
 
 
 def read_comparison(root) -> Table:
-    """The higher-mass comparison catalogue (``comparison/highmass_z1.ecsv``)."""
+    """The higher-mass comparison catalogue (``comparison/highmass_z1.ecsv``).
+
+    Parameters
+    ----------
+    root : path-like
+        The survey's ``ldss3`` folder (or anything :func:`find_root` accepts).
+
+    Returns
+    -------
+    `~astropy.table.Table`
+    """
     path = find_root(root) / "comparison" / "highmass_z1.ecsv"
     return _read_table(path, COMPARISON)
 
 
 def read_standard(root):
-    """The flux-standard N&S frame(s) and the star's spectrum: ``(frames, spectrum)``."""
+    """The flux-standard N&S frame(s) and the star's spectrum.
+
+    Parameters
+    ----------
+    root : path-like
+        The survey's ``ldss3`` folder (or anything :func:`find_root` accepts).
+
+    Returns
+    -------
+    frames : list of RawFrame
+        ``calib/standard/standard_*.fits``.
+    spectrum : `~astropy.table.Table`
+        ``calib/standard/<STDNAME>_spectrum.ecsv``.
+
+    Raises
+    ------
+    MissingInputError
+        The folder, its frames or the spectrum are absent (naming the missing path).
+    """
     sdir = _need(find_root(root) / "calib" / "standard", "standard-star folder")
     paths = sorted(sdir.glob("standard_*.fits"), key=lambda p: _natural_key(p.name))
     if not paths:
