@@ -10,8 +10,10 @@ import astropy.units as u
 from astropy.table import Table
 
 from ..progress import progress_bar
-from .fluxes import Sensitivity, noise_spectrum
+from .fluxes import noise_spectrum
+from .line_params import FLUX_UNIT
 from .reduced import read_reduced
+from .standard_star import Sensitivity
 
 __all__ = ["flux_limit_grid", "mask_flux_limits", "FLUX_LIMIT_BAND"]
 
@@ -69,7 +71,6 @@ def mask_flux_limits(products_dir, masks, sens: Sensitivity | None, apcorr: floa
         ``(n_slit, n_grid)`` 1-sigma flux error per slit (rows in slit-table order; NaN for
         slits that are not ``ok``).
     """
-    from .catalogue import FLUX_UNIT
     products = Path(products_dir)
     grid = flux_limit_grid()
     corr = {r["mask"]: r["correction"] for r in seeing} if len(seeing) else {}

@@ -41,10 +41,11 @@ from ..errors import DataFormatError, MissingInputError
 from ..progress import progress_bar
 from . import survey_files as lio
 from .detect import find_lines, line_kernel, significance
-from .nodshuffle import (charge_trap_mask, combine_exposures, geometry_from_header, nanmedian0, noise_individual,
-                         nod_combine, ns_difference, ns_sum, reject_unpaired, shift_integer)
+from .exposure import check_frames, off_frame_slits, register_exposure, slit_tiers
+from .nodshuffle import (charge_trap_mask, combine_exposures, nanmedian0, noise_individual, nod_combine,
+                         reject_unpaired, shift_integer)
 from .reduced import ReducedMask, design_wave, figure_cutouts, read_reduced, with_off_frame_slits, write_reduced
-from .registration import line_drift, measure_dx, measure_dy, slit_sky_spectra
+from .registration import line_drift
 
 __all__ = ["ReduceParams", "ReducedMask", "survey_root", "survey_trap_mask", "register_exposure", "reduce_mask",
            "write_reduced", "read_reduced", "reduce_survey", "SLIT_STATUS"]
@@ -129,82 +130,6 @@ def survey_trap_mask(root, params: ReduceParams | None = None):
     return bpm | traps, info
 
 
-_GEOM_FIELDS = (("SHUFFLE", "shuffle"), ("NODPIX", "nod"), ("NODTIME", "nodtime"), ("shape", "shape"))
-
-
-def _check_frames(frames, design, mask_dir):
-    """N&S geometry shared by all exposures of a mask, and the design's regions consistent with it.
-
-    Exposures whose ``SHUFFLE``/``NODPIX``/``NODTIME``/shape differ from those of the majority
-    (the first frame on a tie) raise :class:`DataFormatError` naming the odd frame.
-    """
-    from collections import Counter
-    geoms = [geometry_from_header(f.header, f.path) for f in frames]
-    keys = [tuple(getattr(g, a) for _, a in _GEOM_FIELDS) for g in geoms]
-    common = Counter(keys).most_common()
-    ref = keys[0] if len(common) > 1 and common[0][1] == common[1][1] else common[0][0]
-    k_ref = keys.index(ref)
-    geom = geoms[k_ref]
-    for f, k in zip(frames, keys):
-        if k != ref:
-            diff = "; ".join(f"{name} {a} instead of {b}" for (name, _), a, b in zip(_GEOM_FIELDS, k, ref) if a != b)
-            raise DataFormatError(f"{f.path}: {diff} (as in {frames[k_ref].path.name}"
-                                  f"{' and the other frames' if len(frames) > 2 else ''})")
-    dpath = Path(mask_dir) / "design.ecsv"
-    fshape = tuple(design.meta.get("frame_shape", ()) or ())
-    if fshape and tuple(fshape) != geom.shape:
-        raise DataFormatError(f"{dpath}: frame_shape {tuple(fshape)} differs from the raw frames {geom.shape}")
-    sid = np.asarray(design["slit_id"])
-    a_lo = np.asarray(design["a_row_lo"], int)
-    bad = np.asarray(design["b_row_lo"], int) - a_lo != geom.shuffle
-    if bad.any():
-        raise DataFormatError(f"{dpath}: b_row_lo - a_row_lo differs from SHUFFLE = {geom.shuffle} for slit(s) "
-                              f"{', '.join(map(str, sid[bad][:5]))}")
-    bad = (np.asarray(design["a_row_hi"], int) - a_lo != geom.shuffle) | \
-        (np.asarray(design["b_row_hi"], int) - np.asarray(design["b_row_lo"], int) != geom.shuffle)
-    if bad.any():
-        raise DataFormatError(f"{dpath}: region A/B rows are not SHUFFLE = {geom.shuffle} rows high for slit(s) "
-                              f"{', '.join(map(str, sid[bad][:5]))}")
-    return geom
-
-
-def off_frame_slits(design, shape) -> np.ndarray:
-    """Slits whose regions A and B or whose columns are not all on a frame of ``shape``.
-
-    Parameters
-    ----------
-    design : `~astropy.table.Table`
-        The mask design.
-    shape : tuple of int
-        ``(ny, nx)`` of the frames.
-
-    Returns
-    -------
-    ndarray of bool
-        True for the slits off the frame.
-    """
-    ny, nx = shape
-    return ((np.asarray(design["a_row_lo"], int) < 0) | (np.asarray(design["b_row_hi"], int) > ny)
-            | (np.asarray(design["x_lo"], int) < 0) | (np.asarray(design["x_hi"], int) > nx))
-
-
-def _tiers(design):
-    """Tier of each slit and the column range of each tier (from x_lo/x_hi)."""
-    x_lo = np.asarray(design["x_lo"], int)
-    x_hi = np.asarray(design["x_hi"], int)
-    keys = sorted(set(zip(x_lo.tolist(), x_hi.tolist())))
-    tier = np.array([keys.index((a, b)) for a, b in zip(x_lo, x_hi)], int)
-    return tier, keys
-
-
-def _register(arr, tier_cols, sy, sx, fill):
-    """Move each tier's column block by (-sy, -sx) pixels (onto the design frame)."""
-    out = np.full_like(arr, fill)
-    for t, (x0, x1) in enumerate(tier_cols):
-        out[:, x0:x1] = shift_integer(arr[:, x0:x1], -int(sy[t]), -int(sx[t]), fill)
-    return out
-
-
 def _slit_cube(frame, design, nrows: int, fill=np.nan):
     """Stack the rows ``a_row_lo ... a_row_lo + nrows`` and columns ``[x_lo, x_hi)`` of every slit."""
     a_lo = np.asarray(design["a_row_lo"], int)
@@ -259,61 +184,6 @@ def _bright_lines(S, N, good, box_rows, min_sigma, max_lines):
 
 
 # --------------------------------------------------------------------------- reduction
-def register_exposure(data, bad_pixels, design, shuffle: int, fwhm: float, slit_len: float,
-                      tier=None, tier_cols=None) -> dict:
-    """Trace, register and sky-subtract one raw N&S frame onto the design frame.
-
-    Parameters
-    ----------
-    data : ndarray
-        The raw frame.
-    bad_pixels : ndarray of bool
-        Bad pixels and charge traps.
-    design : `~astropy.table.Table`
-        The slits on the frame.
-    shuffle : int
-        ``SHUFFLE`` (rows).
-    fwhm : float
-        Spectral resolution FWHM (Å) for the sky-line registration.
-    slit_len : float
-        Slit length (pixels) for the slit tracing.
-    tier, tier_cols : optional
-        Tier of each slit and each tier's column range (computed from the design if None).
-
-    Returns
-    -------
-    dict
-        The registered sky-subtracted frame ``diff`` (``F[y] - F[y+SHUFFLE]``), its ``bad``
-        mask, the sky sum ``sum``, the measured shifts per slit (``dx``, with its ``quality``)
-        and per tier (``sx``, ``sy``), the integer moves applied (``isx``, ``isy``), the
-        sub-pixel remainder of every slit's ``dx`` after the move (``dx_remainder``, for the
-        wavelength map) and whether each slit was ``registered``.
-    """
-    if tier is None:
-        tier, tier_cols = _tiers(design)
-    bad = np.asarray(bad_pixels, bool) | ~np.isfinite(data)
-    sky = slit_sky_spectra(data, bad, design)
-    dx, q = measure_dx(sky, design, fwhm)
-    dy_t, _ = measure_dy(data, bad, design, slit_len, shuffle)
-    sx = np.zeros(len(tier_cols))
-    sy = np.zeros(len(tier_cols))
-    for t in range(len(tier_cols)):
-        sel = (tier == t) & np.isfinite(dx)
-        sx[t] = np.nanmedian(dx[sel]) if sel.any() else 0.0
-        sy[t] = dy_t.get(t, np.nan) if np.isfinite(dy_t.get(t, np.nan)) else 0.0
-    isx, isy = np.round(sx).astype(int), np.round(sy).astype(int)
-    d, bd = ns_difference(data, bad, shuffle)
-    rem = dx.copy()
-    for t in range(len(tier_cols)):
-        sel = tier == t
-        rem[sel] = np.where(np.isfinite(rem[sel]), rem[sel], sx[t]) - isx[t]   # no sky lines: the tier's shift
-    tier_reg = np.array([bool(((tier == t) & np.isfinite(dx)).any()) for t in range(len(tier_cols))])
-    return {"diff": _register(d, tier_cols, isy, isx, np.nan), "bad": _register(bd, tier_cols, isy, isx, True),
-            "sum": _register(ns_sum(data, shuffle), tier_cols, isy, isx, np.nan), "dx": dx, "quality": q,
-            "sx": sx, "sy": sy, "isx": isx, "isy": isy, "dx_remainder": rem,
-            "registered": np.isfinite(dx) | tier_reg[np.asarray(tier, int)]}
-
-
 def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, progress: bool | None = None,
                 keep_figure: bool = False, figure_slit: int | None = None) -> ReducedMask:
     """Reduce one mask folder (``masks/<mask>``) of the LDSS3 data contract, in the six stages of
@@ -403,7 +273,7 @@ def _mask_inputs(mask_dir: Path, bad_pixels, params: ReduceParams):
     root = survey_root(mask_dir.parent.parent)
     design = lio.read_design(mask_dir)
     frames = lio.read_raw_frames(mask_dir, load_data=False)
-    geom = _check_frames(frames, design, mask_dir)
+    geom = check_frames(frames, design, mask_dir)
     if bad_pixels is None:
         bad_pixels, _ = survey_trap_mask(root, params)
     bad_pixels = np.asarray(bad_pixels, bool)
@@ -431,7 +301,7 @@ def _register_exposures(name, frames, geom, design, bad_pixels, inside, keep_fig
     h0 = frames[0].header
     fwhm = lio.header_number(h0, "SPECRES", C.LDSS3_RESOLUTION_FWHM.to_value(u.AA))
     slit_len = lio.slit_length_px(h0, design)
-    tier, tier_cols = _tiers(design)
+    tier, tier_cols = slit_tiers(design)
     n_slit, n_exp = len(design), len(frames)
     ny, nx = geom.shape
     out = {"D": np.empty((n_exp, ny, nx), np.float32), "BAD": np.empty((n_exp, ny, nx), bool),

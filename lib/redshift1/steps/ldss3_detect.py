@@ -22,7 +22,7 @@ from astropy.table import Table
 from ..errors import MissingInputError
 from ..ldss3.catalogue import LINE_STATUS, DetectParams, detect_survey
 from ..ldss3.flux_limits import flux_limit_grid, mask_flux_limits
-from ..ldss3.fluxes import Sensitivity, standard_sensitivity
+from ..ldss3.standard_star import Sensitivity, standard_sensitivity
 from ..ldss3.reduce import survey_root, survey_trap_mask
 from ..ldss3.reliability import multiline_redshifts, repeat_matches
 from ..ldss3.summary import slit_summary, summarise
