@@ -28,9 +28,10 @@ WRITTEN_BY = "redshift1 detect-lines"
 
 def detect_lines(mask_dir, all_lines: bool = False, adopt_sigma: float = 4.0, raw_sigma: float = 3.0):
     """Reduce ``mask_dir`` and return ``(catalogue, info)`` (adopted lines unless ``all_lines``)."""
-    from .catalogue import DetectParams, detect_mask, finalise_fluxes
-    from .fluxes import standard_sensitivity
-    from .pipeline import likely_oii_objects
+    from .catalogue import DetectParams, detect_mask
+    from .flux_corrections import finalise_fluxes
+    from .standard_star import standard_sensitivity
+    from ..science.roles import likely_oii_objects
     from .reduce import reduce_mask, survey_root, survey_trap_mask
     mask_dir = Path(mask_dir)
     if not mask_dir.is_dir():

@@ -102,7 +102,7 @@ def plot_ns_frame(ldss3_dir, mask: str | None = None, slit_id: int | None = None
                   n_slits: int = 3, width: int = 100) -> plt.Figure:
     """A raw nod-and-shuffle exposure around three slits (from ``slit_id`` up), centred on
     ``wavelength`` (Å), before and after subtracting region B from region A (ROLES Fig. 3 a–b)."""
-    from ..ldss3.io import list_masks, read_design, read_raw_frames
+    from ..ldss3.survey_files import list_masks, read_design, read_raw_frames
 
     mask = mask or list_masks(ldss3_dir)[0]
     mask_dir = Path(ldss3_dir) / "masks" / mask
