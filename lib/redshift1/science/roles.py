@@ -29,7 +29,8 @@ from .lf import fit_faint_end, luminosity_function
 from ..ldss3.purity import chance_reproduction, neiii_fraction, purity_from_repeats
 from .poii import LINE_REST, LINE_WINDOWS, assign_poii, calibrate_p, completeness, oii_line_density
 from .sfr import g10_correction, line_luminosity, sfr_from_oii
-from .sfrd import PAPER_TABLE2, RHO_UNIT, TABLE2_COLUMNS, comparison_sfrd, mass_at_z, sfrd_table
+from ..validation.paper import ROLES_TABLE2
+from .sfrd import RHO_UNIT, TABLE2_COLUMNS, comparison_sfrd, mass_at_z, sfrd_table
 from .vmax import flux_visibility, k_visibility, vmax, window_volume, z_grid
 
 __all__ = ["redshift_step", "lf_sfrd_step", "LFResult", "DEFAULT_MASS_BINS", "load_fields"]
@@ -354,7 +355,7 @@ def upper_limits(poii, products, fld, nsigma, zg, dzg, area, comp, k_range, kcor
 def table2_vs_paper(table2: Table) -> Table:
     """The rebuilt Table 2 beside ROLES' own (paper numbers as comparison columns only)."""
     paper = {(f if f != "FORS2" else "HIGHMASS", lo, hi): (med, r, rl, rh, n)
-             for f, lo, hi, med, r, rl, rh, n in PAPER_TABLE2 if f != "GDDS"}
+             for f, lo, hi, med, r, rl, rh, n in ROLES_TABLE2 if f != "GDDS"}
     t = table2.copy()
     cols = {"paper_logm_median": [], "paper_rho_sfr": [], "paper_rho_sfr_lo": [], "paper_rho_sfr_hi": [],
             "paper_n_gal": []}

@@ -38,7 +38,7 @@ from ..errors import ParameterError
 from ..io import atomic_path, write_table
 from .intervals import CONFIDENCE, METHODS, Interval, interval_contains, intervals_overlap, summary_line
 
-__all__ = ["PaperNumber", "PAPER_NUMBERS", "PAPER_VALUES", "KROSS_PAPER", "KROSS_TABLE2", "ROLES_TABLE2",
+__all__ = ["PaperNumber", "PAPER_NUMBERS", "PAPER_VALUES", "KROSS_PAPER", "KROSS_COUNTS", "KROSS_PSF", "KROSS_TABLE2", "ROLES_TABLE2",
            "SFRD_UNIT_LABEL", "sfrd_key", "build_paper_table", "markdown_table", "table_summary", "write_paper_table",
            "format_value", "format_interval", "TABLE_COLUMNS", "KROSS", "ROLES"]
 
@@ -239,6 +239,21 @@ KROSS_PAPER: dict = {
                            "spearman_p", "oh_delta_slope", "halpha_to_stellar_size", "oh_across_ms")},
     "size_starburst_kpc": _pm("kross.size_starburst"), "size_ms_kpc": _pm("kross.size_ms"),
     "mean_oh": _pm("kross.mean_oh"),
+}
+
+#: KROSS §2, §3.3: the detection counts notebook 02 puts beside its own
+KROSS_COUNTS: dict[str, int] = {
+    "targets": KROSS_PAPER["n_targets"], "halpha_detected": KROSS_PAPER["n_halpha"],
+    "halpha_undetected": KROSS_PAPER["n_undetected"], "nii_detected": KROSS_PAPER["n_nii"],
+    "nii_near_sky_line": KROSS_PAPER["n_nii_near_sky"], "nii_upper_limit": KROSS_PAPER["n_nii_upper_limit"],
+}
+
+#: KROSS §2: the KMOS PSF -- HWHM range and mean (arcsec), ellipticity range per spectrograph
+KROSS_PSF: dict = {
+    "hwhm_range": (_k("psf_hwhm_min"), _k("psf_hwhm_max")), "hwhm_mean": _k("psf_hwhm_mean"),
+    "ellipticity": {1: (_BY_KEY["kross.psf_ell_12"].paper_lo, _BY_KEY["kross.psf_ell_12"].paper_hi),
+                    2: (_BY_KEY["kross.psf_ell_12"].paper_lo, _BY_KEY["kross.psf_ell_12"].paper_hi),
+                    3: (_BY_KEY["kross.psf_ell_3"].paper_lo, _BY_KEY["kross.psf_ell_3"].paper_hi)},
 }
 
 #: KROSS Table 2 (Magdis et al. 2016, Table 2): N, median r−z, median K, median SFR_SED per subsample
