@@ -32,7 +32,7 @@ from ..validation import roles as VR
 from ..validation import roles_paper as VRP
 from .result import StepResult
 
-__all__ = ["ValidationResult", "kross_recovery", "roles_lines", "roles_densities", "recovery", "slopes",
+__all__ = ["ValidationResult", "have_kross", "have_roles", "kross_recovery", "roles_lines", "roles_densities", "recovery", "slopes",
            "paper_table", "PAPER_TABLE"]
 
 #: File name (without suffix) of the paper-vs-compendium table among the products
@@ -71,6 +71,16 @@ class ValidationResult(StepResult):
         return written
 
 
+def have_kross(*, products, truth) -> bool:
+    """Whether the KROSS walk can be validated: a KMOS truth catalogue and notebook 02's spectra."""
+    return (Path(truth) / "kmos_galaxies.ecsv").is_file() and (Path(products) / "kmos_spectra.ecsv").is_file()
+
+
+def have_roles(*, products, truth) -> bool:
+    """Whether the ROLES walk can be validated: an LDSS3 truth catalogue and notebook 08's lines."""
+    return (Path(truth) / "roles_galaxies.ecsv").is_file() and (Path(products) / "ldss3_lines.ecsv").is_file()
+
+
 def kross_recovery(*, products, truth) -> ValidationResult:
     """KROSS injection–recovery: the inputs, matched quantities, limit checks and recovery rows.
 
@@ -84,8 +94,12 @@ def kross_recovery(*, products, truth) -> ValidationResult:
     ValidationResult
         ``values``: ``inputs`` (:class:`~redshift1.validation.kross.KrossInputs`), ``matched``
         (list of :class:`~redshift1.validation.core.Matched`), ``limits`` (list of dicts),
-        ``recovery`` (the KROSS recovery table). Writes nothing itself.
+        ``recovery`` (the KROSS recovery table); ``inputs`` None and nothing matched when
+        :func:`have_kross` is False. Writes nothing itself.
     """
+    if not have_kross(products=products, truth=truth):
+        return ValidationResult(values={"inputs": None, "matched": [], "limits": [],
+                                        "recovery": VC.recovery_table([])})
     kin = VK.load_kross(products, truth)
     matched = VK.kross_matched(kin)
     return ValidationResult(values={"inputs": kin, "matched": matched, "limits": VK.kross_limit_checks(kin),
@@ -106,8 +120,12 @@ def roles_lines(*, products, truth, data, line_match_tol: float = 10.0) -> Valid
     -------
     ValidationResult
         ``values``: ``inputs`` (:class:`~redshift1.validation.roles.RolesInputs`), ``match``,
-        ``completeness``, ``false_positives`` (dicts) and ``matched`` (list of Matched).
+        ``completeness``, ``false_positives`` (dicts) and ``matched`` (list of Matched); None
+        and nothing matched when :func:`have_roles` is False.
     """
+    if not have_roles(products=products, truth=truth):
+        return ValidationResult(values={"inputs": None, "match": None, "completeness": None,
+                                        "false_positives": None, "matched": []})
     rin = VR.load_roles(products, truth, data)
     match = VR.line_matching(rin, line_match_tol)
     return ValidationResult(values={"inputs": rin, "match": match, "completeness": VR.line_completeness(rin, match),
@@ -115,13 +133,13 @@ def roles_lines(*, products, truth, data, line_match_tol: float = 10.0) -> Valid
                                     "matched": VR.roles_matched(rin, match)})
 
 
-def roles_densities(*, inputs: VR.RolesInputs, line_match_tol: float = 10.0) -> ValidationResult:
+def roles_densities(*, inputs: VR.RolesInputs | None, line_match_tol: float = 10.0) -> ValidationResult:
     """P([OII]), completeness, LF and ρ_SFR of the ROLES walk against the truth.
 
     Parameters
     ----------
-    inputs : RolesInputs
-        From :func:`roles_lines`.
+    inputs : RolesInputs or None
+        From :func:`roles_lines` (None: nothing to compare).
     line_match_tol : float
         Å within which an adopted line is [OII] at the true z.
 
@@ -136,6 +154,9 @@ def roles_densities(*, inputs: VR.RolesInputs, line_match_tol: float = 10.0) -> 
     res = ValidationResult(values=dict.fromkeys(("poii_calibration", "poii_fields", "completeness_truth", "truth_lf",
                                                  "lf_truth", "truth_sfrd", "sfrd_truth")))
     v = res.values
+    v["density_rows"] = []
+    if inputs is None:
+        return res
     if inputs.poii is not None:
         v["poii_calibration"], v["poii_fields"] = VR.poii_calibration(inputs, line_match_tol)
         res.tables["validation_poii_reliability.ecsv"] = VR.poii_reliability(inputs, line_match_tol)
