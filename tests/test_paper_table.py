@@ -183,3 +183,20 @@ def test_table_comparison_catches_a_changed_cell():
     u["compendium"][0] = u["compendium"][0] * (1 + 1e-6) if np.isfinite(u["compendium"][0]) else 1.0
     u["agrees"][1] = not u["agrees"][1]
     assert len(_compare_tables(t, u)) == 2
+
+
+def test_validation_step_writes_the_table_and_its_markdown_in_view(tmp_path):
+    """steps.validation.ValidationResult writes tables and the Markdown text, nothing before write()."""
+    from redshift1.steps.validation import PAPER_TABLE, ValidationResult
+
+    t, _ = _table()
+    res = ValidationResult(tables={f"{PAPER_TABLE}.ecsv": t}, texts={f"{PAPER_TABLE}.md": markdown_table(t)},
+                           values={"table": t})
+    assert not list(tmp_path.iterdir())
+    written = res.write(tmp_path / "products")
+    assert [p.name for p in written] == ["paper_vs_compendium.ecsv", "paper_vs_compendium.md"]
+    assert (tmp_path / "products" / "paper_vs_compendium.md").read_text(encoding="utf-8").splitlines()[0] == \
+        t.meta["summary"]
+    back = Table.read(tmp_path / "products" / "paper_vs_compendium.ecsv")
+    assert _compare_tables(back, t) == [] and back.meta["keys"] == t.meta["keys"]
+    assert res["paper_vs_compendium.md"].startswith(t.meta["summary"])
