@@ -11,8 +11,9 @@ Gilbank et al. (2010, ROLES), each with the section or table that gives it.
 * :data:`KROSS_TABLE2` (KROSS Table 2: N and medians per subsample) and :data:`ROLES_TABLE2`
   (ROLES Table 2: ρ_SFR per mass bin with its errors, FORS2 and GDDS rows included) -- the
   comparison columns of notebooks 04 and 10.
-* :data:`KROSS_PAPER` -- the KROSS numbers notebooks 04–06 and their figures quote beside their
-  measurements, derived from :data:`PAPER_NUMBERS` (no number is written twice).
+* :data:`KROSS_PAPER`, :data:`KROSS_COUNTS`, :data:`KROSS_PSF` -- the KROSS numbers notebooks
+  02–06 and their figures quote beside their measurements (counts, PSF ranges, slopes), derived
+  from :data:`PAPER_NUMBERS` (no number is written twice).
 
 These constants are for comparison only: the pipeline shows them beside its results (comparison
 columns, reference lines) and never computes with them.
