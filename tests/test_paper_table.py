@@ -81,6 +81,9 @@ def test_overlap_and_containment():
     assert list(intervals_overlap([0, 0, 0, np.nan], [1, 1, 1, 1], [0.5, 1, 1.1, 0], [2, 2, 2, 1])) == \
         [True, True, False, False]
     assert list(interval_contains([0, 0, 0], [1, 1, np.nan], [1, 1.5, 0.5])) == [True, False, False]
+    # the same exact number computed two ways (81068.0 vs 81068.00000000001) is contained; 1e-6 off is not
+    v = 81068.0
+    assert interval_contains(v, v, v * (1 + 1e-13)) and not interval_contains(v, v, v * (1 + 1e-6))
 
 
 # --------------------------------------------------------------------------- the table

@@ -32,7 +32,7 @@ from ..errors import ParameterError
 
 __all__ = ["CONFIDENCE", "Z95", "Interval", "exact_interval", "poisson_interval", "scaled_poisson_interval",
            "binomial_interval", "bootstrap_interval", "posterior_interval", "intervals_overlap", "interval_contains",
-           "summary_line", "METHODS", "row_rng"]
+           "summary_line", "METHODS", "row_rng", "ROUNDOFF"]
 
 #: Confidence level of every compendium and truth interval of the table
 CONFIDENCE = 0.95
@@ -170,18 +170,28 @@ def posterior_interval(median: float, lo: float, hi: float, samples=None,
     return Interval(median - z * (median - lo), median + z * (hi - median), "posterior")
 
 
+#: Relative round-off allowed when comparing interval ends (two computations of the same exact
+#: number, e.g. a volume summed per field and over both fields, differ in the last digits)
+ROUNDOFF = 1e-9
+
+
+def _slack(x) -> np.ndarray:
+    return ROUNDOFF * np.abs(x)
+
+
 def intervals_overlap(a_lo, a_hi, b_lo, b_hi) -> np.ndarray:
-    """True where ``[a_lo, a_hi]`` and ``[b_lo, b_hi]`` share a point (False where any end is NaN)."""
+    """True where ``[a_lo, a_hi]`` and ``[b_lo, b_hi]`` share a point, to within :data:`ROUNDOFF`
+    (False where any end is NaN)."""
     a_lo, a_hi, b_lo, b_hi = (np.asarray(v, float) for v in (a_lo, a_hi, b_lo, b_hi))
     with np.errstate(invalid="ignore"):
-        return (a_lo <= b_hi) & (b_lo <= a_hi)
+        return (a_lo <= b_hi + _slack(b_hi)) & (b_lo <= a_hi + _slack(a_hi))
 
 
 def interval_contains(lo, hi, value) -> np.ndarray:
-    """True where ``lo ≤ value ≤ hi`` (False where any of them is NaN)."""
+    """True where ``lo ≤ value ≤ hi`` to within :data:`ROUNDOFF` (False where any of them is NaN)."""
     lo, hi, value = (np.asarray(v, float) for v in (lo, hi, value))
     with np.errstate(invalid="ignore"):
-        return (lo <= value) & (value <= hi)
+        return (lo - _slack(lo) <= value) & (value <= hi + _slack(hi))
 
 
 def summary_line(n_paper: int, n_truth: int, n_rows: int) -> str:
