@@ -20,7 +20,7 @@ from astropy.table import Table
 
 from .. import constants as C
 
-__all__ = ["LINES", "repeat_matches", "wavelength_repeatability", "flux_pulls", "multiline_redshifts",
+__all__ = ["LINES", "repeat_matches", "unique_pairs", "wavelength_repeatability", "flux_pulls", "multiline_redshifts",
            "cumulative_fraction_below"]
 
 #: vacuum rest wavelengths (Å) of the lines considered for multi-line identifications
@@ -84,7 +84,7 @@ def repeat_matches(cat: Table, slits: Table, tol: float = 8.0, statuses=("adopte
     return t
 
 
-def _unique_pairs(rep: Table, min_sigma: float = 0.0):
+def unique_pairs(rep: Table, min_sigma: float = 0.0):
     """Reproduced pairs counted once (the detection with the smaller mask name first)."""
     sel = np.asarray(rep["reproduced"], bool) & np.isfinite(np.asarray(rep["dwave"], float)) \
         & (np.asarray(rep["sigma"], float) >= min_sigma)
@@ -100,7 +100,7 @@ def _unique_pairs(rep: Table, min_sigma: float = 0.0):
 
 def wavelength_repeatability(rep: Table, min_sigma: float = 4.0):
     """Clipped standard deviation (Å) of the wavelength differences of reproduced lines."""
-    k = _unique_pairs(rep, min_sigma)
+    k = unique_pairs(rep, min_sigma)
     if k.size < 3:
         return np.nan, int(k.size)
     d = np.asarray(rep["dwave"], float)[k]
@@ -110,7 +110,7 @@ def wavelength_repeatability(rep: Table, min_sigma: float = 4.0):
 
 def flux_pulls(rep: Table, min_sigma: float = 4.0):
     """``(f1 - f2) / sqrt(e1^2 + e2^2)`` of reproduced lines and their clipped width."""
-    k = _unique_pairs(rep, min_sigma)
+    k = unique_pairs(rep, min_sigma)
     if k.size == 0:
         return np.zeros(0), np.nan
     f1, e1 = np.asarray(rep["flux"], float)[k], np.asarray(rep["flux_err"], float)[k]

@@ -29,7 +29,8 @@ from ..ldss3.reduce import survey_root
 from .lf import fit_faint_end, luminosity_function
 from .poii import LINE_REST, LINE_WINDOWS, completeness, p_oii
 from .sfr import g10_correction, line_luminosity, sfr_from_oii
-from .sfrd import PAPER_TABLE2, RHO_UNIT, TABLE2_COLUMNS, comparison_sfrd, mass_at_z, sfrd_table
+from ..validation.paper import ROLES_TABLE2
+from .sfrd import RHO_UNIT, TABLE2_COLUMNS, comparison_sfrd, mass_at_z, sfrd_table
 from .vmax import flux_visibility, k_visibility, vmax
 
 __all__ = ["DEFAULT_MASS_BINS", "SAMPLE_STATUS", "load_fields", "likely_oii_objects", "completeness_per_field",
@@ -535,7 +536,7 @@ def table2_vs_paper(table2: Table) -> Table:
         for ``paper_n_gal``, where the paper has no such bin).
     """
     paper = {(f if f != "FORS2" else "HIGHMASS", lo, hi): (med, r, rl, rh, n)
-             for f, lo, hi, med, r, rl, rh, n in PAPER_TABLE2 if f != "GDDS"}
+             for f, lo, hi, med, r, rl, rh, n in ROLES_TABLE2 if f != "GDDS"}
     t = table2.copy()
     cols = {"paper_logm_median": [], "paper_rho_sfr": [], "paper_rho_sfr_lo": [], "paper_rho_sfr_hi": [],
             "paper_n_gal": []}
