@@ -5,7 +5,15 @@ wavelengths (the paper quotes air values; the difference is 2.8e-4 in z). LDSS3
 wavelengths in this compendium are vacuum too (the sky model used to build the
 mock sky is vacuum); the data contract states the frame of every axis.
 """
+import math
+
 import astropy.units as u
+from astropy import constants as _const
+
+#: Speed of light [km/s] (exact, SI definition).
+C_KMS = _const.c.to_value(u.km / u.s)
+#: Gaussian sigma per unit FWHM, 1 / (2 sqrt(2 ln 2)) = 1 / 2.35482.
+FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 
 # Vacuum rest wavelengths (NIST / SDSS line list).
 HALPHA = 6564.61 * u.AA
