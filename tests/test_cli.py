@@ -2,8 +2,6 @@
 import subprocess
 import sys
 
-import pytest
-
 from redshift1.__main__ import main
 
 

@@ -23,7 +23,7 @@ pytest.importorskip("ipywidgets")
 
 from redshift1.errors import ParameterError  # noqa: E402
 from redshift1.explore import CONTROLS, PANELS, Choices, Explorer, load_products  # noqa: E402
-from redshift1.explore.ui import DEPENDS, parse_edges  # noqa: E402
+from redshift1.explore.choices import DEPENDS, parse_edges  # noqa: E402
 from redshift1.science.poii import clamp_p  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -177,7 +177,7 @@ def test_run_all_on_mock_with_user_file(tmp_path, tiny_mock, flags):
 def test_sweep_of_leftovers_keeps_user_hidden_files(tmp_path):
     """The runner's sweep removes only the temporary names the project writes."""
     from redshift1.io import atomic_path
-    from redshift1.runner import _sweep_leftovers
+    from redshift1.runner import sweep_leftovers
 
     kept = _user_folder(tmp_path)
     (tmp_path / ".01_x.partial.ipynb").write_text("{}")                 # a killed papermill copy
@@ -187,7 +187,7 @@ def test_sweep_of_leftovers_keeps_user_hidden_files(tmp_path):
             raise RuntimeError("killed")
     ours = tmp_path / name
     ours.write_text("half")                                              # what a SIGKILL would leave
-    _sweep_leftovers([tmp_path])
+    sweep_leftovers([tmp_path])
     assert not ours.exists() and not (tmp_path / ".01_x.partial.ipynb").exists()
     _survives(tmp_path, kept)
 

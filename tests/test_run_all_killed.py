@@ -5,9 +5,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
-
-import nbformat
 
 from test_run_all import PARAMS, _notebook, _project
 

@@ -96,6 +96,78 @@ def notebook_key(path: Path, parameters: dict, code: str) -> str:
     return h.hexdigest()
 
 
+def is_fresh(entry: dict, key: str, upstream: str, executed: Path, data: Path, products: Path) -> bool:
+    """Whether a notebook may be skipped: nothing it depends on changed since it last ran.
+
+    Parameters
+    ----------
+    entry : dict
+        The notebook's record in the cache (empty if none).
+    key : str
+        Its :func:`notebook_key` now.
+    upstream : str
+        The chain of the notebook before it now (:func:`upstream_chain`).
+    executed : Path
+        Its executed copy, which must still be there.
+    data : Path
+        The survey folder it read (its :func:`folder_state` must be as recorded).
+    products : Path
+        The products folder, where every file it wrote must still be untouched.
+
+    Returns
+    -------
+    bool
+        ``True`` when key, upstream chain, survey and outputs are all as recorded.
+    """
+    # cheapest tests first: the survey's state and the outputs' snapshot read the disk
+    return (entry.get("key") == key and entry.get("upstream") == upstream and Path(executed).exists()
+            and entry.get("data_state") == folder_state(data)
+            and outputs_intact(products, entry.get("outputs", {})))
+
+
+def upstream_chain(notebooks: list, path: Path, cache: dict) -> str:
+    """The recorded chain of the notebook just before ``path`` in the whole walk ("" for the first).
+
+    Parameters
+    ----------
+    notebooks : list of Path
+        Every notebook of the walk, in order (not only the selected ones).
+    path : Path
+        The notebook about to run.
+    cache : dict
+        The cache.
+
+    Returns
+    -------
+    str
+        ``"missing"`` when the notebook before has no record.
+    """
+    i = list(notebooks).index(path)
+    return "" if i == 0 else cache.get(notebooks[i - 1].stem, {}).get("chain", "missing")
+
+
+def ran_entry(key: str, upstream: str, outputs: dict, data_state: str, seconds: float) -> dict:
+    """The record of a notebook that just ran: what it depended on, what it wrote, its chain."""
+    return {"key": key, "upstream": upstream, "outputs": outputs, "data_state": data_state,
+            "chain": chain(upstream, key, outputs, data_state), "seconds": round(seconds, 2)}
+
+
+def skipped_entry(reason: str, upstream: str) -> dict:
+    """The record of a notebook skipped for ``reason``: the chain passes through it unchanged."""
+    return {"skipped": reason, "chain": upstream}
+
+
+def settle_outputs(cache: dict, products: Path) -> None:
+    """Record every notebook's outputs as the finished run left them.
+
+    Later notebooks may rewrite a shared product (``kross_fits.json`` gathers 04-06), so an
+    unchanged rerun must find each file as the run left it, not as the first writer did.
+    """
+    final = snapshot(products)
+    for entry in cache.values():
+        entry["outputs"] = {k: final.get(k, v) for k, v in entry.get("outputs", {}).items()}
+
+
 def chain(upstream: str, key: str, outputs: dict, data_state: str) -> str:
     """The state of the walk after a notebook: everything upstream, its key, what it wrote."""
     h = _h()
@@ -105,6 +177,7 @@ def chain(upstream: str, key: str, outputs: dict, data_state: str) -> str:
 
 
 def load(path: Path) -> dict:
+    """The cache recorded at ``path``; empty when absent or unreadable."""
     try:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError):
@@ -112,5 +185,6 @@ def load(path: Path) -> dict:
 
 
 def save(path: Path, cache: dict) -> None:
+    """Write the cache atomically (a killed run leaves the old record or the new one)."""
     from .io import write_json
     write_json(cache, path)

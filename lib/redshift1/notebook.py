@@ -12,7 +12,7 @@ from astropy.table import Table
 from .errors import ParameterError, MissingInputError
 from . import paths
 
-KNOWN_PRESETS = ("tiny", "quick", "paper")
+KNOWN_PRESETS = paths.PRESETS
 
 
 @dataclass(frozen=True)

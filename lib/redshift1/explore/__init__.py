@@ -11,10 +11,16 @@ call.
   range of the Z trend, regression method).
 * :mod:`.roles` — pure recompute functions of the ROLES choices (detection σ threshold,
   P([OII]) clamps, mass bins, [OII]-SFR estimator).
-* :mod:`.ui` — :class:`Explorer`: the ipywidgets controls, their callbacks (memoised, so
-  a change recomputes and redraws only what depends on it) and the five figures.
+* :mod:`.choices` — the controls, the figures each one moves, and :class:`Choices`.
+* :mod:`.compute` — the science of one set of choices, memoised on its inputs, so a change
+  recomputes only what depends on it.
+* :mod:`.panels` — the five live figures and the static summary figure.
+* :mod:`.widgets` — :class:`Explorer`: the ipywidgets controls, their callbacks, the summary
+  numbers and the layout.
 """
+from .choices import CONTROLS, DEPENDS, PANELS, Choices, parse_edges
 from .state import ExploreData, load_products
-from .ui import CONTROLS, PANELS, Choices, Explorer, build_explorer
+from .widgets import Explorer, build_explorer
 
-__all__ = ["CONTROLS", "PANELS", "Choices", "ExploreData", "Explorer", "build_explorer", "load_products"]
+__all__ = ["CONTROLS", "DEPENDS", "PANELS", "Choices", "ExploreData", "Explorer", "build_explorer", "load_products",
+           "parse_edges"]

@@ -21,7 +21,7 @@ from astropy.table import Table
 from .. import constants as C
 from ..errors import Redshift1Error
 from ..progress import progress_bar
-from ..mock.sky import KMOS_OH_TABLE, load_table
+from ..skytables import KMOS_OH_TABLE, load_table
 from .cube import KMOSCube, read_kmos_cube
 from .extraction import EXTRACTIONS, optimal_extraction
 from ..flags import join_flags

@@ -19,7 +19,7 @@ from scipy.signal import fftconvolve
 from scipy.special import erf
 
 from .. import constants as C
-from .sky import kmos_oh_spectrum
+from ..skytables import kmos_sky_shape as sky_shape  # the noise follows the real OH sky
 
 C_KMS = 299792.458
 OVERSAMPLE = 5
@@ -75,12 +75,6 @@ class PSF:
 def wavelength_grid() -> u.Quantity:
     """The YJ channels of an ESO KMOS cube (vacuum µm)."""
     return C.KMOS_LAM0 + np.arange(C.KMOS_NCHAN) * C.KMOS_DLAM
-
-
-def sky_shape(wave_um: np.ndarray) -> np.ndarray:
-    """OH sky at KMOS resolution, normalised to 1 at its brightest channel."""
-    s = kmos_oh_spectrum(wave_um * u.um, C.KMOS_RESOLUTION)
-    return s / s.max()
 
 
 def noise_spectrum(wave_um: np.ndarray, noise: KMOSNoise) -> np.ndarray:

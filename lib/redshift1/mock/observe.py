@@ -18,24 +18,13 @@ from pathlib import Path
 from .. import __version__
 from ..errors import ForeignDataError, ParameterError
 from ..io import write_json
+from ..paths import PRESETS
+from ..survey_folder import file_digest, foreign_files, is_mock_generator, mock_manifest, survey_manifest
 from .population import Relations
 
-PRESETS = ("tiny", "quick", "paper")
+__all__ = ["DEFAULT_SEED", "PRESETS", "check_replaceable", "ensure_survey", "file_digest", "foreign_files",
+           "generator_id", "is_mock_generator", "mock_manifest", "observe", "survey_manifest"]
 DEFAULT_SEED = 20161
-
-
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def survey_manifest(root: Path) -> list[dict]:
-    """Every file below ``root`` (relative path, bytes, sha256), sorted."""
-    return [{"path": p.relative_to(root).as_posix(), "bytes": p.stat().st_size, "sha256": file_digest(p)}
-            for p in sorted(root.rglob("*")) if p.is_file() and p != root / "manifest.json"]
 
 
 def observe(out: str | Path, preset: str = "quick", survey_seed: int = DEFAULT_SEED,
@@ -161,43 +150,6 @@ def _exchange(a: Path, b: Path) -> bool:
     return fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
-def is_mock_generator(generator) -> bool:
-    """Whether a manifest's ``generator`` value is this project's mock observatory."""
-    return isinstance(generator, str) and generator.startswith("redshift1 ") and "mock observatory" in generator
-
-
-def mock_manifest(folder: str | Path) -> dict | None:
-    """The manifest of a survey folder written by the mock, or ``None`` (no manifest, an
-    unreadable one, or one another program wrote)."""
-    import json
-    mf = Path(folder) / "manifest.json"
-    try:
-        m = json.loads(mf.read_text())
-    except (OSError, ValueError):
-        return None
-    return m if isinstance(m, dict) and is_mock_generator(m.get("generator")) else None
-
-
-def foreign_files(folder: str | Path) -> list[str]:
-    """Files and folders below ``folder`` that the mock did not write (relative paths).
-
-    Empty for an absent or empty folder and for a mock survey whose every file is listed in
-    its manifest; a folder without the mock's manifest is foreign as a whole.
-    """
-    folder = Path(folder)
-    if not folder.exists():
-        return []
-    if not folder.is_dir() or folder.is_symlink():
-        return ["."]
-    entries = sorted(p for p in folder.rglob("*") if not p.is_dir() or p.is_symlink())
-    m = mock_manifest(folder)
-    if m is None:
-        return [p.relative_to(folder).as_posix() for p in entries]
-    listed = {f.get("path") for f in m.get("files", []) if isinstance(f, dict)} | {"manifest.json"}
-    return [p.relative_to(folder).as_posix() for p in entries
-            if p.relative_to(folder).as_posix() not in listed or p.is_symlink()]
-
-
 def check_replaceable(folder: str | Path) -> None:
     """Raise :class:`ForeignDataError` unless ``folder`` may be replaced by a mock survey:
     it is absent, empty, or a survey this mock wrote holding only the files it lists.
@@ -226,11 +178,13 @@ def check_replaceable(folder: str | Path) -> None:
 
 
 def generator_id() -> str:
-    """The mock's version: the package version and a hash of the mock's own source and
+    """The mock's version: the package version and a hash of the mock's own source (its
+    subpackages included), the sky spectra it paints (:mod:`redshift1.skytables`) and the
     tables, so that any change to how the data are made regenerates them."""
     here = Path(__file__).parent
     h = hashlib.sha256()
-    for f in sorted(here.glob("*.py")) + sorted((here.parent / "data").glob("*.ecsv")):
+    sources = sorted(here.rglob("*.py")) + [here.parent / "skytables.py"]
+    for f in sources + sorted((here.parent / "data").glob("*.ecsv")):
         h.update(f.name.encode() + f.read_bytes())
     return f"redshift1 {__version__} mock observatory {h.hexdigest()[:12]}"
 

@@ -1,13 +1,12 @@
 """Night-sky spectra for the mock: OH lines in the YJ band and the optical sky near 7500 Å.
 
-Two kinds of functions live here: ``derive_*`` reduce the real reference spectra in
-``../shared/reference`` to compact tables (run once, by ``scripts/derive_sky_tables.py``),
-and ``*_spectrum`` rebuild a sky spectrum on any wavelength grid from those committed
-tables, so that the mock never needs the reference folder.
+The ``derive_*`` functions here reduce the real reference spectra to compact tables (run once,
+by ``scripts/derive_sky_tables.py``); :mod:`redshift1.skytables` holds those committed tables
+and the ``*_spectrum`` functions that rebuild a sky spectrum on any wavelength grid from them,
+so that the mock never needs the reference folder.
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +16,14 @@ from astropy.table import Table
 from scipy.ndimage import percentile_filter, uniform_filter1d
 from scipy.signal import find_peaks
 
-from ..paths import PACKAGE_DATA
+# the committed tables and the spectra rebuilt from them are neutral ground (the pipeline reads
+# them too): re-exported here for the mock
+from ..skytables import (KMOS_OH_TABLE, OPTICAL_CONTINUUM_TABLE, OPTICAL_LINES_TABLE,
+                         kmos_oh_spectrum, load_table, optical_sky_spectrum)
 
-KMOS_OH_TABLE = "sky_oh_lines_kmos_yj.ecsv"
-OPTICAL_LINES_TABLE = "sky_lines_optical.ecsv"
-OPTICAL_CONTINUUM_TABLE = "sky_continuum_optical.ecsv"
+__all__ = ["KMOS_OH_MIN_STRENGTH", "KMOS_OH_TABLE", "OPTICAL_CONTINUUM_TABLE", "OPTICAL_LINES_TABLE", "OPTICAL_RANGE",
+           "check_gmos_frame", "derive_kmos_oh_lines", "derive_optical_sky", "kmos_oh_spectrum", "load_table",
+           "optical_sky_spectrum"]
 
 #: lines weaker than this (on the peak = 100 scale) are not kept
 KMOS_OH_MIN_STRENGTH = 0.3
@@ -109,49 +111,3 @@ def check_gmos_frame(path: Path, vacuum_lines: Table) -> float:
     gm = gm[(gm > vac.min()) & (gm < vac.max())]
     nearest = vac[np.abs(vac[None, :] - gm[:, None]).argmin(1)]
     return float(np.median(gm - nearest))
-
-
-# --------------------------------------------------------------------------- rebuild
-@lru_cache(maxsize=None)
-def load_table(name: str) -> Table:
-    """One of the committed sky tables in the package data folder."""
-    return Table.read(PACKAGE_DATA / name, format="ascii.ecsv")
-
-
-def kmos_oh_spectrum(wavelength: u.Quantity, resolution: float) -> np.ndarray:
-    """OH sky spectrum (brightest line peak = 100 at infinite resolution, integrated over
-    one native 1e-5 µm sample) convolved to ``resolution`` and sampled at ``wavelength``.
-
-    Returned per unit wavelength in the same relative units, so that a sum over channels
-    times the channel width conserves line strength.
-    """
-    t = load_table(KMOS_OH_TABLE)
-    lam = np.asarray(wavelength.to_value(u.um), float)
-    centre = np.asarray(u.Quantity(t["wavelength"]).to_value(u.um))
-    strength = np.asarray(t["strength"]) * 1e-5  # integrated over one native sample
-    sigma = centre / resolution / 2.3548
-    return _gaussian_lines(lam, centre, strength, sigma)
-
-
-def optical_sky_spectrum(wavelength: u.Quantity, fwhm: u.Quantity) -> np.ndarray:
-    """Optical night sky at ``wavelength`` (Å), lines convolved to ``fwhm``; continuum at
-    7500 Å = 1 per Å."""
-    lines, cont = load_table(OPTICAL_LINES_TABLE), load_table(OPTICAL_CONTINUUM_TABLE)
-    lam = np.asarray(wavelength.to_value(u.AA), float)
-    sigma = u.Quantity(fwhm, u.AA).value / 2.3548
-    c = np.interp(lam, u.Quantity(cont["wavelength"]).to_value(u.AA), cont["level"])
-    centre = np.asarray(u.Quantity(lines["wavelength"]).to_value(u.AA))
-    return c + _gaussian_lines(lam, centre, np.asarray(lines["strength"]), np.full(centre.size, sigma))
-
-
-def _gaussian_lines(lam, centre, strength, sigma):
-    """Sum of unit-area Gaussians, evaluated only within 6σ of each line (lines x samples is large)."""
-    out = np.zeros_like(lam)
-    order = np.argsort(lam)
-    ls = lam[order]
-    for c, s, sg in zip(centre, strength, sigma):
-        lo, hi = np.searchsorted(ls, [c - 6 * sg, c + 6 * sg])
-        if hi > lo:
-            x = ls[lo:hi]
-            out[order[lo:hi]] += s * np.exp(-0.5 * ((x - c) / sg) ** 2) / (np.sqrt(2 * np.pi) * sg)
-    return out

@@ -12,7 +12,7 @@ from astropy.table import Table
 from .. import constants as C
 from ..cosmology import KROSS_COSMO
 from ..kmos.cube import KMOSCube
-from ..mock.kmos import sky_shape
+from ..skytables import kmos_sky_shape
 from ..science.mainsequence import speagle14_log_sfr
 
 
@@ -55,7 +55,7 @@ def plot_kmos_cube(cube: KMOSCube, z: float, half_width_aa: float = 60.0) -> plt
     win = np.abs(lam - centre) < half_width_aa * (1 + z) / 1e4
     spec = np.nansum(cube.data[win], axis=(1, 2))
     noise = np.sqrt(np.nansum(cube.noise[win] ** 2, axis=(1, 2)))
-    sky = sky_shape(lam[win])
+    sky = kmos_sky_shape(lam[win])
     fig = plt.figure(figsize=(14, 3.8))
     a1, a2, a3 = fig.add_subplot(1, 4, 1), fig.add_subplot(1, 4, 2), fig.add_subplot(1, 4, (3, 4))
     unit = cube.unit.to_string("unicode") if cube.unit_known else "unknown unit"
