@@ -11,7 +11,7 @@ from ..errors import ParameterError
 from .cube import read_kmos_cube
 from .galaxy import PSFInfo, measure_galaxy
 from .linefit import fit_halpha_nii
-from .size_survey import SizeConfig
+from .galaxy_size import SizeConfig
 from .spectra import SpectraConfig, band_edge_channels, integrated_spectrum
 from ..flags import flag_sentences
 

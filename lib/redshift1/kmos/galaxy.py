@@ -2,7 +2,7 @@
 
 ``python -m redshift1 fit-cube`` calls :func:`measure_galaxy`; the notebooks call the same
 two steps (:func:`redshift1.kmos.spectra.measure_cube` per cube in notebook 02,
-:func:`redshift1.kmos.size_survey.measure_size_cube` per detected galaxy in notebook 03)
+:func:`redshift1.kmos.galaxy_size.measure_size_cube` per detected galaxy in notebook 03)
 with the same defaults (:class:`SpectraConfig`, :class:`SizeConfig`), so both entry points
 give the same numbers for the same cube and PSF (``tests/test_fit_cube_cli.py``).
 """
@@ -16,7 +16,7 @@ import astropy.units as u
 from ..errors import Redshift1Error
 from ..flags import join_flags, split_flags
 from .cube import KMOSCube
-from .size_survey import SizeConfig, constrained_kinematics, measure_size_cube, size_flags
+from .galaxy_size import SizeConfig, constrained_kinematics, measure_size_cube, size_flags
 from .sizes import gaussian_psf_r_half
 from .spectra import SpectraConfig, galaxy_rng, measure_cube
 

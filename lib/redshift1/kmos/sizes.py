@@ -1,11 +1,21 @@
 """Hα half-light radii from curves of growth in elliptical apertures (KROSS §3.2).
 
-The curve of growth is measured with photutils elliptical apertures centred on the
-galaxy (its dynamical centre in notebook 03), the flux beyond the IFU is recovered by
-fitting the curve with a Gaussian radial distribution, and r½ is the semi-major axis
-enclosing half of that extrapolated total. The PSF is then removed in quadrature,
-r′½ = sqrt(r½² − HWHM²); a galaxy with r½ ≤ HWHM is unresolved and r′½ < HWHM is an
-upper limit.
+The curve of growth (:func:`curve_of_growth`) is measured with photutils elliptical
+apertures centred on the galaxy (its dynamical centre in notebook 03). The flux beyond the
+IFU is recovered in one of three ways (:func:`half_light_radius`'s ``extrapolation``): the
+total of a PSF-convolved exponential disc fitted to the whole Hα map
+(:func:`disc_model_total`, the walk's default, which also gives the axis ratio), an
+exponential disc's tail fitted to the curve (:func:`fit_exponential_tail`), or KROSS's
+Gaussian curve of growth (:func:`fit_gaussian_growth`); the extrapolated total is capped at
+``max_extrapolation`` times the measured one. r½ is the semi-major axis enclosing half of
+that total (:func:`radius_at`). The PSF is then removed in quadrature,
+r′½ = sqrt(r½² − HWHM²) (:func:`psf_corrected_radius`; a galaxy with r½ ≤ HWHM is
+unresolved and r′½ = HWHM is an upper limit), with the error budget of
+:func:`size_error_budget`. The morphological inclination of a disc of intrinsic thickness
+q0 follows from the axis ratio (:func:`inclination_from_axis_ratio`).
+
+One galaxy's whole size measurement, which strings these together, is
+:func:`redshift1.kmos.galaxy_size.measure_size_cube`.
 """
 from __future__ import annotations
 
@@ -286,7 +296,7 @@ def half_light_radius(image, error, centre, axis_ratio: float = 1.0, pa_deg: flo
     total = max(tot, total_measured) if np.isfinite(tot) else total_measured
     if total_measured > 0 and total > max_extrapolation * total_measured:
         total = max_extrapolation * total_measured
-    r_half = _radius_at(radii, cog, 0.5 * total)
+    r_half = radius_at(radii, cog, 0.5 * total)
     # error of r½ from the curve's error at half light, through its local slope
     r_err = np.nan
     if np.isfinite(r_half):
@@ -298,8 +308,24 @@ def half_light_radius(image, error, centre, axis_ratio: float = 1.0, pa_deg: flo
                            r_half=r_half, r_half_err=r_err, r_half_gauss=s * np.sqrt(2 * np.log(2)))
 
 
-def _radius_at(radii, cog, level):
-    """First radius where the (monotonised) curve of growth reaches ``level``."""
+def radius_at(radii, cog, level) -> float:
+    """First radius where the (monotonised) curve of growth reaches ``level``.
+
+    Parameters
+    ----------
+    radii : ndarray
+        Aperture radii (semi-major axes), increasing.
+    cog : ndarray
+        Enclosed flux at each radius; made non-decreasing first (noise can make it dip).
+    level : float
+        The enclosed flux sought (e.g. half the extrapolated total).
+
+    Returns
+    -------
+    float
+        The radius, linearly interpolated between apertures (proportionally inside the
+        first one); NaN for a non-positive or non-finite level or one the curve never reaches.
+    """
     if not np.isfinite(level) or level <= 0:
         return np.nan
     mono = np.maximum.accumulate(cog)

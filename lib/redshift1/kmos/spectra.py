@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import astropy.units as u
@@ -20,9 +21,8 @@ from astropy.table import Table
 
 from .. import constants as C
 from ..errors import Redshift1Error
-from ..progress import progress_bar
 from ..mock.sky import KMOS_OH_TABLE, load_table
-from .cube import KMOSCube, read_kmos_cube
+from .cube import KMOSCube
 from .extraction import EXTRACTIONS, optimal_extraction
 from ..flags import join_flags
 from .linefit import LINES_UM, SIGMA_BOUNDS, fit_halpha_nii, perturbed_errors
@@ -239,54 +239,49 @@ def sky_line_distance_aa(wave_um, min_strength: float = 20.0) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- one galaxy
-def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraConfig(),
-                 rng: np.random.Generator | None = None, psf_fwhm: float | None = None) -> dict:
-    """Measure one cube: fit the integrated spectrum, classify detections.
+class _Extraction(NamedTuple):
+    """Which spaxels the integrated spectrum sums, and what that choice found on the way."""
 
-    ``psf_fwhm`` (arcsec; default ``cfg.psf_fwhm``) is the seeing the S/N-optimal
-    extraction's disc model convolves with (notebook 01's star of the galaxy's pointing).
+    mask: np.ndarray            # the spaxels summed
+    correction: float           # aperture flux → field flux (1 without a disc model)
+    description: str            # the ``extraction`` cell
+    fallback: bool              # the optimal extraction fell back to the whole field
+    centre: tuple | None        # the aperture's centre; None: from the final Hα map (whole field)
+    field_fit: object           # fit of every valid spaxel's sum (None for the whole-field extraction)
 
-    Returns a dict of scalars (fluxes in ``cube.unit`` × µm: erg/s/cm² for every cube with a
-    BUNIT, which the loader converts to per-µm; the cube's unknown unit × µm otherwise)
-    plus arrays under ``"_spectrum"`` and ``"_map"`` for figures and maps.
-    """
-    rng = rng or np.random.default_rng(cfg.seed)
-    lam = cube.wavelength.to_value(u.um)
-    valid2d = np.any(cube.valid, axis=0)
-    if not valid2d.any():
-        raise Redshift1Error(f"{cube.path}: no valid spaxels (all NaN or zero noise)")
-    lo, hi = line_window_um(z_guess - cfg.dz), line_window_um(z_guess + cfg.dz)
-    if hi[1] < lam[0] or lo[0] > lam[-1]:
-        raise Redshift1Error(f"{cube.path}: Hα at z={z_guess:.3f} falls outside the cube's "
-                             f"{lam[0]:.3f}-{lam[-1]:.3f} µm")
-    cs, cont_img = continuum_subtract(cube, z_guess, cfg.continuum_halfwidth_um)
-    if cfg.extraction not in EXTRACTIONS:
-        raise Redshift1Error(f"extraction must be one of {EXTRACTIONS}, not {cfg.extraction!r}")
+
+def _extract(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, valid2d: np.ndarray, z_guess: float,
+             cfg: SpectraConfig, psf_fwhm: float | None) -> _Extraction:
+    """Stage 2 of :func:`measure_cube`: the aperture (S/N-optimal, the paper's, or the whole field)."""
     optimal = cfg.extraction == "optimal"
-    correction = 1.0
-    extraction_fallback = False
-    if optimal or cfg.aperture_radius > 0:
-        # a first fit of every valid spaxel finds the line, hence the light the aperture centres on
-        s1, e1 = integrated_spectrum(cs, cube.noise, valid2d)
-        e1 = np.where(usable_channels(lam, s1, e1, z_guess - cfg.dz, z_guess + cfg.dz, cfg), e1, np.nan)
-        fit1 = fit_halpha_nii(lam, s1[None], e1[None], z_guess, dz=cfg.dz)
-        nb, nb_err = narrowband_map(cs, cube.noise, lam, float(fit1.z[0]), float(fit1.sigma_kms[0]))
+    if not optimal and cfg.aperture_radius <= 0:
+        # the whole field: one fit is enough, the centre comes from its map
+        return _Extraction(valid2d, 1.0, f"every valid spaxel of the IFU ({int(valid2d.sum())} spaxels)", False,
+                           None, None)
+    # a first fit of every valid spaxel finds the line, hence the light the aperture centres on
+    s1, e1 = integrated_spectrum(cs, cube.noise, valid2d)
+    e1 = np.where(usable_channels(lam, s1, e1, z_guess - cfg.dz, z_guess + cfg.dz, cfg), e1, np.nan)
+    fit1 = fit_halpha_nii(lam, s1[None], e1[None], z_guess, dz=cfg.dz)
+    nb, nb_err = narrowband_map(cs, cube.noise, lam, float(fit1.z[0]), float(fit1.sigma_kms[0]))
     if optimal:
         fwhm = psf_fwhm if psf_fwhm is not None and np.isfinite(psf_fwhm) and psf_fwhm > 0 else cfg.psf_fwhm
         psf_sigma = fwhm / 2.3548 / cube.pixel_scale.to_value(u.arcsec)
         centre = psf_matched_centre(np.where(valid2d, nb, np.nan), psf_sigma)
         ext = optimal_extraction(nb, nb_err, valid2d, centre, psf_sigma)
-        ap, correction, extraction, extraction_fallback = ext.mask, ext.correction, ext.description, ext.fallback
-    elif cfg.aperture_radius > 0:
-        centre = light_centroid(nb, nb / nb_err)
-        radius = cfg.aperture_radius / cube.pixel_scale.to_value(u.arcsec)
-        ap = aperture_mask(valid2d.shape, centre, radius, valid2d)
-        extraction = (f"circular aperture of radius {cfg.aperture_radius:g} arcsec around the Hα light "
-                      f"centroid ({int(ap.sum())} spaxels)")
-    else:
-        ap = valid2d          # the whole field: one fit is enough, the centre comes from its map
-        extraction = f"every valid spaxel of the IFU ({int(ap.sum())} spaxels)"
-    spec, err = integrated_spectrum(cs, cube.noise, ap)
+        return _Extraction(ext.mask, ext.correction, ext.description, ext.fallback, centre, fit1)
+    centre = light_centroid(nb, nb / nb_err)
+    radius = cfg.aperture_radius / cube.pixel_scale.to_value(u.arcsec)
+    ap = aperture_mask(valid2d.shape, centre, radius, valid2d)
+    description = (f"circular aperture of radius {cfg.aperture_radius:g} arcsec around the Hα light "
+                   f"centroid ({int(ap.sum())} spaxels)")
+    return _Extraction(ap, 1.0, description, False, centre, fit1)
+
+
+def _fit_extracted(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, ext: _Extraction, z_guess: float,
+                   cfg: SpectraConfig, rng: np.random.Generator):
+    """Stage 3 of :func:`measure_cube`: the integrated spectrum, its usable channels and honest
+    errors, the line fit and its Monte-Carlo errors."""
+    spec, err = integrated_spectrum(cs, cube.noise, ext.mask)
     usable = usable_channels(lam, spec, err, z_guess - cfg.dz, z_guess + cfg.dz, cfg)
     err = np.where(usable, err, np.nan)
     # the errors must hold the scatter the data show, spectrally (coherent residuals of the
@@ -296,20 +291,30 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     err = err * noise_scale
     fit = fit_halpha_nii(lam, spec[None], err[None], z_guess, dz=cfg.dz)
     mc = perturbed_errors(lam, spec[None], err[None], fit, n_perturb=cfg.n_perturb, dz=cfg.dz, rng=rng)[0]
+    return spec, err, usable, noise_scale, fit, mc
+
+
+def _redshift_from_field(fit, mc: np.ndarray, ext: _Extraction, noise_scale: float, cfg: SpectraConfig):
+    """Stage 4 of :func:`measure_cube`: the fit's parameters and errors, with z and width from the
+    whole field where Hα is significant there (optimal extraction only)."""
     p = fit.params[0].copy()
-    z_from_field = False
-    if optimal and not extraction_fallback:
-        # the redshift and width from the whole field where Hα is significant there: an
-        # aperture a spaxel off the kinematic centre weights one side of the rotation (30-60
-        # km/s on the mock); the aperture's own where the field's fit is too faint
-        snr_field = float(fit1.flux_halpha[0] / (fit1.flux_halpha_err[0] * noise_scale))
-        if np.isfinite(snr_field) and snr_field > cfg.snr_min and fit1.converged[0]:
-            p[0], p[1] = float(fit1.z[0]), float(fit1.sigma_kms[0])
-            mc = mc.copy()
-            mc[0], mc[1] = float(fit1.z_err[0]) * noise_scale, float(fit1.sigma_kms_err[0]) * noise_scale
-            z_from_field = True
-    f_ha_ap = p[2]
-    # the aperture's fluxes scaled to the field's (the same light profile for Hα and [NII])
+    fit1 = ext.field_fit
+    if cfg.extraction != "optimal" or ext.fallback:
+        return p, mc, False
+    # an aperture a spaxel off the kinematic centre weights one side of the rotation (30-60
+    # km/s on the mock); the aperture's own where the field's fit is too faint
+    snr_field = float(fit1.flux_halpha[0] / (fit1.flux_halpha_err[0] * noise_scale))
+    if not (np.isfinite(snr_field) and snr_field > cfg.snr_min and fit1.converged[0]):
+        return p, mc, False
+    p[0], p[1] = float(fit1.z[0]), float(fit1.sigma_kms[0])
+    mc = mc.copy()
+    mc[0], mc[1] = float(fit1.z_err[0]) * noise_scale, float(fit1.sigma_kms_err[0]) * noise_scale
+    return p, mc, True
+
+
+def _field_fluxes(p: np.ndarray, mc: np.ndarray, correction: float, cfg: SpectraConfig) -> dict:
+    """Stage 5 of :func:`measure_cube`: the aperture's Hα and [NII] scaled to the field (the same
+    light profile for both), their S/N in the aperture and errors with the correction's."""
     f_ha, f_nii = p[2] * correction, p[3] * correction
     e_ha, e_nii = mc[2] * correction, mc[3] * correction
     # detection is the line's significance in the aperture; the flux error adds the correction's
@@ -317,42 +322,106 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     snr_nii = f_nii / e_nii if e_nii > 0 else np.nan
     corr_rel = cfg.aperture_correction_err * np.log(correction) if correction > 0 else 0.0
     e_ha, e_nii = np.hypot(e_ha, f_ha * corr_rel), np.hypot(e_nii, f_nii * corr_rel)
-    lam_nii = LINES_UM[1] * (1 + p[0])
-    d_sky = float(sky_line_distance_aa(lam_nii, cfg.sky_strength_min)[0])
+    return {"f_ha": f_ha, "e_ha": e_ha, "snr_ha": snr_ha, "f_nii": f_nii, "e_nii": e_nii, "snr_nii": snr_nii}
+
+
+def _nii_class(ha_det: bool, nii_det: bool, d_sky: float, cfg: SpectraConfig) -> str:
+    """[NII]6583's class: detected, near a strong sky line, a 5σ upper limit, or no Hα."""
+    if not ha_det:
+        return "no_halpha"
+    if nii_det:
+        return "detected"
+    return "near_sky_line" if d_sky < cfg.sky_distance_aa else "upper_limit"
+
+
+def _check_cube(cube: KMOSCube, lam: np.ndarray, valid2d: np.ndarray, z_guess: float, cfg: SpectraConfig) -> None:
+    """Stage 1 of :func:`measure_cube`: a cube with data, covering Hα, and a known extraction."""
+    if not valid2d.any():
+        raise Redshift1Error(f"{cube.path}: no valid spaxels (all NaN or zero noise)")
+    lo, hi = line_window_um(z_guess - cfg.dz), line_window_um(z_guess + cfg.dz)
+    if hi[1] < lam[0] or lo[0] > lam[-1]:
+        raise Redshift1Error(f"{cube.path}: Hα at z={z_guess:.3f} falls outside the cube's "
+                             f"{lam[0]:.3f}-{lam[-1]:.3f} µm")
+    if cfg.extraction not in EXTRACTIONS:
+        raise Redshift1Error(f"extraction must be one of {EXTRACTIONS}, not {cfg.extraction!r}")
+
+
+def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraConfig(),
+                 rng: np.random.Generator | None = None, psf_fwhm: float | None = None) -> dict:
+    """Measure one cube: fit the integrated spectrum, classify detections.
+
+    The stages: check the cube, subtract each spaxel's continuum, choose the spaxels to sum
+    (``cfg.extraction``), fit Hα + [NII] to their sum with errors that hold the data's
+    scatter, take z and width from the whole field where Hα is significant there, scale the
+    fluxes to the field, test that the line looks like a line (:func:`line_fit_doubts`),
+    and classify Hα and [NII].
+
+    Parameters
+    ----------
+    cube : `~redshift1.kmos.cube.KMOSCube`
+        The galaxy's cube.
+    z_guess : float
+        Catalogue redshift; the line is searched within ``cfg.dz``.
+    cfg : SpectraConfig
+        The analysis choices (notebook 02's parameters).
+    rng : `numpy.random.Generator`, optional
+        The noise realisations of the flux errors (default: seeded by ``cfg.seed``).
+    psf_fwhm : float, optional
+        Arcsec; the seeing the S/N-optimal extraction's disc model convolves with (notebook
+        01's star of the galaxy's pointing); default ``cfg.psf_fwhm``.
+
+    Returns
+    -------
+    dict
+        The columns of ``kmos_spectra.ecsv`` as scalars (fluxes in ``cube.unit`` × µm:
+        erg/s/cm² for every cube with a BUNIT, which the loader converts to per-µm; the
+        cube's unknown unit × µm otherwise) plus ``"_spectrum"`` (wavelength, spectrum,
+        error, fit parameters), ``"_map"`` (Hα map, its noise, continuum image) and
+        ``"_aperture"`` (the spaxels summed) for figures and maps.
+
+    Raises
+    ------
+    Redshift1Error
+        For a cube without valid spaxels, one whose band misses Hα at ``z_guess``, or an
+        unknown ``cfg.extraction``.
+    """
+    rng = rng or np.random.default_rng(cfg.seed)
+    lam = cube.wavelength.to_value(u.um)
+    valid2d = np.any(cube.valid, axis=0)
+    _check_cube(cube, lam, valid2d, z_guess, cfg)
+    cs, cont_img = continuum_subtract(cube, z_guess, cfg.continuum_halfwidth_um)
+    ext = _extract(cube, cs, lam, valid2d, z_guess, cfg, psf_fwhm)
+    spec, err, usable, noise_scale, fit, mc = _fit_extracted(cube, cs, lam, ext, z_guess, cfg, rng)
+    p, mc, z_from_field = _redshift_from_field(fit, mc, ext, noise_scale, cfg)
+    fl = _field_fluxes(p, mc, ext.correction, cfg)
+    f_ha, e_ha, snr_ha = fl["f_ha"], fl["e_ha"], fl["snr_ha"]
+    d_sky = float(sky_line_distance_aa(LINES_UM[1] * (1 + p[0]), cfg.sky_strength_min)[0])
     doubts = line_fit_doubts(lam, usable, p, fit.converged[0], z_guess, cfg)
     if "line_in_masked_channels" in doubts:
         # no usable channel holds the line: its flux is not measured, not zero
         f_ha = e_ha = snr_ha = np.nan
     ha_det = bool(snr_ha > cfg.snr_min) and not (set(doubts) & VETOES)
-    nii_det = bool(ha_det and snr_nii > cfg.snr_min)
-    if not ha_det:
-        nii_class = "no_halpha"
-    elif nii_det:
-        nii_class = "detected"
-    elif d_sky < cfg.sky_distance_aa:
-        nii_class = "near_sky_line"
-    else:
-        nii_class = "upper_limit"
+    nii_det = bool(ha_det and fl["snr_nii"] > cfg.snr_min)
+    nii_class = _nii_class(ha_det, nii_det, d_sky, cfg)
     nb, nb_err = narrowband_map(cs, cube.noise, lam, float(p[0]), float(p[1]))
-    if not optimal and cfg.aperture_radius <= 0:
-        centre = light_centroid(nb, nb / nb_err)
+    centre = ext.centre if ext.centre is not None else light_centroid(nb, nb / nb_err)
     flags = (["not_detected"] if not ha_det else []) + doubts
-    flags += ["extraction_fallback"] if optimal and extraction_fallback and ha_det else []
+    flags += ["extraction_fallback"] if cfg.extraction == "optimal" and ext.fallback and ha_det else []
     flags += ["noise_rescaled"] if noise_scale > NOISE_RESCALE_FLAG else []
     flags += {"near_sky_line": ["nii_near_sky_line"], "upper_limit": ["nii_upper_limit"]}.get(nii_class, [])
     return {
         "z": p[0], "z_err": mc[0], "sigma_kms": p[1], "sigma_kms_err": mc[1], "fwhm_kms": 2.3548 * p[1],
         "flux_halpha": f_ha, "flux_halpha_err": e_ha, "snr_halpha": snr_ha,
-        "flux_halpha_aperture": f_ha_ap, "aperture_correction": correction,
-        "flux_nii6583": f_nii, "flux_nii6583_err": e_nii, "snr_nii6583": snr_nii,
-        "flux_nii6583_ul": cfg.upper_limit_sigma * e_nii,
+        "flux_halpha_aperture": p[2], "aperture_correction": ext.correction,
+        "flux_nii6583": fl["f_nii"], "flux_nii6583_err": fl["e_nii"], "snr_nii6583": fl["snr_nii"],
+        "flux_nii6583_ul": cfg.upper_limit_sigma * fl["e_nii"],
         "continuum": p[4], "noise_scale": noise_scale, "chi2_red": fit.chi2[0] / max(fit.dof[0], 1),
-        "x_center": centre[0], "y_center": centre[1], "n_spaxels": int(ap.sum()),
+        "x_center": centre[0], "y_center": centre[1], "n_spaxels": int(ext.mask.sum()),
         "nii_sky_distance_aa": d_sky, "halpha_detected": ha_det, "nii_detected": nii_det, "nii_class": nii_class,
         "n_masked_channels": int(np.count_nonzero(~usable & np.isfinite(spec))),
-        "extraction": extraction + ("; z and width from every valid spaxel" if z_from_field else ""),
+        "extraction": ext.description + ("; z and width from every valid spaxel" if z_from_field else ""),
         "flags": join_flags(flags),
-        "_spectrum": (lam, spec, err, fit.params[0]), "_map": (nb, nb_err, cont_img), "_aperture": ap,
+        "_spectrum": (lam, spec, err, fit.params[0]), "_map": (nb, nb_err, cont_img), "_aperture": ext.mask,
     }
 
 
@@ -388,79 +457,6 @@ def line_fit_doubts(wave_um, usable, params, converged, z_guess: float, cfg: Spe
     if not converged:
         out.append("fit_not_converged")
     return out
-
-
-ROW_FLOATS = ("z", "z_err", "sigma_kms", "sigma_kms_err", "fwhm_kms", "flux_halpha", "flux_halpha_err",
-              "snr_halpha", "flux_halpha_aperture", "aperture_correction", "flux_nii6583", "flux_nii6583_err", "snr_nii6583", "flux_nii6583_ul", "continuum",
-              "noise_scale", "chi2_red", "x_center", "y_center", "nii_sky_distance_aa")
-
-
-def _measure_target(job) -> tuple[dict, dict | None]:
-    """One target of :func:`measure_survey` (module level, so it can run on other processes)."""
-    kmos_dir, gid, cube_path, z_cat, cfg, keep_arrays, psf_fwhm = job
-    rng = galaxy_rng(cfg.seed, gid)
-    row = {"id": gid, "status": "ok"}
-    try:
-        cube = read_kmos_cube(Path(kmos_dir) / cube_path)
-        m = measure_cube(cube, z_cat, cfg, rng, psf_fwhm=psf_fwhm)
-    except Redshift1Error as exc:
-        row["status"] = f"skipped: {exc}"
-        for k in ROW_FLOATS:
-            row[k] = np.nan
-        row.update(halpha_detected=False, nii_detected=False, nii_class="not_measured", n_spaxels=0, flux_unit="",
-                   n_masked_channels=0, extraction="", flags="not_measured,not_detected")
-        return row, None
-    row.update({k: v for k, v in m.items() if not k.startswith("_")})
-    row["flux_unit"] = (cube.unit * u.um).to_string() if cube.unit_known else "unknown (no BUNIT) x um"
-    arrays = {"spectrum": m["_spectrum"], "map": m["_map"], "wcs": cube.wcs.to_header(),
-              "pixel_scale": cube.pixel_scale.to_value(u.arcsec)} if keep_arrays else None
-    return row, arrays
-
-
-def measure_survey(kmos_dir: str | Path, targets: Table, cfg: SpectraConfig = SpectraConfig(),
-                   progress: bool | None = None, keep_arrays: bool = False, workers: int = 1,
-                   scheduler=None, psf_table: Table | None = None) -> tuple[Table, dict]:
-    """Measure every target's cube; one row per target, ``status`` says what happened.
-
-    ``psf_table`` (notebook 01's ``kmos_psf.ecsv``) gives each galaxy the seeing of its
-    pointing for the S/N-optimal extraction; without it ``cfg.psf_fwhm`` is assumed.
-
-    A cube that cannot be read or measured is flagged (``status`` = the reason) and the run
-    goes on. Returns the table and, with ``keep_arrays``, each galaxy's spectrum and maps.
-    ``workers``/``scheduler`` spread the galaxies over processes or a Dask cluster
-    (:func:`redshift1.parallel.map_objects`); each galaxy's noise realisations are seeded by
-    its id, so the table does not depend on how it was computed.
-    """
-    from ..parallel import map_objects
-
-    if psf_table is not None:
-        from .psf import attach_psf
-        fwhm = 2 * np.asarray(attach_psf(targets, psf_table)["psf_hwhm"], float)   # as fit-cube's PSFInfo
-    else:
-        fwhm = np.full(len(targets), np.nan)
-    jobs = [(str(kmos_dir), str(t["id"]), str(t["cube"]), float(t["z_cat"]), cfg, keep_arrays, float(f))
-            for t, f in zip(targets, fwhm)]
-    results = map_objects(_measure_target, jobs, workers=workers, scheduler=scheduler,
-                          desc="integrated spectra", progress=progress)
-    rows = [r for r, _ in results]
-    arrays = {r["id"]: a for r, a in results if a is not None}
-    table = Table(rows=[{k: r.get(k) for k in _COLUMNS} for r in rows], names=_COLUMNS)
-    _set_units(table)
-    return table, arrays
-
-
-_COLUMNS = ("id", "status", *ROW_FLOATS, "n_spaxels", "halpha_detected", "nii_detected", "nii_class", "flux_unit",
-            "n_masked_channels", "extraction", "flags")
-
-
-def _set_units(t: Table):
-    flux = u.erg / u.s / u.cm**2
-    for c in ("flux_halpha", "flux_halpha_err", "flux_halpha_aperture", "flux_nii6583", "flux_nii6583_err", "flux_nii6583_ul"):
-        t[c].unit = flux
-    for c in ("sigma_kms", "sigma_kms_err", "fwhm_kms"):
-        t[c].unit = u.km / u.s
-    t["nii_sky_distance_aa"].unit = u.AA
-    t["x_center"].unit = t["y_center"].unit = u.pix
 
 
 def galaxy_rng(seed: int, gid: str) -> np.random.Generator:
