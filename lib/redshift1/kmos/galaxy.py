@@ -34,7 +34,23 @@ class PSFInfo:
     @classmethod
     def from_fwhm(cls, fwhm: float, pixel_scale: float, ellipticity: float = 0.0,
                   r_half: float | None = None) -> "PSFInfo":
-        """A Gaussian PSF of optical ``fwhm``; its r½ as the spaxels sample it unless given."""
+        """A Gaussian PSF of optical ``fwhm``; its r½ as the spaxels sample it unless given.
+
+        Parameters
+        ----------
+        fwhm : float
+            Optical FWHM, arcsec.
+        pixel_scale : float
+            The spaxel size, arcsec.
+        ellipticity : float
+            The PSF's ellipticity.
+        r_half : float, optional
+            The star's curve-of-growth r½ (default :func:`~redshift1.kmos.sizes.gaussian_psf_r_half`).
+
+        Returns
+        -------
+        PSFInfo
+        """
         if r_half is None:
             r_half = gaussian_psf_r_half(fwhm, pixel_scale)
         return cls(r_half=float(r_half), hwhm=0.5 * float(fwhm), ellipticity=float(ellipticity))

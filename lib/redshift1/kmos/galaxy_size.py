@@ -28,7 +28,7 @@ from .cube import KMOSCube
 from .kinematics import DiscFit, VelocityField, fit_disc, spaxel_fits
 from .sizes import (SizeMeasurement, disc_model_total, half_light_radius, inclination_from_axis_ratio,
                     optical_hwhm, psf_corrected_radius, radius_at, size_error_budget)
-from .spectra import continuum_subtract, narrowband_map, psf_matched_centre
+from .linemaps import continuum_subtract, narrowband_map, psf_matched_centre
 
 __all__ = ["INCLINATION_SOURCES", "SizeConfig", "measure_size_cube", "gaussian_profile_r_half",
            "quadrature_bias_factor", "PSF_FACTOR_RANGE", "constrained_kinematics", "size_flags"]

@@ -6,24 +6,30 @@ redshift and one width (:mod:`redshift1.kmos.linefit`), take flux errors from re
 noise-perturbed copies, and decide what was detected: Hα at S/N > 3; [NII]6583 at
 S/N > 3, otherwise either *near a sky line* (a strong OH line within 7 Å of where [NII]
 falls: dropped from the metallicity work) or a 5σ upper limit from the local noise.
+
+Its pieces live beside it: continuum subtraction, Hα maps, centres and apertures in
+:mod:`redshift1.kmos.linemaps`, the channels a fit may trust and the noise rescaling in
+:mod:`redshift1.kmos.channels`. Notebook 02 runs it over the survey
+(:mod:`redshift1.steps.kmos_spectra`), ``fit-cube`` on one cube
+(:func:`redshift1.kmos.galaxy.measure_galaxy`).
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import astropy.units as u
-from astropy.stats import mad_std, sigma_clip, sigma_clipped_stats
 from astropy.table import Table
 
-from .. import constants as C
 from ..errors import Redshift1Error
 from ..mock.sky import KMOS_OH_TABLE, load_table
+from .channels import empirical_noise_scale, spatial_noise_scale, usable_channels
 from .cube import KMOSCube
 from .extraction import EXTRACTIONS, optimal_extraction
+from .linemaps import (aperture_mask, continuum_subtract, integrated_spectrum, light_centroid, line_window_um,
+                       narrowband_map, psf_matched_centre)
 from ..flags import join_flags
 from .linefit import LINES_UM, SIGMA_BOUNDS, fit_halpha_nii, perturbed_errors
 
@@ -58,181 +64,39 @@ class SpectraConfig:
     sigma_max_kms: float = 500.0         # intrinsic σ above this is not a galaxy's Hα line
 
 
-# --------------------------------------------------------------------------- continuum, maps
-def line_window_um(z: float, pad_kms: float = 1000.0) -> tuple[float, float]:
-    """Observed wavelengths spanning [NII]6548 … [NII]6583 at ``z`` plus ``pad_kms``."""
-    f = pad_kms / 299792.458
-    return LINES_UM[2] * (1 + z) * (1 - f), LINES_UM[1] * (1 + z) * (1 + f)
-
-
-def continuum_subtract(cube: KMOSCube, z: float, halfwidth_um: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
-    """Subtract each spaxel's continuum: the σ-clipped median of side bands around the lines.
-
-    Returns the continuum-subtracted cube and the continuum image (flux density).
-    """
-    lam = cube.wavelength.to_value(u.um)
-    lo, hi = line_window_um(z)
-    side = (lam > lo - halfwidth_um) & (lam < hi + halfwidth_um) & ~((lam >= lo) & (lam <= hi))
-    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
-        warnings.simplefilter("ignore")            # all-NaN edge spaxels of real cubes
-        _, med, _ = sigma_clipped_stats(cube.data[side], axis=0, sigma=3.0)
-    med = np.nan_to_num(np.asarray(med), nan=0.0)
-    return cube.data - med[None], med
-
-
-def narrowband_map(data_cs: np.ndarray, noise: np.ndarray, wave_um: np.ndarray, z: float, sigma_kms: float,
-                   nsig: float = 2.5) -> tuple[np.ndarray, np.ndarray]:
-    """Continuum-subtracted Hα flux per spaxel summed over ±``nsig`` line σ, and its noise."""
-    centre = LINES_UM[0] * (1 + z)
-    sig = np.hypot(centre * sigma_kms / 299792.458, centre / (2.3548 * C.KMOS_RESOLUTION))
-    sel = np.abs(wave_um - centre) < nsig * sig
-    if not sel.any():
-        sel[np.argmin(np.abs(wave_um - centre))] = True
-    dlam = np.median(np.diff(wave_um))
-    flux = np.nansum(data_cs[sel], axis=0) * dlam
-    err = np.sqrt(np.nansum(noise[sel] ** 2, axis=0)) * dlam
-    valid = np.any(np.isfinite(data_cs[sel]), axis=0)
-    return np.where(valid, flux, np.nan), np.where(valid, err, np.nan)
-
-
-def light_centroid(image: np.ndarray, snr: np.ndarray | None = None, snr_min: float = 2.0) -> tuple[float, float]:
-    """Flux-weighted centroid (x, y) of the positive, significant pixels (0-based spaxels)."""
-    img = np.where(np.isfinite(image), image, 0.0)
-    use = img > 0
-    if snr is not None and np.count_nonzero(use & (snr > snr_min)) >= 3:
-        use &= snr > snr_min
-    if not use.any():
-        ny, nx = image.shape
-        return (nx - 1) / 2, (ny - 1) / 2
-    y, x = np.indices(img.shape)
-    w = img * use
-    return float((w * x).sum() / w.sum()), float((w * y).sum() / w.sum())
-
-
-def psf_matched_centre(image: np.ndarray, psf_sigma: float) -> tuple[float, float]:
-    """Centre (x, y) of the Hα light as the peak of the map smoothed by the PSF (the
-    matched filter for a compact source), refined to a fraction of a spaxel by a quadratic
-    fit around it (photutils).
-
-    At low S/N a flux-weighted centroid is pulled about by the noise over the whole field
-    (by 2-3 spaxels at S/N ≈ 4 in the mock); the smoothed peak moves by ~σ_PSF / S/N.
-    """
-    from photutils.centroids import centroid_quadratic
-    from scipy.ndimage import gaussian_filter
-
-    valid = np.isfinite(image)
-    ny, nx = image.shape
-    if not valid.any():
-        return (nx - 1) / 2, (ny - 1) / 2
-    smooth = gaussian_filter(np.where(valid, image, 0.0), max(psf_sigma, 0.3), mode="constant")
-    smooth = np.where(valid, smooth, np.nan)
-    iy, ix = np.unravel_index(np.nanargmax(smooth), smooth.shape)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        x, y = centroid_quadratic(np.nan_to_num(smooth), xpeak=int(ix), ypeak=int(iy), fit_boxsize=5)
-    if not (np.isfinite(x) and np.isfinite(y) and abs(x - ix) <= 1.5 and abs(y - iy) <= 1.5):
-        x, y = float(ix), float(iy)
-    return float(x), float(y)
-
-
-def aperture_mask(shape, centre_xy, radius_spaxels: float, valid: np.ndarray) -> np.ndarray:
-    """Valid spaxels within ``radius_spaxels`` of the centre (every valid one for radius <= 0)."""
-    if radius_spaxels <= 0:
-        return valid.copy()
-    y, x = np.indices(shape)
-    return valid & (np.hypot(x - centre_xy[0], y - centre_xy[1]) <= radius_spaxels)
-
-
-def integrated_spectrum(data: np.ndarray, noise: np.ndarray, mask2d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sum of the spaxels in ``mask2d`` per channel, noise added in quadrature."""
-    d = np.where(mask2d[None], data, np.nan)
-    n = np.where(mask2d[None], noise, np.nan)
-    flux = np.nansum(d, axis=(1, 2))
-    err = np.sqrt(np.nansum(n**2, axis=(1, 2)))
-    empty = ~np.any(np.isfinite(d), axis=(1, 2))
-    return np.where(empty, np.nan, flux), np.where(empty | (err <= 0), np.nan, err)
-
-
-def empirical_noise_scale(wave_um, spec, err, z, dz, halfwidth_um) -> float:
-    """How much noisier the integrated spectrum is than its NOISE propagation says, from the
-    line-free side bands: sqrt of the 5σ-clipped mean of (flux/noise)² (at least 1).
-
-    Sky-subtraction residuals are shared by the spaxels of a cube, so they add coherently
-    when spaxels are summed while the pipeline's NOISE extension adds in quadrature.
-    """
-    lo, hi = line_window_um(z - dz)[0], line_window_um(z + dz)[1]
-    side = (wave_um > lo - halfwidth_um) & (wave_um < hi + halfwidth_um) & ~((wave_um >= lo) & (wave_um <= hi))
-    ratio = spec[side] / err[side]
-    ratio = ratio[np.isfinite(ratio)]
-    if ratio.size < 10:
-        return 1.0
-    clipped = sigma_clip(ratio, sigma=5, maxiters=3)
-    return float(max(1.0, np.sqrt(np.mean(clipped.compressed() ** 2))))
-
-
-def spatial_noise_scale(data_cs: np.ndarray, noise: np.ndarray, wave_um, z, dz, halfwidth_um,
-                        usable: np.ndarray | None = None) -> float:
-    """How much more the spaxels scatter than their NOISE says: the robust scatter
-    (``mad_std``) of the continuum-subtracted pulls over every valid spaxel of the line-free
-    side-band channels (at least 1). If each spaxel's noise is under-stated, their sum's is
-    by at least as much."""
-    lo, hi = line_window_um(z - dz)[0], line_window_um(z + dz)[1]
-    side = (wave_um > lo - halfwidth_um) & (wave_um < hi + halfwidth_um) & ~((wave_um >= lo) & (wave_um <= hi))
-    if usable is not None:
-        side &= usable
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pull = data_cs[side] / noise[side]
-    pull = pull[np.isfinite(pull)]
-    if pull.size < 100:
-        return 1.0
-    return float(max(1.0, mad_std(pull)))
-
-
-def band_edge_channels(spec: np.ndarray, wave_um: np.ndarray, edge_um: float) -> np.ndarray:
-    """Channels within ``edge_um`` of the first or last channel holding data (bool mask)."""
-    have = np.flatnonzero(np.isfinite(spec))
-    if have.size == 0:
-        return np.ones(wave_um.size, bool)
-    return (wave_um < wave_um[have[0]] + edge_um) | (wave_um > wave_um[have[-1]] - edge_um)
-
-
-def noise_failed_channels(spec: np.ndarray, err: np.ndarray, line_free: np.ndarray, factor: float,
-                          half_window: int = 25) -> np.ndarray:
-    """Channels where the NOISE extension fails: the robust scatter (``mad_std``) of the
-    continuum-subtracted spectrum's pulls over ±``half_window`` line-free channels exceeds
-    ``factor`` times that of the whole band. Line channels never enter the estimate, so a
-    real line does not mask itself."""
-    pull = np.where(line_free & np.isfinite(spec) & np.isfinite(err) & (err > 0), spec / err, np.nan)
-    if np.count_nonzero(np.isfinite(pull)) < 2 * half_window:
-        return np.zeros(spec.size, bool)
-    pad = np.pad(pull, half_window, constant_values=np.nan)
-    windows = np.lib.stride_tricks.sliding_window_view(pad, 2 * half_window + 1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        local = mad_std(windows, axis=1, ignore_nan=True)
-        overall = mad_std(pull, ignore_nan=True)
-    return np.isfinite(local) & (local > factor * overall)
-
-
-def usable_channels(wave_um, spec, err, z_lo: float, z_hi: float, cfg: "SpectraConfig") -> np.ndarray:
-    """Channels the line fit may use: not at the band ends, not where the noise model fails
-    (the line window for redshifts ``z_lo``-``z_hi`` kept out of that test)."""
-    lo, hi = line_window_um(z_lo)[0], line_window_um(z_hi)[1]
-    line_free = (wave_um < lo) | (wave_um > hi)
-    bad = band_edge_channels(spec, wave_um, cfg.edge_mask_um)
-    bad |= noise_failed_channels(spec, err, line_free & ~bad, cfg.noise_fail_factor)
-    return ~bad
-
-
 # --------------------------------------------------------------------------- sky lines
 def strong_sky_lines_um(min_strength: float = 20.0) -> np.ndarray:
-    """Vacuum wavelengths (µm) of the OH lines stronger than ``min_strength`` (peak = 100)."""
+    """Vacuum wavelengths of the OH lines stronger than ``min_strength`` (peak = 100).
+
+    Parameters
+    ----------
+    min_strength : float
+        Strength threshold on the Rousselot scale.
+
+    Returns
+    -------
+    ndarray
+        Wavelengths, µm.
+    """
     t = load_table(KMOS_OH_TABLE)
     return np.asarray(u.Quantity(t["wavelength"]).to_value(u.um))[np.asarray(t["strength"]) > min_strength]
 
 
 def sky_line_distance_aa(wave_um, min_strength: float = 20.0) -> np.ndarray:
-    """Observed-frame distance (Å) from each wavelength to the nearest strong OH line."""
+    """Observed-frame distance from each wavelength to the nearest strong OH line.
+
+    Parameters
+    ----------
+    wave_um : float or array_like
+        Wavelengths, µm.
+    min_strength : float
+        Lines stronger than this count (:func:`strong_sky_lines_um`).
+
+    Returns
+    -------
+    ndarray
+        Distances, Å (one per wavelength).
+    """
     lines = strong_sky_lines_um(min_strength)
     w = np.atleast_1d(np.asarray(wave_um, float))
     return np.min(np.abs(w[:, None] - lines[None, :]), axis=1) * 1e4
@@ -436,7 +300,30 @@ VETOES = {"line_in_masked_channels", "z_at_window_edge", "width_unphysical"}
 
 def line_fit_doubts(wave_um, usable, params, converged, z_guess: float, cfg: SpectraConfig) -> list[str]:
     """Flag names for one integrated line fit: Hα on masked channels, z at the edge of the
-    search window, width at a bound of the fit or above ``cfg.sigma_max_kms``, no convergence."""
+    search window, width at a bound of the fit or above ``cfg.sigma_max_kms``, no convergence.
+
+    Parameters
+    ----------
+    wave_um : ndarray
+        Wavelengths, µm.
+    usable : ndarray of bool
+        Channels the fit could use (:func:`usable_channels`).
+    params : sequence of float
+        The fit's (z, σ [km/s], …).
+    converged : bool
+        Whether the fit converged.
+    z_guess : float
+        Centre of the redshift search window (half-width ``cfg.dz``).
+    cfg : SpectraConfig
+        The analysis choices.
+
+    Returns
+    -------
+    list of str
+        ``line_in_masked_channels``, ``z_at_window_edge``, ``width_at_bound``,
+        ``width_unphysical``, ``fit_not_converged`` (those that apply; :data:`VETOES` make the
+        line no detection).
+    """
     z, sigma = float(params[0]), float(params[1])
     out = []
     if not np.isfinite(z):
@@ -462,7 +349,20 @@ def line_fit_doubts(wave_um, usable, params, converged, z_guess: float, cfg: Spe
 def galaxy_rng(seed: int, gid: str) -> np.random.Generator:
     """The noise realisations of one galaxy: seeded by the run's seed and its id, so that a
     galaxy's errors do not depend on which others are measured, nor on the entry point
-    (notebook 02 or ``fit-cube``)."""
+    (notebook 02 or ``fit-cube``).
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed (``mcmc_seed`` of notebook 02).
+    gid : str
+        The galaxy's id (or the cube's object name).
+
+    Returns
+    -------
+    `numpy.random.Generator`
+        Seeded by (seed, CRC32 of the id).
+    """
     import zlib
     return np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(str(gid).encode())]))
 
@@ -473,7 +373,19 @@ PAPER_COUNTS = {"targets": 487, "halpha_detected": 437, "halpha_undetected": 50,
 
 
 def detection_counts(spectra: Table) -> Table:
-    """Counts of notebook 02 beside the paper's (KROSS §2, §3.3; comparison column only)."""
+    """Counts of notebook 02 beside the paper's (KROSS §2, §3.3; comparison column only).
+
+    Parameters
+    ----------
+    spectra : `~astropy.table.Table`
+        ``kmos_spectra.ecsv`` (``halpha_detected``, ``nii_class``).
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        Columns quantity, compendium, paper: targets, Hα detected/undetected, [NII]
+        detected, near a sky line and upper limits.
+    """
     cls = np.asarray(spectra["nii_class"])
     det = np.asarray(spectra["halpha_detected"], bool)
     ours = {"targets": len(spectra), "halpha_detected": int(det.sum()), "halpha_undetected": int((~det).sum()),
@@ -485,7 +397,21 @@ def detection_counts(spectra: Table) -> Table:
 
 def write_halpha_maps(arrays: dict, folder: str | Path) -> int:
     """One FITS per galaxy: continuum-subtracted Hα flux map (``HALPHA``), its noise
-    (``HALPHA_ERR``) and the continuum image (``CONTINUUM``), with the cube's celestial WCS."""
+    (``HALPHA_ERR``) and the continuum image (``CONTINUUM``), with the cube's celestial WCS.
+
+    Parameters
+    ----------
+    arrays : dict
+        Galaxy id to its ``"map"`` (Hα map, noise, continuum) and ``"wcs"`` (header), as
+        :func:`redshift1.steps.kmos_spectra.measure_spectra` keeps them.
+    folder : path-like
+        Where ``<id>.fits`` are written (atomically).
+
+    Returns
+    -------
+    int
+        The number of files written.
+    """
     from astropy.io import fits
     from ..io import write_fits
 
