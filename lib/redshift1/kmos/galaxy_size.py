@@ -6,7 +6,8 @@ PSF-convolved exponential disc model of the map (the light beyond the IFU and th
 ratio), the morphological inclination and the disc refitted at it, the curve of growth in
 elliptical apertures that follow the *observed* shape, the paper's two cross-checks (the
 light-centroid centre and a 2D profile fit), and the PSF-corrected r′½ with its error
-budget. The curve-of-growth primitives live in :mod:`redshift1.kmos.sizes`; notebook 03
+budget. The curve-of-growth primitives live in :mod:`redshift1.kmos.sizes`, the disc model
+in :mod:`redshift1.kmos.disc_model`; notebook 03
 runs this over the survey (:mod:`redshift1.steps.kmos_sizes`) and ``python -m redshift1
 fit-cube`` on one cube (:func:`redshift1.kmos.galaxy.measure_galaxy`).
 """
@@ -26,8 +27,9 @@ from ..errors import Redshift1Error
 from ..flags import join_flags
 from .cube import KMOSCube
 from .kinematics import DiscFit, VelocityField, fit_disc, spaxel_fits
-from .sizes import (SizeMeasurement, disc_model_total, half_light_radius, inclination_from_axis_ratio,
-                    optical_hwhm, psf_corrected_radius, radius_at, size_error_budget)
+from .disc_model import disc_model_total, inclination_from_axis_ratio
+from .sizes import (SizeMeasurement, half_light_radius, optical_hwhm, psf_corrected_radius, radius_at,
+                    size_error_budget)
 from .linemaps import continuum_subtract, narrowband_map, psf_matched_centre
 
 __all__ = ["INCLINATION_SOURCES", "SizeConfig", "measure_size_cube", "gaussian_profile_r_half",
