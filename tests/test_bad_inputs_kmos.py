@@ -8,8 +8,9 @@ from astropy.table import Table
 
 from redshift1.errors import DataFormatError, MissingInputError, ParameterError
 from redshift1.kmos.catalogue import orphan_cubes, read_targets
-from redshift1.kmos.spectra import SpectraConfig, measure_survey
+from redshift1.kmos.spectra import SpectraConfig
 from redshift1.notebook import run_paths
+from redshift1.steps.kmos_spectra import measure_spectra
 
 CFG = SpectraConfig(n_perturb=5)
 
@@ -71,7 +72,7 @@ def test_row_without_cube_and_cube_without_row(survey):
     gone.unlink()                                           # a catalogue row with no cube
     extra = survey / "cubes" / "ORPHAN.fits"
     shutil.copy(survey / t["cube"][1], extra)               # a cube no row names
-    table, _ = measure_survey(survey, t, CFG)
+    table = measure_spectra(data=survey.parent, targets=t, config=CFG)["kmos_spectra.ecsv"]
     assert len(table) == len(t)                             # every target keeps its row
     assert table["status"][0].startswith("skipped") and gone.name in table["status"][0]
     assert (table["status"][1:] == "ok").all()
@@ -92,7 +93,7 @@ def test_poisoned_cubes_are_skipped_or_survive(survey, poison):
         elif poison == "nan_spaxels":
             h[1].data[:, :3, :] = np.nan
             h[1].data[:, :, -2:] = np.inf
-    table, _ = measure_survey(survey, t, CFG)
+    table = measure_spectra(data=survey.parent, targets=t, config=CFG)["kmos_spectra.ecsv"]
     if poison == "nan_spaxels":
         assert table["status"][0] == "ok"                   # the rest of the cube is measured
     else:

@@ -100,15 +100,19 @@ def test_cli_and_notebook_path_agree(tiny_kmos_survey):
     notebooks 02 and 03 write for that galaxy (kmos_spectra.ecsv, kmos_sizes.ecsv)."""
     from redshift1.kmos.catalogue import read_targets
     from redshift1.kmos.psf import attach_psf, measure_psf_stars
-    from redshift1.kmos.size_survey import SizeConfig, measure_sizes
-    from redshift1.kmos.spectra import SpectraConfig, measure_survey
+    from redshift1.kmos.galaxy_size import SizeConfig
+    from redshift1.kmos.spectra import SpectraConfig
+    from redshift1.steps.kmos_sizes import measure_sizes
+    from redshift1.steps.kmos_spectra import measure_spectra
 
     kmos = tiny_kmos_survey / "kmos"
     targets = read_targets(kmos)[:2]
     cfg = SpectraConfig(n_perturb=10)
     psf = measure_psf_stars(kmos, Table.read(kmos / "psf_stars.ecsv"))
-    spectra, _ = measure_survey(kmos, targets, cfg, progress=False, psf_table=psf)
-    sizes, _ = measure_sizes(kmos, targets, spectra, psf, SizeConfig(), progress=False)
+    spectra = measure_spectra(data=tiny_kmos_survey, targets=targets, psf=psf, config=cfg,
+                              progress=False)["kmos_spectra.ecsv"]
+    sizes = measure_sizes(data=tiny_kmos_survey, targets=targets, spectra=spectra, psf=psf, config=SizeConfig(),
+                          progress=False)["kmos_sizes.ecsv"]
     with_psf = attach_psf(targets, psf)
     for t, s, z in zip(with_psf, spectra, sizes):
         r = run(kmos / t["cube"], "--z", repr(float(t["z_cat"])), "--psf-fwhm", repr(2 * float(t["psf_hwhm"])),
@@ -147,9 +151,9 @@ def test_notebook_defaults_are_the_lib_defaults(notebook, config):
     values, so that both entry points run the same analysis by default."""
     import ast
     from pathlib import Path
-    from redshift1.kmos import size_survey, spectra
+    from redshift1.kmos import galaxy_size, spectra
 
-    cls = {"SpectraConfig": spectra.SpectraConfig, "SizeConfig": size_survey.SizeConfig}[config]
+    cls = {"SpectraConfig": spectra.SpectraConfig, "SizeConfig": galaxy_size.SizeConfig}[config]
     nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / f"{notebook}.ipynb").read_text())
     cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
     aliases = {"mcmc_seed": "seed"}      # the notebook names which seed it is; the config just "seed"

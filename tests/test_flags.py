@@ -5,7 +5,7 @@ import pytest
 from astropy.table import Table
 
 from redshift1.flags import FLAG_WORDS, flag_summary, join_flags, split_flags
-from redshift1.kmos.size_survey import constrained_kinematics, size_flags
+from redshift1.kmos.galaxy_size import constrained_kinematics, size_flags
 from redshift1.science.kross_flags import metallicity_flags, resolved_flags, sfr_flags
 
 

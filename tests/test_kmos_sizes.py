@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from redshift1.kmos.kinematics import disc_velocity, fit_disc, VelocityField
-from redshift1.kmos.size_survey import SizeConfig, measure_size_cube
+from redshift1.kmos.galaxy_size import SizeConfig, measure_size_cube
 from redshift1.kmos.sizes import (fit_gaussian_growth, gaussian_growth, gaussian_psf_r_half, half_light_radius,
                                   optical_hwhm,
                                   psf_corrected_radius, size_error_budget)

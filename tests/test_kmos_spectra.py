@@ -80,7 +80,8 @@ def test_channel_masks_band_edges_and_failed_noise_but_not_the_line():
     """Hand-built spectrum: white noise with a stretch where the true scatter is 6× the
     stated noise, a real line inside the line window, data only from channel 20 onwards."""
     import numpy as np
-    from redshift1.kmos.spectra import SpectraConfig, band_edge_channels, usable_channels
+    from redshift1.kmos.channels import band_edge_channels, usable_channels
+    from redshift1.kmos.spectra import SpectraConfig
 
     rng = np.random.default_rng(3)
     wave = 1.0 + 1.75e-4 * np.arange(2048)

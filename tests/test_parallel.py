@@ -4,8 +4,9 @@ import pytest
 from astropy.table import Table
 
 from redshift1.errors import ParameterError
-from redshift1.kmos.spectra import SpectraConfig, measure_survey
+from redshift1.kmos.spectra import SpectraConfig
 from redshift1.parallel import map_objects
+from redshift1.steps.kmos_spectra import measure_spectra
 
 CFG = SpectraConfig(n_perturb=8)
 
@@ -33,13 +34,13 @@ def test_map_objects_keeps_order():
 @pytest.fixture(scope="module")
 def serial(tiny_kmos_survey):
     targets = Table.read(tiny_kmos_survey / "kmos" / "targets.ecsv")
-    table, _ = measure_survey(tiny_kmos_survey / "kmos", targets, CFG)
+    table = measure_spectra(data=tiny_kmos_survey, targets=targets, config=CFG)["kmos_spectra.ecsv"]
     return targets, table
 
 
 def test_local_processes_match_serial(tiny_kmos_survey, serial):
     targets, table = serial
-    _same(table, measure_survey(tiny_kmos_survey / "kmos", targets, CFG, workers=2)[0])
+    _same(table, measure_spectra(data=tiny_kmos_survey, targets=targets, config=CFG, workers=2)["kmos_spectra.ecsv"])
 
 
 def test_dask_local_cluster_matches_serial(tiny_kmos_survey, serial):
@@ -47,4 +48,5 @@ def test_dask_local_cluster_matches_serial(tiny_kmos_survey, serial):
     targets, table = serial
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        _same(table, measure_survey(tiny_kmos_survey / "kmos", targets, CFG, scheduler=client)[0])
+        _same(table, measure_spectra(data=tiny_kmos_survey, targets=targets, config=CFG,
+                                     scheduler=client)["kmos_spectra.ecsv"])

@@ -11,8 +11,10 @@ from ..errors import ParameterError
 from .cube import read_kmos_cube
 from .galaxy import PSFInfo, measure_galaxy
 from .linefit import fit_halpha_nii
-from .size_survey import SizeConfig
-from .spectra import SpectraConfig, band_edge_channels, integrated_spectrum
+from .galaxy_size import SizeConfig
+from .channels import band_edge_channels
+from .linemaps import integrated_spectrum
+from .spectra import SpectraConfig
 from ..flags import flag_sentences
 
 #: without --z, Hα anywhere in the YJ band (1.01-1.35 µm)
@@ -22,6 +24,17 @@ BLIND_DZ_FIT = 0.002
 
 
 def add_parser(sub) -> None:
+    """Register ``fit-cube`` and its options on the ``python -m redshift1`` sub-parsers.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The sub-parsers of the main parser.
+
+    Returns
+    -------
+    None
+    """
     p = sub.add_parser("fit-cube", help="measure one KMOS cube as notebooks 02 and 03 do: Hα+[NII], detection, size, kinematics",
                        description="Measure one KMOS cube (mock or ESO product, <name>.DATA/<name>.NOISE or "
                                    "DATA/NOISE) with exactly the per-galaxy functions and defaults of notebooks 02 "
@@ -68,8 +81,43 @@ def _finite_or_none(v):
 def fit_cube(path, z=None, psf_fwhm=None, aperture=SpectraConfig.aperture_radius, n_perturb=SpectraConfig.n_perturb,
              seed=SpectraConfig.seed, psf_r_half=None, psf_ellipticity=0.0,
              extraction=SpectraConfig.extraction, axis_ratio=None) -> dict:
-    """Everything ``fit-cube`` reports, as a dict (``None`` where a value is not measured or
-    not constrained)."""
+    """Everything ``fit-cube`` reports: one cube through :func:`redshift1.kmos.galaxy.measure_galaxy`
+    with notebooks 02 and 03's defaults.
+
+    Parameters
+    ----------
+    path : path-like
+        The cube (mock or ESO layout).
+    z : float, optional
+        Catalogue redshift; None searches the whole band (:func:`blind_redshift`, flag
+        ``blind_redshift``).
+    psf_fwhm : float, optional
+        Optical PSF FWHM, arcsec; without it the size is not PSF-corrected (flag ``no_psf``).
+    aperture : float
+        With ``extraction="paper"``: aperture radius, arcsec (0: every valid spaxel).
+    n_perturb, seed : int
+        Noise realisations of the flux errors and their seed.
+    psf_r_half : float, optional
+        The PSF star's curve-of-growth r½, arcsec (default: a sampled Gaussian's).
+    psf_ellipticity : float
+        For the size error budget.
+    extraction : {"optimal", "paper"}
+        The integrated spectrum's spaxels.
+    axis_ratio : (float, float), optional
+        An axis ratio measured elsewhere and its error, fixing the inclination.
+
+    Returns
+    -------
+    dict
+        The JSON keys of ``--json`` (``None`` where a value is not measured or not
+        constrained) and ``flags`` (a list).
+
+    Raises
+    ------
+    ParameterError
+        For a non-positive ``psf_fwhm``, ``psf_r_half`` without ``psf_fwhm``, fewer than two
+        noise realisations or an axis ratio outside (0, 1].
+    """
     if psf_fwhm is not None and not psf_fwhm > 0:
         raise ParameterError(f"--psf-fwhm must be positive, got {psf_fwhm}")
     if psf_r_half is not None and (psf_fwhm is None or not psf_r_half > 0):
@@ -131,7 +179,18 @@ def blind_redshift(cube) -> float:
     """Hα redshift with no catalogue guess (best effort): the whole-IFU spectrum, its
     continuum removed by a 101-channel running median and its errors scaled by the local
     empirical noise, searched for Hα+[NII] anywhere in the band. Sky residuals summed over
-    every spaxel can outshine a compact line: give ``--z`` when a redshift is known."""
+    every spaxel can outshine a compact line: give ``--z`` when a redshift is known.
+
+    Parameters
+    ----------
+    cube : `~redshift1.kmos.cube.KMOSCube`
+        The cube.
+
+    Returns
+    -------
+    float
+        The fitted redshift.
+    """
     valid2d = np.any(cube.valid, axis=0)
     spec, err = integrated_spectrum(cube.data, cube.noise, valid2d)
     filled = np.where(np.isfinite(spec), spec, np.nanmedian(spec))
@@ -145,6 +204,18 @@ def blind_redshift(cube) -> float:
 
 
 def run(args) -> int:
+    """Run ``fit-cube`` on parsed arguments and print the result (text or ``--json``).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit status (0).
+    """
     out = fit_cube(args.path, args.z, args.psf_fwhm, args.aperture, args.n_perturb, args.seed,
                    args.psf_r_half, args.psf_ellipticity, args.extraction, args.axis_ratio)
     if args.json:
@@ -159,7 +230,18 @@ def _num(v, fmt):
 
 
 def text_report(out: dict) -> list[str]:
-    """The text output of ``fit-cube``: the numbers, then every flag in words."""
+    """The text output of ``fit-cube``: the numbers, then every flag in words.
+
+    Parameters
+    ----------
+    out : dict
+        :func:`fit_cube`'s result.
+
+    Returns
+    -------
+    list of str
+        The lines to print.
+    """
     lines = [f"{out['object']} ({out['file']})",
              f"  z = {_num(out['z'], '.5f')} ± {_num(out['z_err'], '.5f')}"
              + ("  (blind search, no --z)" if out["z_guess"] is None else f"  (guess {out['z_guess']})"),

@@ -3,7 +3,7 @@
 Summing every valid spaxel of the 2.8″ IFU adds the noise of ~190 spaxels to a line that a
 few dozen hold: on a seeing-limited disc the S/N peaks in an aperture of 0.4-0.8″ radius.
 The S/N-optimal extraction (``extraction="optimal"``) fits the Hα narrow-band map with a
-PSF-convolved exponential disc (:func:`redshift1.kmos.sizes.disc_model_total`), takes the
+PSF-convolved exponential disc (:func:`redshift1.kmos.disc_model.disc_model_total`), takes the
 circular aperture (around the PSF-matched light centre) where the *model's* flux over the
 map's noise peaks — the model, not the noisy map, so the choice does not chase noise peaks
 — and scales the aperture's flux by the model's ratio of light in the field to light in the
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from .sizes import disc_frame, disc_model_total
+from .disc_model import disc_frame, disc_model_total
 
 EXTRACTIONS = ("optimal", "paper")
 

@@ -2,7 +2,7 @@
 
 ``python -m redshift1 fit-cube`` calls :func:`measure_galaxy`; the notebooks call the same
 two steps (:func:`redshift1.kmos.spectra.measure_cube` per cube in notebook 02,
-:func:`redshift1.kmos.size_survey.measure_size_cube` per detected galaxy in notebook 03)
+:func:`redshift1.kmos.galaxy_size.measure_size_cube` per detected galaxy in notebook 03)
 with the same defaults (:class:`SpectraConfig`, :class:`SizeConfig`), so both entry points
 give the same numbers for the same cube and PSF (``tests/test_fit_cube_cli.py``).
 """
@@ -16,7 +16,7 @@ import astropy.units as u
 from ..errors import Redshift1Error
 from ..flags import join_flags, split_flags
 from .cube import KMOSCube
-from .size_survey import SizeConfig, constrained_kinematics, measure_size_cube, size_flags
+from .galaxy_size import SizeConfig, constrained_kinematics, measure_size_cube, size_flags
 from .sizes import gaussian_psf_r_half
 from .spectra import SpectraConfig, galaxy_rng, measure_cube
 
@@ -34,7 +34,23 @@ class PSFInfo:
     @classmethod
     def from_fwhm(cls, fwhm: float, pixel_scale: float, ellipticity: float = 0.0,
                   r_half: float | None = None) -> "PSFInfo":
-        """A Gaussian PSF of optical ``fwhm``; its r½ as the spaxels sample it unless given."""
+        """A Gaussian PSF of optical ``fwhm``; its r½ as the spaxels sample it unless given.
+
+        Parameters
+        ----------
+        fwhm : float
+            Optical FWHM, arcsec.
+        pixel_scale : float
+            The spaxel size, arcsec.
+        ellipticity : float
+            The PSF's ellipticity.
+        r_half : float, optional
+            The star's curve-of-growth r½ (default :func:`~redshift1.kmos.sizes.gaussian_psf_r_half`).
+
+        Returns
+        -------
+        PSFInfo
+        """
         if r_half is None:
             r_half = gaussian_psf_r_half(fwhm, pixel_scale)
         return cls(r_half=float(r_half), hwhm=0.5 * float(fwhm), ellipticity=float(ellipticity))

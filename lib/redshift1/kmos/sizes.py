@@ -1,11 +1,22 @@
 """Hα half-light radii from curves of growth in elliptical apertures (KROSS §3.2).
 
-The curve of growth is measured with photutils elliptical apertures centred on the
-galaxy (its dynamical centre in notebook 03), the flux beyond the IFU is recovered by
-fitting the curve with a Gaussian radial distribution, and r½ is the semi-major axis
-enclosing half of that extrapolated total. The PSF is then removed in quadrature,
-r′½ = sqrt(r½² − HWHM²); a galaxy with r½ ≤ HWHM is unresolved and r′½ < HWHM is an
-upper limit.
+The curve of growth (:func:`curve_of_growth`) is measured with photutils elliptical
+apertures centred on the galaxy (its dynamical centre in notebook 03). The flux beyond the
+IFU is recovered in one of three ways (:func:`half_light_radius`'s ``extrapolation``): the
+total of a PSF-convolved exponential disc fitted to the whole Hα map
+(:func:`redshift1.kmos.disc_model.disc_model_total`, the walk's default, which also gives
+the axis ratio), an
+exponential disc's tail fitted to the curve (:func:`fit_exponential_tail`), or KROSS's
+Gaussian curve of growth (:func:`fit_gaussian_growth`); the extrapolated total is capped at
+``max_extrapolation`` times the measured one. r½ is the semi-major axis enclosing half of
+that total (:func:`radius_at`). The PSF is then removed in quadrature,
+r′½ = sqrt(r½² − HWHM²) (:func:`psf_corrected_radius`; a galaxy with r½ ≤ HWHM is
+unresolved and r′½ = HWHM is an upper limit), with the error budget of
+:func:`size_error_budget`. The morphological inclination of a disc of intrinsic thickness
+q0 follows from the axis ratio (:func:`redshift1.kmos.disc_model.inclination_from_axis_ratio`).
+
+One galaxy's whole size measurement, which strings these together, is
+:func:`redshift1.kmos.galaxy_size.measure_size_cube`.
 """
 from __future__ import annotations
 
@@ -33,8 +44,25 @@ class SizeMeasurement:
 def curve_of_growth(image, error, centre, radii, axis_ratio: float = 1.0, pa_deg: float = 0.0):
     """Flux (and error) within ellipses of semi-major axis ``radii`` (spaxels).
 
-    ``pa_deg`` is the position angle of the major axis, counter-clockwise from +x
-    (photutils' ``theta``). NaN spaxels count as zero flux and zero error (masked).
+    NaN spaxels count as zero flux and zero error (masked).
+
+    Parameters
+    ----------
+    image, error : ndarray
+        The map and its 1σ noise.
+    centre : (float, float)
+        Centre (x, y), 0-based spaxels.
+    radii : array_like
+        Semi-major axes, spaxels.
+    axis_ratio : float
+        b/a of the ellipses (circles from 0.999).
+    pa_deg : float
+        Position angle of the major axis, counter-clockwise from +x (photutils' ``theta``).
+
+    Returns
+    -------
+    flux, err : ndarray
+        Enclosed flux and its error at each radius (photutils, exact overlap).
     """
     img = np.where(np.isfinite(image), image, 0.0)
     err = np.where(np.isfinite(error), error, 0.0)
@@ -51,19 +79,46 @@ def curve_of_growth(image, error, centre, radii, axis_ratio: float = 1.0, pa_deg
 
 
 def gaussian_growth(r, total, s):
-    """Enclosed flux of a circular Gaussian of width ``s``: total (1 − exp(−r²/2s²))."""
+    """Enclosed flux of a circular Gaussian of width ``s``: total (1 − exp(−r²/2s²)).
+
+    Parameters
+    ----------
+    r : float or ndarray
+        Radius.
+    total : float
+        The Gaussian's total flux.
+    s : float
+        Its σ (same unit as ``r``).
+
+    Returns
+    -------
+    float or ndarray
+        The enclosed flux.
+    """
     return total * (1.0 - np.exp(-0.5 * (r / s) ** 2))
 
 
 def fit_gaussian_growth(radii, cog, cog_err, widths=None):
     """Best Gaussian curve of growth (total, s) for a measured one.
 
-    The total enters linearly, so each trial width ``s`` (spaxels; default 160 values
-    from 0.3 to 30, log-spaced) gets its exact least-squares total and the width with the
-    lowest χ² wins: a global search, where a nonlinear fit started from one guess can
-    wander to a broad, flux-doubling solution when a few inner points with tiny errors
-    disagree with a pure Gaussian (spaxel sampling does that to any compact source).
-    Returns (nan, nan) for a curve with no usable point.
+    The total enters linearly, so each trial width ``s`` gets its exact least-squares total
+    and the width with the lowest χ² wins: a global search, where a nonlinear fit started
+    from one guess can wander to a broad, flux-doubling solution when a few inner points
+    with tiny errors disagree with a pure Gaussian (spaxel sampling does that to any
+    compact source).
+
+    Parameters
+    ----------
+    radii, cog, cog_err : array_like
+        The curve of growth (:func:`curve_of_growth`).
+    widths : array_like, optional
+        Trial widths, spaxels (default 160 values from 0.3 to 30, log-spaced).
+
+    Returns
+    -------
+    total, s : float
+        The total (at least 0) and the width; (nan, nan) for a curve with fewer than two
+        usable points.
     """
     radii, cog = np.asarray(radii, float), np.asarray(cog, float)
     err = np.asarray(cog_err, float)
@@ -89,9 +144,23 @@ def fit_exponential_tail(radii, cog, cog_err, r_min, scales=None):
     are linear; r_d is searched globally as in :func:`fit_gaussian_growth`. A may take
     either sign: a curve that noise (or a sky residual) bends down at large radii then
     extrapolates below its last point rather than being forced upward, which on the mock
-    kept the extrapolated totals unbiased (+0.01 dex) where A ≥ 0 gave +0.02-0.05. Returns
-    (total, r_d, σ_total), σ_total from the fit at that r_d; NaNs with fewer than four usable
-    points beyond ``r_min``.
+    kept the extrapolated totals unbiased (+0.01 dex) where A ≥ 0 gave +0.02-0.05.
+
+    Parameters
+    ----------
+    radii, cog, cog_err : array_like
+        The curve of growth.
+    r_min : float
+        Only points at or beyond this radius enter (spaxels).
+    scales : array_like, optional
+        Trial r_d (default 120 values from 0.2 to half the largest radius, log-spaced: a
+        longer scale cannot be measured inside the field).
+
+    Returns
+    -------
+    total, r_d, total_err : float
+        T, the best r_d and σ_T at that r_d; NaNs with fewer than four usable points beyond
+        ``r_min``.
     """
     radii, cog = np.asarray(radii, float), np.asarray(cog, float)
     err = np.asarray(cog_err, float)
@@ -121,127 +190,6 @@ def fit_exponential_tail(radii, cog, cog_err, r_min, scales=None):
     return float(total[k]), float(scales[k]), float(np.sqrt(s2[k] / det[k]))
 
 
-def disc_frame(shape, centre, pa_deg: float, oversample: int = 5, pad: int = 6):
-    """Major- and minor-axis offsets (spaxels) of the sub-pixels of a grid ``oversample`` times
-    finer than a ``shape`` field and ``pad`` spaxels beyond it, for a disc centred at
-    ``centre`` (x, y; 0-based spaxels) with its major axis at ``pa_deg`` counter-clockwise
-    from +x. The disc models of the size fit and of the S/N-optimal extraction are drawn on it.
-
-    Returns
-    -------
-    u, v : ndarray
-        Offsets along the major and the minor axis, shape ``((ny + 2 pad) oversample, (nx + 2 pad) oversample)``.
-    """
-    ny, nx = shape
-    step = 1.0 / oversample
-    ys = (np.arange((ny + 2 * pad) * oversample) + 0.5) * step - pad - 0.5
-    xs = (np.arange((nx + 2 * pad) * oversample) + 0.5) * step - pad - 0.5
-    xx, yy = np.meshgrid(xs - centre[0], ys - centre[1])
-    t = np.radians(pa_deg)
-    return xx * np.cos(t) + yy * np.sin(t), -xx * np.sin(t) + yy * np.cos(t)
-
-
-def disc_model_total(image, error, centre, axis_ratio: float | None, pa_deg: float, psf_sigma: float,
-                     scales=None, axis_ratios=None, oversample: int = 5, pad: int = 4,
-                     with_axis_ratio_error: bool = False) -> tuple:
-    """Total flux of the Hα map from a 2D exponential disc convolved with the PSF.
-
-    The disc has the given centre and major-axis angle (``pa_deg``, photutils' convention,
-    counter-clockwise from +x); its scale length r_d, its projected axis ratio (unless
-    ``axis_ratio`` is given) and its flux are fitted. The flux enters linearly, so each
-    trial (r_d, q) — r_d in spaxels, default 60 values from 0.1 to 12; q default 0.2 to 1 in
-    steps of 0.1 — gets its weighted least-squares flux and the best χ² wins. The model is
-    built on a grid ``oversample`` times finer than the spaxels, ``pad`` spaxels beyond the
-    field, convolved with the Gaussian PSF (``psf_sigma`` spaxels, the optical one) and
-    binned back, so the flux includes the light falling beyond the field. Every pixel with
-    an error weighs in, so unlike a curve of growth's outer points the fit is not at the
-    mercy of the noisiest apertures; and the axis ratio comes from the light, where a
-    velocity field's inclination is degenerate with the rotation speed.
-
-    Returns (total, r_d, q, fraction of the model's light inside the field); NaNs if the
-    map has no usable pixel. ``with_axis_ratio_error`` appends q refined between the grid's
-    points and its 1σ error (:func:`axis_ratio_from_profile`).
-    """
-    from scipy.ndimage import gaussian_filter
-
-    img = np.asarray(image, float)
-    err = np.asarray(error, float)
-    good = np.isfinite(img) & np.isfinite(err) & (err > 0)
-    if good.sum() < 3:
-        return np.nan, np.nan, np.nan, np.nan
-    ny, nx = img.shape
-    scales = np.geomspace(0.1, 12.0, 60) if scales is None else np.asarray(scales, float)
-    if axis_ratio is not None:
-        axis_ratios = [axis_ratio]
-    elif axis_ratios is None:
-        axis_ratios = np.arange(0.2, 1.01, 0.1)
-    u, v = disc_frame((ny, nx), centre, pa_deg, oversample, pad)
-    w = np.where(good, 1.0 / np.where(good, err, 1.0) ** 2, 0.0)
-    y = np.where(good, img, 0.0)
-    best = (np.inf, np.nan, np.nan, np.nan, np.nan)
-    profile = {}
-    for q in axis_ratios:
-        q = max(float(q), 0.05)
-        r = np.hypot(u, v / q)
-        for rd in scales:
-            sb = np.exp(-r / rd) / (2 * np.pi * rd**2 * q * oversample**2)   # unit flux on the infinite plane
-            if rd * q < 2.0 / oversample:      # below two sub-pixels: not resolved by the grid
-                # narrower than the sub-grid: the samples miss the cusp's flux, but all of it
-                # lies inside the padded grid, so normalise by the sum
-                sb /= sb.sum()
-            conv = gaussian_filter(sb, psf_sigma * oversample, mode="constant")
-            model = conv.reshape(ny + 2 * pad, oversample, nx + 2 * pad, oversample).sum(axis=(1, 3))[pad:-pad, pad:-pad]
-            den = (w * model**2).sum()
-            if den <= 0:
-                continue
-            flux = (w * model * y).sum() / den
-            chi2 = (w * (y - flux * model) ** 2).sum()
-            profile[q] = min(profile.get(q, np.inf), chi2)
-            if chi2 < best[0]:
-                best = (chi2, flux, rd, q, model.sum())
-    out = tuple(float(v) for v in best[1:])
-    if not with_axis_ratio_error:
-        return out
-    return out + axis_ratio_from_profile(profile, int(good.sum()) - 2)
-
-
-def axis_ratio_from_profile(profile: dict, dof: int) -> tuple[float, float]:
-    """q and its 1σ error from the χ² profile {q: min χ² over r_d}: the minimum of a parabola
-    through the grid's best point and its neighbours (the grid's 0.1 steps are 4-6° of
-    inclination), and half the range of q within Δχ² ≤ reduced χ² of the best fit."""
-    if len(profile) < 2:
-        return np.nan, np.nan
-    q = np.array(sorted(profile))
-    chi2 = np.array([profile[k] for k in q])
-    if not np.isfinite(chi2).any():
-        return np.nan, np.nan
-    k = int(np.nanargmin(chi2))
-    q_best = float(q[k])
-    if 0 < k < q.size - 1:
-        a, b, _ = np.polyfit(q[k - 1:k + 2], chi2[k - 1:k + 2], 2)
-        if a > 0:
-            q_best = float(np.clip(-b / (2 * a), q[k - 1], q[k + 1]))
-    red = max(np.nanmin(chi2) / max(dof, 1), 1.0)
-    ok = chi2 <= np.nanmin(chi2) + red
-    # at least one grid step: on KinMS discs of r_d ≈ 1-2 spaxels under the PSF the
-    # profile's half-width said 0.05 while q scattered by 0.1-0.2 around the truth
-    step = float(np.min(np.diff(q)))
-    return q_best, float(max(0.5 * (q[ok].max() - q[ok].min()), step))
-
-
-def inclination_from_axis_ratio(q, q_err=np.nan, q0: float = 0.2) -> tuple[float, float]:
-    """Inclination (deg) of a disc of intrinsic thickness ``q0`` seen with axis ratio ``q``,
-    cos² i = (q² − q0²)/(1 − q0²) (q ≤ q0: edge-on), and its error from ``q_err``
-    (half the difference of the inclinations at q ∓ q_err)."""
-    def inc(x):
-        c2 = np.clip((np.clip(x, 0, 1) ** 2 - q0**2) / (1 - q0**2), 0.0, 1.0)
-        return float(np.degrees(np.arccos(np.sqrt(c2))))
-    if not np.isfinite(q):
-        return np.nan, np.nan
-    err = 0.5 * abs(inc(q - q_err) - inc(q + q_err)) if np.isfinite(q_err) else np.nan
-    return inc(q), err
-
-
 EXTRAPOLATIONS = ("gaussian", "exponential", "disc")
 #: the exponential tail's excess over the measured flux must exceed this many σ to be used
 #: (else the Gaussian's); on the mock this took the median bias of the totals from +0.012 to 0.000 dex
@@ -254,14 +202,45 @@ def half_light_radius(image, error, centre, axis_ratio: float = 1.0, pa_deg: flo
                       model_total: float | None = None) -> SizeMeasurement:
     """Curve of growth, extrapolation and the half-light semi-major axis (spaxels).
 
-    ``extrapolation`` names what recovers the flux beyond the field: ``"gaussian"`` (a
-    Gaussian curve of growth, KROSS §3.2), ``"exponential"`` (:func:`fit_exponential_tail`
-    on the curve beyond two PSF radii ``psf_r_half`` [spaxels]; the Gaussian where too few
-    points lie there or the tail is not significant) or ``"disc"`` (the total of a
-    PSF-convolved exponential disc fitted to the whole map, :func:`disc_model_total`,
-    passed as ``model_total``). The extrapolated total may exceed the measured one by at
-    most ``max_extrapolation``: a profile fitted to a curve that has not turned over is
-    unconstrained.
+    The extrapolated total may exceed the measured one by at most ``max_extrapolation``: a
+    profile fitted to a curve that has not turned over is unconstrained.
+
+    Parameters
+    ----------
+    image, error : ndarray
+        The Hα map and its 1σ noise.
+    centre : (float, float)
+        Centre of the apertures (x, y), 0-based spaxels.
+    axis_ratio, pa_deg : float
+        The apertures' b/a and major axis (degrees counter-clockwise from +x).
+    r_max : float, optional
+        Largest semi-major axis (default: the largest ellipse mostly inside the field).
+    step : float
+        Spacing of the apertures, spaxels.
+    max_extrapolation : float
+        Cap on total / measured.
+    extrapolation : {"gaussian", "exponential", "disc"}
+        What recovers the flux beyond the field: a Gaussian curve of growth (KROSS §3.2),
+        :func:`fit_exponential_tail` on the curve beyond two PSF radii (the Gaussian where
+        too few points lie there or the tail is not significant), or the total of a
+        PSF-convolved disc fitted to the whole map
+    (:func:`redshift1.kmos.disc_model.disc_model_total`), passed as
+        ``model_total``.
+    psf_r_half : float
+        The PSF's r½, spaxels (``"exponential"``).
+    model_total : float, optional
+        The disc model's total (required by ``"disc"``).
+
+    Returns
+    -------
+    SizeMeasurement
+        The curve, measured and extrapolated totals, recovered fraction, r½ and its error
+        (from the curve's error at half light through its slope) and the Gaussian's r½.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``extrapolation``, or ``"disc"`` without ``model_total``.
     """
     if extrapolation not in EXTRAPOLATIONS:
         raise ValueError(f"extrapolation must be one of {EXTRAPOLATIONS}, got {extrapolation!r}")
@@ -286,7 +265,7 @@ def half_light_radius(image, error, centre, axis_ratio: float = 1.0, pa_deg: flo
     total = max(tot, total_measured) if np.isfinite(tot) else total_measured
     if total_measured > 0 and total > max_extrapolation * total_measured:
         total = max_extrapolation * total_measured
-    r_half = _radius_at(radii, cog, 0.5 * total)
+    r_half = radius_at(radii, cog, 0.5 * total)
     # error of r½ from the curve's error at half light, through its local slope
     r_err = np.nan
     if np.isfinite(r_half):
@@ -298,8 +277,24 @@ def half_light_radius(image, error, centre, axis_ratio: float = 1.0, pa_deg: flo
                            r_half=r_half, r_half_err=r_err, r_half_gauss=s * np.sqrt(2 * np.log(2)))
 
 
-def _radius_at(radii, cog, level):
-    """First radius where the (monotonised) curve of growth reaches ``level``."""
+def radius_at(radii, cog, level) -> float:
+    """First radius where the (monotonised) curve of growth reaches ``level``.
+
+    Parameters
+    ----------
+    radii : ndarray
+        Aperture radii (semi-major axes), increasing.
+    cog : ndarray
+        Enclosed flux at each radius; made non-decreasing first (noise can make it dip).
+    level : float
+        The enclosed flux sought (e.g. half the extrapolated total).
+
+    Returns
+    -------
+    float
+        The radius, linearly interpolated between apertures (proportionally inside the
+        first one); NaN for a non-positive or non-finite level or one the curve never reaches.
+    """
     if not np.isfinite(level) or level <= 0:
         return np.nan
     mono = np.maximum.accumulate(cog)
@@ -313,9 +308,21 @@ def _radius_at(radii, cog, level):
 
 
 def gaussian_psf_r_half(fwhm: float, pixel_scale: float) -> float:
-    """Curve-of-growth r½ (same units as ``fwhm``) of a circular Gaussian PSF integrated
-    over square spaxels of ``pixel_scale``: the HWHM as the sampled data show it, for when
-    only a FWHM is known (no star image to measure)."""
+    """Curve-of-growth r½ of a circular Gaussian PSF integrated over square spaxels: the
+    HWHM as the sampled data show it, for when only a FWHM is known (no star image to measure).
+
+    Parameters
+    ----------
+    fwhm : float
+        The optical FWHM.
+    pixel_scale : float
+        The spaxel size (same unit).
+
+    Returns
+    -------
+    float
+        r½, same unit as ``fwhm``.
+    """
     from scipy.special import erf
 
     n = int(np.ceil(8 * fwhm / pixel_scale)) | 1
@@ -330,7 +337,20 @@ def gaussian_psf_r_half(fwhm: float, pixel_scale: float) -> float:
 
 def optical_hwhm(sampled_r_half: float, pixel_scale: float) -> float:
     """The optical HWHM of a Gaussian PSF whose spaxel-sampled curve-of-growth r½ is
-    ``sampled_r_half`` (the inverse of :func:`gaussian_psf_r_half`, same units)."""
+    ``sampled_r_half`` (the inverse of :func:`gaussian_psf_r_half`).
+
+    Parameters
+    ----------
+    sampled_r_half : float
+        The sampled r½ (e.g. a star's).
+    pixel_scale : float
+        The spaxel size (same unit).
+
+    Returns
+    -------
+    float
+        The HWHM, same unit; NaN where no Gaussian gives that r½.
+    """
     from scipy.optimize import brentq
 
     f = lambda h: gaussian_psf_r_half(2 * h, pixel_scale) - sampled_r_half
@@ -341,7 +361,22 @@ def optical_hwhm(sampled_r_half: float, pixel_scale: float) -> float:
 
 
 def psf_corrected_radius(r_half, hwhm):
-    """Intrinsic r′½ = sqrt(r½² − HWHM²), resolved flag; unresolved → upper limit HWHM."""
+    """Intrinsic r′½ = sqrt(r½² − HWHM²) and the resolved flag.
+
+    Parameters
+    ----------
+    r_half : float or array_like
+        Observed r½.
+    hwhm : float or array_like
+        The PSF's r½ (same unit).
+
+    Returns
+    -------
+    r_corr : ndarray
+        r′½ where resolved; HWHM (an upper limit) where not.
+    resolved : ndarray of bool
+        r½ > HWHM.
+    """
     r_half, hwhm = np.asarray(r_half, float), np.asarray(hwhm, float)
     resolved = np.isfinite(r_half) & (r_half > hwhm)
     r_corr = np.where(resolved, np.sqrt(np.clip(r_half**2 - hwhm**2, 0, None)), hwhm)
@@ -350,7 +385,24 @@ def psf_corrected_radius(r_half, hwhm):
 
 def size_error_budget(r_half, r_half_err, hwhm, seeing_variation: float = 0.2, psf_ellipticity: float = 0.1):
     """1σ error of r′½ from the curve of growth, a ±20% seeing variation and the PSF's
-    ellipticity (treated as a ±e/2 spread of the HWHM), added in quadrature (KROSS §3.2)."""
+    ellipticity (treated as a ±e/2 spread of the HWHM), added in quadrature (KROSS §3.2).
+
+    Parameters
+    ----------
+    r_half, r_half_err : float or array_like
+        Observed r½ and its curve-of-growth error.
+    hwhm : float or array_like
+        The PSF's r½ (same unit).
+    seeing_variation : float
+        Fractional PSF variation.
+    psf_ellipticity : float or array_like
+        The PSF's ellipticity.
+
+    Returns
+    -------
+    ndarray
+        The error of r′½; NaN where unresolved.
+    """
     r_half, hwhm = np.asarray(r_half, float), np.asarray(hwhm, float)
     r_corr, resolved = psf_corrected_radius(r_half, hwhm)
     safe = np.where(r_corr > 0, r_corr, np.nan)
