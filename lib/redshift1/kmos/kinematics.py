@@ -20,10 +20,10 @@ import astropy.units as u
 from scipy.ndimage import uniform_filter
 from scipy.optimize import least_squares
 
+from ..constants import C_KMS
 from .cube import KMOSCube
 from .linefit import fit_halpha_nii
 
-C_KMS = 299792.458
 DISC_PARAMS = ("inclination", "v_max", "pa", "x0", "y0", "r_turn")
 
 

@@ -6,7 +6,7 @@ intrinsic velocity dispersion, broadened by the instrumental resolution, with
 
     f(λ) = c + F_Hα G(λ; λ_Hα(1+z), σ) + F_NII [G(λ; λ_6583(1+z), σ) + G(λ; λ_6548(1+z), σ)/3]
 
-with σ² = (λ σ_v / c)² + (λ / 2.3548 R)². Fluxes are free to go negative, so a
+with σ² = (λ σ_v / c)² + (λ / 2.3548 R)² (2.3548 = 2√(2 ln 2), ``constants.SIGMA_TO_FWHM``). Fluxes are free to go negative, so a
 non-detection is an unbiased flux with its error rather than a zero.
 
 Every spectrum gets its own window of the same number of channels, cut around its
@@ -25,7 +25,7 @@ from scipy.special import erf
 
 from .. import constants as C
 
-C_KMS = 299792.458
+C_KMS = C.C_KMS
 LINES_UM = np.array([C.HALPHA.to_value("um"), C.NII_6583.to_value("um"), C.NII_6548.to_value("um")])
 PARAMS = ("z", "sigma_kms", "flux_halpha", "flux_nii6583", "continuum")
 SIGMA_BOUNDS = (1.0, 600.0)
@@ -67,12 +67,12 @@ class LineFit:
     @property
     def fwhm_kms(self):
         """Intrinsic FWHM of the lines (km/s)."""
-        return 2.3548 * self.sigma_kms
+        return C.SIGMA_TO_FWHM * self.sigma_kms
 
 
 def line_sigma_um(centre_um, sigma_kms, resolution):
     """Total Gaussian σ (µm) of a line: intrinsic dispersion ⊕ instrumental resolution."""
-    return np.hypot(centre_um * sigma_kms / C_KMS, centre_um / (2.3548 * resolution))
+    return np.hypot(centre_um * sigma_kms / C_KMS, centre_um / (C.SIGMA_TO_FWHM * resolution))
 
 
 # erf(5) = 1 − 1.5e-12: a channel whose edges both lie beyond 5√2 σ of a line holds none of it

@@ -34,13 +34,13 @@ from astropy.stats import sigma_clip
 from astropy.table import Table
 from astropy.utils.exceptions import AstropyUserWarning
 
+from ..constants import SIGMA_TO_FWHM
 from ..errors import DataFormatError, MissingInputError
 from ..progress import progress_bar
 from .cube import KMOSCube, read_kmos_cube
 from .catalogue import PSF_STARS, read_psf_stars
 
 __all__ = [
-    "FWHM_PER_SIGMA",
     "Collapsed",
     "PSFFit",
     "collapse_cube",
@@ -53,7 +53,6 @@ __all__ = [
 ]
 
 #: FWHM of a Gaussian in units of its σ: 2 sqrt(2 ln 2)
-FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 #: variance of a uniform distribution over one spaxel, in spaxel² (the box term)
 BOX_VARIANCE = 1.0 / 12.0
 #: minimum peak signal-to-noise of the collapsed image to attempt a fit
@@ -208,7 +207,7 @@ def _derived(sx: float, sy: float, theta: float, pix: float) -> np.ndarray:
     """(fwhm, fwhm_major, fwhm_minor, ellipticity, pa) from fitted pixel-centre σ's."""
     vx, vy = sx ** 2 - BOX_VARIANCE, sy ** 2 - BOX_VARIANCE
     ox, oy = np.sqrt(max(vx, 1e-12)), np.sqrt(max(vy, 1e-12))
-    fx, fy = FWHM_PER_SIGMA * ox * pix, FWHM_PER_SIGMA * oy * pix
+    fx, fy = SIGMA_TO_FWHM * ox * pix, SIGMA_TO_FWHM * oy * pix
     major, minor = max(fx, fy), min(fx, fy)
     pa = np.degrees(theta) + (0.0 if fx >= fy else 90.0)
     return np.array([np.sqrt(fx * fy), major, minor, 1.0 - minor / major, pa % 180.0])

@@ -14,6 +14,7 @@ from astropy.table import Table
 from astropy.utils.exceptions import AstropyUserWarning
 
 from ..cosmology import KROSS_COSMO
+from ..constants import SIGMA_TO_FWHM
 from ..errors import Redshift1Error
 from ..flags import join_flags
 from .cube import KMOSCube, read_kmos_cube
@@ -75,7 +76,7 @@ def gaussian_profile_r_half(image, error, centre) -> float:
         return np.nan
     if fitter.fit_info.get("ierr") not in (1, 2, 3, 4):  # leastsq did not converge: no size, not a wrong one
         return np.nan
-    return float(np.sqrt(2 * np.log(2)) * np.sqrt(abs(g.x_stddev.value * g.y_stddev.value)))
+    return float(SIGMA_TO_FWHM / 2 * np.sqrt(abs(g.x_stddev.value * g.y_stddev.value)))
 
 
 def quadrature_bias_factor(shape, centre, r_d, q, theta, psf_sigma, q_apertures, h, opts) -> float:
@@ -122,7 +123,7 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
     cs, _ = continuum_subtract(cube, z)
     vf = spaxel_fits(cs, cube.noise, lam, z, smooth=cfg.smooth, snr_min=cfg.spaxel_snr_min)
     nb, nb_err = narrowband_map(cs, cube.noise, lam, z, sigma_kms, nsig=cfg.map_nsig)
-    pix_psf_sigma = hwhm / pix / np.sqrt(2 * np.log(2))
+    pix_psf_sigma = hwhm / pix / (SIGMA_TO_FWHM / 2)
     light = psf_matched_centre(nb, pix_psf_sigma)
     disc = fit_disc(vf, light, centre_prior=cfg.centre_prior)
     status = "ok" if disc.success else "no disc fit: light centroid used"
@@ -133,7 +134,7 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
     if cfg.extrapolation == "disc":
         if psf_hwhm_optical is None or not np.isfinite(psf_hwhm_optical):
             psf_hwhm_optical = optical_hwhm(hwhm, pix)
-        psf_sigma = psf_hwhm_optical / pix / np.sqrt(2 * np.log(2))
+        psf_sigma = psf_hwhm_optical / pix / (SIGMA_TO_FWHM / 2)
         # the axis ratio from the light: the velocity field's inclination trades off against
         # the rotation speed and came out ~30° too face-on on the mock, making the apertures
         # too round and large discs' r½ ~20% small

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from photutils.aperture import EllipticalAperture, CircularAperture, aperture_photometry
 
+from ..constants import SIGMA_TO_FWHM
+
 
 @dataclass
 class SizeMeasurement:
@@ -295,7 +297,7 @@ def half_light_radius(image, error, centre, axis_ratio: float = 1.0, pa_deg: flo
         r_err = abs(e_half / slope) if slope > 0 else np.nan
     return SizeMeasurement(radii=radii, cog=cog, cog_err=cog_err, total_measured=total_measured, total_model=total,
                            recovered_fraction=total_measured / total if total > 0 else np.nan,
-                           r_half=r_half, r_half_err=r_err, r_half_gauss=s * np.sqrt(2 * np.log(2)))
+                           r_half=r_half, r_half_err=r_err, r_half_gauss=s * SIGMA_TO_FWHM / 2)
 
 
 def _radius_at(radii, cog, level):
@@ -320,7 +322,7 @@ def gaussian_psf_r_half(fwhm: float, pixel_scale: float) -> float:
 
     n = int(np.ceil(8 * fwhm / pixel_scale)) | 1
     edges = (np.arange(n + 1) - n / 2) * pixel_scale
-    s2 = fwhm / (2 * np.sqrt(2 * np.log(2))) * np.sqrt(2)
+    s2 = fwhm / SIGMA_TO_FWHM * np.sqrt(2)
     frac = np.diff(0.5 * erf(edges / s2))
     img = np.outer(frac, frac)
     c = (n - 1) / 2

@@ -61,7 +61,7 @@ class SpectraConfig:
 # --------------------------------------------------------------------------- continuum, maps
 def line_window_um(z: float, pad_kms: float = 1000.0) -> tuple[float, float]:
     """Observed wavelengths spanning [NII]6548 … [NII]6583 at ``z`` plus ``pad_kms``."""
-    f = pad_kms / 299792.458
+    f = pad_kms / C.C_KMS
     return LINES_UM[2] * (1 + z) * (1 - f), LINES_UM[1] * (1 + z) * (1 + f)
 
 
@@ -84,7 +84,7 @@ def narrowband_map(data_cs: np.ndarray, noise: np.ndarray, wave_um: np.ndarray, 
                    nsig: float = 2.5) -> tuple[np.ndarray, np.ndarray]:
     """Continuum-subtracted Hα flux per spaxel summed over ±``nsig`` line σ, and its noise."""
     centre = LINES_UM[0] * (1 + z)
-    sig = np.hypot(centre * sigma_kms / 299792.458, centre / (2.3548 * C.KMOS_RESOLUTION))
+    sig = np.hypot(centre * sigma_kms / C.C_KMS, centre / (C.SIGMA_TO_FWHM * C.KMOS_RESOLUTION))
     sel = np.abs(wave_um - centre) < nsig * sig
     if not sel.any():
         sel[np.argmin(np.abs(wave_um - centre))] = True
@@ -273,7 +273,7 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
         nb, nb_err = narrowband_map(cs, cube.noise, lam, float(fit1.z[0]), float(fit1.sigma_kms[0]))
     if optimal:
         fwhm = psf_fwhm if psf_fwhm is not None and np.isfinite(psf_fwhm) and psf_fwhm > 0 else cfg.psf_fwhm
-        psf_sigma = fwhm / 2.3548 / cube.pixel_scale.to_value(u.arcsec)
+        psf_sigma = fwhm / C.SIGMA_TO_FWHM / cube.pixel_scale.to_value(u.arcsec)
         centre = psf_matched_centre(np.where(valid2d, nb, np.nan), psf_sigma)
         ext = optimal_extraction(nb, nb_err, valid2d, centre, psf_sigma)
         ap, correction, extraction, extraction_fallback = ext.mask, ext.correction, ext.description, ext.fallback
@@ -341,7 +341,7 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     flags += ["noise_rescaled"] if noise_scale > NOISE_RESCALE_FLAG else []
     flags += {"near_sky_line": ["nii_near_sky_line"], "upper_limit": ["nii_upper_limit"]}.get(nii_class, [])
     return {
-        "z": p[0], "z_err": mc[0], "sigma_kms": p[1], "sigma_kms_err": mc[1], "fwhm_kms": 2.3548 * p[1],
+        "z": p[0], "z_err": mc[0], "sigma_kms": p[1], "sigma_kms_err": mc[1], "fwhm_kms": C.SIGMA_TO_FWHM * p[1],
         "flux_halpha": f_ha, "flux_halpha_err": e_ha, "snr_halpha": snr_ha,
         "flux_halpha_aperture": f_ha_ap, "aperture_correction": correction,
         "flux_nii6583": f_nii, "flux_nii6583_err": e_nii, "snr_nii6583": snr_nii,

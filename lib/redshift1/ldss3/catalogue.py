@@ -19,6 +19,7 @@ import numpy as np
 import astropy.units as u
 from astropy.table import Table, vstack
 
+from ..constants import MAD_TO_SIGMA
 from ..progress import progress_bar
 from .detect import (DETECTION_FLAGS, clean_flags, find_lines, line_kernel, significance, spectral_width,
                      continuum_throughput)
@@ -381,7 +382,7 @@ def flux_systematic(cat: Table, sens: Sensitivity | None, params: DetectParams, 
     use = np.isfinite(rel)
     if use.sum() < 5:
         return float(ap_scatter / apcorr) if np.isfinite(ap_scatter) and apcorr > 0 else 0.0
-    observed = 1.4826 * float(np.median(np.abs(rel[use] - 1)))
+    observed = MAD_TO_SIGMA * float(np.median(np.abs(rel[use] - 1)))
     fo = fb[use] - f5[use]
     var = (fo**2 * e5[use] ** 2 + f5[use] ** 2 * np.clip(eb[use] ** 2 - e5[use] ** 2, 0, None)) / fb[use] ** 4
     noise = float(np.sqrt(np.median(var))) / float(np.median(ratio[use]))
@@ -411,7 +412,7 @@ def across_slit_scatter(cat: Table, sens: Sensitivity | None, params: DetectPara
     use = np.isfinite(rel)
     if use.sum() < 5:
         return 0.0
-    observed = 1.4826 * float(np.median(np.abs(rel[use])))
+    observed = MAD_TO_SIGMA * float(np.median(np.abs(rel[use])))
     noise = float(np.median(dlnt[use] * fe[use]))
     return float(np.sqrt(max(observed**2 - noise**2, 0.0)))
 

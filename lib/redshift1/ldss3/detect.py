@@ -31,6 +31,8 @@ from astropy.table import Table
 from scipy.ndimage import (convolve, convolve1d, find_objects, label, maximum_filter1d,
                            maximum_position)
 
+from ..constants import SIGMA_TO_FWHM
+
 __all__ = ["line_kernel", "convolve_cube", "sideband_continuum", "throughput_from_sky", "continuum_throughput", "significance",
            "find_lines",
            "spectral_width", "sky_leak_model", "clean_flags", "DETECTION_FLAGS"]
@@ -41,7 +43,7 @@ DETECTION_FLAGS = {"edge": 1, "sky_leak": 2, "broad": 4, "telluric": 8}
 
 def line_kernel(fwhm_x: float = 5.0, fwhm_y: float = 3.5, nsig: float = 3.0) -> np.ndarray:
     """Elliptical Gaussian kernel ``k[y, x]`` (FWHM in pixels), normalised so that ``sum(k) = 1``."""
-    sx, sy = fwhm_x / 2.3548, fwhm_y / 2.3548
+    sx, sy = fwhm_x / SIGMA_TO_FWHM, fwhm_y / SIGMA_TO_FWHM
     hx, hy = int(np.ceil(nsig * sx)), int(np.ceil(nsig * sy))
     x = np.arange(-hx, hx + 1)
     y = np.arange(-hy, hy + 1)

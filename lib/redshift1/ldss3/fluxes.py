@@ -151,9 +151,9 @@ def profile_fwhm(profile, rows=None, nod: int = 6, full: bool = False, with_erro
                                bounds=([0, r.min() - 2, 0.3], [np.inf, r.max() + 2, 6.0]), maxfev=2000)
     except (RuntimeError, ValueError):
         return fail
-    out = (float(2.3548 * popt[2]), float(popt[0]), float(popt[1])) if full else (float(2.3548 * popt[2]),)
+    out = (float(C.SIGMA_TO_FWHM * popt[2]), float(popt[0]), float(popt[1])) if full else (float(C.SIGMA_TO_FWHM * popt[2]),)
     if with_error:
-        err = float(2.3548 * np.sqrt(pcov[2, 2])) if np.all(np.isfinite(pcov)) else np.nan
+        err = float(C.SIGMA_TO_FWHM * np.sqrt(pcov[2, 2])) if np.all(np.isfinite(pcov)) else np.nan
         out = out + (err,)
     return out if len(out) > 1 else out[0]
 
@@ -161,7 +161,7 @@ def profile_fwhm(profile, rows=None, nod: int = 6, full: bool = False, with_erro
 def slit_transmission(fwhm_arcsec, slit_width: float = 0.8):
     """Fraction of a centred Gaussian image of this FWHM that passes the slit width."""
     from scipy.special import erf
-    sig = np.asarray(fwhm_arcsec, float) / 2.3548
+    sig = np.asarray(fwhm_arcsec, float) / C.SIGMA_TO_FWHM
     return erf(slit_width / 2 / (np.sqrt(2) * sig))
 
 
@@ -170,7 +170,7 @@ def point_source_fraction(fwhm_arcsec, slit_width: float = 0.8, pixscale: float 
     ``2 half_rows + 1`` rows along the slit (centring uniform within a pixel)."""
     from scipy.special import erf
     f = np.asarray(fwhm_arcsec, float)
-    sig = f / 2.3548
+    sig = f / C.SIGMA_TO_FWHM
     across = erf(slit_width / 2 / (np.sqrt(2) * sig))
     sp = sig / pixscale
     h = half_rows + 0.5
@@ -319,7 +319,7 @@ def analytic_aperture_correction(specres: float, dispersion: float, half_x: int 
     inside ``2 half_x + 1`` columns: Gaussian line spread (``specres`` FWHM), intrinsic width
     ``sigma_int`` Å and the rms of nearest-pixel registration (uniform +-0.5 px)."""
     from scipy.special import erf
-    s = np.sqrt((specres / 2.3548) ** 2 + sigma_int**2) / dispersion
+    s = np.sqrt((specres / C.SIGMA_TO_FWHM) ** 2 + sigma_int**2) / dispersion
     s = np.sqrt(s**2 + registration_px**2)
     sep = doublet * (1 + z) / dispersion / 2
     h = half_x + 0.5

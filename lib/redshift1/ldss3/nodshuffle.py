@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from astropy.stats import mad_std
 from scipy.ndimage import median_filter
 
 from ..errors import DataFormatError
@@ -90,7 +91,7 @@ def charge_trap_mask(darks, bpm=None, nsigma: float = 5.0, grow_nsigma: float = 
     vals = dark[good]
     # clipped scatter of single pixels (read noise + dark current)
     med = np.median(vals)
-    sigma = 1.4826 * np.median(np.abs(vals - med))
+    sigma = mad_std(vals)
     for _ in range(3):
         keep = np.abs(vals - med) < 4 * sigma
         med, sigma = np.median(vals[keep]), np.std(vals[keep])

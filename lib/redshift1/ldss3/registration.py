@@ -25,6 +25,7 @@ from astropy.table import Table
 from scipy.ndimage import median_filter
 from scipy.special import erf
 
+from ..constants import SIGMA_TO_FWHM
 from ..paths import PACKAGE_DATA
 
 __all__ = ["SKY_LINE_TABLE", "sky_line_template", "slit_sky_spectra", "measure_dx", "slit_profile_model",
@@ -45,7 +46,7 @@ def sky_line_template(lam, fwhm: float):
     each line a Gaussian of FWHM ``fwhm`` Å (the instrument resolution)."""
     lam = np.asarray(lam, float)
     centre, strength = _line_list()
-    sig = fwhm / 2.3548
+    sig = fwhm / SIGMA_TO_FWHM
     near = (centre > np.nanmin(lam) - 8 * sig) & (centre < np.nanmax(lam) + 8 * sig)
     c, s = centre[near], strength[near]
     out = np.zeros(lam.shape)

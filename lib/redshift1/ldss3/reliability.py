@@ -25,10 +25,10 @@ __all__ = ["LINES", "repeat_matches", "wavelength_repeatability", "flux_pulls", 
 
 #: vacuum rest wavelengths (Å) of the lines considered for multi-line identifications
 LINES = {
-    "OII_3727": C.OII_3727.to_value(u.AA), "NeIII_3869": 3870.16, "Hbeta": C.HBETA.to_value(u.AA),
+    "OII_3727": C.OII_3727.to_value(u.AA), "NeIII_3869": C.NEIII_3869.to_value(u.AA), "Hbeta": C.HBETA.to_value(u.AA),
     "OIII_4959": C.OIII_4959.to_value(u.AA), "OIII_5007": C.OIII_5007.to_value(u.AA),
     "NII_6548": C.NII_6548.to_value(u.AA), "Halpha": C.HALPHA.to_value(u.AA),
-    "NII_6583": C.NII_6583.to_value(u.AA), "SII_6716": 6718.29, "SII_6731": 6732.67,
+    "NII_6583": C.NII_6583.to_value(u.AA), "SII_6716": C.SII_6716.to_value(u.AA), "SII_6731": C.SII_6731.to_value(u.AA),
 }
 
 

@@ -17,6 +17,7 @@ from astropy.table import Table
 from scipy.ndimage import percentile_filter, uniform_filter1d
 from scipy.signal import find_peaks
 
+from ..constants import SIGMA_TO_FWHM
 from ..paths import PACKAGE_DATA
 
 KMOS_OH_TABLE = "sky_oh_lines_kmos_yj.ecsv"
@@ -129,7 +130,7 @@ def kmos_oh_spectrum(wavelength: u.Quantity, resolution: float) -> np.ndarray:
     lam = np.asarray(wavelength.to_value(u.um), float)
     centre = np.asarray(u.Quantity(t["wavelength"]).to_value(u.um))
     strength = np.asarray(t["strength"]) * 1e-5  # integrated over one native sample
-    sigma = centre / resolution / 2.3548
+    sigma = centre / resolution / SIGMA_TO_FWHM
     return _gaussian_lines(lam, centre, strength, sigma)
 
 
@@ -138,7 +139,7 @@ def optical_sky_spectrum(wavelength: u.Quantity, fwhm: u.Quantity) -> np.ndarray
     7500 Å = 1 per Å."""
     lines, cont = load_table(OPTICAL_LINES_TABLE), load_table(OPTICAL_CONTINUUM_TABLE)
     lam = np.asarray(wavelength.to_value(u.AA), float)
-    sigma = u.Quantity(fwhm, u.AA).value / 2.3548
+    sigma = u.Quantity(fwhm, u.AA).value / SIGMA_TO_FWHM
     c = np.interp(lam, u.Quantity(cont["wavelength"]).to_value(u.AA), cont["level"])
     centre = np.asarray(u.Quantity(lines["wavelength"]).to_value(u.AA))
     return c + _gaussian_lines(lam, centre, np.asarray(lines["strength"]), np.full(centre.size, sigma))

@@ -9,13 +9,13 @@
 
 Only notebook 12 (and 00) may read the truth; nothing in the pipeline imports this package.
 """
-from .core import (MAD_TO_SIGMA, Matched, SlopeCheck, asymmetric_pulls, check_slope, completeness_curve, match_ids,
+from .core import (Matched, SlopeCheck, asymmetric_pulls, check_slope, completeness_curve, match_ids,
                    match_keys, match_lines, n_sigma, recovery_stats, recovery_table, robust_sigma, slope_table,
                    value_at_fraction)
 from .paper import (PAPER_NUMBERS, PAPER_VALUES, PaperNumber, build_paper_table, markdown_table, sfrd_key,
                     write_paper_table)
 
-__all__ = ["MAD_TO_SIGMA", "Matched", "SlopeCheck", "asymmetric_pulls", "check_slope", "completeness_curve",
+__all__ = ["Matched", "SlopeCheck", "asymmetric_pulls", "check_slope", "completeness_curve",
            "match_ids", "match_keys", "match_lines", "n_sigma", "recovery_stats", "recovery_table", "robust_sigma",
            "slope_table", "value_at_fraction", "PAPER_NUMBERS", "PAPER_VALUES", "PaperNumber", "build_paper_table",
            "markdown_table", "sfrd_key", "write_paper_table"]
