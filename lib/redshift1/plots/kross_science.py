@@ -11,7 +11,8 @@ import matplotlib.pyplot as plt
 from astropy.table import Table
 
 from ..science.kross_sfr import ms_log_sfr
-from ..science.kross_tables import PAPER, flags, strings, values
+from ..columns import flags, strings, values
+from ..science.kross_tables import PAPER
 from . import OKABE_ITO
 
 # colour-blind-safe (Okabe & Ito): blue density contours and MS band, vermillion bin means,

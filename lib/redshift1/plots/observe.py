@@ -81,7 +81,7 @@ def plot_kmos_cube(cube: KMOSCube, z: float, half_width_aa: float = 60.0) -> plt
     return fig
 
 
-def plot_psf_star(cube: KMOSCube) -> plt.Figure:
+def plot_collapsed_psf_star(cube: KMOSCube) -> plt.Figure:
     img = np.nanmedian(cube.data, axis=0)
     fig, ax = plt.subplots(figsize=(4.2, 3.4))
     im = ax.imshow(img, origin="lower", cmap="viridis")

@@ -10,7 +10,8 @@ import numpy as np
 from astropy.table import Table
 
 from ..flags import flags_column, split_flags
-from .kross_tables import align, strings
+from ..columns import strings
+from .kross_tables import align
 
 #: upstream flags that the science tables carry on
 CARRIED = ("extrapolation_capped", "unresolved", "psf_fallback")

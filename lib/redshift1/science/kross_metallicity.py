@@ -17,7 +17,8 @@ import numpy as np
 from astropy.table import Table
 
 from .kross_flags import metallicity_flags
-from .kross_tables import DELTA_EDGES, align, fit_with_error_terms, flags, strings, values
+from ..columns import flags, strings, values
+from .kross_tables import DELTA_EDGES, align, fit_with_error_terms
 from .metallicity import PP04_SLOPE, n2_index, oh_from_n2
 from .regression import UPPER, binned_means, spearman
 

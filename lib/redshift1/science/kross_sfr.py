@@ -24,7 +24,8 @@ from .sfr import LOG_LHA_PER_SFR, a_gas, line_luminosity, sfr_from_halpha
 from ..flags import column_cells, split_flags
 from ..kmos.spectra import VETOES
 from .kross_flags import sfr_flags
-from .kross_tables import PAPER_TABLE2, align, flags, strings, values
+from ..columns import flags, strings, values
+from .kross_tables import PAPER_TABLE2, align
 
 FLUX_UNIT = u.erg / u.s / u.cm**2
 LN10 = np.log(10.0)

@@ -31,7 +31,7 @@ from astropy.table import Table
 
 from ..errors import ParameterError
 
-__all__ = ["Estimate", "LineFit", "fit_line", "calibrate_x", "spearman", "binned_means", "DETECTION", "LOWER", "UPPER"]
+__all__ = ["Estimate", "LinearRelationFit", "fit_line", "calibrate_x", "spearman", "binned_means", "DETECTION", "LOWER", "UPPER"]
 
 #: codes of the ``censored`` array
 DETECTION, LOWER, UPPER = 0, 1, -1
@@ -62,7 +62,7 @@ class Estimate(NamedTuple):
 
 
 @dataclass
-class LineFit:
+class LinearRelationFit:
     """The result of :func:`fit_line`: y = intercept + slope · x with intrinsic scatter.
 
     ``samples`` has columns (slope, intercept, scatter) — the flattened post-burn-in chain
@@ -220,7 +220,7 @@ def _log_prob_factory(x, y, yerr, xvar, cens, scatter_prior, scatter_max):
 def fit_line(x, y, yerr=None, xerr=None, censored=None, method: str = "emcee", nwalkers: int = 32,
              nsteps: int = 2000, burn: int | None = None, seed: int | None = 0,
              scatter_prior: str = "uniform", scatter_max: float = 10.0, xerr_model: str = "calibrated",
-             progress: bool = False) -> LineFit:
+             progress: bool = False) -> LinearRelationFit:
     """Fit y = intercept + slope·x with intrinsic scatter, using limits properly.
 
     Parameters
@@ -250,7 +250,7 @@ def fit_line(x, y, yerr=None, xerr=None, censored=None, method: str = "emcee", n
 
     Returns
     -------
-    LineFit
+    LinearRelationFit
         Slope, intercept, scatter as medians with 16/84 percentiles, plus samples.
     """
     if method not in ("emcee", "ols"):
@@ -269,7 +269,7 @@ def fit_line(x, y, yerr=None, xerr=None, censored=None, method: str = "emcee", n
         draws = rng.multivariate_normal(coef, cov, size=4000)
         samples = np.column_stack([draws, np.full(len(draws), scat0)])
         e = np.sqrt(np.diag(cov))
-        return LineFit(slope=Estimate(float(coef[0]), float(coef[0] - e[0]), float(coef[0] + e[0])),
+        return LinearRelationFit(slope=Estimate(float(coef[0]), float(coef[0] - e[0]), float(coef[0] + e[0])),
                        intercept=Estimate(float(coef[1]), float(coef[1] - e[1]), float(coef[1] + e[1])),
                        scatter=Estimate(scat0, scat0, scat0), samples=samples, method="ols", **counts)
 
@@ -299,7 +299,7 @@ def fit_line(x, y, yerr=None, xerr=None, censored=None, method: str = "emcee", n
         tau = sampler.get_autocorr_time(discard=burn, tol=0)
     except Exception:
         tau = None
-    return LineFit(slope=_summ(chain[:, 0]), intercept=_summ(chain[:, 1]), scatter=_summ(chain[:, 2]),
+    return LinearRelationFit(slope=_summ(chain[:, 0]), intercept=_summ(chain[:, 1]), scatter=_summ(chain[:, 2]),
                    samples=chain, method="emcee", acceptance=float(np.mean(sampler.acceptance_fraction)),
                    autocorr=tau, **counts)
 

@@ -19,7 +19,8 @@ from astropy.table import Table
 from scipy.special import gammainc, gammaincinv
 
 from .kross_flags import resolved_flags
-from .kross_tables import DELTA_EDGES, align, fit_with_error_terms, flags, strings, values
+from ..columns import flags, strings, values
+from .kross_tables import DELTA_EDGES, align, fit_with_error_terms
 from .regression import LOWER, binned_means, spearman
 
 LN10 = np.log(10.0)

@@ -25,26 +25,13 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 from astropy.stats import binom_conf_interval, mad_std, sigma_clipped_stats
-from astropy.table import MaskedColumn, Table
+from astropy.table import Table
 
 from ..errors import DataFormatError, ParameterError
 
 __all__ = ["robust_sigma", "match_ids", "match_keys", "match_lines", "recovery_stats",
            "recovery_table", "RECOVERY_COLUMNS", "asymmetric_pulls", "completeness_curve", "value_at_fraction",
-           "n_sigma", "SlopeCheck", "check_slope", "slope_table", "column", "Matched"]
-
-def column(table: Table, name: str, fill=np.nan) -> np.ndarray:
-    """A table column as a plain array (masked entries → ``fill``; units dropped)."""
-    if name not in table.colnames:
-        raise DataFormatError(f"table has no column {name!r} (columns: {', '.join(table.colnames)})")
-    col = table[name]
-    if isinstance(col, MaskedColumn):
-        col = col.filled(fill)
-    arr = np.asarray(col)
-    if arr.dtype.kind in "fiub":
-        return arr.astype(float) if arr.dtype.kind in "iuf" else arr.astype(bool)
-    return np.array([str(v) for v in arr], dtype=object)
-
+           "n_sigma", "SlopeCheck", "check_slope", "slope_table", "Matched"]
 
 def robust_sigma(x) -> float:
     """Robust σ (``astropy.stats.mad_std``: 1.4826 × the median absolute deviation) of the
