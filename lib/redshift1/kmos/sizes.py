@@ -1,11 +1,26 @@
-"""Hα half-light radii from curves of growth in elliptical apertures (KROSS §3.2).
+"""Hα half-light radii from curves of growth in elliptical apertures (KROSS §3.2): the
+algorithms of notebook 03 (:mod:`redshift1.kmos.size_survey` applies them to each galaxy).
 
-The curve of growth is measured with photutils elliptical apertures centred on the
-galaxy (its dynamical centre in notebook 03), the flux beyond the IFU is recovered by
-fitting the curve with a Gaussian radial distribution, and r½ is the semi-major axis
-enclosing half of that extrapolated total. The PSF is then removed in quadrature,
-r′½ = sqrt(r½² − HWHM²); a galaxy with r½ ≤ HWHM is unresolved and r′½ < HWHM is an
-upper limit.
+The curve of growth is measured with photutils elliptical apertures centred on the galaxy
+(its dynamical centre in notebook 03), and r½ is the semi-major axis enclosing half of the
+total flux. What recovers the flux beyond the IFU is a choice (``extrapolation``):
+
+* ``"gaussian"`` -- KROSS's method: the curve fitted with a Gaussian radial profile
+  (:func:`fit_gaussian_growth`);
+* ``"disc"`` -- the walk's default: the total of a PSF-convolved 2D exponential disc fitted
+  to the whole map (:func:`disc_model_total`), which also gives the morphological axis ratio
+  and inclination (:func:`axis_ratio_from_profile`, :func:`inclination_from_axis_ratio`);
+* ``"exponential"`` -- the curve's outer tail extrapolated as a disc's
+  (:func:`fit_exponential_tail`).
+
+The extrapolated total is capped at ``max_extrapolation`` times the measured flux. The PSF
+is removed in quadrature as in KROSS, r′½ = sqrt(r½² − HWHM²) (:func:`psf_corrected_radius`),
+with the HWHM as the spaxel-sampled curve of growth sees it (:func:`gaussian_psf_r_half`,
+:func:`optical_hwhm`); a galaxy with r½ ≤ HWHM is unresolved and r′½ < HWHM is an upper
+limit. (The walk's default further scales that correction by its effect on the disc model:
+``psf_correction_method="model"`` in :mod:`~redshift1.kmos.size_survey`.) The error of r′½
+adds the curve's error, a ±20% seeing variation and the PSF ellipticity in quadrature
+(:func:`size_error_budget`, KROSS §3.2).
 """
 from __future__ import annotations
 
@@ -19,7 +34,25 @@ from ..constants import SIGMA_TO_FWHM
 
 @dataclass
 class SizeMeasurement:
-    """A curve of growth and what it gives (radii in spaxels; fluxes in map units)."""
+    """A curve of growth and what it gives (radii in spaxels; fluxes in map units).
+
+    Attributes
+    ----------
+    radii : numpy.ndarray
+        Semi-major axes of the apertures [spaxel].
+    cog, cog_err : numpy.ndarray
+        Enclosed flux and its 1σ error in each aperture.
+    total_measured : float
+        Flux in the largest aperture.
+    total_model : float
+        Total flux after the extrapolation beyond the field (capped).
+    recovered_fraction : float
+        ``total_measured / total_model``.
+    r_half, r_half_err : float
+        Half-light semi-major axis and its 1σ error [spaxel].
+    r_half_gauss : float
+        HWHM of the best Gaussian curve of growth [spaxel] (KROSS's r½ of a Gaussian profile).
+    """
 
     radii: np.ndarray
     cog: np.ndarray
@@ -33,10 +66,27 @@ class SizeMeasurement:
 
 
 def curve_of_growth(image, error, centre, radii, axis_ratio: float = 1.0, pa_deg: float = 0.0):
-    """Flux (and error) within ellipses of semi-major axis ``radii`` (spaxels).
+    """Flux (and error) within ellipses of semi-major axis ``radii``.
 
-    ``pa_deg`` is the position angle of the major axis, counter-clockwise from +x
-    (photutils' ``theta``). NaN spaxels count as zero flux and zero error (masked).
+    NaN spaxels count as zero flux and zero error (masked).
+
+    Parameters
+    ----------
+    image, error : numpy.ndarray
+        2D map and its 1σ error.
+    centre : tuple of float
+        (x, y) centre, 0-based spaxels.
+    radii : array_like
+        Semi-major axes [spaxel].
+    axis_ratio : float, optional
+        b/a of the ellipses (≥ 0.999: circles).
+    pa_deg : float, optional
+        Position angle of the major axis [deg], counter-clockwise from +x (photutils' ``theta``).
+
+    Returns
+    -------
+    flux, flux_err : numpy.ndarray
+        Enclosed flux and its error for each radius.
     """
     img = np.where(np.isfinite(image), image, 0.0)
     err = np.where(np.isfinite(error), error, 0.0)
@@ -53,19 +103,44 @@ def curve_of_growth(image, error, centre, radii, axis_ratio: float = 1.0, pa_deg
 
 
 def gaussian_growth(r, total, s):
-    """Enclosed flux of a circular Gaussian of width ``s``: total (1 − exp(−r²/2s²))."""
+    """Enclosed flux of a circular Gaussian of width ``s``: total (1 − exp(−r²/2s²)).
+
+    Parameters
+    ----------
+    r : float or numpy.ndarray
+        Radius (same unit as ``s``).
+    total : float
+        Total flux.
+    s : float
+        Gaussian σ.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Enclosed flux.
+    """
     return total * (1.0 - np.exp(-0.5 * (r / s) ** 2))
 
 
 def fit_gaussian_growth(radii, cog, cog_err, widths=None):
-    """Best Gaussian curve of growth (total, s) for a measured one.
+    """Best Gaussian curve of growth (total, s) for a measured one (KROSS §3.2's extrapolation).
 
-    The total enters linearly, so each trial width ``s`` (spaxels; default 160 values
-    from 0.3 to 30, log-spaced) gets its exact least-squares total and the width with the
-    lowest χ² wins: a global search, where a nonlinear fit started from one guess can
-    wander to a broad, flux-doubling solution when a few inner points with tiny errors
-    disagree with a pure Gaussian (spaxel sampling does that to any compact source).
-    Returns (nan, nan) for a curve with no usable point.
+    The total enters linearly, so each trial width ``s`` gets its exact least-squares total
+    and the width with the lowest χ² wins: a global search, where a nonlinear fit started from
+    one guess can wander to a broad, flux-doubling solution when a few inner points with tiny
+    errors disagree with a pure Gaussian (spaxel sampling does that to any compact source).
+
+    Parameters
+    ----------
+    radii, cog, cog_err : array_like
+        Radii [spaxel], enclosed flux and its 1σ error.
+    widths : array_like, optional
+        Trial widths [spaxel]; default 160 values from 0.3 to 30, log-spaced.
+
+    Returns
+    -------
+    total, s : float
+        Best total (≥ 0) and width; ``(nan, nan)`` for a curve with fewer than two usable points.
     """
     radii, cog = np.asarray(radii, float), np.asarray(cog, float)
     err = np.asarray(cog_err, float)
@@ -82,18 +157,31 @@ def fit_gaussian_growth(radii, cog, cog_err, widths=None):
 
 
 def fit_exponential_tail(radii, cog, cog_err, r_min, scales=None):
-    """Total flux of a curve of growth whose outer part (``radii ≥ r_min``) follows an
-    exponential disc's: cog(r) = T − A (r + r_d) e^(−r/r_d).
+    """Total flux of a curve of growth whose outer part follows an exponential disc's:
+    cog(r) = T − A (r + r_d) e^(−r/r_d).
 
-    Beyond a couple of PSF widths a PSF-convolved exponential disc is itself exponential,
-    so this extrapolates the light beyond the field as a disc's rather than a Gaussian's
-    (which falls much faster and misses 20-30% of a disc that overfills the IFU). T and A
-    are linear; r_d is searched globally as in :func:`fit_gaussian_growth`. A may take
-    either sign: a curve that noise (or a sky residual) bends down at large radii then
-    extrapolates below its last point rather than being forced upward, which on the mock
-    kept the extrapolated totals unbiased (+0.01 dex) where A ≥ 0 gave +0.02-0.05. Returns
-    (total, r_d, σ_total), σ_total from the fit at that r_d; NaNs with fewer than four usable
-    points beyond ``r_min``.
+    Beyond a couple of PSF widths a PSF-convolved exponential disc is itself exponential, so
+    this extrapolates the light beyond the field as a disc's rather than a Gaussian's (which
+    falls much faster and misses 20-30% of a disc that overfills the IFU). T and A are linear;
+    r_d is searched globally as in :func:`fit_gaussian_growth`. A may take either sign: a
+    curve that noise (or a sky residual) bends down at large radii then extrapolates below its
+    last point rather than being forced upward, which on the mock kept the extrapolated totals
+    unbiased (+0.01 dex) where A ≥ 0 gave +0.02-0.05.
+
+    Parameters
+    ----------
+    radii, cog, cog_err : array_like
+        Radii [spaxel], enclosed flux and its 1σ error.
+    r_min : float
+        Only points at ``radii ≥ r_min`` are fitted.
+    scales : array_like, optional
+        Trial r_d [spaxel]; default 120 log-spaced values from 0.2 to half the largest radius.
+
+    Returns
+    -------
+    total, r_d, total_err : float
+        T, the best r_d and σ(T) at that r_d; NaNs with fewer than four usable points beyond
+        ``r_min``.
     """
     radii, cog = np.asarray(radii, float), np.asarray(cog, float)
     err = np.asarray(cog_err, float)
@@ -124,15 +212,29 @@ def fit_exponential_tail(radii, cog, cog_err, r_min, scales=None):
 
 
 def disc_frame(shape, centre, pa_deg: float, oversample: int = 5, pad: int = 6):
-    """Major- and minor-axis offsets (spaxels) of the sub-pixels of a grid ``oversample`` times
-    finer than a ``shape`` field and ``pad`` spaxels beyond it, for a disc centred at
-    ``centre`` (x, y; 0-based spaxels) with its major axis at ``pa_deg`` counter-clockwise
-    from +x. The disc models of the size fit and of the S/N-optimal extraction are drawn on it.
+    """Major- and minor-axis offsets of the sub-pixels of a grid finer than the field.
+
+    The grid is ``oversample`` times finer than a ``shape`` field and reaches ``pad`` spaxels
+    beyond it. The disc models of the size fit and of the S/N-optimal extraction are drawn on it.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        (ny, nx) of the field.
+    centre : tuple of float
+        Disc centre (x, y), 0-based spaxels.
+    pa_deg : float
+        Major-axis angle [deg], counter-clockwise from +x.
+    oversample : int, optional
+        Sub-pixels per spaxel along each axis.
+    pad : int, optional
+        Margin beyond the field [spaxel].
 
     Returns
     -------
-    u, v : ndarray
-        Offsets along the major and the minor axis, shape ``((ny + 2 pad) oversample, (nx + 2 pad) oversample)``.
+    u, v : numpy.ndarray
+        Offsets along the major and the minor axis [spaxel], shape
+        ``((ny + 2 pad) oversample, (nx + 2 pad) oversample)``.
     """
     ny, nx = shape
     step = 1.0 / oversample
@@ -148,21 +250,46 @@ def disc_model_total(image, error, centre, axis_ratio: float | None, pa_deg: flo
                      with_axis_ratio_error: bool = False) -> tuple:
     """Total flux of the Hα map from a 2D exponential disc convolved with the PSF.
 
-    The disc has the given centre and major-axis angle (``pa_deg``, photutils' convention,
-    counter-clockwise from +x); its scale length r_d, its projected axis ratio (unless
-    ``axis_ratio`` is given) and its flux are fitted. The flux enters linearly, so each
-    trial (r_d, q) — r_d in spaxels, default 60 values from 0.1 to 12; q default 0.2 to 1 in
-    steps of 0.1 — gets its weighted least-squares flux and the best χ² wins. The model is
-    built on a grid ``oversample`` times finer than the spaxels, ``pad`` spaxels beyond the
-    field, convolved with the Gaussian PSF (``psf_sigma`` spaxels, the optical one) and
-    binned back, so the flux includes the light falling beyond the field. Every pixel with
-    an error weighs in, so unlike a curve of growth's outer points the fit is not at the
-    mercy of the noisiest apertures; and the axis ratio comes from the light, where a
-    velocity field's inclination is degenerate with the rotation speed.
+    The disc has the given centre and major-axis angle; its scale length r_d, its projected
+    axis ratio (unless ``axis_ratio`` is given) and its flux are fitted. The flux enters
+    linearly, so each trial (r_d, q) gets its weighted least-squares flux and the best χ² wins.
+    The model is built on a grid ``oversample`` times finer than the spaxels, ``pad`` spaxels
+    beyond the field, convolved with the Gaussian PSF and binned back, so the flux includes the
+    light falling beyond the field. Every pixel with an error weighs in, so unlike a curve of
+    growth's outer points the fit is not at the mercy of the noisiest apertures; and the axis
+    ratio comes from the light, where a velocity field's inclination is degenerate with the
+    rotation speed.
 
-    Returns (total, r_d, q, fraction of the model's light inside the field); NaNs if the
-    map has no usable pixel. ``with_axis_ratio_error`` appends q refined between the grid's
-    points and its 1σ error (:func:`axis_ratio_from_profile`).
+    Parameters
+    ----------
+    image, error : numpy.ndarray
+        Hα map and its 1σ error.
+    centre : tuple of float
+        Disc centre (x, y), 0-based spaxels.
+    axis_ratio : float or None
+        Fixed projected axis ratio q, or None to fit it.
+    pa_deg : float
+        Major-axis angle [deg], counter-clockwise from +x (photutils' convention).
+    psf_sigma : float
+        σ of the Gaussian PSF [spaxel] (the optical one, before spaxel sampling).
+    scales : array_like, optional
+        Trial r_d [spaxel]; default 60 log-spaced values from 0.1 to 12.
+    axis_ratios : array_like, optional
+        Trial q; default 0.2 to 1 in steps of 0.1.
+    oversample : int, optional
+        Sub-pixels per spaxel of the model grid.
+    pad : int, optional
+        Margin of the model grid beyond the field [spaxel].
+    with_axis_ratio_error : bool, optional
+        Also return q refined between the grid's points and its 1σ error
+        (:func:`axis_ratio_from_profile`).
+
+    Returns
+    -------
+    tuple
+        ``(total, r_d, q, in_field)``, ``in_field`` the fraction of the model's light inside
+        the field, plus ``(q_refined, q_err)`` with ``with_axis_ratio_error``; NaNs if the map
+        has fewer than three usable pixels.
     """
     from scipy.ndimage import gaussian_filter
 
@@ -208,9 +335,24 @@ def disc_model_total(image, error, centre, axis_ratio: float | None, pa_deg: flo
 
 
 def axis_ratio_from_profile(profile: dict, dof: int) -> tuple[float, float]:
-    """q and its 1σ error from the χ² profile {q: min χ² over r_d}: the minimum of a parabola
-    through the grid's best point and its neighbours (the grid's 0.1 steps are 4-6° of
-    inclination), and half the range of q within Δχ² ≤ reduced χ² of the best fit."""
+    """q and its 1σ error from a χ² profile.
+
+    The minimum of a parabola through the grid's best point and its neighbours (the grid's
+    0.1 steps are 4-6° of inclination), and half the range of q within Δχ² ≤ reduced χ² of
+    the best fit, at least one grid step.
+
+    Parameters
+    ----------
+    profile : dict
+        ``{q: min χ² over r_d}``.
+    dof : int
+        Degrees of freedom of the fit (for the reduced χ²).
+
+    Returns
+    -------
+    q, q_err : float
+        Best axis ratio and its 1σ error; NaNs with fewer than two finite grid points.
+    """
     if len(profile) < 2:
         return np.nan, np.nan
     q = np.array(sorted(profile))
@@ -232,9 +374,25 @@ def axis_ratio_from_profile(profile: dict, dof: int) -> tuple[float, float]:
 
 
 def inclination_from_axis_ratio(q, q_err=np.nan, q0: float = 0.2) -> tuple[float, float]:
-    """Inclination (deg) of a disc of intrinsic thickness ``q0`` seen with axis ratio ``q``,
-    cos² i = (q² − q0²)/(1 − q0²) (q ≤ q0: edge-on), and its error from ``q_err``
-    (half the difference of the inclinations at q ∓ q_err)."""
+    """Inclination of a thick disc seen with axis ratio ``q``.
+
+    cos² i = (q² − q0²)/(1 − q0²) (q ≤ q0: edge-on).
+
+    Parameters
+    ----------
+    q : float
+        Projected axis ratio b/a.
+    q_err : float, optional
+        1σ error of ``q``; the inclination error is half the difference of the inclinations
+        at q ∓ q_err.
+    q0 : float, optional
+        Intrinsic thickness (edge-on axis ratio) of the disc.
+
+    Returns
+    -------
+    inclination, inclination_err : float
+        [deg]; NaNs for a non-finite ``q`` (error NaN without a finite ``q_err``).
+    """
     def inc(x):
         c2 = np.clip((np.clip(x, 0, 1) ** 2 - q0**2) / (1 - q0**2), 0.0, 1.0)
         return float(np.degrees(np.arccos(np.sqrt(c2))))
@@ -254,16 +412,46 @@ def half_light_radius(image, error, centre, axis_ratio: float = 1.0, pa_deg: flo
                       r_max: float | None = None, step: float = 0.25, max_extrapolation: float = 2.0,
                       extrapolation: str = "gaussian", psf_r_half: float = 0.0,
                       model_total: float | None = None) -> SizeMeasurement:
-    """Curve of growth, extrapolation and the half-light semi-major axis (spaxels).
+    """Curve of growth, extrapolation and the half-light semi-major axis (KROSS §3.2).
 
-    ``extrapolation`` names what recovers the flux beyond the field: ``"gaussian"`` (a
-    Gaussian curve of growth, KROSS §3.2), ``"exponential"`` (:func:`fit_exponential_tail`
-    on the curve beyond two PSF radii ``psf_r_half`` [spaxels]; the Gaussian where too few
-    points lie there or the tail is not significant) or ``"disc"`` (the total of a
-    PSF-convolved exponential disc fitted to the whole map, :func:`disc_model_total`,
-    passed as ``model_total``). The extrapolated total may exceed the measured one by at
-    most ``max_extrapolation``: a profile fitted to a curve that has not turned over is
-    unconstrained.
+    The extrapolated total may exceed the measured one by at most ``max_extrapolation``: a
+    profile fitted to a curve that has not turned over is unconstrained.
+
+    Parameters
+    ----------
+    image, error : numpy.ndarray
+        Hα map and its 1σ error.
+    centre : tuple of float
+        (x, y) centre of the apertures, 0-based spaxels.
+    axis_ratio : float, optional
+        b/a of the apertures.
+    pa_deg : float, optional
+        Major-axis angle of the apertures [deg], counter-clockwise from +x.
+    r_max : float, optional
+        Largest aperture [spaxel]; default the largest that stays mostly inside the field.
+    step : float, optional
+        Spacing of the apertures [spaxel].
+    max_extrapolation : float, optional
+        Cap on total / measured flux.
+    extrapolation : {"gaussian", "exponential", "disc"}, optional
+        What recovers the flux beyond the field: a Gaussian curve of growth (KROSS,
+        :func:`fit_gaussian_growth`); the curve's tail beyond two PSF radii as an exponential
+        disc's (:func:`fit_exponential_tail`; the Gaussian where the tail is not significant);
+        or the total of a PSF-convolved disc fitted to the whole map (``model_total``).
+    psf_r_half : float, optional
+        PSF half-light radius [spaxel] (for ``"exponential"``).
+    model_total : float, optional
+        Total of :func:`disc_model_total` (needed by ``"disc"``).
+
+    Returns
+    -------
+    SizeMeasurement
+        Curve of growth, totals and r½ [spaxel] with its error.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``extrapolation`` or ``"disc"`` without ``model_total``.
     """
     if extrapolation not in EXTRAPOLATIONS:
         raise ValueError(f"extrapolation must be one of {EXTRAPOLATIONS}, got {extrapolation!r}")
@@ -288,7 +476,7 @@ def half_light_radius(image, error, centre, axis_ratio: float = 1.0, pa_deg: flo
     total = max(tot, total_measured) if np.isfinite(tot) else total_measured
     if total_measured > 0 and total > max_extrapolation * total_measured:
         total = max_extrapolation * total_measured
-    r_half = _radius_at(radii, cog, 0.5 * total)
+    r_half = radius_at(radii, cog, 0.5 * total)
     # error of r½ from the curve's error at half light, through its local slope
     r_err = np.nan
     if np.isfinite(r_half):
@@ -300,8 +488,22 @@ def half_light_radius(image, error, centre, axis_ratio: float = 1.0, pa_deg: flo
                            r_half=r_half, r_half_err=r_err, r_half_gauss=s * SIGMA_TO_FWHM / 2)
 
 
-def _radius_at(radii, cog, level):
-    """First radius where the (monotonised) curve of growth reaches ``level``."""
+def radius_at(radii, cog, level):
+    """First radius where the (monotonised) curve of growth reaches ``level``.
+
+    Parameters
+    ----------
+    radii, cog : array_like
+        Radii and enclosed flux.
+    level : float
+        Enclosed flux sought (e.g. half the total).
+
+    Returns
+    -------
+    float
+        Interpolated radius (linearly from the centre inside the first aperture); NaN if the
+        curve never reaches ``level`` or ``level`` is not positive.
+    """
     if not np.isfinite(level) or level <= 0:
         return np.nan
     mono = np.maximum.accumulate(cog)
@@ -314,10 +516,28 @@ def _radius_at(radii, cog, level):
     return float(np.interp(level, [mono[i - 1], mono[i]], [radii[i - 1], radii[i]]))
 
 
+#: old private name, still imported by size_survey.py (to be switched to radius_at)
+_radius_at = radius_at
+
+
 def gaussian_psf_r_half(fwhm: float, pixel_scale: float) -> float:
-    """Curve-of-growth r½ (same units as ``fwhm``) of a circular Gaussian PSF integrated
-    over square spaxels of ``pixel_scale``: the HWHM as the sampled data show it, for when
-    only a FWHM is known (no star image to measure)."""
+    """Curve-of-growth r½ of a circular Gaussian PSF integrated over square spaxels.
+
+    The HWHM as the sampled data show it, for when only a FWHM is known (no star image to
+    measure).
+
+    Parameters
+    ----------
+    fwhm : float
+        Optical FWHM of the PSF.
+    pixel_scale : float
+        Spaxel size, same unit as ``fwhm``.
+
+    Returns
+    -------
+    float
+        r½ of the sampled PSF, same unit as ``fwhm``.
+    """
     from scipy.special import erf
 
     n = int(np.ceil(8 * fwhm / pixel_scale)) | 1
@@ -331,8 +551,23 @@ def gaussian_psf_r_half(fwhm: float, pixel_scale: float) -> float:
 
 
 def optical_hwhm(sampled_r_half: float, pixel_scale: float) -> float:
-    """The optical HWHM of a Gaussian PSF whose spaxel-sampled curve-of-growth r½ is
-    ``sampled_r_half`` (the inverse of :func:`gaussian_psf_r_half`, same units)."""
+    """The optical HWHM of a Gaussian PSF whose spaxel-sampled curve-of-growth r½ is given.
+
+    The inverse of :func:`gaussian_psf_r_half`.
+
+    Parameters
+    ----------
+    sampled_r_half : float
+        r½ of the sampled PSF.
+    pixel_scale : float
+        Spaxel size, same unit.
+
+    Returns
+    -------
+    float
+        Optical HWHM, same unit; NaN if no HWHM between 0.05 and 1.5 × ``sampled_r_half``
+        gives it.
+    """
     from scipy.optimize import brentq
 
     f = lambda h: gaussian_psf_r_half(2 * h, pixel_scale) - sampled_r_half
@@ -343,7 +578,22 @@ def optical_hwhm(sampled_r_half: float, pixel_scale: float) -> float:
 
 
 def psf_corrected_radius(r_half, hwhm):
-    """Intrinsic r′½ = sqrt(r½² − HWHM²), resolved flag; unresolved → upper limit HWHM."""
+    """Intrinsic r′½ = sqrt(r½² − HWHM²) (KROSS §3.2) and the resolved flag.
+
+    Parameters
+    ----------
+    r_half : array_like
+        Observed half-light radius.
+    hwhm : array_like
+        PSF HWHM, same unit.
+
+    Returns
+    -------
+    r_corr : numpy.ndarray
+        r′½; for an unresolved galaxy (r½ ≤ HWHM or NaN) the HWHM, an upper limit.
+    resolved : numpy.ndarray
+        bool, r½ > HWHM.
+    """
     r_half, hwhm = np.asarray(r_half, float), np.asarray(hwhm, float)
     resolved = np.isfinite(r_half) & (r_half > hwhm)
     r_corr = np.where(resolved, np.sqrt(np.clip(r_half**2 - hwhm**2, 0, None)), hwhm)
@@ -351,8 +601,28 @@ def psf_corrected_radius(r_half, hwhm):
 
 
 def size_error_budget(r_half, r_half_err, hwhm, seeing_variation: float = 0.2, psf_ellipticity: float = 0.1):
-    """1σ error of r′½ from the curve of growth, a ±20% seeing variation and the PSF's
-    ellipticity (treated as a ±e/2 spread of the HWHM), added in quadrature (KROSS §3.2)."""
+    """1σ error of r′½ (KROSS §3.2).
+
+    The curve of growth's error, a ±``seeing_variation`` seeing variation and the PSF's
+    ellipticity (treated as a ±e/2 spread of the HWHM), propagated through
+    :func:`psf_corrected_radius` and added in quadrature.
+
+    Parameters
+    ----------
+    r_half, r_half_err : array_like
+        Observed r½ and its error.
+    hwhm : array_like
+        PSF HWHM, same unit.
+    seeing_variation : float, optional
+        Relative seeing variation during the observation.
+    psf_ellipticity : float or array_like, optional
+        Ellipticity 1 − b/a of the PSF.
+
+    Returns
+    -------
+    numpy.ndarray
+        Error of r′½; NaN where unresolved.
+    """
     r_half, hwhm = np.asarray(r_half, float), np.asarray(hwhm, float)
     r_corr, resolved = psf_corrected_radius(r_half, hwhm)
     safe = np.where(r_corr > 0, r_corr, np.nan)
