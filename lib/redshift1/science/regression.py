@@ -38,7 +38,15 @@ DETECTION, LOWER, UPPER = 0, 1, -1
 
 
 class Estimate(NamedTuple):
-    """A posterior summary: median and the 16th/84th percentiles."""
+    """A posterior summary: median and the 16th/84th percentiles.
+
+    Attributes
+    ----------
+    median : float
+        50th percentile.
+    lo, hi : float
+        16th and 84th percentiles (``err_minus``/``err_plus`` are their distances from the median).
+    """
 
     median: float
     lo: float
@@ -65,8 +73,21 @@ class Estimate(NamedTuple):
 class LinearRelationFit:
     """The result of :func:`fit_line`: y = intercept + slope · x with intrinsic scatter.
 
-    ``samples`` has columns (slope, intercept, scatter) — the flattened post-burn-in chain
-    for ``emcee``, or draws from the Gaussian covariance for ``ols``.
+    Attributes
+    ----------
+    slope, intercept, scatter : Estimate
+        Posterior summaries.
+    samples : numpy.ndarray
+        Columns (slope, intercept, scatter): the flattened post-burn-in chain for ``emcee``,
+        or draws from the Gaussian covariance for ``ols``.
+    method : str
+        ``"emcee"`` or ``"ols"``.
+    n_points, n_upper, n_lower : int
+        Points fitted, upper and lower limits among them.
+    acceptance : float
+        Mean acceptance fraction of the chain (NaN for ``ols``).
+    autocorr : numpy.ndarray or None
+        Autocorrelation times of the chain's parameters.
     """
 
     slope: Estimate
@@ -148,12 +169,24 @@ def _ols(x, y, yerr):
 
 
 def true_x_population(x, xvar) -> tuple[float, float]:
-    """Mean μ and variance τ² of the true x behind observed ``x`` with error variances
-    ``xvar``, by maximum likelihood under x_obs ~ N(μ, τ² + xvar).
+    """Mean μ and variance τ² of the true x behind observed ``x`` with error variances ``xvar``.
 
-    The moment estimate τ² = var(x) − mean(xvar) lets one point with a huge error bar (a
-    barely resolved galaxy's r′½, say) swallow the whole population's variance and flatten
-    every calibrated slope; the likelihood weighs each point by 1/(τ² + xvar) instead.
+    By maximum likelihood under x_obs ~ N(μ, τ² + xvar). The moment estimate
+    τ² = var(x) − mean(xvar) lets one point with a huge error bar (a barely resolved
+    galaxy's r′½, say) swallow the whole population's variance and flatten every calibrated
+    slope; the likelihood weighs each point by 1/(τ² + xvar) instead.
+
+    Parameters
+    ----------
+    x : array_like
+        Observed values.
+    xvar : array_like
+        Their error variances.
+
+    Returns
+    -------
+    mu, tau2 : float
+        μ and τ².
     """
     from scipy.optimize import minimize_scalar
 
@@ -181,6 +214,18 @@ def calibrate_x(x, xerr):
     λ = τ²/(τ² + xerr²), m = μ + λ (x_obs − μ), v = λ xerr². Using m and v in the line's
     likelihood removes the attenuation ("regression dilution") of the slope that x errors
     cause; the plain effective variance (b² xerr²) does not.
+
+    Parameters
+    ----------
+    x : array_like
+        Observed values.
+    xerr : array_like
+        Their 1σ errors.
+
+    Returns
+    -------
+    m, v : numpy.ndarray
+        Expected true x and its variance (``x`` and zeros when no error is positive).
     """
     x, xerr = np.asarray(x, dtype=float), np.asarray(xerr, dtype=float)
     if not np.any(xerr > 0):
@@ -247,6 +292,8 @@ def fit_line(x, y, yerr=None, xerr=None, censored=None, method: str = "emcee", n
         τ²/(τ² + xerr²) (τ² the variance of the true x). ``"calibrated"`` (default): the
         same form at the expected true x with its conditional variance
         (:func:`calibrate_x`), which removes that bias for a roughly Gaussian x population.
+    progress : bool
+        Show emcee's progress bar.
 
     Returns
     -------
@@ -305,13 +352,35 @@ def fit_line(x, y, yerr=None, xerr=None, censored=None, method: str = "emcee", n
 
 
 class SpearmanResult(NamedTuple):
+    """A Spearman rank correlation.
+
+    Attributes
+    ----------
+    rho : float
+        Correlation coefficient.
+    p : float
+        Two-sided p-value.
+    n : int
+        Finite pairs used.
+    """
     rho: float
     p: float
     n: int
 
 
 def spearman(x, y) -> SpearmanResult:
-    """Spearman rank correlation (``scipy.stats.spearmanr``) over the finite pairs."""
+    """Spearman rank correlation (``scipy.stats.spearmanr``) over the finite pairs.
+
+    Parameters
+    ----------
+    x, y : array_like
+        The two variables.
+
+    Returns
+    -------
+    SpearmanResult
+        rho, p and n (NaNs with fewer than three pairs).
+    """
     x = np.asarray(x, dtype=float).ravel()
     y = np.asarray(y, dtype=float).ravel()
     good = np.isfinite(x) & np.isfinite(y)
@@ -324,11 +393,18 @@ def spearman(x, y) -> SpearmanResult:
 def binned_means(x, y, edges) -> Table:
     """Mean of y in bins of x, with the error of the mean and the count.
 
+    Parameters
+    ----------
+    x, y : array_like
+        Binned variable and averaged variable.
+    edges : array_like
+        Bin edges; bins are [lo, hi), the last one closed.
+
     Returns
     -------
-    Table
+    astropy.table.Table
         ``x_lo``, ``x_hi``, ``x_mean`` (mean x of the members), ``mean``, ``err``
-        (std/√n, NaN for n < 2), ``n``. Bins are [lo, hi); the last one is closed.
+        (std/√n, NaN for n < 2), ``n``.
     """
     x = np.asarray(x, dtype=float).ravel()
     y = np.asarray(y, dtype=float).ravel()
