@@ -16,7 +16,6 @@ import re
 
 import pytest
 
-import redshift1
 
 CHECKED_PACKAGES = ("kmos", "ldss3", "science", "plots", "validation", "steps")
 
