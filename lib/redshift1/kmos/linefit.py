@@ -6,8 +6,9 @@ intrinsic velocity dispersion, broadened by the instrumental resolution, with
 
     f(λ) = c + F_Hα G(λ; λ_Hα(1+z), σ) + F_NII [G(λ; λ_6583(1+z), σ) + G(λ; λ_6548(1+z), σ)/3]
 
-with σ² = (λ σ_v / c)² + (λ / 2.3548 R)² (2.3548 = 2√(2 ln 2), ``constants.SIGMA_TO_FWHM``). Fluxes are free to go negative, so a
-non-detection is an unbiased flux with its error rather than a zero.
+with σ² = (λ σ_v / c)² + (λ / 2.3548 R)² (2.3548 = 2√(2 ln 2), ``constants.SIGMA_TO_FWHM``).
+Fluxes are free to go negative, so a non-detection is an unbiased flux with its error
+rather than a zero.
 
 Every spectrum gets its own window of the same number of channels, cut around its
 catalogue redshift; a coarse matched-filter search over ``z ± dz`` starts each fit, then
