@@ -66,7 +66,8 @@ def values(table: Table, name: str, unit=None, fill=np.nan) -> np.ndarray:
         float array, one entry per row.
     """
     col = require_column(table, name)
-    arr = np.array(_filled(col, fill), dtype=float)
+    # to float before filling, so that a masked integer column can take NaN
+    arr = np.array(col.astype(float).filled(fill) if isinstance(col, MaskedColumn) else col, dtype=float)
     if unit is not None and getattr(col, "unit", None) is not None:
         arr = (arr * col.unit).to_value(unit)
     return arr
