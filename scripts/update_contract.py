@@ -3,7 +3,7 @@
     python scripts/update_contract.py [docs/data-format.md]
 
 The tables sit between ``<!-- BEGIN schema NAME -->`` / ``<!-- END schema NAME -->`` markers;
-the schemas are in ``redshift1.kmos.catalogue`` and ``redshift1.ldss3.io``.
+the schemas are in ``redshift1.kmos.catalogue`` and ``redshift1.ldss3.survey_files``.
 """
 import sys
 from pathlib import Path

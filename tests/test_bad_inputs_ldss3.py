@@ -9,12 +9,15 @@ from astropy.io import fits
 from astropy.table import MaskedColumn, Table
 
 from redshift1.errors import DataFormatError, MissingInputError, Redshift1Error
-from redshift1.ldss3 import io as lio
+from redshift1.ldss3 import survey_files as lio
 from redshift1.ldss3.catalogue import DetectParams
-from redshift1.ldss3.pipeline import detect_step, reduce_step
 from redshift1.ldss3.reduce import reduce_mask, survey_trap_mask
 from redshift1.science.poii import assign_poii, p_oii
-from redshift1.science.roles import lf_sfrd_step, load_fields, redshift_step
+from redshift1.science.roles import load_fields
+from redshift1.steps.ldss3_detect import detect_lines
+from redshift1.steps.ldss3_redshifts import line_identities
+from redshift1.steps.ldss3_reduce import reduce_masks
+from redshift1.steps.lf_sfrd import lf_and_sfrd
 
 SEED = 11
 ROWS = ("a_row_lo", "a_row_hi", "b_row_lo", "b_row_hi", "nod_a_row", "nod_b_row", "slit_center_row")
@@ -64,12 +67,16 @@ def _one_line(exc, *names):
 
 def _walk(data, prod, detect_params=None):
     """Notebooks 07-10 as library calls."""
-    slits, exposures, _, _ = reduce_step(data, prod, progress=False)
-    det = detect_step(data, prod, detect_params, progress=False)
-    poii, comp, counts, _ = redshift_step(data, prod)
-    (prod / "figures").mkdir(exist_ok=True)
-    lf = lf_sfrd_step(data, prod, prod / "figures")
-    return {"slits": slits, "exposures": exposures, "det": det, "poii": poii, "lf": lf}
+    red = reduce_masks(data_dir=data, products_dir=prod, progress=False)
+    red.write(prod)
+    det = detect_lines(data_dir=data, products_dir=prod, params=detect_params, progress=False)
+    det.write(prod)
+    z = line_identities(data_dir=data, products_dir=prod)
+    z.write(prod)
+    lf = lf_and_sfrd(data_dir=data, products_dir=prod)
+    lf.write(prod)
+    return {"slits": red["ldss3_slits.ecsv"], "exposures": red["ldss3_exposures.ecsv"], "det": det,
+            "poii": z["roles_poii.ecsv"], "lf": lf}
 
 
 def _every_target_has_a_status(root, prod):
@@ -372,8 +379,8 @@ def test_off_frame_slits_and_objects_not_in_photometry_are_flagged(survey, tmp_p
     assert by_id[design["object_id"][-1]]["status"] == "no_good_slit"
     orphan = by_id["CDFS-99999"]
     assert orphan["status"] == "not_in_photometry" and not np.isfinite(orphan["p_oii"])
-    assert "CDFS-99999" not in set(w["lf"].galaxies["id"])
-    lines = w["det"].lines
+    assert "CDFS-99999" not in set(w["lf"]["roles_galaxies.ecsv"]["id"])
+    lines = w["det"]["ldss3_lines.ecsv"]
     assert not np.any(lines["slit_id"] == design["slit_id"][-1])      # nothing detected off the frame
     # every slit off the frame: a clear error
     _edit_design(survey, lambda t: (t.__setitem__("x_lo", t["x_lo"] + 1000),
@@ -399,11 +406,11 @@ def test_no_detections_at_all_still_gives_every_table(survey, tmp_path):
             h[0].data[:] = rng.poisson(60.0, shape) + rng.normal(0, 3.4, shape)
     prod = tmp_path / "products"
     w = _walk(survey.parent, prod, DetectParams(raw_sigma=50.0, adopt_sigma=60.0))
-    assert len(w["det"].lines) == 0 and len(Table.read(prod / "ldss3_lines.ecsv")) == 0
+    assert len(w["det"]["ldss3_lines.ecsv"]) == 0 and len(Table.read(prod / "ldss3_lines.ecsv")) == 0
     assert set(w["slits"]["status"]) == {"no_sky_registration"}          # no sky lines to register on
     _, poii = _every_target_has_a_status(survey, prod)
     assert set(poii["status"]) <= {"no_good_slit", "no_line"}
-    assert len(w["lf"].galaxies) == 0 and w["det"].summary["multiline"]["slits"] == 0
+    assert len(w["lf"]["roles_galaxies.ecsv"]) == 0 and w["det"]["summary"]["multiline"]["slits"] == 0
     for name in ("ldss3_multiline.ecsv", "ldss3_repeats.ecsv", "ldss3_flux_limits.ecsv", "roles_completeness.ecsv",
                  "roles_lf.ecsv", "roles_sfrd.ecsv"):
         assert (prod / name).is_file(), name

@@ -18,7 +18,7 @@ from astropy.io import fits
 from redshift1 import contract
 from redshift1.errors import DataFormatError, Redshift1Error
 from redshift1.kmos.cube import read_kmos_cube
-from redshift1.ldss3 import io as lio
+from redshift1.ldss3 import survey_files as lio
 from unit_helpers import READERS, Rewritten, read_plain, tiny_survey
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "data-format.md"

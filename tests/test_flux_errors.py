@@ -12,7 +12,8 @@ from astropy.stats import sigma_clipped_stats
 
 from ldss3_frames import NODTIME, Line, Survey, _filter, write_survey
 from redshift1.ldss3.errormodel import median_with_error, shrink_to_survey, total_flux_error
-from redshift1.ldss3.pipeline import detect_step, reduce_step
+from redshift1.steps.ldss3_detect import detect_lines
+from redshift1.steps.ldss3_reduce import reduce_masks
 
 #: electrons per nod per exposure of a line of 1 erg/s/cm2 at the filter's peak: the writer's
 #: standard-star throughput (2e16 x 0.85 x 0.7 slit, see ldss3_frames._write_standard) x NODTIME
@@ -36,9 +37,10 @@ def survey(tmp_path_factory):
                                   flexure_dx=tuple(rng.uniform(-0.6, 0.6, 4))))
     prod = root / "products"
     prod.mkdir()
-    reduce_step(root, prod, workers=1)
-    res = detect_step(root, prod)
-    cat = res.lines
+    reduce_masks(data_dir=root, products_dir=prod, workers=1).write(prod)
+    res = detect_lines(data_dir=root, products_dir=prod)
+    res.write(prod)
+    cat = res["ldss3_lines.ecsv"]
     rows = []
     for mask, sid, w, f_true in truth:
         c = cat[(np.asarray(cat["mask"]) == mask) & (np.asarray(cat["slit_id"]) == sid)
@@ -60,7 +62,7 @@ def test_calibration_scatter_between_masks_is_small_and_the_correction_does_not_
     masks = np.array([r[0] for r in rows])
     ratio = np.array([r[2] / r[6] for r in rows])
     corr = np.array([r[5] for r in rows])
-    unshrunk = dict(zip(np.asarray(res.seeing["mask"]), np.asarray(res.seeing["correction_unshrunk"], float)))
+    unshrunk = dict(zip(np.asarray(res["ldss3_seeing.ecsv"]["mask"]), np.asarray(res["ldss3_seeing.ecsv"]["correction_unshrunk"], float)))
     raw_corr = np.array([unshrunk[m] for m in masks])
     med = np.array([np.median(ratio[masks == m]) for m in np.unique(masks)])
     med_unshrunk = np.array([np.median((ratio / corr * raw_corr)[masks == m]) for m in np.unique(masks)])

@@ -1,5 +1,5 @@
 """Hypothesis damages valid LDSS3 raw frames, mask designs and photo-z PDF files: the loaders
-of :mod:`redshift1.ldss3.io` either read them or raise :class:`redshift1.errors.Redshift1Error`
+of :mod:`redshift1.ldss3.survey_files` either read them or raise :class:`redshift1.errors.Redshift1Error`
 naming the file, never anything else; ``detect-lines`` on a damaged mask folder prints one
 line to stderr and exits non-zero."""
 import io
@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from redshift1.__main__ import main
 from redshift1.errors import Redshift1Error
-from redshift1.ldss3 import io as lio
+from redshift1.ldss3 import survey_files as lio
 
 SETTINGS = dict(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 FEW = dict(SETTINGS, max_examples=20)

@@ -18,7 +18,8 @@ from astropy.io import fits
 from astropy.stats import sigma_clipped_stats
 from astropy.table import Table
 
-from redshift1.ldss3.pipeline import detect_step, reduce_step
+from redshift1.steps.ldss3_detect import detect_lines
+from redshift1.steps.ldss3_reduce import reduce_masks
 
 SEED = 20240611
 # one line per window; >= 170 Å (63 px) apart, so that no line sits in another's continuum side bands
@@ -91,9 +92,10 @@ def recovery(tmp_path_factory):
     observe(survey, preset="quick", seed=SEED, instruments=("ldss3",))
     rng = np.random.default_rng(SEED)
     injected, truth_lines = _inject(survey, base / "injected", rng)
-    reduce_step(base / "injected", base / "prod")
-    res = detect_step(base / "injected", base / "prod")
-    cat = res.lines
+    reduce_masks(data_dir=base / "injected", products_dir=base / "prod").write(base / "prod")
+    res = detect_lines(data_dir=base / "injected", products_dir=base / "prod")
+    res.write(base / "prod")
+    cat = res["ldss3_lines.ecsv"]
     # three unrelated [OII] lines share a slit here, which the multi-line test (rightly) finds
     # inconsistent: lines it rejects for that reason alone count as detected
     ad = cat[np.isin(np.asarray(cat["status"]), ["adopted", "multiline_rejected"])]
@@ -112,7 +114,7 @@ def recovery(tmp_path_factory):
     injected["found"], injected["flux_meas"], injected["flux_err"] = found, meas, err
     injected["flux_err_stat"] = err_stat
     # false detections: adopted lines in slits without injections that match no line of the mock
-    slits = res.slits
+    slits = res["ldss3_slit_summary.ecsv"]
     busy = {(r["mask"], int(r["slit_id"])) for r in injected}
     empty = [(m, int(s)) for m, s in zip(slits["mask"], slits["slit_id"]) if (m, int(s)) not in busy]
     n_false = 0
@@ -143,7 +145,7 @@ def recovery(tmp_path_factory):
                "n_bright": int(bright.sum()), "flux_ratio_median": float(np.median(ratio)),
                "pull_width": float(pull_width), "pull_median": float(np.median(pull)),
                "pull_width_statistical_only": float(pull_width_stat),
-               "flux_systematic": float(res.apcorr["flux_systematic"])}
+               "flux_systematic": float(res["apcorr"]["flux_systematic"])}
     (base / "injection_summary.json").write_text(json.dumps(summary, indent=1))
     injected.write(base / "injected_lines.ecsv", overwrite=True)
     print("\ninjection-recovery:", json.dumps(summary, indent=1))

@@ -1,5 +1,5 @@
 """The mock ROLES / LDSS3 survey: determinism, nod-and-shuffle physics, flux scale,
-charge traps, and the loaders of :mod:`redshift1.ldss3.io` (tiny preset, seeded)."""
+charge traps, and the loaders of :mod:`redshift1.ldss3.survey_files` (tiny preset, seeded)."""
 from __future__ import annotations
 
 import hashlib
@@ -14,7 +14,7 @@ from scipy.ndimage import median_filter
 from scipy.special import erf
 
 from redshift1.errors import DataFormatError, MissingInputError
-from redshift1.ldss3 import io as lio
+from redshift1.ldss3 import survey_files as lio
 from redshift1.mock import ldss3 as L
 from redshift1.mock.population import Relations
 from redshift1.mock.roles import LINES, OII_DOUBLET, ROLES_PRESETS, observe_roles

@@ -12,13 +12,15 @@ from astropy.table import Table
 import astropy.units as u
 
 from redshift1.__main__ import main
-from redshift1.ldss3.pipeline import detect_step, reduce_step
 from redshift1.science.poii import LINE_WINDOWS
-from redshift1.science.roles import lf_sfrd_step, redshift_step
 from redshift1.science.sfr import sfr_from_oii, line_luminosity
 from redshift1.science.sfrd import TABLE2_COLUMNS
 from redshift1.science.vmax import flux_visibility, k_visibility, vmax, window_volume, z_grid
 from redshift1.cosmology import ROLES_COSMO
+from redshift1.steps.ldss3_detect import detect_lines
+from redshift1.steps.ldss3_redshifts import line_identities
+from redshift1.steps.ldss3_reduce import reduce_masks
+from redshift1.steps.lf_sfrd import lf_and_sfrd
 
 SEED = 424242
 
@@ -31,12 +33,17 @@ def walk(tmp_path_factory):
     observe(survey, preset="quick", seed=SEED, instruments=("ldss3",))
     prod, figs = base / "products", base / "figures"
     figs.mkdir()
-    slits, exposures, traps, fig3 = reduce_step(survey, prod)
-    det = detect_step(survey, prod)
-    poii, comp, counts, _ = redshift_step(survey, prod)
-    lf = lf_sfrd_step(survey, prod, figs)
-    return {"survey": survey, "prod": prod, "figs": figs, "slits": slits, "exposures": exposures,
-            "traps": traps, "fig3": fig3, "det": det, "poii": poii, "comp": comp, "counts": counts, "lf": lf}
+    red = reduce_masks(data_dir=survey, products_dir=prod)
+    red.write(prod)
+    det = detect_lines(data_dir=survey, products_dir=prod)
+    det.write(prod)
+    z = line_identities(data_dir=survey, products_dir=prod)
+    z.write(prod)
+    lf = lf_and_sfrd(data_dir=survey, products_dir=prod)
+    lf.write(prod)
+    return {"survey": survey, "prod": prod, "figs": figs, "slits": red["ldss3_slits.ecsv"],
+            "exposures": red["ldss3_exposures.ecsv"], "traps": red["traps"], "fig3": red["figure"], "det": det,
+            "poii": z["roles_poii.ecsv"], "comp": z["roles_completeness.ecsv"], "counts": z["counts"], "lf": lf}
 
 
 def test_registration_matches_the_mock_flexure(walk):
@@ -60,7 +67,7 @@ def test_charge_traps_are_found(walk):
 def test_every_slit_and_object_has_a_row_with_a_status(walk):
     design_rows = sum(len(Table.read(p)) for p in (walk["survey"] / "ldss3" / "masks").glob("*/design.ecsv"))
     assert len(walk["slits"]) == design_rows and "status" in walk["slits"].colnames
-    assert set(walk["det"].lines["status"]) <= {"adopted", "below_threshold", "edge", "sky_leak", "broad",
+    assert set(walk["det"]["ldss3_lines.ecsv"]["status"]) <= {"adopted", "below_threshold", "edge", "sky_leak", "broad",
                                                 "telluric", "multiline_rejected"}
     poii = walk["poii"]
     assert len(set(poii["id"])) == len(set(walk["slits"]["object_id"]))
@@ -72,7 +79,7 @@ def test_every_slit_and_object_has_a_row_with_a_status(walk):
 
 
 def test_bright_lines_are_found_with_right_wavelengths(walk):
-    lines = walk["det"].lines
+    lines = walk["det"]["ldss3_lines.ecsv"]
     truth = Table.read(walk["survey"] / "truth" / "roles_lines.ecsv")
     bright = truth[(truth["snr_expected"] > 15) & truth["in_window"]]
     ad = lines[lines["status"] == "adopted"]
@@ -141,8 +148,8 @@ def _truth_sfrd(survey, field, lo, hi, limit_wave, limit_flux, k_range=(22.5, 24
 
 def test_sfrd_agrees_with_the_mock_within_errors(walk):
     lf = walk["lf"]
-    limit = lf.limit
-    t = lf.sfrd[(lf.sfrd["sfr_estimator"] == "nominal")]
+    limit = lf["limit"]
+    t = lf["roles_sfrd.ecsv"][(lf["roles_sfrd.ecsv"]["sfr_estimator"] == "nominal")]
     for field in ("CDFS", "FIRES"):
         s = t[t["field"] == field]
         lo, hi = float(s["logm_lo"][0]), float(s["logm_hi"][-1])

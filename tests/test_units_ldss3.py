@@ -12,8 +12,9 @@ import astropy.units as u
 from astropy.table import Table
 
 from redshift1.errors import DataFormatError
-from redshift1.ldss3 import io as lio
-from redshift1.ldss3.fluxes import calibrate, standard_sensitivity
+from redshift1.ldss3 import survey_files as lio
+from redshift1.ldss3.fluxes import calibrate
+from redshift1.ldss3.standard_star import standard_sensitivity
 from unit_helpers import standard_spectrum_per_nm
 
 

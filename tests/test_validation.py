@@ -17,7 +17,9 @@ from redshift1.validation import (PAPER_NUMBERS, PAPER_VALUES, asymmetric_pulls,
                                   completeness_curve, markdown_table, match_ids, match_keys, match_lines, n_sigma,
                                   recovery_stats, recovery_table, sfrd_key, value_at_fraction, write_paper_table)
 from redshift1.validation.core import Matched
-from redshift1.validation.kross import KrossInputs, kross_compendium_values, kross_matched
+from redshift1.validation.kross import KrossInputs, kross_matched
+from redshift1.validation.kross_paper import kross_compendium_values
+from redshift1.validation.paper import TABLE_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -216,9 +218,8 @@ def test_every_spec_number_is_a_row():
 
 
 def test_paper_numbers_agree_with_the_walks_comparison_constants():
-    """The notebooks' comparison columns and these constants must quote the papers alike."""
-    from redshift1.science.kross_tables import PAPER
-    from redshift1.science.sfrd import PAPER_TABLE2
+    """The notebooks' comparison constants are taken from the table's rows, never quoted twice."""
+    from redshift1.validation.paper import KROSS_PAPER as PAPER, ROLES_TABLE2 as PAPER_TABLE2
 
     for key, pk in (("n_targets", "n_targets"), ("n_halpha", "n_halpha"), ("n_resolved", "n_resolved"),
                     ("n_nii", "n_nii"), ("median_sfr", "median_sfr"), ("median_r_half", "median_r_half_kpc"),
@@ -235,7 +236,8 @@ def test_build_paper_table_places_values_by_key():
     comp = {"kross.n_targets": 480, "roles.lf_alpha": -1.4, sfrd_key("CDFS", 8.5, 8.9): 7.0}
     truth = {"kross.n_targets": 480.0, "kross.oh_delta_slope": -0.32}
     t = build_paper_table(comp, truth, preset="paper", seed=20161, notes={"kross.n_targets": "n"})
-    assert t.colnames == ["quantity", "paper", "compendium", "truth"]
+    assert t.colnames[:2] == ["quantity", "paper"] and {"compendium", "truth"} <= set(t.colnames)
+    assert t.colnames == list(TABLE_COLUMNS)
     assert len(t) == len(PAPER_NUMBERS) >= 25
     keys = t.meta["keys"]
     row = lambda k: t[keys.index(k)]   # noqa: E731
@@ -251,15 +253,16 @@ def test_markdown_and_files(tmp_path):
     t = build_paper_table({"kross.n_targets": 480, "roles.limit_dark": 2.5e-18}, {}, preset="quick", seed=7)
     md = markdown_table(t)
     lines = md.splitlines()
-    assert "preset `quick`" in lines[0] and "seed 7" in lines[0]
-    assert lines[2] == "| quantity | paper | compendium | truth |"
+    assert lines[0] == f"0 of {len(t)} rows agree with the paper; 0 of {len(t)} with the truth."
+    assert "preset `quick`" in lines[2] and "seed 7" in lines[2]
+    assert lines[4] == "| quantity | paper | compendium | truth | agrees | truth ok | note |"
     body = [ln for ln in lines if ln.startswith("| ") and not ln.startswith("| quantity")]
     assert len(body) == len(t)
-    assert "| KROSS targets | 487 | 480 | — |" in lines
+    assert any(ln.startswith("| KROSS targets | 487 | 480 | — | no | no |") for ln in lines)
     assert any("2.50×10^-18" in ln for ln in lines)
     ecsv, mdp = write_paper_table(t, tmp_path)
     back = Table.read(ecsv)
-    assert back.colnames == ["quantity", "paper", "compendium", "truth"] and len(back) == len(t)
+    assert back.colnames == list(TABLE_COLUMNS) and len(back) == len(t)
     assert back.meta["seed"] == 7 and mdp.read_text(encoding="utf-8") == md
 
 

@@ -55,7 +55,7 @@ def standard_spectrum_per_nm(path) -> None:
 # --------------------------------------------------------------------------- every ECSV input table
 def _readers():
     from redshift1.kmos import catalogue as kcat
-    from redshift1.ldss3 import io as lio
+    from redshift1.ldss3 import survey_files as lio
     return {
         "kmos/targets.ecsv": ("kmos/targets.ecsv", lambda s: kcat.read_targets(s / "kmos")),
         "kmos/pointings.ecsv": ("kmos/pointings.ecsv", lambda s: kcat.read_pointings(s / "kmos")),
@@ -79,7 +79,7 @@ READERS = _readers()
 def schema_of(name):
     """The reader's schema of a contract table."""
     from redshift1.kmos import catalogue as kcat
-    from redshift1.ldss3 import io as lio
+    from redshift1.ldss3 import survey_files as lio
     return {**kcat.SCHEMAS, **lio.SCHEMAS}[name]
 
 

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from .kmos import catalogue as kcat
-from .ldss3 import io as lio
+from .ldss3 import survey_files as lio
 from .schema import keyword_markdown
 
 __all__ = ["blocks", "render", "stale", "update"]

@@ -237,27 +237,36 @@ def _paper_table_html(ecsv: Path, site: Path) -> str:
                 "<code>12_validation</code> writes it; it needs the mock's truth).</p>")
     from astropy.table import Table
 
-    from .validation.paper import format_value
+    from .validation.paper import format_interval
 
-    def cell(v) -> str:  # 3.00×10^-19 → 3.00×10<sup>-19</sup>
-        return re.sub(r"×10\^(-?\d+)", r"×10<sup>\1</sup>", html.escape(format_value(v)))
+    def cell(r, name) -> str:  # 3.00×10^-19 → 3.00×10<sup>-19</sup>; value [lo, hi]
+        lo, hi = (r[f"{name}_lo"], r[f"{name}_hi"]) if f"{name}_lo" in r.colnames else (r[name], r[name])
+        return re.sub(r"×10\^(-?\d+)", r"×10<sup>\1</sup>", html.escape(format_interval(r[name], lo, hi)))
+
+    def verdict(r, name) -> str:
+        return ("yes" if r[name] else "no") if name in r.colnames else "—"
 
     t = Table.read(ecsv)
     sources = t.meta.get("sources", {})
     keys = t.meta.get("keys", [""] * len(t))
     rows = "\n".join(
-        f"<tr><td>{html.escape(str(r['quantity']))}</td><td>{cell(r['paper'])}</td>"
-        f"<td>{cell(r['compendium'])}</td><td>{cell(r['truth'])}</td>"
+        f"<tr><td>{html.escape(str(r['quantity']))}</td><td>{cell(r, 'paper')}</td>"
+        f"<td>{cell(r, 'compendium')}</td><td>{cell(r, 'truth')}</td>"
+        f"<td>{verdict(r, 'agrees')}</td><td>{verdict(r, 'agrees_truth')}</td>"
         f"<td class='src'>{html.escape(str(sources.get(k, '')))}</td></tr>"
         for r, k in zip(t, keys))
     md = ecsv.with_suffix(".md")
     links = f'<a href="{_href(ecsv, site)}">ECSV</a>' + (
         f', <a href="{_href(md, site)}">Markdown</a>' if md.is_file() else "")
-    return (f"<p>Preset <code>{html.escape(str(t.meta.get('preset', '')))}</code>, "
-            f"{html.escape(str(t.meta.get('seed', '')))}; — where a value does not exist (a count of "
-            f"detections has no truth). Full table: {links}.</p>\n"
+    summary = html.escape(str(t.meta.get("summary", "")))
+    return (f"<p><strong>{summary}</strong></p>\n" if summary else "") + (
+            f"<p>Preset <code>{html.escape(str(t.meta.get('preset', '')))}</code>, "
+            f"{html.escape(str(t.meta.get('seed', '')))}; values with their 95 % intervals (the paper's: its quoted "
+            "uncertainty); <em>agrees</em>: the paper's and the compendium's intervals overlap; <em>truth</em>: the "
+            "compendium's interval contains the true value; — where a value does not exist (a count of "
+            f"detections has no truth). Full table, with a note per row: {links}.</p>\n"
             "<table class='pvc'><tr><th>quantity</th><th>paper</th><th>compendium</th><th>truth</th>"
-            f"<th>paper §</th></tr>\n{rows}\n</table>")
+            f"<th>agrees</th><th>truth</th><th>paper §</th></tr>\n{rows}\n</table>")
 
 
 LANDING_CSS = """

@@ -5,8 +5,9 @@ PDFs) are not redone: a different detection threshold re-selects lines from note
 raw catalogue (clean lines ≥ ``raw_sigma``; artefacts stay out), and the objects keep
 notebook 09's P([OII]) ingredients (raw photo-z P, public and multi-line redshifts), so
 that a new threshold or new clamps cost milliseconds. The sample cuts, V_max, LF and SFR
-density use the functions of :mod:`redshift1.science` exactly as
-:func:`redshift1.science.roles.lf_sfrd_step` does; at the walk's own choices they
+density use the functions of :mod:`redshift1.science` exactly as notebook 10
+(:func:`redshift1.steps.lf_sfrd.lf_and_sfrd`) does -- the sample cuts are the one
+:func:`redshift1.science.roles.sample_status` -- so at the walk's own choices they
 reproduce its products (``tests/test_explore.py`` checks it).
 
 * :func:`detections` — per object: detected at ``sigma_min``? and its line (most
@@ -27,7 +28,7 @@ from astropy.table import Table, vstack
 from ..cosmology import ROLES_COSMO
 from ..science.lf import fit_faint_end, luminosity_function
 from ..science.poii import LINE_REST, LINE_WINDOWS, clamp_p
-from ..science.roles import _completeness_of
+from ..science.roles import completeness_of, sample_status
 from ..science.sfr import g10_correction, line_luminosity, sfr_from_oii
 from ..science.sfrd import comparison_sfrd, mass_at_z, sfrd_table
 from ..science.vmax import flux_visibility, k_visibility, vmax, z_grid
@@ -104,8 +105,23 @@ def galaxies(data, sigma_min: float, n_z: int = 400) -> Table:
     """The [OII] candidates detected at ``sigma_min`` with L, SFRs, M★, V_max, W.
 
     ``base_status`` holds the cuts that do not depend on P([OII]) (``outside_window``,
-    ``below_flux_limit``, ``outside_k_range``, else ``ok``); ``p_fixed`` is P([OII]) where a
-    secure redshift sets it (NaN where the photo-z decides, ``p_raw``).
+    ``below_flux_limit``, ``outside_k_range``, else ``ok``; from
+    :func:`redshift1.science.roles.sample_status`); ``p_fixed`` is P([OII]) where a secure
+    redshift sets it (NaN where the photo-z decides, ``p_raw``).
+
+    Parameters
+    ----------
+    data : redshift1.explore.state.ExploreData
+        The walk's products as the explorer holds them.
+    sigma_min : float
+        Detection threshold (σ).
+    n_z : int
+        Points of the redshift grid of the [OII] window.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        One row per candidate; ``meta["k_range"]`` is the walk's K range.
     """
     det = detections(data, sigma_min)
     poii = data.poii
@@ -122,10 +138,8 @@ def galaxies(data, sigma_min: float, n_z: int = 400) -> Table:
     fields = np.asarray(g["field"]).astype(str)
     k_range = data.walk.k_range
     lim_here = np.interp(wavelength, data.limit_wave, data.limit_flux, left=np.nan, right=np.nan)
-    status = np.array(["ok"] * len(g), dtype="U24")
-    status[~_in_window(z)] = "outside_window"
-    status[(status == "ok") & ~(flux >= lim_here)] = "below_flux_limit"
-    status[(status == "ok") & ~((kmag > k_range[0]) & (kmag <= k_range[1]))] = "outside_k_range"
+    status = sample_status(z, flux, lim_here, kmag, k_range)      # the cuts that do not depend on P([OII])
+    status[status == "in_sample"] = "ok"
     zz = np.where(np.isfinite(z), z, 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         lum = line_luminosity(np.where(flux > 0, flux, np.nan), zz, ROLES_COSMO).value
@@ -142,7 +156,7 @@ def galaxies(data, sigma_min: float, n_z: int = 400) -> Table:
         for f in set(fields.tolist()):
             sel = fields == f
             vm[sel] = vmax(vis[sel], zg, dzg, data.areas.get(f, np.nan))
-            W[sel] = _completeness_of(data.completeness, f, kmag[sel])
+            W[sel] = completeness_of(data.completeness, f, kmag[sel])
     zsp = np.asarray(g["z_spec_public"], float)
     zm = np.asarray(g["z_multi"], float)
     p_fixed = np.where(np.isfinite(zsp), _in_window(zsp).astype(float),
@@ -159,22 +173,32 @@ def galaxies(data, sigma_min: float, n_z: int = 400) -> Table:
     g["p_source"] = np.where(np.isfinite(zsp), "zspec_public", np.where(np.isfinite(zm), "multiline", "photoz"))
     g["base_status"] = status
     g.meta["sigma_min"] = sigma_min
+    g.meta["k_range"] = list(k_range)
     return g
 
 
 def sample(gal: Table, clamp_lo: float, clamp_hi: float) -> Table:
-    """P([OII]) for the clamps (photo-z objects only) and each candidate's ``status``."""
+    """P([OII]) for the clamps (photo-z objects only) and each candidate's ``status``
+    (:func:`redshift1.science.roles.sample_status`, the walk's selection).
+
+    Parameters
+    ----------
+    gal : `~astropy.table.Table`
+        :func:`galaxies`.
+    clamp_lo, clamp_hi : float
+        P([OII]) below ``clamp_lo`` is 0, above ``clamp_hi`` 1.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        ``gal`` with ``p_oii`` and ``status``.
+    """
     t = gal.copy(copy_data=False)
     p_photo = clamp_p(np.asarray(gal["p_oii_photoz_raw"], float), clamp_lo, clamp_hi)
     pf = np.asarray(gal["p_fixed"], float)
     p = np.where(np.isfinite(pf), pf, p_photo)
-    status = np.asarray(gal["base_status"]).astype("U24").copy()
-    status[status == "ok"] = "in_sample"
-    vm = np.asarray(gal["vmax"], float)
-    W = np.asarray(gal["completeness"], float)
-    status[(status == "in_sample") & (p <= 0)] = "p_oii_zero"
-    status[(status == "in_sample") & ~(vm > 0)] = "vmax_zero"
-    status[(status == "in_sample") & ~(W > 0)] = "no_completeness"
+    status = sample_status(gal["z_oii"], gal["flux"], gal["flux_limit"], gal["K"], gal.meta["k_range"], p,
+                           gal["vmax"], gal["completeness"])
     t["p_oii"] = p
     t["status"] = status
     t.meta["clamps"] = [clamp_lo, clamp_hi]

@@ -22,7 +22,7 @@ from astropy.table import Table
 
 from ..errors import MissingInputError, ParameterError
 from ..kmos.catalogue import read_hst_morphology, read_targets
-from ..ldss3 import io as lio
+from ..ldss3 import survey_files as lio
 from ..ldss3.reduce import survey_root
 from .. import paths
 from ..notebook import KNOWN_PRESETS

@@ -39,7 +39,7 @@ from ..plots import kross_science as kplots
 from ..plots import roles as rplots
 from ..plots import figure_paths, save_figure
 from ..science.mainsequence import MS_PRESCRIPTIONS
-from ..science.sfrd import PAPER_TABLE2
+from ..validation.paper import ROLES_TABLE2
 from . import kross as K
 from . import roles as R
 from .state import ExploreData, load_products
@@ -152,7 +152,7 @@ class Choices:
                        p_clamps=(float(lo), float(hi)))
 
 
-def plot_sfrd_panel(sfrd: Table, estimator: str = "nominal", paper=PAPER_TABLE2, tight: bool = True) -> plt.Figure:
+def plot_sfrd_panel(sfrd: Table, estimator: str = "nominal", paper=ROLES_TABLE2, tight: bool = True) -> plt.Figure:
     """ROLES Fig. 15, one panel: ρ_SFR per mass bin for the chosen [OII]-SFR estimator
     (grey crosses: ROLES Table 2, nominal SFRs, for comparison)."""
     fig, ax = plt.subplots(figsize=(6.4, 4.6))

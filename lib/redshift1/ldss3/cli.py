@@ -52,9 +52,10 @@ def detect_lines(mask_dir, all_lines: bool = False, adopt_sigma: float = 4.0, ra
     MissingInputError
         If the folder or its design table is missing.
     """
-    from .catalogue import DetectParams, detect_mask, finalise_fluxes
-    from .fluxes import standard_sensitivity
-    from .pipeline import likely_oii_objects
+    from .catalogue import DetectParams, detect_mask
+    from .flux_corrections import finalise_fluxes
+    from .standard_star import standard_sensitivity
+    from ..science.roles import likely_oii_objects
     from .reduce import reduce_mask, survey_root, survey_trap_mask
     mask_dir = Path(mask_dir)
     if not mask_dir.is_dir():

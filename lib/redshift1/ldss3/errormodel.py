@@ -5,7 +5,7 @@ data themselves (never on a truth):
 
 * **per-line aperture loss** -- galaxies differ in size and centring, so the part of their line
   inside the 5 x 5 box differs: the scatter of the bright lines' 5-of-21-column fraction and of
-  their 5-row fraction about their mask's median (:func:`redshift1.ldss3.catalogue.flux_systematic`);
+  their 5-row fraction about their mask's median (:func:`redshift1.ldss3.flux_corrections.flux_systematic`);
 * **per-mask calibration** -- the slit/box-loss correction of a mask comes from a handful of
   bright lines; its standard error, after the mask's value has been shrunk towards the survey's
   (:func:`shrink_to_survey`: a noisy per-mask median must not add scatter), is common to every

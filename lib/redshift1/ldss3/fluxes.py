@@ -5,12 +5,7 @@
   extraction box) are replaced by their mirror image across the box centre (rows first,
   then columns); the error is the same sum over the unconvolved noise (eq. 3), a mirrored
   pixel counting twice.
-* :func:`standard_sensitivity` -- the flux standard's N&S frame reduced like the science,
-  its counts in the same 5-row box divided by the known spectrum: the sensitivity
-  ``R(lambda)`` [e- s^-1 per erg s^-1 cm^-2] including slit losses. A smooth curve is
-  interpolated across the telluric O2 A band; the ratio observed/smooth in the band is the
-  A-band transmission at the star's airmass, scaled to each mask's airmass as
-  ``T^(X / X_star)``.
+* the sensitivity from the flux standard: :mod:`redshift1.ldss3.standard_star`.
 * :func:`aperture_correction` -- the part of a line's flux inside 5 columns, measured on
   the brightest clean lines (the star, a continuum source, needs none spectrally).
 * :func:`calibrate` -- counts -> erg s^-1 cm^-2.
@@ -21,30 +16,41 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import astropy.units as u
 from astropy.stats import mad_std
-from astropy.table import Table
-from scipy.ndimage import median_filter
 
-from .. import constants as C
-from ..errors import DataFormatError
-from . import io as lio
+from ..constants import SIGMA_TO_FWHM
 from .detect import sideband_continuum
 
-__all__ = ["box_flux", "line_continuum", "profile_fwhm", "point_source_fraction", "slit_transmission", "Sensitivity", "standard_sensitivity", "telluric_for_airmass",
-           "aperture_correction", "analytic_aperture_correction", "calibrate", "noise_spectrum",
-           "A_BAND"]
+if TYPE_CHECKING:
+    from .standard_star import Sensitivity
 
-#: wavelength range (vacuum Å) of the telluric O2 A band treated by the standard-star ratio
-A_BAND = (7582.0, 7700.0)
+__all__ = ["box_flux", "line_continuum", "profile_fwhm", "point_source_fraction", "slit_transmission",
+           "aperture_correction", "analytic_aperture_correction", "calibrate", "noise_spectrum"]
 
 
 def line_continuum(sci, good, linemask=None, throughput=None, inner: int = 10, outer: int = 50):
     """Side-band continuum of the *unsmoothed* frame (per pixel), lines masked, optionally
-    following a throughput curve (see :func:`redshift1.ldss3.detect.significance`)."""
+    following a throughput curve (see :func:`redshift1.ldss3.detect.significance`).
+
+    Parameters
+    ----------
+    sci, good : ndarray
+        ``(n_slit, n_row, n_col)`` ``A' - B'`` and its good pixels.
+    linemask : ndarray of bool, optional
+        Pixels of lines, left out of the side bands.
+    throughput : ndarray, optional
+        ``(n_slit, n_col)`` relative throughput the continuum follows.
+    inner, outer : int
+        The side bands span ``inner`` to ``outer`` columns on each side.
+
+    Returns
+    -------
+    ndarray
+        The continuum per pixel, shaped like ``sci``.
+    """
     v = np.asarray(good, bool)
     if linemask is not None:
         v = v & ~linemask
@@ -66,7 +72,25 @@ def box_flux(sci, noise, good, slit, row, col, half_y: int = 2, half_x: int = 2,
     (first in y, then in x, then both); pixels with no good mirror are left out and
     counted in ``n_missing``. ``continuum`` (a cube like ``sci``) is subtracted as the value
     at the box's *central column* in each row, so that the line itself never enters the
-    side bands of the box's outer columns. Returns ``(flux, error, n_mirrored, n_missing)``.
+    side bands of the box's outer columns.
+
+    Parameters
+    ----------
+    sci, noise, good : ndarray
+        ``(n_slit, n_row, n_col)`` ``A' - B'``, its noise and good pixels.
+    slit, row, col : ndarray of int
+        Box centres.
+    half_y, half_x : int
+        Half sizes of the box (rows, columns).
+    continuum : ndarray, optional
+        Continuum to subtract (shaped like ``sci``).
+
+    Returns
+    -------
+    flux, error : ndarray
+        Sum and its error per box (units of ``sci``).
+    n_mirrored, n_missing : ndarray of int
+        Pixels replaced by mirrors, and pixels left out.
     """
     slit, row, col = (np.asarray(a, int) for a in (slit, row, col))
     n = slit.size
@@ -130,6 +154,24 @@ def profile_fwhm(profile, rows=None, nod: int = 6, full: bool = False, with_erro
     ``full``: return ``(fwhm, amplitude, centre)``, the amplitude being the fitted total of the
     positive image (NaN on failure); ``with_error`` appends the FWHM's 1-sigma error from the fit
     (residual scatter, no weights).
+
+    Parameters
+    ----------
+    profile : array-like
+        The profile along the slit.
+    rows : array-like, optional
+        Row of each value (default ``0, 1, ...``).
+    nod : int
+        Rows between the positive and each negative image.
+    full : bool
+        Also return the amplitude and centre.
+    with_error : bool
+        Also return the FWHM's error.
+
+    Returns
+    -------
+    float or tuple
+        FWHM (pixels); with ``full`` ``(fwhm, amplitude, centre)``; ``with_error`` appends its error.
     """
     from scipy.optimize import curve_fit
     p = np.asarray(profile, float)
@@ -151,26 +193,56 @@ def profile_fwhm(profile, rows=None, nod: int = 6, full: bool = False, with_erro
                                bounds=([0, r.min() - 2, 0.3], [np.inf, r.max() + 2, 6.0]), maxfev=2000)
     except (RuntimeError, ValueError):
         return fail
-    out = (float(C.SIGMA_TO_FWHM * popt[2]), float(popt[0]), float(popt[1])) if full else (float(C.SIGMA_TO_FWHM * popt[2]),)
+    out = (float(SIGMA_TO_FWHM * popt[2]), float(popt[0]), float(popt[1])) if full else (float(SIGMA_TO_FWHM * popt[2]),)
     if with_error:
-        err = float(C.SIGMA_TO_FWHM * np.sqrt(pcov[2, 2])) if np.all(np.isfinite(pcov)) else np.nan
+        err = float(SIGMA_TO_FWHM * np.sqrt(pcov[2, 2])) if np.all(np.isfinite(pcov)) else np.nan
         out = out + (err,)
     return out if len(out) > 1 else out[0]
 
 
 def slit_transmission(fwhm_arcsec, slit_width: float = 0.8):
-    """Fraction of a centred Gaussian image of this FWHM that passes the slit width."""
+    """Fraction of a centred Gaussian image of this FWHM that passes the slit width.
+
+    Parameters
+    ----------
+    fwhm_arcsec : float or array-like
+        Image FWHM (arcsec).
+    slit_width : float
+        Slit width (arcsec).
+
+    Returns
+    -------
+    float or ndarray
+        The transmitted fraction.
+    """
     from scipy.special import erf
-    sig = np.asarray(fwhm_arcsec, float) / C.SIGMA_TO_FWHM
+    sig = np.asarray(fwhm_arcsec, float) / SIGMA_TO_FWHM
     return erf(slit_width / 2 / (np.sqrt(2) * sig))
 
 
 def point_source_fraction(fwhm_arcsec, slit_width: float = 0.8, pixscale: float = 0.189, half_rows: int = 2):
     """Fraction of a Gaussian image of this FWHM inside the slit width *and* inside
-    ``2 half_rows + 1`` rows along the slit (centring uniform within a pixel)."""
+    ``2 half_rows + 1`` rows along the slit (centring uniform within a pixel).
+
+    Parameters
+    ----------
+    fwhm_arcsec : float
+        Image FWHM (arcsec).
+    slit_width : float
+        Slit width (arcsec).
+    pixscale : float
+        Arcsec per pixel along the slit.
+    half_rows : int
+        Half height of the box (rows).
+
+    Returns
+    -------
+    float
+        The fraction.
+    """
     from scipy.special import erf
     f = np.asarray(fwhm_arcsec, float)
-    sig = f / C.SIGMA_TO_FWHM
+    sig = f / SIGMA_TO_FWHM
     across = erf(slit_width / 2 / (np.sqrt(2) * sig))
     sp = sig / pixscale
     h = half_rows + 0.5
@@ -179,147 +251,36 @@ def point_source_fraction(fwhm_arcsec, slit_width: float = 0.8, pixscale: float 
     return across * along
 
 
-# --------------------------------------------------------------------------- calibration
-@dataclass
-class Sensitivity:
-    """Flux calibration from the standard star."""
-
-    wave: np.ndarray          # Å, vacuum
-    response: np.ndarray      # e-/s per erg/s/cm2 (observed, telluric included, star airmass)
-    smooth: np.ndarray        # same, A band interpolated over
-    telluric: np.ndarray      # observed / smooth inside the A band, 1 outside
-    airmass: float
-    star: str
-    slit_id: int
-    mask: str
-    box_rows: int
-    box_fraction: float       # star counts in the 5-row box / in the whole slit
-    fwhm: float = np.nan      # arcsec, the star's FWHM along the slit
-    box5: float = np.nan      # star counts in the 5-row box / fitted total of its A'-B' profile
-    slit_width: float = 0.8   # arcsec
-    pixscale: float = 0.189   # arcsec / px
-
-    def response_at(self, wave, airmass: float):
-        """Sensitivity at ``wave`` for an observation at ``airmass`` (A band scaled as T^(X/X_star))."""
-        sm = np.interp(wave, self.wave, self.smooth, left=np.nan, right=np.nan)
-        t = telluric_for_airmass(np.interp(wave, self.wave, self.telluric, left=1.0, right=1.0),
-                                 self.airmass, airmass)
-        return sm * t
-
-    def table(self) -> Table:
-        t = Table({"wavelength": self.wave * u.AA,
-                   "response": self.response * u.electron / u.s / (u.erg / u.s / u.cm**2),
-                   "response_smooth": self.smooth * u.electron / u.s / (u.erg / u.s / u.cm**2),
-                   "telluric": self.telluric})
-        t.meta.update({"description": "LDSS3 sensitivity from the flux standard (5-row box, slit losses included); "
-                                      "telluric = A-band transmission at the star's airmass",
-                       "wavelength_frame": "vacuum", "star": self.star, "mask": self.mask,
-                       "slit_id": self.slit_id, "airmass": self.airmass, "box_rows": self.box_rows,
-                       "box_fraction": self.box_fraction, "fwhm_arcsec": self.fwhm, "box5_fraction": self.box5})
-        return t
-
-
-def telluric_for_airmass(t_star, airmass_star: float, airmass: float):
-    """Scale a telluric transmission measured at ``airmass_star`` to ``airmass`` (Beer's law)."""
-    t = np.clip(np.asarray(t_star, float), 1e-3, 1.0)
-    return t ** (float(airmass) / float(airmass_star))
-
-
-def standard_sensitivity(root, bad_pixels, half_y: int = 2, smooth_px: int = 9) -> Sensitivity:
-    """Reduce the flux-standard frame(s) and derive :class:`Sensitivity` (see module docstring)."""
-    from .nodshuffle import geometry_from_header
-    from .reduce import _header_number, _slit_length_px, off_frame_slits, register_exposure, survey_root
-    root = survey_root(root)
-    frames, spectrum = lio.read_standard(root)
-    f0 = frames[0]
-    mask = str(f0.header["MASKNAME"]).strip()
-    slit_id = int(f0.header["STDSLIT"])
-    design = lio.read_design(root / "masks" / mask)
-    geom = geometry_from_header(f0.header, f0.path)
-    design = design[~off_frame_slits(design, geom.shape)]     # off-frame slits hold no light
-    sel = np.flatnonzero(np.asarray(design["slit_id"]) == slit_id)
-    if sel.size != 1:
-        raise DataFormatError(f"{f0.path}: STDSLIT={slit_id} is not a slit of {root / 'masks' / mask / 'design.ecsv'} "
-                              f"on the {geom.shape[0]} x {geom.shape[1]} frame")
-    i = int(sel[0])
-    fwhm = _header_number(f0.header, "SPECRES", C.LDSS3_RESOLUTION_FWHM.to_value(u.AA))
-    slit_len = _slit_length_px(f0.header, design)
-    lam_star = np.asarray(u.Quantity(spectrum["wavelength"]).to_value(u.AA)) if spectrum["wavelength"].unit \
-        else np.asarray(spectrum["wavelength"], float)
-    f_star = np.asarray(spectrum["flux"], float)
-    counts, waves = [], []
-    box_frac, fwhms, box5 = [], [], []
-    for f in frames:
-        data = f.data
-        if data.shape != np.shape(bad_pixels):
-            raise DataFormatError(f"{f.path}: frame shape {data.shape} differs from the bad-pixel mask")
-        reg = register_exposure(data, bad_pixels, design, geom.shuffle, fwhm, slit_len)
-        d, bad = reg["diff"], reg["bad"]
-        s = design[i]
-        a_lo, x_lo, x_hi = int(s["a_row_lo"]), int(s["x_lo"]), int(s["x_hi"])
-        nrow = geom.shuffle - geom.nod
-        A = d[a_lo:a_lo + nrow, x_lo:x_hi]
-        B = d[a_lo + geom.nod:a_lo + geom.nod + nrow, x_lo:x_hi]
-        E = A - B                                          # A' - B' (both nods, positive)
-        Eb = bad[a_lo:a_lo + nrow, x_lo:x_hi] | bad[a_lo + geom.nod:a_lo + geom.nod + nrow, x_lo:x_hi]
-        E = np.where(Eb, np.nan, E)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            prof = np.nanmedian(E, axis=1)
-        # the rows the science boxes keep (the outermost valid row at each end is dropped)
-        rr = np.arange(1, nrow - 1)
-        fw_, amp_, mu_ = profile_fwhm(prof[rr], rows=rr, nod=geom.nod, full=True)
-        fwhms.append(fw_ * _header_number(f.header, "PIXSCALE", C.LDSS3_PIXSCALE.to_value(u.arcsec)))
-        r0 = int(np.nanargmax(prof))
-        rc = int(np.clip(r0, half_y, nrow - 1 - half_y))
-        box5.append(float(np.nansum(prof[rc - half_y:rc + half_y + 1]) / amp_) if amp_ > 0 else np.nan)
-        r0 = int(np.clip(r0, half_y, nrow - 1 - half_y))
-        rows = slice(r0 - half_y, r0 + half_y + 1)
-        # fill bad pixels of the box by interpolation along x (the star is smooth)
-        box = E[rows]
-        for j in range(box.shape[0]):
-            bj = ~np.isfinite(box[j])
-            if bj.any() and (~bj).sum() > 2:
-                box[j, bj] = np.interp(np.flatnonzero(bj), np.flatnonzero(~bj), box[j, ~bj])
-        c = np.nansum(box, axis=0) / 2.0                   # per nod
-        tot = np.nansum(np.where(np.isfinite(E), E, 0.0)[1:nrow - 1], axis=0) / 2.0
-        box_frac.append(float(np.nanmedian(c[np.isfinite(c) & (tot > 0)] / tot[np.isfinite(c) & (tot > 0)])))
-        x = np.arange(x_lo, x_hi, dtype=float)
-        lam = float(s["lambda_ref"]) + float(s["dispersion"]) * (x - float(s["x_ref"]) - reg["dx_remainder"][i])
-        counts.append(c / float(f.header["NODTIME"]))
-        waves.append(lam)
-    lam = waves[0]
-    rate = np.nanmean(np.stack([np.interp(lam, w, c) for w, c in zip(waves, counts)]), axis=0)
-    disp = float(design["dispersion"][i])
-    fl = np.interp(lam, lam_star, f_star, left=np.nan, right=np.nan)
-    resp = rate / (fl * disp)
-    airmass = float(np.mean([float(f.header["AIRMASS"]) for f in frames]))
-    # smooth response: running median outside the A band, straight line across it
-    ok = np.isfinite(resp)
-    sm = resp.copy()
-    sm[ok] = median_filter(resp[ok], size=smooth_px, mode="nearest")
-    band = (lam >= A_BAND[0]) & (lam <= A_BAND[1])
-    side = ok & ~band & (lam > A_BAND[0] - 60) & (lam < A_BAND[1] + 60)
-    if side.sum() > 4 and band.any():
-        p = np.polyfit(lam[side], sm[side], 2)
-        sm[band] = np.polyval(p, lam[band])
-    tell = np.ones_like(resp)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tell[band] = np.clip(median_filter(np.nan_to_num(resp), size=3)[band] / sm[band], 1e-3, 1.0)
-    return Sensitivity(lam, resp, sm, tell, airmass, str(f0.header["STDNAME"]).strip(), slit_id, mask,
-                       2 * half_y + 1, float(np.median(box_frac)), float(np.nanmedian(fwhms)),
-                       float(np.nanmedian(box5)),
-                       _header_number(f0.header, "SLITWID", 0.8),
-                       _header_number(f0.header, "PIXSCALE", C.LDSS3_PIXSCALE.to_value(u.arcsec)))
-
-
 def analytic_aperture_correction(specres: float, dispersion: float, half_x: int = 2, doublet: float = 2.79,
                                  z: float = 1.0, sigma_int: float = 1.0, registration_px: float = 0.29):
     """Fraction of an [OII]3726,3729 doublet (equal components ``doublet`` Å apart at rest)
     inside ``2 half_x + 1`` columns: Gaussian line spread (``specres`` FWHM), intrinsic width
-    ``sigma_int`` Å and the rms of nearest-pixel registration (uniform +-0.5 px)."""
+    ``sigma_int`` Å and the rms of nearest-pixel registration (uniform +-0.5 px).
+
+    Parameters
+    ----------
+    specres : float
+        Instrumental FWHM (Å).
+    dispersion : float
+        Å per pixel.
+    half_x : int
+        Half width of the box (columns).
+    doublet : float
+        Rest-frame separation of the components (Å).
+    z : float
+        Redshift.
+    sigma_int : float
+        Intrinsic rest-frame line sigma (Å).
+    registration_px : float
+        rms of the registration (pixels).
+
+    Returns
+    -------
+    float
+        The fraction inside the box.
+    """
     from scipy.special import erf
-    s = np.sqrt((specres / C.SIGMA_TO_FWHM) ** 2 + sigma_int**2) / dispersion
+    s = np.sqrt((specres / SIGMA_TO_FWHM) ** 2 + sigma_int**2) / dispersion
     s = np.sqrt(s**2 + registration_px**2)
     sep = doublet * (1 + z) / dispersion / 2
     h = half_x + 0.5
@@ -342,6 +303,28 @@ def aperture_correction(flux5, flux_wide, sigma, min_sigma: float = 10.0, min_li
     With the box errors ``err5`` and ``err_wide`` the scatter is the *intrinsic* one: the
     ratios' expected noise (the 5 columns are part of the wide box) is subtracted in quadrature.
     ``return_error``: also return the standard error of the median (from the observed scatter).
+
+    Parameters
+    ----------
+    flux5, flux_wide : array-like
+        Counts in the 5-column and the wide box.
+    sigma : array-like
+        Significance of each line.
+    min_sigma : float
+        Lines at least this significant are used.
+    min_lines : int
+        Fewer lines: the ``fallback``.
+    fallback : float, optional
+        Correction used without enough lines.
+    err5, err_wide : array-like, optional
+        Errors of the two boxes (for the intrinsic scatter).
+    return_error : bool
+        Also return the standard error of the median.
+
+    Returns
+    -------
+    tuple
+        ``(correction, n_lines, scatter)``, plus the standard error with ``return_error``.
     """
     flux5, flux_wide, sigma = (np.asarray(a, float) for a in (flux5, flux_wide, sigma))
     sel = (sigma >= min_sigma) & np.isfinite(flux5) & np.isfinite(flux_wide) & (flux_wide > 0)
@@ -372,7 +355,28 @@ def aperture_correction(flux5, flux_wide, sigma, min_sigma: float = 10.0, min_li
 
 def calibrate(counts, wave, sens: Sensitivity, airmass: float, nodtime: float, apcorr: float = 1.0):
     """erg s^-1 cm^-2 of a line with ``counts`` electrons in the combined ``A' - B'`` frame
-    (mean exposure, both nods: ``2 x NODTIME`` seconds)."""
+    (mean exposure, both nods: ``2 x NODTIME`` seconds).
+
+    Parameters
+    ----------
+    counts : array-like
+        Electrons in the box.
+    wave : array-like
+        Wavelength of each line (Å).
+    sens : Sensitivity
+        The flux calibration.
+    airmass : float
+        The mask's airmass (telluric band scaled to it).
+    nodtime : float
+        ``NODTIME`` (s).
+    apcorr : float
+        Spectral aperture correction the flux is divided by.
+
+    Returns
+    -------
+    ndarray
+        Flux (erg s^-1 cm^-2).
+    """
     r = sens.response_at(np.asarray(wave, float), airmass)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.asarray(counts, float) / (2.0 * nodtime * r * apcorr)
@@ -381,7 +385,34 @@ def calibrate(counts, wave, sens: Sensitivity, airmass: float, nodtime: float, a
 def noise_spectrum(noise, good, wave, rows, sens: Sensitivity, airmass: float, nodtime: float, apcorr: float,
                    grid, half_y: int = 2, half_x: int = 2):
     """1-sigma flux error of a box at row ``rows[i]`` of slit ``i`` at every column, in
-    erg s^-1 cm^-2, interpolated onto ``grid`` (Å). Returns ``(per_slit (n_slit, n_grid), median)``."""
+    erg s^-1 cm^-2, interpolated onto ``grid`` (Å).
+
+    Parameters
+    ----------
+    noise, good : ndarray
+        ``(n_slit, n_row, n_col)`` noise and good pixels.
+    wave : ndarray
+        ``(n_slit, n_col)`` wavelengths (Å).
+    rows : array-like of int
+        Box row of each slit.
+    sens : Sensitivity
+        The flux calibration.
+    airmass, nodtime : float
+        The mask's airmass and ``NODTIME`` (s).
+    apcorr : float
+        Spectral aperture correction.
+    grid : ndarray
+        Output wavelengths (Å).
+    half_y, half_x : int
+        Half sizes of the box.
+
+    Returns
+    -------
+    per_slit : ndarray
+        ``(n_slit, n_grid)`` flux errors (NaN where unknown).
+    median : ndarray
+        Their median over the slits.
+    """
     from scipy.ndimage import uniform_filter1d
     noise = np.asarray(noise, float)
     ns, ny, nx = noise.shape

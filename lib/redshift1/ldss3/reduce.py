@@ -29,23 +29,23 @@ by :func:`write_reduced` as ``<mask>_reduced.fits``; :func:`read_reduced` reads 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import astropy.units as u
-from astropy.io import fits
 from astropy.table import Table
 
 from .. import constants as C
 from ..errors import DataFormatError, MissingInputError
-from ..io import write_fits
 from ..progress import progress_bar
-from . import io as lio
+from . import survey_files as lio
 from .detect import find_lines, line_kernel, significance
-from .nodshuffle import (charge_trap_mask, combine_exposures, geometry_from_header, nanmedian0, noise_individual,
-                         nod_combine, ns_difference, ns_sum, reject_unpaired, shift_integer)
-from .registration import line_drift, measure_dx, measure_dy, slit_sky_spectra
+from .exposure import check_frames, off_frame_slits, register_exposure, slit_tiers
+from .nodshuffle import (charge_trap_mask, combine_exposures, nanmedian0, noise_individual, nod_combine,
+                         reject_unpaired, shift_integer)
+from .reduced import ReducedMask, design_wave, figure_cutouts, read_reduced, with_off_frame_slits, write_reduced
+from .registration import line_drift
 
 __all__ = ["ReduceParams", "ReducedMask", "survey_root", "survey_trap_mask", "register_exposure", "reduce_mask",
            "write_reduced", "read_reduced", "reduce_survey", "SLIT_STATUS"]
@@ -75,31 +75,21 @@ class ReduceParams:
     register_drift: bool = True
 
 
-@dataclass
-class ReducedMask:
-    """Final slit spectra of one mask (see the module docstring)."""
-
-    name: str
-    field: str
-    slits: Table                  # design + registration + box rows + status
-    exposures: Table              # per exposure: registration and rejection diagnostics
-    sci: np.ndarray               # (n_slit, n_row, n_col) A' - B' in electrons (per exposure, both nods)
-    noise: np.ndarray             # same shape, ROLES eq. 3
-    good: np.ndarray              # bool, good pixel inside the extraction box and the spectral range
-    nexp: np.ndarray              # uint8, exposures that survived at the A' pixel
-    sky: np.ndarray               # (n_slit, n_col) median sky per pixel per nod per exposure, box rows
-    wave: np.ndarray              # (n_slit, n_col) vacuum Å of every column
-    meta: dict = field(default_factory=dict)
-    figure: dict | None = None    # cut-outs for ROLES Fig. 3 (only when asked for)
-
-    @property
-    def box_rows(self) -> np.ndarray:
-        return np.stack([np.asarray(self.slits["box_lo"]), np.asarray(self.slits["box_hi"]) - 1], axis=1)
-
-
 # --------------------------------------------------------------------------- helpers
 def survey_root(path) -> Path:
-    """The ``ldss3`` folder of a survey: ``path/ldss3`` if it holds one, else via :func:`io.find_root`."""
+    """The ``ldss3`` folder of a survey.
+
+    Parameters
+    ----------
+    path : path-like
+        The survey folder, its ``ldss3`` folder, or a folder below it.
+
+    Returns
+    -------
+    `~pathlib.Path`
+        ``path/ldss3`` if it holds one, ``path`` if it holds ``masks/``, else
+        :func:`redshift1.ldss3.survey_files.find_root`.
+    """
     p = Path(path)
     if (p / "ldss3" / "masks").is_dir():
         return p / "ldss3"
@@ -111,8 +101,19 @@ def survey_root(path) -> Path:
 def survey_trap_mask(root, params: ReduceParams | None = None):
     """Charge traps of the CCD from the survey's N&S darks, and the bad-pixel mask.
 
-    Returns ``(bad, info)`` where ``bad`` = bad-pixel mask | charge traps and ``info`` the
-    diagnostics (with the trap mask under ``"traps"``).
+    Parameters
+    ----------
+    root : path-like
+        The survey (see :func:`survey_root`).
+    params : ReduceParams, optional
+        ``trap_nsigma`` and ``trap_grow_nsigma`` of the trap search.
+
+    Returns
+    -------
+    bad : ndarray of bool
+        Bad-pixel mask | charge traps.
+    info : dict
+        Diagnostics, with the trap mask under ``"traps"`` and the bad-pixel mask under ``"bpm"``.
     """
     params = params or ReduceParams()
     root = survey_root(root)
@@ -129,88 +130,6 @@ def survey_trap_mask(root, params: ReduceParams | None = None):
     return bpm | traps, info
 
 
-_GEOM_FIELDS = (("SHUFFLE", "shuffle"), ("NODPIX", "nod"), ("NODTIME", "nodtime"), ("shape", "shape"))
-
-
-def _check_frames(frames, design, mask_dir):
-    """N&S geometry shared by all exposures of a mask, and the design's regions consistent with it.
-
-    Exposures whose ``SHUFFLE``/``NODPIX``/``NODTIME``/shape differ from those of the majority
-    (the first frame on a tie) raise :class:`DataFormatError` naming the odd frame.
-    """
-    from collections import Counter
-    geoms = [geometry_from_header(f.header, f.path) for f in frames]
-    keys = [tuple(getattr(g, a) for _, a in _GEOM_FIELDS) for g in geoms]
-    common = Counter(keys).most_common()
-    ref = keys[0] if len(common) > 1 and common[0][1] == common[1][1] else common[0][0]
-    k_ref = keys.index(ref)
-    geom = geoms[k_ref]
-    for f, k in zip(frames, keys):
-        if k != ref:
-            diff = "; ".join(f"{name} {a} instead of {b}" for (name, _), a, b in zip(_GEOM_FIELDS, k, ref) if a != b)
-            raise DataFormatError(f"{f.path}: {diff} (as in {frames[k_ref].path.name}"
-                                  f"{' and the other frames' if len(frames) > 2 else ''})")
-    dpath = Path(mask_dir) / "design.ecsv"
-    fshape = tuple(design.meta.get("frame_shape", ()) or ())
-    if fshape and tuple(fshape) != geom.shape:
-        raise DataFormatError(f"{dpath}: frame_shape {tuple(fshape)} differs from the raw frames {geom.shape}")
-    sid = np.asarray(design["slit_id"])
-    a_lo = np.asarray(design["a_row_lo"], int)
-    bad = np.asarray(design["b_row_lo"], int) - a_lo != geom.shuffle
-    if bad.any():
-        raise DataFormatError(f"{dpath}: b_row_lo - a_row_lo differs from SHUFFLE = {geom.shuffle} for slit(s) "
-                              f"{', '.join(map(str, sid[bad][:5]))}")
-    bad = (np.asarray(design["a_row_hi"], int) - a_lo != geom.shuffle) | \
-        (np.asarray(design["b_row_hi"], int) - np.asarray(design["b_row_lo"], int) != geom.shuffle)
-    if bad.any():
-        raise DataFormatError(f"{dpath}: region A/B rows are not SHUFFLE = {geom.shuffle} rows high for slit(s) "
-                              f"{', '.join(map(str, sid[bad][:5]))}")
-    return geom
-
-
-def off_frame_slits(design, shape) -> np.ndarray:
-    """True for the slits whose regions A and B or whose columns are not all on a frame of ``shape``."""
-    ny, nx = shape
-    return ((np.asarray(design["a_row_lo"], int) < 0) | (np.asarray(design["b_row_hi"], int) > ny)
-            | (np.asarray(design["x_lo"], int) < 0) | (np.asarray(design["x_hi"], int) > nx))
-
-
-def _header_number(h, key, default):
-    """An optional (not ●) header number; ``default`` when absent or not a finite number."""
-    try:
-        v = float(h.get(key, default))
-    except (TypeError, ValueError):
-        return float(default)
-    return v if np.isfinite(v) and v > 0 else float(default)
-
-
-def _slit_length_px(h, design):
-    try:
-        length_default = float(design.meta.get("slit_length_arcsec", 3.0))
-    except (TypeError, ValueError):
-        length_default = 3.0
-    scale = _header_number(h, "PIXSCALE", C.LDSS3_PIXSCALE.to_value(u.arcsec))
-    length = _header_number(h, "SLITLEN", length_default)
-    return length / scale
-
-
-def _tiers(design):
-    """Tier of each slit and the column range of each tier (from x_lo/x_hi)."""
-    x_lo = np.asarray(design["x_lo"], int)
-    x_hi = np.asarray(design["x_hi"], int)
-    keys = sorted(set(zip(x_lo.tolist(), x_hi.tolist())))
-    tier = np.array([keys.index((a, b)) for a, b in zip(x_lo, x_hi)], int)
-    return tier, keys
-
-
-def _register(arr, tier_cols, sy, sx, fill):
-    """Move each tier's column block by (-sy, -sx) pixels (onto the design frame)."""
-    out = np.full_like(arr, fill)
-    for t, (x0, x1) in enumerate(tier_cols):
-        out[:, x0:x1] = shift_integer(arr[:, x0:x1], -int(sy[t]), -int(sx[t]), fill)
-    return out
-
-
 def _slit_cube(frame, design, nrows: int, fill=np.nan):
     """Stack the rows ``a_row_lo ... a_row_lo + nrows`` and columns ``[x_lo, x_hi)`` of every slit."""
     a_lo = np.asarray(design["a_row_lo"], int)
@@ -221,12 +140,6 @@ def _slit_cube(frame, design, nrows: int, fill=np.nan):
     ny, nx = frame.shape
     ok = (yy < ny) & (xx < nx)
     return np.where(ok, frame[np.clip(yy, 0, ny - 1), np.clip(xx, 0, nx - 1)], fill)
-
-
-def _design_wave(design, width):
-    x = np.asarray(design["x_lo"], float)[:, None] + np.arange(width)[None, :]
-    return (np.asarray(design["lambda_ref"], float)[:, None]
-            + np.asarray(design["dispersion"], float)[:, None] * (x - np.asarray(design["x_ref"], float)[:, None]))
 
 
 def _combine_inside(D, BAD, NIND, pix, params: ReduceParams, also_mean: bool = False):
@@ -271,47 +184,10 @@ def _bright_lines(S, N, good, box_rows, min_sigma, max_lines):
 
 
 # --------------------------------------------------------------------------- reduction
-def register_exposure(data, bad_pixels, design, shuffle: int, fwhm: float, slit_len: float,
-                      tier=None, tier_cols=None) -> dict:
-    """Trace, register and sky-subtract one raw N&S frame onto the design frame.
-
-    Returns a dict with the registered sky-subtracted frame ``diff`` (``F[y] - F[y+SHUFFLE]``),
-    its ``bad`` mask, the sky sum ``sum``, the measured shifts per slit (``dx``) and per tier
-    (``sx``, ``sy``), the integer moves applied (``isx``, ``isy``) and the sub-pixel remainder
-    of every slit's ``dx`` after the move (``dx_remainder``, for the wavelength map).
-    """
-    if tier is None:
-        tier, tier_cols = _tiers(design)
-    bad = np.asarray(bad_pixels, bool) | ~np.isfinite(data)
-    sky = slit_sky_spectra(data, bad, design)
-    dx, q = measure_dx(sky, design, fwhm)
-    dy_t, _ = measure_dy(data, bad, design, slit_len, shuffle)
-    sx = np.zeros(len(tier_cols))
-    sy = np.zeros(len(tier_cols))
-    for t in range(len(tier_cols)):
-        sel = (tier == t) & np.isfinite(dx)
-        sx[t] = np.nanmedian(dx[sel]) if sel.any() else 0.0
-        sy[t] = dy_t.get(t, np.nan) if np.isfinite(dy_t.get(t, np.nan)) else 0.0
-    isx, isy = np.round(sx).astype(int), np.round(sy).astype(int)
-    d, bd = ns_difference(data, bad, shuffle)
-    rem = dx.copy()
-    for t in range(len(tier_cols)):
-        sel = tier == t
-        rem[sel] = np.where(np.isfinite(rem[sel]), rem[sel], sx[t]) - isx[t]   # no sky lines: the tier's shift
-    tier_reg = np.array([bool(((tier == t) & np.isfinite(dx)).any()) for t in range(len(tier_cols))])
-    return {"diff": _register(d, tier_cols, isy, isx, np.nan), "bad": _register(bd, tier_cols, isy, isx, True),
-            "sum": _register(ns_sum(data, shuffle), tier_cols, isy, isx, np.nan), "dx": dx, "quality": q,
-            "sx": sx, "sy": sy, "isx": isx, "isy": isy, "dx_remainder": rem,
-            "registered": np.isfinite(dx) | tier_reg[np.asarray(tier, int)]}
-
-
 def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, progress: bool | None = None,
                 keep_figure: bool = False, figure_slit: int | None = None) -> ReducedMask:
-    """Reduce one mask folder (``masks/<mask>``) of the LDSS3 data contract (see module docstring).
-
-    ``bad_pixels``: bad-pixel mask merged with the charge traps (from :func:`survey_trap_mask`;
-    computed here if None). ``keep_figure``: keep the cut-outs of ROLES Fig. 3 around
-    ``figure_slit`` (slit_id; default the slit with the brightest line) and its neighbours.
+    """Reduce one mask folder (``masks/<mask>``) of the LDSS3 data contract, in the six stages of
+    the module docstring.
 
     Bad input (issue #7): exposures whose N&S geometry or shape differ from the others raise
     :class:`DataFormatError` naming the odd frame. A slit whose regions A/B or columns are not
@@ -323,71 +199,140 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
     ROLES eq. 1 of that exposure (the median-of-n factor is 1), no galaxy-drift registration
     is attempted and no outlier can be rejected (cosmic rays not in the bad-pixel mask
     survive, as in any single N&S exposure); ``meta['n_exp']`` says so.
+
+    Parameters
+    ----------
+    mask_dir : path-like
+        The ``masks/<mask>`` folder.
+    bad_pixels : ndarray of bool, optional
+        Bad-pixel mask merged with the charge traps (:func:`survey_trap_mask`); computed here
+        if None.
+    params : ReduceParams, optional
+        The reduction's choices (ROLES' by default).
+    progress : bool, optional
+        Show a progress bar over the exposures (None: only in a terminal or notebook).
+    keep_figure : bool
+        Keep the cut-outs of ROLES Fig. 3 in ``.figure``.
+    figure_slit : int, optional
+        slit_id at the centre of the Fig. 3 cut-outs (default: the slit with the brightest line).
+
+    Returns
+    -------
+    ReducedMask
+        Slit cubes, slit and exposure tables, wavelength map and metadata.
     """
     params = params or ReduceParams()
     mask_dir = Path(mask_dir)
+    design_all, frames, geom, bad_pixels = _mask_inputs(mask_dir, bad_pixels, params)
+    off = off_frame_slits(design_all, geom.shape)
+    if off.all():
+        raise DataFormatError(f"{mask_dir / 'design.ecsv'}: every slit lies outside the {geom.shape[0]} x "
+                              f"{geom.shape[1]} frame (e.g. slit {design_all['slit_id'][0]})")
+    design = design_all[~off]
+    width = int(np.max(np.asarray(design["x_hi"], int) - np.asarray(design["x_lo"], int)))
+    inside = _inside_slits(design, geom.shape, width, params.spec_range)
+    # stage 2: every exposure registered and sky-subtracted, one frame read at a time
+    reg = _register_exposures(mask_dir.name, frames, geom, design, bad_pixels, inside, keep_figure, progress)
+    D, BAD, rows = reg["D"], reg["BAD"], reg["rows"]
+    # stage 3: the noise model from the median sky
+    pix = np.flatnonzero(inside)
+    noise = _noise_model(reg.pop("SKY"), BAD, pix, geom)
+    # stage 4: galaxy drift along the slits from bright lines, applied as integer shifts
+    nrow = geom.shuffle - geom.nod
+    box_mask = np.zeros(nrow, bool)
+    box_mask[params.shrink:nrow - params.shrink] = True
+    drift, bright_pos, n_drift_lines = _galaxy_drift(D, BAD, noise, pix, design, geom, box_mask, params)
+    idrift, NIND = _apply_drift(D, BAD, noise, drift)
+    # stage 5: combination with rejection, A' - B' and its noise
+    comb = _combine_exposures(D, BAD, NIND, pix, geom, params, rows, drift, idrift, bright_pos, keep_figure)
+    # stage 6: the wavelength map and the slit table
+    cubes = _slit_cubes(comb, design, nrow, box_mask, noise["sky_med"])
+    wave, resid, status = _wavelength_map(design, reg["dx_slit"], reg["registered"], width, params.spec_range)
+    good = cubes["good"] & ((wave >= params.spec_range[0]) & (wave <= params.spec_range[1]))[:, None, :]
+    sci = np.where(good, cubes["sci"], np.nan).astype(np.float32)
+    slits = _slit_table(design, mask_dir.name, good, cubes["noise"], wave, resid, status, reg["dx_slit"], params,
+                        nrow)
+    exposures = Table(rows=rows)
+    for c in ("flex_dx", "drift_dy", "dx_scatter", "flex_dy"):
+        exposures[c].unit = u.pix
+    meta = _mask_meta(mask_dir.name, design, frames[0].header, geom, rows, params, n_drift_lines, comb)
+    red = ReducedMask(mask_dir.name, meta["field"], slits, exposures, sci, cubes["noise"].astype(np.float32), good,
+                      cubes["nexp"], cubes["sky1d"].astype(np.float32), wave.astype(np.float64), meta)
+    if keep_figure:
+        red.figure = figure_cutouts(red, design, reg["raw_first"], D[0], comb["bad_first"], comb["comb"],
+                                     comb["S"], comb["N"], figure_slit)
+    if off.any():
+        red = with_off_frame_slits(red, design_all, off)
+    return red
+
+
+def _mask_inputs(mask_dir: Path, bad_pixels, params: ReduceParams):
+    """Stage 1: the design, the frames (headers only), their common N&S geometry and the bad pixels."""
     if not mask_dir.is_dir():
         raise MissingInputError(f"{mask_dir}: mask folder does not exist")
     root = survey_root(mask_dir.parent.parent)
     design = lio.read_design(mask_dir)
     frames = lio.read_raw_frames(mask_dir, load_data=False)
-    geom = _check_frames(frames, design, mask_dir)
+    geom = check_frames(frames, design, mask_dir)
     if bad_pixels is None:
         bad_pixels, _ = survey_trap_mask(root, params)
     bad_pixels = np.asarray(bad_pixels, bool)
     if bad_pixels.shape != geom.shape:
         raise DataFormatError(f"{root / 'calib' / 'bpm.fits'}: shape {bad_pixels.shape} differs from the frames "
                               f"of {mask_dir.name} {geom.shape}")
-    design_all = design
-    off = off_frame_slits(design_all, geom.shape)
-    if off.all():
-        raise DataFormatError(f"{mask_dir / 'design.ecsv'}: every slit lies outside the {geom.shape[0]} x "
-                              f"{geom.shape[1]} frame (e.g. slit {design_all['slit_id'][0]})")
-    design = design_all[~off]
-    h0 = frames[0].header
-    fwhm = _header_number(h0, "SPECRES", C.LDSS3_RESOLUTION_FWHM.to_value(u.AA))
-    slit_len = _slit_length_px(h0, design)
-    tier, tier_cols = _tiers(design)
-    n_slit, n_exp = len(design), len(frames)
-    width = int(np.max(np.asarray(design["x_hi"], int) - np.asarray(design["x_lo"], int)))
-    ny, nx = geom.shape
-    sh, nod = geom.shuffle, geom.nod
+    return design, frames, geom, bad_pixels
 
-    # pixels inside the traced slits (region A rows) and the spectral range, on the design frame
-    wave0 = _design_wave(design, width)
-    inside = np.zeros(geom.shape, bool)
+
+def _inside_slits(design, shape, width: int, spec_range) -> np.ndarray:
+    """Pixels inside the traced slits (region A rows) and the spectral range, on the design frame."""
+    wave0 = design_wave(design, width)
+    inside = np.zeros(shape, bool)
+    nx = shape[1]
     for i, s in enumerate(design):
-        cols = int(s["x_lo"]) + np.flatnonzero((wave0[i] >= params.spec_range[0]) & (wave0[i] <= params.spec_range[1]))
+        cols = int(s["x_lo"]) + np.flatnonzero((wave0[i] >= spec_range[0]) & (wave0[i] <= spec_range[1]))
         cols = cols[cols < nx]
         inside[int(s["a_row_lo"]):int(s["a_row_hi"]), cols] = True
+    return inside
 
-    D = np.empty((n_exp, ny, nx), np.float32)
-    BAD = np.empty((n_exp, ny, nx), bool)
-    SKY = np.empty((n_exp, ny, nx), np.float32)
-    dx_slit = np.full((n_exp, n_slit), np.nan)
-    registered = np.zeros((n_exp, n_slit), bool)
-    rows = []
-    raw_first = None
-    for e, f in enumerate(progress_bar(frames, desc=f"{mask_dir.name} exposures", disable=None if progress is None else not progress)):
+
+def _register_exposures(name, frames, geom, design, bad_pixels, inside, keep_figure, progress) -> dict:
+    """Stage 2: per exposure, slit tracing, sky-line registration and N&S sky subtraction onto
+    the design frame (the frames are read one at a time)."""
+    h0 = frames[0].header
+    fwhm = lio.header_number(h0, "SPECRES", C.LDSS3_RESOLUTION_FWHM.to_value(u.AA))
+    slit_len = lio.slit_length_px(h0, design)
+    tier, tier_cols = slit_tiers(design)
+    n_slit, n_exp = len(design), len(frames)
+    ny, nx = geom.shape
+    out = {"D": np.empty((n_exp, ny, nx), np.float32), "BAD": np.empty((n_exp, ny, nx), bool),
+           "SKY": np.empty((n_exp, ny, nx), np.float32), "dx_slit": np.full((n_exp, n_slit), np.nan),
+           "registered": np.zeros((n_exp, n_slit), bool), "rows": [], "raw_first": None}
+    for e, f in enumerate(progress_bar(frames, desc=f"{name} exposures", disable=None if progress is None else not progress)):
         data = lio.read_frame(f.path).data
         if data.shape != geom.shape:
             raise DataFormatError(f"{f.path}: frame shape {data.shape} differs from its header {geom.shape}")
         if keep_figure and e == 0:
-            raw_first = data.copy()
-        reg = register_exposure(data, bad_pixels, design, sh, fwhm, slit_len, tier, tier_cols)
-        D[e], BAD[e], SKY[e] = reg["diff"], reg["bad"] | ~inside, reg["sum"]
-        dx_slit[e] = reg["dx_remainder"]
-        registered[e] = reg["registered"]
+            out["raw_first"] = data.copy()
+        reg = register_exposure(data, bad_pixels, design, geom.shuffle, fwhm, slit_len, tier, tier_cols)
+        out["D"][e], out["BAD"][e], out["SKY"][e] = reg["diff"], reg["bad"] | ~inside, reg["sum"]
+        out["dx_slit"][e] = reg["dx_remainder"]
+        out["registered"][e] = reg["registered"]
         sx, sy, isx, isy, dx, q = reg["sx"], reg["sy"], reg["isx"], reg["isy"], reg["dx"], reg["quality"]
-        rows.append({"file": f.path.name, "expnum": int(_header_number(f.header, "EXPNUM", e + 1)),
-                     "airmass": float(f.header["AIRMASS"]), "date_obs": str(f.header["DATE-OBS"]),
-                     "flex_dx": float(np.nanmedian(sx)), "flex_dy": float(np.nanmedian(sy)),
-                     "shift_x": int(np.round(np.median(isx))), "shift_y": int(np.round(np.median(isy))),
-                     "dx_scatter": float(np.nanstd(dx)) if np.isfinite(dx).sum() > 1 else np.nan,
-                     "sky_corr": float(np.nanmedian(q))})
+        out["rows"].append({"file": f.path.name, "expnum": int(lio.header_number(f.header, "EXPNUM", e + 1)),
+                            "airmass": float(f.header["AIRMASS"]), "date_obs": str(f.header["DATE-OBS"]),
+                            "flex_dx": float(np.nanmedian(sx)), "flex_dy": float(np.nanmedian(sy)),
+                            "shift_x": int(np.round(np.median(isx))), "shift_y": int(np.round(np.median(isy))),
+                            "dx_scatter": float(np.nanstd(dx)) if np.isfinite(dx).sum() > 1 else np.nan,
+                            "sky_corr": float(np.nanmedian(q))})
         del data
+    out["specres"], out["slit_len"] = fwhm, slit_len
+    return out
 
-    pix = np.flatnonzero(inside)
+
+def _noise_model(SKY, BAD, pix, geom) -> dict:
+    """Stage 3: the median sky of all exposures and the single-exposure noise (ROLES eq. 1)."""
+    n_exp = SKY.shape[0]
+    ny, nx = geom.shape
     sky_flat = SKY.reshape(n_exp, -1)[:, pix]
     sky_flat[BAD.reshape(n_exp, -1)[:, pix]] = np.nan
     sky_med = np.zeros(ny * nx, np.float32)
@@ -395,50 +340,62 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
     sky_med = sky_med.reshape(ny, nx)
     del SKY, sky_flat
     sky_med = np.where(np.isfinite(sky_med), sky_med, 0.0).astype(np.float32)
-    n_ind = noise_individual(sky_med, geom.rdnoise)
+    return {"sky_med": sky_med, "n_ind": noise_individual(sky_med, geom.rdnoise)}
 
-    # galaxy drift along the slits from bright lines
+
+def _galaxy_drift(D, BAD, noise, pix, design, geom, box_mask, params: ReduceParams):
+    """Stage 4: drift of the galaxies along the slits per exposure, from the centroids of the
+    bright lines of a first combination. Returns ``(drift, bright_positions, n_lines)``."""
+    n_exp = D.shape[0]
     drift = np.zeros(n_exp)
-    n_drift_lines = 0
-    bright_pos = []
-    nrow = sh - nod
-    box_lo = params.shrink
-    box_hi = nrow - params.shrink
-    box_mask = np.zeros(nrow, bool)
-    box_mask[box_lo:box_hi] = True
-    if params.register_drift and n_exp > 1:
-        # cosmic rays that no other exposure can outvote must not pass for bright lines here
-        BADc, _ = reject_unpaired(D, BAD, n_ind, params.reject_nsigma)
-        c1, n1, _, _ = _combine_inside(D, BADc, n_ind, pix, params)
-        del BADc
-        s1, ns1 = nod_combine(c1, n1, nod)
-        cube_s = _slit_cube(s1, design, nrow)
-        cube_n = _slit_cube(ns1, design, nrow)
-        cube_g = np.isfinite(cube_s) & np.isfinite(cube_n) & box_mask[None, :, None]
-        bright = _bright_lines(np.nan_to_num(cube_s), np.nan_to_num(cube_n, nan=1.0), cube_g,
-                               None, params.drift_min_sigma, params.drift_max_lines)
-        if len(bright):
-            a_lo = np.asarray(design["a_row_lo"], int)
-            x_lo = np.asarray(design["x_lo"], int)
-            pos = [(a_lo[s] + r, x_lo[s] + c) for s, r, c in zip(bright["slit"], bright["row"], bright["col"])]
-            bright_pos = pos
-            # single-exposure A' - B' at the bright lines
-            drift, _ = line_drift(D, BAD, pos, nod=nod)
-            n_drift_lines = len(pos)
-            drift = np.where(np.isfinite(drift), drift - np.nanmedian(drift), 0.0)
+    if not (params.register_drift and n_exp > 1):
+        return drift, [], 0
+    n_ind = noise["n_ind"]
+    nrow = geom.shuffle - geom.nod
+    # cosmic rays that no other exposure can outvote must not pass for bright lines here
+    BADc, _ = reject_unpaired(D, BAD, n_ind, params.reject_nsigma)
+    c1, n1, _, _ = _combine_inside(D, BADc, n_ind, pix, params)
+    del BADc
+    s1, ns1 = nod_combine(c1, n1, geom.nod)
+    cube_s = _slit_cube(s1, design, nrow)
+    cube_n = _slit_cube(ns1, design, nrow)
+    cube_g = np.isfinite(cube_s) & np.isfinite(cube_n) & box_mask[None, :, None]
+    bright = _bright_lines(np.nan_to_num(cube_s), np.nan_to_num(cube_n, nan=1.0), cube_g,
+                           None, params.drift_min_sigma, params.drift_max_lines)
+    if not len(bright):
+        return drift, [], 0
+    a_lo = np.asarray(design["a_row_lo"], int)
+    x_lo = np.asarray(design["x_lo"], int)
+    pos = [(a_lo[s] + r, x_lo[s] + c) for s, r, c in zip(bright["slit"], bright["row"], bright["col"])]
+    # single-exposure A' - B' at the bright lines
+    drift, _ = line_drift(D, BAD, pos, nod=geom.nod)
+    drift = np.where(np.isfinite(drift), drift - np.nanmedian(drift), 0.0)
+    return drift, pos, len(pos)
+
+
+def _apply_drift(D, BAD, noise, drift):
+    """Stage 4 (end): shift each exposure (in place) by its integer drift; its noise frame moves
+    with it. Returns ``(integer_drift, noise_per_exposure)``."""
+    n_ind = noise["n_ind"]
     idrift = np.round(drift).astype(int)
     NIND = np.broadcast_to(n_ind, D.shape)
     if np.any(idrift != 0):
         NIND = np.empty_like(D)
-        for e in range(n_exp):
+        for e in range(D.shape[0]):
             if idrift[e]:
                 D[e] = shift_integer(D[e], -idrift[e], 0, np.nan)
                 BAD[e] = shift_integer(BAD[e], -idrift[e], 0, True)
                 NIND[e] = shift_integer(n_ind, -idrift[e], 0, np.nan)
             else:
                 NIND[e] = n_ind
+    return idrift, NIND
+
+
+def _combine_exposures(D, BAD0, NIND, pix, geom, params: ReduceParams, rows, drift, idrift, bright_pos,
+                       keep_first_bad: bool = False) -> dict:
+    """Stage 5: median combination with rejection against the noise (ROLES eq. 2), ``A' - B'``
+    and its noise (eq. 3); the per-exposure rejection counts go into ``rows``."""
     # cosmic rays where the other exposures are masked (bad columns, traps): no median to reject them
-    BAD0 = BAD
     BAD, n_unpaired = reject_unpaired(D, BAD0, NIND, params.reject_nsigma)
     comb, ncom, ngood, nrej, cmean = _combine_inside(D, BAD, NIND, pix, params, also_mean=True)
     for e, r in enumerate(rows):
@@ -447,26 +404,35 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
         with np.errstate(invalid="ignore"):
             r["n_rejected"] = int(((~BAD[e]) & (np.abs(D[e] - comb) > params.reject_nsigma * NIND[e])).sum())
             r["n_unpaired"] = int((BAD[e] & ~BAD0[e]).sum())    # rejected where no other exposure sees the pixel
-    S, N = nod_combine(comb, ncom, nod)
-    median_loss, n_loss = _median_loss(S, nod_combine(cmean, ncom, nod)[0], bright_pos)
-    del cmean, BAD0
-    ng_up = shift_integer(ngood, -nod, 0, 0)
-    nexp_min = np.minimum(ngood, ng_up)
+    S, N = nod_combine(comb, ncom, geom.nod)
+    median_loss, n_loss = _median_loss(S, nod_combine(cmean, ncom, geom.nod)[0], bright_pos)
+    ng_up = shift_integer(ngood, -geom.nod, 0, 0)
+    return {"comb": comb, "S": S, "N": N, "nexp_min": np.minimum(ngood, ng_up), "n_unpaired": n_unpaired,
+            "median_loss": median_loss, "n_median_loss": n_loss,
+            "bad_first": BAD[0].copy() if keep_first_bad else None}
 
-    sci = _slit_cube(S, design, nrow).astype(np.float32)
-    noise = _slit_cube(N, design, nrow).astype(np.float32)
-    nexp = _slit_cube(nexp_min.astype(float), design, nrow, fill=0).astype(np.uint8)
+
+def _slit_cubes(comb: dict, design, nrow: int, box_mask, sky_med) -> dict:
+    """Stage 5 (end): per-slit cubes of ``A' - B'``, noise, surviving exposures and good pixels,
+    and the median sky spectrum of each slit (box rows, per nod)."""
+    sci = _slit_cube(comb["S"], design, nrow).astype(np.float32)
+    noise = _slit_cube(comb["N"], design, nrow).astype(np.float32)
+    nexp = _slit_cube(comb["nexp_min"].astype(float), design, nrow, fill=0).astype(np.uint8)
     good = np.isfinite(sci) & np.isfinite(noise) & (noise > 0) & (nexp > 0) & box_mask[None, :, None]
     sky_cube = _slit_cube(sky_med, design, nrow)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         sky1d = np.nanmedian(np.where(box_mask[None, :, None], sky_cube, np.nan), axis=1) / 2.0  # per nod
+    return {"sci": sci, "noise": noise, "nexp": nexp, "good": good, "sky1d": sky1d}
 
-    # wavelength map: design solution + mean sub-pixel remainder of the sky registration
+
+def _wavelength_map(design, dx_slit, registered, width: int, spec_range):
+    """Stage 6: the design solution moved by the mean sub-pixel remainder of the sky-line
+    registration. Returns ``(wave, remainder, status)`` (``no_sky_registration`` where none)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         resid = np.nanmean(dx_slit, axis=0)
-    status = np.array(["ok"] * n_slit, dtype="U24")
+    status = np.array(["ok"] * len(design), dtype="U24")
     no_reg = ~np.isfinite(resid) | ~registered.any(axis=0)
     status[no_reg] = "no_sky_registration"
     resid = np.where(no_reg, 0.0, resid)
@@ -474,14 +440,18 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
     wave = (np.asarray(design["lambda_ref"], float)[:, None]
             + np.asarray(design["dispersion"], float)[:, None] * (x - np.asarray(design["x_ref"], float)[:, None]
                                                                  - resid[:, None]))
+    return wave, resid, status
+
+
+def _slit_table(design, name: str, good, noise, wave, resid, status, dx_slit, params: ReduceParams, nrow: int):
+    """The slit table: design + registration + box rows + good fraction + ``status``."""
+    box_lo, box_hi = params.shrink, nrow - params.shrink
+    n_slit, n_exp = len(design), dx_slit.shape[0]
     inrange = (wave >= params.spec_range[0]) & (wave <= params.spec_range[1])
-    good &= inrange[:, None, :]
-    sci = np.where(good, sci, np.nan).astype(np.float32)
     frac_good = good[:, box_lo:box_hi].sum((1, 2)) / np.maximum(inrange.sum(1) * (box_hi - box_lo), 1)
     status[(frac_good < 0.5) & (status == "ok")] = "mostly_bad"
-
     slits = design.copy()
-    slits["mask"] = mask_dir.name
+    slits["mask"] = name
     slits["dx_resid"] = resid * u.pix
     slits["dx_scatter"] = np.nanstd(dx_slit, axis=0) * u.pix if n_exp > 1 else np.zeros(n_slit) * u.pix
     slits["box_lo"] = np.full(n_slit, box_lo)
@@ -491,179 +461,23 @@ def reduce_mask(mask_dir, bad_pixels=None, params: ReduceParams | None = None, p
     slits["median_noise"] = [float(np.nanmedian(np.where(good[i], noise[i], np.nan))) if good[i].any() else np.nan
                              for i in range(n_slit)]
     slits["status"] = status
-    exposures = Table(rows=rows)
-    for c in ("flex_dx", "drift_dy", "dx_scatter"):
-        exposures[c].unit = u.pix
-    exposures["flex_dy"].unit = u.pix
-    airmass = float(np.mean([r["airmass"] for r in rows]))
-    meta = {"mask": mask_dir.name, "field": str(design.meta.get("field", h0.get("FIELD", ""))),
-            "pointing": str(design.meta.get("pointing", h0.get("POINTING", ""))), "n_exp": n_exp,
-            "nodtime": geom.nodtime, "rdnoise": geom.rdnoise, "shuffle": sh, "nod": nod,
-            "airmass": airmass, "specres": fwhm, "slit_len_px": slit_len, "combine": params.combine,
+    return slits
+
+
+def _mask_meta(name: str, design, h0, geom, rows, params: ReduceParams, n_drift_lines: int, comb: dict) -> dict:
+    """The reduced mask's metadata (geometry, airmass, choices, diagnostics)."""
+    pixscale = C.LDSS3_PIXSCALE.to_value(u.arcsec)
+    return {"mask": name, "field": str(design.meta.get("field", h0.get("FIELD", ""))),
+            "pointing": str(design.meta.get("pointing", h0.get("POINTING", ""))), "n_exp": len(rows),
+            "nodtime": geom.nodtime, "rdnoise": geom.rdnoise, "shuffle": geom.shuffle, "nod": geom.nod,
+            "airmass": float(np.mean([r["airmass"] for r in rows])),
+            "specres": lio.header_number(h0, "SPECRES", C.LDSS3_RESOLUTION_FWHM.to_value(u.AA)),
+            "slit_len_px": lio.slit_length_px(h0, design), "combine": params.combine,
             "median_noise": params.median_noise, "reject_nsigma": params.reject_nsigma,
-            "n_drift_lines": n_drift_lines, "spec_range": list(params.spec_range), "n_unpaired": n_unpaired,
-            "median_loss": median_loss, "n_median_loss": n_loss,
-            "pixscale": _header_number(h0, "PIXSCALE", C.LDSS3_PIXSCALE.to_value(u.arcsec)),
+            "n_drift_lines": n_drift_lines, "spec_range": list(params.spec_range), "n_unpaired": comb["n_unpaired"],
+            "median_loss": comb["median_loss"], "n_median_loss": comb["n_median_loss"],
+            "pixscale": lio.header_number(h0, "PIXSCALE", pixscale),
             "exptime_table_ks": float(design.meta.get("exptime_table_ks", np.nan))}
-    red = ReducedMask(mask_dir.name, meta["field"], slits, exposures, sci, noise.astype(np.float32), good,
-                      nexp, sky1d.astype(np.float32), wave.astype(np.float64), meta)
-    if keep_figure:
-        red.figure = _figure_cutouts(red, design, raw_first, D[0], BAD[0], comb, S, N, figure_slit)
-    if off.any():
-        red = _with_off_frame_slits(red, design_all, off)
-    return red
-
-
-def _with_off_frame_slits(red: ReducedMask, design_all: Table, off: np.ndarray) -> ReducedMask:
-    """Put the off-frame slits back (design order): status ``off_frame``, NaN cubes, no good pixels."""
-    from astropy.table import vstack
-    n_all, on = len(design_all), np.flatnonzero(~off)
-    ot = design_all[off]
-    n_off = len(ot)
-    ot["mask"] = red.name
-    ot["dx_resid"] = np.full(n_off, np.nan) * u.pix
-    ot["dx_scatter"] = np.full(n_off, np.nan) * u.pix
-    for c in ("box_lo", "box_hi"):
-        ot[c] = np.full(n_off, int(red.slits[c][0]))
-    ot["row0"] = np.asarray(ot["a_row_lo"], int)
-    ot["frac_good"] = np.zeros(n_off)
-    ot["median_noise"] = np.full(n_off, np.nan)
-    ot["status"] = "off_frame"
-    st = red.slits.copy()
-    st["_order"], ot["_order"] = on, np.flatnonzero(off)
-    slits = vstack([st, ot], metadata_conflicts="silent")
-    slits.sort("_order")
-    slits.remove_column("_order")
-    slits.meta = red.slits.meta
-
-    def full(a, fill):
-        out = np.full((n_all,) + a.shape[1:], fill, dtype=a.dtype)
-        out[on] = a
-        return out
-
-    wave = full(red.wave, np.nan)
-    wave[off] = _design_wave(design_all[off], red.wave.shape[1])
-    return ReducedMask(red.name, red.field, slits, red.exposures, full(red.sci, np.nan), full(red.noise, np.nan),
-                       full(red.good, False), full(red.nexp, 0), full(red.sky, np.nan), wave, red.meta, red.figure)
-
-
-def _figure_cutouts(red, design, raw, d0, bad0, comb, S, N, figure_slit):
-    """Cut-outs around three neighbouring slits for ROLES Fig. 3 (100 columns x 3 slots)."""
-    det = significance(np.nan_to_num(red.sci), np.nan_to_num(red.noise, nan=1.0), red.good)
-    sig = det["sigma"]
-    cat = find_lines(sig, det["valid"], 5.0)
-    if len(cat):
-        wl = red.wave[np.asarray(cat["slit"]), np.asarray(cat["col"])]
-        cat = cat[~np.asarray(cat["on_edge"], bool) & (wl > 7100) & (wl < 7950)
-                  & (np.asarray(red.slits["status"])[np.asarray(cat["slit"])] == "ok")]
-    if figure_slit is None and len(cat):
-        k = int(np.argmax(np.asarray(cat["sigma"])))
-        i, r, c = int(cat["slit"][k]), int(cat["row"][k]), int(cat["col"][k])
-    elif figure_slit is None:
-        i, r, c = 0, 0, sig.shape[2] // 2
-    else:
-        i = int(np.flatnonzero(np.asarray(design["slit_id"]) == figure_slit)[0])
-        r, c = np.unravel_index(np.argmax(sig[i]), sig[i].shape)
-    s = design[i]
-    same_tier = np.flatnonzero(np.asarray(design["x_lo"]) == s["x_lo"])
-    a_lo = np.asarray(design["a_row_lo"], int)
-    order = same_tier[np.argsort(a_lo[same_tier])]
-    k = int(np.flatnonzero(order == i)[0])
-    k0 = int(np.clip(k - 1, 0, max(len(order) - 3, 0)))
-    pick = order[k0:k0 + 3]
-    y0 = int(a_lo[pick].min())
-    y1 = min(int(a_lo[pick].max()) + 32, S.shape[0])
-    x_c = int(s["x_lo"]) + int(c)
-    x0 = int(np.clip(x_c - 50, int(s["x_lo"]), int(s["x_hi"]) - 100))
-    x1 = x0 + 100
-    sig_frame = np.full(S.shape, np.nan, np.float32)
-    for j in pick:
-        r0 = int(a_lo[j])
-        sig_frame[r0:r0 + sig.shape[1], int(design["x_lo"][j]):int(design["x_lo"][j]) + sig.shape[2]] = \
-            np.where(red.good[j], sig[j], np.nan)
-    cut = (slice(y0, y1), slice(x0, x1))
-    return {"slit_ids": [int(design["slit_id"][j]) for j in pick], "y0": y0, "x0": x0,
-            "raw": None if raw is None else raw[cut].copy(), "sky_subtracted": np.where(bad0, np.nan, d0)[cut].copy(),
-            "combined": comb[cut].copy(), "nod_combined": S[cut].copy(), "noise": N[cut].copy(),
-            "significance": sig_frame[cut].copy(), "wave": red.wave[i, x0 - int(s["x_lo"]):x1 - int(s["x_lo"])].copy(),
-            "mask": red.name}
-
-
-# --------------------------------------------------------------------------- products
-_CUBES = ("SCI", "NOISE", "GOOD", "NEXP")
-
-
-def write_reduced(red: ReducedMask, path) -> Path:
-    """Write ``<mask>_reduced.fits``: cubes SCI, NOISE, GOOD, NEXP, images SKY and WAVE, tables SLITS, EXPOSURES."""
-    h = fits.Header()
-    h["MASKNAME"] = red.name
-    h["FIELD"] = red.field
-    for k, v in red.meta.items():
-        if isinstance(v, (list, tuple, dict)) or v is None:
-            continue
-        if isinstance(v, (float, np.floating)) and not np.isfinite(v):
-            continue        # FITS headers hold no NaN: an unmeasured number is left out (readers default it)
-        key = k.upper()[:8]
-        h[key] = v if not isinstance(v, (np.generic,)) else v.item()
-    h["SPECLO"], h["SPECHI"] = red.meta["spec_range"]
-    h["BUNIT"] = "electron"
-    h["COMMENT"] = "ROLES-style N&S reduction (redshift1.ldss3.reduce): A'-B' per slit, rows from a_row_lo"
-    hdus = [fits.PrimaryHDU(header=h),
-            fits.ImageHDU(red.sci, name="SCI"), fits.ImageHDU(red.noise, name="NOISE"),
-            fits.ImageHDU(red.good.astype(np.uint8), name="GOOD"), fits.ImageHDU(red.nexp, name="NEXP"),
-            fits.ImageHDU(red.sky, name="SKY"), fits.ImageHDU(red.wave, name="WAVE"),
-            fits.table_to_hdu(_plain_table(red.slits)), fits.table_to_hdu(_plain_table(red.exposures))]
-    hdus[-2].name = "SLITS"
-    hdus[-1].name = "EXPOSURES"
-    hdus[3].header["COMMENT"] = "1 = good pixel inside the extraction box and the spectral range"
-    hdus[5].header["BUNIT"] = "electron"
-    hdus[5].header["COMMENT"] = "median sky per pixel per nod per exposure (box rows)"
-    hdus[6].header["BUNIT"] = "Angstrom"
-    hdus[6].header["COMMENT"] = "vacuum wavelength of each column"
-    return write_fits(fits.HDUList(hdus), path)
-
-
-def _plain_table(t: Table) -> Table:
-    out = Table()
-    for c in t.colnames:
-        col = t[c]
-        if col.dtype.kind == "O":
-            out[c] = [str(v) for v in col]
-        else:
-            out[c] = col
-    out.meta = {}
-    return out
-
-
-def read_reduced(path) -> ReducedMask:
-    """Read a ``<mask>_reduced.fits`` product back."""
-    path = Path(path)
-    if not path.is_file():
-        raise MissingInputError(f"{path}: reduced mask product is missing (run 07_ldss3_reduce)")
-    try:
-        with fits.open(path) as hdul:
-            h = hdul[0].header
-            sci = hdul["SCI"].data.astype(np.float32)
-            noise = hdul["NOISE"].data.astype(np.float32)
-            good = hdul["GOOD"].data.astype(bool)
-            nexp = hdul["NEXP"].data.astype(np.uint8)
-            sky = hdul["SKY"].data.astype(np.float32)
-            wave = hdul["WAVE"].data.astype(np.float64)
-            slits = Table(hdul["SLITS"].data)
-            exposures = Table(hdul["EXPOSURES"].data)
-    except (KeyError, OSError, TypeError) as exc:
-        raise DataFormatError(f"{path}: not a reduced-mask product ({exc})") from None
-    for t in (slits, exposures):
-        for c in t.colnames:
-            if t[c].dtype.kind == "S":
-                t[c] = np.char.decode(t[c])
-    meta = {"mask": h["MASKNAME"], "field": h["FIELD"], "n_exp": int(h["N_EXP"]), "nodtime": float(h["NODTIME"]),
-            "rdnoise": float(h["RDNOISE"]), "shuffle": int(h["SHUFFLE"]), "nod": int(h["NOD"]),
-            "airmass": float(h["AIRMASS"]), "specres": float(h["SPECRES"]), "pixscale": float(h["PIXSCALE"]),
-            "spec_range": [float(h["SPECLO"]), float(h["SPECHI"])], "pointing": h.get("POINTING", ""),
-            "exptime_table_ks": float(h.get("EXPTIME_", np.nan)), "combine": h.get("COMBINE", "median"),
-            "median_loss": float(h.get("MEDIAN_L", 1.0))}
-    return ReducedMask(h["MASKNAME"], h["FIELD"], slits, exposures, sci, noise, good, nexp, sky, wave, meta)
 
 
 def _reduce_one(item):
@@ -681,14 +495,38 @@ def _reduce_one(item):
 
 def reduce_survey(data_dir, products_dir, params: ReduceParams | None = None, masks=None,
                   figure_mask: str | None = None, progress: bool | None = None, workers: int = 1, scheduler=None):
-    """Reduce every mask of a survey, one mask in memory at a time (per worker).
+    """Reduce every mask of a survey, one mask in memory at a time (per worker), writing
+    ``<products>/ldss3/<mask>_reduced.fits`` as each mask is done.
 
-    Writes ``<products>/ldss3/<mask>_reduced.fits`` per mask and returns
-    ``(slits, exposures, traps_info, figure)``: the slit table of all masks (one row per
-    slit with its ``status``), the exposure table, the charge-trap diagnostics and the
-    Fig. 3 cut-outs of ``figure_mask`` (default: the first mask). ``workers`` > 1 reduces
-    masks in parallel local processes (:func:`redshift1.parallel.map_objects`; a Dask
-    ``scheduler`` address works too).
+    Parameters
+    ----------
+    data_dir : path-like
+        The survey (see :func:`survey_root`).
+    products_dir : path-like
+        Products folder (the cubes go to its ``ldss3/``).
+    params : ReduceParams, optional
+        The reduction's choices.
+    masks : list of str, optional
+        Masks to reduce (default: all).
+    figure_mask : str, optional
+        Mask whose Fig. 3 cut-outs are kept (default: the first).
+    progress : bool, optional
+        Progress bar over the masks.
+    workers : int
+        > 1: masks in parallel local processes (:func:`redshift1.parallel.map_objects`).
+    scheduler : str, optional
+        A Dask scheduler address instead.
+
+    Returns
+    -------
+    slits : `~astropy.table.Table`
+        Every slit of every mask with its ``status``.
+    exposures : `~astropy.table.Table`
+        Every exposure's registration and rejection diagnostics.
+    traps_info : dict
+        Charge-trap diagnostics (:func:`survey_trap_mask`).
+    figure : dict or None
+        The Fig. 3 cut-outs.
     """
     from astropy.table import vstack
     from ..parallel import map_objects

@@ -20,7 +20,7 @@ from astropy.table import Table
 
 from .. import constants as C
 
-__all__ = ["LINES", "repeat_matches", "wavelength_repeatability", "flux_pulls", "multiline_redshifts",
+__all__ = ["LINES", "repeat_matches", "unique_pairs", "wavelength_repeatability", "flux_pulls", "multiline_redshifts",
            "cumulative_fraction_below"]
 
 #: vacuum rest wavelengths (Å) of the lines considered for multi-line identifications
@@ -98,8 +98,21 @@ def repeat_matches(cat: Table, slits: Table, tol: float = 8.0, statuses=("adopte
     return t
 
 
-def _unique_pairs(rep: Table, min_sigma: float = 0.0):
-    """Reproduced pairs counted once (the detection with the smaller mask name first)."""
+def unique_pairs(rep: Table, min_sigma: float = 0.0):
+    """Reproduced pairs counted once (the detection with the smaller mask name first).
+
+    Parameters
+    ----------
+    rep : astropy.table.Table
+        :func:`repeat_matches` result.
+    min_sigma : float, optional
+        Only detections at least this significant.
+
+    Returns
+    -------
+    numpy.ndarray
+        Row indices of ``rep``, one per pair.
+    """
     sel = np.asarray(rep["reproduced"], bool) & np.isfinite(np.asarray(rep["dwave"], float)) \
         & (np.asarray(rep["sigma"], float) >= min_sigma)
     seen, keep = set(), []
@@ -129,7 +142,7 @@ def wavelength_repeatability(rep: Table, min_sigma: float = 4.0):
     n : int
         Pairs used.
     """
-    k = _unique_pairs(rep, min_sigma)
+    k = unique_pairs(rep, min_sigma)
     if k.size < 3:
         return np.nan, int(k.size)
     d = np.asarray(rep["dwave"], float)[k]
@@ -154,7 +167,7 @@ def flux_pulls(rep: Table, min_sigma: float = 4.0):
     width : float
         3σ-clipped standard deviation (NaN with fewer than 3 pulls).
     """
-    k = _unique_pairs(rep, min_sigma)
+    k = unique_pairs(rep, min_sigma)
     if k.size == 0:
         return np.zeros(0), np.nan
     f1, e1 = np.asarray(rep["flux"], float)[k], np.asarray(rep["flux_err"], float)[k]

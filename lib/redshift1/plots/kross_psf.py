@@ -8,10 +8,8 @@ from matplotlib.transforms import blended_transform_factory
 from astropy.table import Table
 from astropy.visualization import AsinhStretch, ImageNormalize
 
-#: KROSS §2 and §3.2: PSF HWHM range and mean, ellipticity range per spectrograph
-PAPER_HWHM_RANGE = (0.23, 0.42)
-PAPER_HWHM_MEAN = 0.31
-PAPER_ELLIPTICITY = {1: (0.05, 0.1), 2: (0.05, 0.1), 3: (0.1, 0.2)}
+from ..validation.paper import KROSS_PSF
+
 SPEC_COLORS = {1: "#0072B2", 2: "#E69F00", 3: "#009E73"}   # Okabe & Ito: colour-blind safe
 
 
@@ -119,9 +117,9 @@ def plot_psf_per_spectrograph(table: Table, per_spectrograph: Table | None = Non
                         transform=blended_transform_factory(ax.transData, ax.transAxes),
                         label=f"spectrograph {k}: fit failed ({bad.sum()})")
         ax.set_ylabel(label)
-    axes[0].axhspan(*PAPER_HWHM_RANGE, color="0.85", zorder=0, label="KROSS range (§2)")
-    axes[0].axhline(PAPER_HWHM_MEAN, color="0.4", lw=1, zorder=0, label="KROSS mean 0.31″")
-    for k, (lo, hi) in PAPER_ELLIPTICITY.items():
+    axes[0].axhspan(*KROSS_PSF["hwhm_range"], color="0.85", zorder=0, label="KROSS range (§2)")
+    axes[0].axhline(KROSS_PSF["hwhm_mean"], color="0.4", lw=1, zorder=0, label=f"KROSS mean {KROSS_PSF['hwhm_mean']:g}″")
+    for k, (lo, hi) in KROSS_PSF["ellipticity"].items():
         axes[1].axhspan(lo, hi, color=SPEC_COLORS[k], alpha=0.08, zorder=0)
     axes[1].text(1.005, 0.075, "KROSS 1–2", transform=axes[1].get_yaxis_transform(), fontsize=7, va="center")
     axes[1].text(1.005, 0.15, "KROSS 3", transform=axes[1].get_yaxis_transform(), fontsize=7, va="center")

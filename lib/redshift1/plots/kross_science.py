@@ -12,7 +12,7 @@ from astropy.table import Table
 
 from ..science.kross_sfr import ms_log_sfr
 from ..columns import flags, strings, values
-from ..science.kross_tables import PAPER
+from ..validation.paper import KROSS_PAPER
 from . import OKABE_ITO
 
 # colour-blind-safe (Okabe & Ito): blue density contours and MS band, vermillion bin means,
@@ -169,7 +169,7 @@ def plot_resolved_ms(ax, res: Table, fit=None, ols=None, show_paper: bool = True
         ax.plot(xs, ols.intercept.median + ols.slope.median * xs, color=C_OLS, lw=1.2, ls="-.",
                 label=f"least squares: slope {ols.slope.median:.2f}")
     if show_paper:
-        ax.plot(xs, PAPER["resolved_ms_intercept"] + PAPER["resolved_ms_slope"] * xs, color=C_PAPER, lw=1.2, ls="--",
+        ax.plot(xs, KROSS_PAPER["resolved_ms_intercept"] + KROSS_PAPER["resolved_ms_slope"] * xs, color=C_PAPER, lw=1.2, ls="--",
                 label="paper eq. 5 (comparison)")
     ax.set(xlabel=r"log $\Sigma_\star$ [M$_\odot$ kpc$^{-2}$]", ylabel=r"log $\Sigma_{\rm SFR}$ [M$_\odot$ yr$^{-1}$ kpc$^{-2}$]",
            title="resolved main sequence")
@@ -275,7 +275,7 @@ def plot_sizes_by_class(sizes: Table, paper: bool = True) -> plt.Figure:
     ax.errorbar(x, sizes["mean_r_half_kpc"], yerr=np.nan_to_num(np.asarray(sizes["err_kpc"], float)), fmt="o",
                 color="k", capsize=3, label="this work (resolved)")
     if paper:
-        pv = {"starburst": PAPER["size_starburst_kpc"], "main sequence": PAPER["size_ms_kpc"]}
+        pv = {"starburst": KROSS_PAPER["size_starburst_kpc"], "main sequence": KROSS_PAPER["size_ms_kpc"]}
         for i, c in enumerate(sizes["class"]):
             if c in pv:
                 ax.errorbar(i + 0.15, pv[c][0], yerr=pv[c][1], fmt="s", mfc="none", color=C_PAPER, capsize=3,

@@ -161,7 +161,7 @@ def plot_ns_frame(ldss3_dir, mask: str | None = None, slit_id: int | None = None
     matplotlib.figure.Figure
         The two-panel figure.
     """
-    from ..ldss3.io import list_masks, read_design, read_raw_frames
+    from ..ldss3.survey_files import list_masks, read_design, read_raw_frames
 
     mask = mask or list_masks(ldss3_dir)[0]
     mask_dir = Path(ldss3_dir) / "masks" / mask

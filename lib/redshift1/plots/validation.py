@@ -333,12 +333,15 @@ def plot_slopes(slopes: Table):
 
 
 def plot_paper_ratios(table: Table):
-    """Compendium/paper and truth/paper for every row of the paper-vs-compendium table.
+    """Compendium/paper and truth/paper for every row of the paper-vs-compendium table, with
+    their 95 % intervals (bars), the paper's quoted uncertainty (grey band per row) and the
+    verdicts: a filled marker where the compendium agrees with the paper, open where not.
 
     Parameters
     ----------
     table : astropy.table.Table
-        The paper-vs-compendium table (``paper``, ``compendium``, ``truth``).
+        The paper-vs-compendium table (``paper``, ``compendium``, ``truth``, their intervals
+        and verdicts).
 
     Returns
     -------
@@ -346,26 +349,48 @@ def plot_paper_ratios(table: Table):
         The figure.
     """
     n = len(table)
-    fig, ax = plt.subplots(figsize=(9, 0.22 * n + 1.5))
+    fig, ax = plt.subplots(figsize=(11, 0.22 * n + 1.9))
     y = np.arange(n)[::-1]
     paper = np.asarray(table["paper"], float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rc = np.asarray(table["compendium"], float) / paper
-        rt = np.asarray(table["truth"], float) / paper
+    have = set(table.colnames)
+
+    def ratio(name):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(table[name], float) / paper if name in have else np.full(n, np.nan)
+
     clip = lambda v: np.clip(v, 1e-2, 1e2)   # noqa: E731
-    ok = np.isfinite(rc) & (rc > 0)
-    ax.plot(clip(rc[ok]), y[ok], "o", color="C0", ms=4, label="compendium / paper")
-    ok = np.isfinite(rt) & (rt > 0)
-    ax.plot(clip(rt[ok]), y[ok], "x", color="k", ms=5, label="truth / paper")
+    plo, phi = ratio("paper_lo"), ratio("paper_hi")
+    lo_p, hi_p = np.fmin(plo, phi), np.fmax(plo, phi)      # a negative paper value flips its interval
+    for yi, a, b in zip(y, lo_p, hi_p):
+        if np.isfinite(a) and np.isfinite(b) and a > 0 and b > a:
+            ax.fill_betweenx([yi - 0.35, yi + 0.35], clip(a), clip(b), color="0.85", lw=0)
+    agrees = np.asarray(table["agrees"], bool) if "agrees" in have else np.ones(n, bool)
+    for name, off, color, marker, label in (("compendium", 0.12, "C0", "o", "compendium / paper"),
+                                            ("truth", -0.12, "k", "x", "truth / paper")):
+        r, rl, rh = ratio(name), ratio(f"{name}_lo"), ratio(f"{name}_hi")
+        lo, hi = np.fmin(rl, rh), np.fmax(rl, rh)
+        ok = np.isfinite(r) & (r > 0)
+        bars = ok & np.isfinite(lo) & np.isfinite(hi) & (lo > 0)
+        ax.hlines(y[bars] + off, clip(lo[bars]), clip(hi[bars]), color=color, lw=1.0, alpha=0.7)
+        if name == "compendium":
+            ax.plot(clip(r[ok & agrees]), y[ok & agrees] + off, marker, color=color, ms=4,
+                    label=f"{label} (agrees with the paper)")
+            ax.plot(clip(r[ok & ~agrees]), y[ok & ~agrees] + off, marker, color=color, ms=4, mfc="none",
+                    label=f"{label} (does not agree)")
+        else:
+            ax.plot(clip(r[ok]), y[ok] + off, marker, color=color, ms=5, label=label)
     ax.axvline(1, color=C_PAPER, lw=0.8)
     ax.set_xscale("log")
     ax.set_xlim(8e-3, 1.25e2)
     ax.set_yticks(y)
     ax.set_ylim(-0.8, n - 0.2)
     ax.set_yticklabels([str(q)[:70] for q in table["quantity"]], fontsize=7)
-    ax.set_xlabel("ratio to the paper's value (negative ratios not shown; clipped at 0.01 and 100)", fontsize=8)
-    ax.legend(fontsize=8, loc="lower right")
-    ax.set_title(f"Paper vs compendium ({table.meta.get('preset', '')} preset)", fontsize=10)
+    ax.set_xlabel("ratio to the paper's value (bars: 95% intervals; grey: the paper's quoted uncertainty;\n"
+                  "negative ratios not shown; clipped at 0.01 and 100)", fontsize=8)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    summary = table.meta.get("summary", "")
+    ax.set_title(f"Paper vs compendium ({table.meta.get('preset', '')} preset)" + (f"\n{summary}" if summary else ""),
+                 fontsize=10)
     fig.tight_layout()
     return fig
 

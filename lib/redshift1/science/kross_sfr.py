@@ -25,7 +25,8 @@ from ..flags import column_cells, split_flags
 from ..kmos.spectra import VETOES
 from .kross_flags import sfr_flags
 from ..columns import flags, strings, values
-from .kross_tables import PAPER_TABLE2, align
+from ..validation.paper import KROSS_TABLE2
+from .kross_tables import align
 
 FLUX_UNIT = u.erg / u.s / u.cm**2
 LN10 = np.log(10.0)
@@ -374,7 +375,7 @@ def table2(targets: Table, sfr_table: Table, sizes: Table | None = None, spectra
         if name == "Hα no size" and not m.any():
             continue
         med = [float(np.nanmedian(a[m])) if np.isfinite(a[m]).any() else np.nan for a in (r_z, k, sfr_sed)]
-        paper = PAPER_TABLE2.get(name, (-1, np.nan, np.nan, np.nan))
+        paper = KROSS_TABLE2.get(name, (-1, np.nan, np.nan, np.nan))
         rows.append((name, int(m.sum()), *med, *paper))
     t = Table(rows=rows, names=("subsample", "n", "r_z_median", "k_median", "sfr_sed_median",
                                 "paper_n", "paper_r_z", "paper_k", "paper_sfr_sed"),

@@ -1,6 +1,6 @@
 """Shared plumbing of the KROSS science notebooks (04–06): joining products by id
-(columns are read with :mod:`redshift1.columns`), the paper's numbers (for comparison only) and
-the merged fit summary ``kross_fits.json``.
+(columns are read with :mod:`redshift1.columns`) and the merged fit summary ``kross_fits.json``
+(the paper's numbers live in :mod:`redshift1.validation.paper`).
 
 Every product table of notebooks 04–06 holds one row per target of ``kmos/targets.ecsv``
 in the catalogue's order: :func:`align` puts an upstream product in that order and marks
@@ -22,28 +22,6 @@ from ..io import write_json
 
 #: Δ(sSFR) bins of KROSS Figs. 3 and 4 (linear Δ = sSFR / sSFR_MS)
 DELTA_EDGES = (0.1, 0.5, 1.0, 2.0, 10.0)
-
-#: What Magdis et al. (2016) report: used ONLY as comparison columns and reference lines.
-PAPER = {
-    "n_targets": 487, "n_halpha": 437, "n_resolved": 374, "n_unresolved": 63, "n_undetected": 50,
-    "n_nii": 190, "n_nii_near_sky": 113, "n_nii_upper_limit": 134,
-    "median_sfr": 7.0, "sfr_range": (0.15, 330.0),
-    "median_r_half_kpc": 5.1, "mean_r_half_kpc": 5.4, "r_half_range_kpc": (1.4, 22.3),
-    "resolved_ms_slope": 0.91, "resolved_ms_intercept": -8.21, "resolved_ms_scatter": 0.25,
-    "sigma_delta_slope": 1.09, "spearman_p": 3e-19,
-    "size_starburst_kpc": (4.2, 0.5), "size_ms_kpc": (5.2, 0.3),
-    "mean_oh": (8.64, 0.02), "oh_delta_slope": -0.32, "halpha_to_stellar_size": 1.3, "n_hst": 117,
-}
-
-#: KROSS Table 2: N, <r−z>, <K>, <SFR_SED> per subsample (comparison columns only)
-PAPER_TABLE2 = {
-    "Total": (487, 0.98, 21.1, 4.8),
-    "Hα": (437, 0.95, 21.2, 6.8),
-    "Hα resolved": (374, 0.90, 21.2, 7.2),
-    "Hα unresolved": (63, 1.27, 20.6, 2.0),
-    "Hα undetected": (50, 1.32, 20.5, 1.2),
-    "[NII]": (190, 0.95, 21.3, 6.0),
-}
 
 
 def align(ids, table: Table, name: str = "table") -> tuple[Table, np.ndarray]:

@@ -159,7 +159,7 @@ def assign_poii(slits: Table, lines: Table, multiline: Table, photometry: dict, 
     ``not_in_photometry`` (the slit's ``object_id`` is in no field's catalogue: the object
     keeps its row, with NaN photometry and P, and is left out of everything that needs them).
     ``pdf_norm`` is the integral of the object's photo-z PDF as read (1 if it was normalised;
-    :func:`redshift1.ldss3.io.read_photoz_pdf` renormalises and records the others).
+    :func:`redshift1.ldss3.survey_files.read_photoz_pdf` renormalises and records the others).
     A ``pdf_row`` beyond the PDF file's rows raises :class:`~redshift1.errors.DataFormatError`.
 
     Parameters

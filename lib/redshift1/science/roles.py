@@ -1,17 +1,20 @@
-"""The ROLES science steps of notebooks 09 and 10, as functions of the run folders.
+"""The ROLES science of notebooks 09 and 10 on the walk's products: the algorithms that
+:mod:`redshift1.steps.ldss3_redshifts` and :mod:`redshift1.steps.lf_sfrd` orchestrate.
 
-* :func:`redshift_step` (09) -- P([OII]) per observed object (:mod:`.poii`), counts per
-  P class and field, spectroscopic completeness per K bin; products ``roles_poii.ecsv``
-  and ``roles_completeness.ecsv``.
-* :func:`lf_sfrd_step` (10) -- V_max (K limit and the wavelength-dependent [OII] limit),
-  the [OII] luminosity function and its faint-end slope, SFR([OII]) and the SFR density
-  per mass bin (nominal and G10-corrected, plus the higher-mass comparison sample and the
-  §4.2.1 test with upper limits); products ``roles_galaxies.ecsv``, ``roles_lf.ecsv``,
-  ``roles_sfrd.ecsv``, ``roles_table2_vs_paper.ecsv`` and ``table2_sfrd.ecsv``.
+* :func:`likely_oii_objects` -- objects whose photo-z makes their line [OII] (08's aperture
+  correction);
+* :func:`completeness_per_field` and :func:`p_class_counts` -- notebook 09's completeness
+  per K bin (ROLES eqs. 10-11) and the counts per P([OII]) class;
+* :func:`sample_status` -- **the** ROLES sample selection (window, flux limit, K range,
+  P([OII]), V_max, completeness), used by notebook 10 and the explorer alike;
+* :func:`lf_galaxies`, :func:`lf_per_field`, :func:`sfrd_per_mass_bin`,
+  :func:`upper_limits`, :func:`table2_vs_paper` -- the stages of notebook 10: V_max
+  (K limit and the wavelength-dependent [OII] limit), the [OII] LF and its faint-end slope,
+  the SFR density per mass bin (nominal and G10-corrected, the higher-mass comparison
+  sample, and the §4.2.1 test with upper limits).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,63 +23,120 @@ from astropy.io import fits
 from astropy.table import Table, vstack
 
 from ..cosmology import ROLES_COSMO
-from ..errors import DataFormatError, MissingInputError
-from ..io import write_table
-from ..ldss3.doubt import completeness_doubts, poii_doubts
-from ..ldss3 import io as lio
+from ..errors import Redshift1Error
+from ..ldss3 import survey_files as lio
 from ..ldss3.reduce import survey_root
 from .lf import fit_faint_end, luminosity_function
-from ..ldss3.purity import chance_reproduction, neiii_fraction, purity_from_repeats
-from .poii import LINE_REST, LINE_WINDOWS, assign_poii, calibrate_p, completeness, oii_line_density
+from .poii import LINE_REST, LINE_WINDOWS, completeness, p_oii
 from .sfr import g10_correction, line_luminosity, sfr_from_oii
-from .sfrd import PAPER_TABLE2, RHO_UNIT, TABLE2_COLUMNS, comparison_sfrd, mass_at_z, sfrd_table
-from .vmax import flux_visibility, k_visibility, vmax, window_volume, z_grid
+from ..validation.paper import ROLES_TABLE2
+from .sfrd import RHO_UNIT, TABLE2_COLUMNS, comparison_sfrd, mass_at_z, sfrd_table
+from .vmax import flux_visibility, k_visibility, vmax
 
-__all__ = ["redshift_step", "lf_sfrd_step", "LFResult", "DEFAULT_MASS_BINS", "load_fields"]
+__all__ = ["DEFAULT_MASS_BINS", "SAMPLE_STATUS", "load_fields", "likely_oii_objects", "completeness_per_field",
+           "p_class_counts", "completeness_of", "sample_status", "lf_galaxies", "lf_per_field", "sfrd_per_mass_bin",
+           "upper_limits", "table2", "table2_vs_paper"]
 
 #: ROLES Table 2 mass bins (log M*): CDFS, FIRES and the higher-mass comparison sample
 DEFAULT_MASS_BINS = {"CDFS": [8.5, 8.9, 9.1, 9.3, 9.5], "FIRES": [8.5, 9.2, 9.5, 9.8],
                      "HIGHMASS": [9.8, 10.2, 10.5, 10.8, 11.2]}
 
-
-def _need(path: Path, step: str) -> Path:
-    if not Path(path).is_file():
-        raise MissingInputError(f"{path}: missing; run {step} first")
-    return Path(path)
+#: the ROLES sample selection, in the order the cuts apply (a galaxy gets the first it fails)
+SAMPLE_STATUS = {
+    "in_sample": "in the LF and SFR-density sample",
+    "outside_window": "z([OII]) outside the [OII] window of the filter",
+    "below_flux_limit": "line flux below the adopted mask's flux limit at its wavelength",
+    "outside_k_range": "K outside the ROLES selection range",
+    "p_oii_zero": "P([OII]) = 0",
+    "vmax_zero": "V_max = 0 (not visible anywhere in the window)",
+    "no_completeness": "no spectroscopic completeness at its K",
+}
 
 
 def load_fields(data_dir, fields):
-    """Photometric catalogues and photo-z PDFs of the fields: ``({field: table}, {field: (z, pdf, ids)})``."""
+    """Photometric catalogues and photo-z PDFs of the fields.
+
+    Parameters
+    ----------
+    data_dir : path-like
+        The survey folder (or its ``ldss3`` folder).
+    fields : iterable of str
+        Field names (``CDFS``, ``FIRES``).
+
+    Returns
+    -------
+    photometry : dict of str to `~astropy.table.Table`
+    pdfs : dict of str to tuple
+        Per field ``(z_grid, pdf, ids)``.
+    """
     root = survey_root(data_dir)
     phot = {f: lio.read_photometry(root, f) for f in fields}
     pdfs = {f: lio.read_photoz_pdf(root, f) for f in fields}
     return phot, pdfs
 
 
-def redshift_step(data_dir, products_dir, clamp_lo: float = 0.1, clamp_hi: float = 0.9,
-                  k_range=(22.5, 24.0), k_step: float = 0.25, use_zspec: bool = False, calibrate: bool = True):
-    """P([OII]) and completeness (09). Returns ``(poii, completeness, counts, (phot, pdfs))``.
+def likely_oii_objects(root, slits: Table, min_p: float = 0.9):
+    """Objects on slits whose photo-z PDF puts more than ``min_p`` of the four line windows'
+    probability in the [OII] window: their bright lines calibrate the [OII] aperture correction.
 
-    ``calibrate``: multiply ROLES' P by the probability that the line is real and not [NeIII]
-    (:func:`redshift1.science.poii.calibrate_p`); False gives the paper's P."""
-    products = Path(products_dir)
-    slits = Table.read(_need(products / "ldss3_slit_summary.ecsv", "08_ldss3_detect"))
-    lines = Table.read(_need(products / "ldss3_lines.ecsv", "08_ldss3_detect"))
-    ml = Table.read(_need(products / "ldss3_multiline.ecsv", "08_ldss3_detect"))
-    fields = sorted(set(np.asarray(slits["field"]).tolist()))
-    phot, pdfs = load_fields(data_dir, fields)
-    poii = assign_poii(slits, lines, ml, phot, pdfs, clamp_lo, clamp_hi)
-    if calibrate:      # issue 12: P([OII]) that matches the fraction truly [OII]
-        rep_path = products / "ldss3_repeats.ecsv"
-        rep = Table.read(rep_path) if rep_path.is_file() else None
-        calibrate_p(poii, purity_from_repeats(rep, chance_reproduction(lines, rep)), neiii_fraction(lines),
-                    line_density=oii_line_density(poii, phot, pdfs))
-    # completeness per K bin and field (galaxies with a good slit)
+    Parameters
+    ----------
+    root : path-like
+        The survey's ``ldss3`` folder.
+    slits : `~astropy.table.Table`
+        Slits with ``field`` and ``object_id``.
+    min_p : float
+        Raw P([OII]) above which an object counts.
+
+    Returns
+    -------
+    set of str or None
+        The object ids; None when the photometry cannot be read (then all bright lines are used).
+    """
+    out = set()
+    try:
+        for f in sorted(set(np.asarray(slits["field"]).tolist())):
+            phot = lio.read_photometry(root, f)
+            z, pdf, _ = lio.read_photoz_pdf(root, f)
+            on = np.isin(np.asarray(phot["id"]), np.asarray(slits["object_id"]))
+            rows = np.asarray(phot["pdf_row"], int)[on]
+            if np.any(rows >= pdf.shape[0]):        # named by 09 (assign_poii); here: no selection
+                return None
+            raw, _ = p_oii(z, pdf[rows])
+            out |= set(np.asarray(phot["id"])[on][raw > min_p].tolist())
+    except Redshift1Error:
+        return None
+    return out
+
+
+def completeness_per_field(slits: Table, phot: dict, pdfs: dict, k_range, k_step: float,
+                           use_zspec: bool = False) -> Table:
+    """Spectroscopic completeness per K bin and field (ROLES eqs. 10-11), from the ROLES targets
+    with a good slit.
+
+    Parameters
+    ----------
+    slits : `~astropy.table.Table`
+        Notebook 08's slit summary (``status``, ``is_roles_target``, ``object_id``).
+    phot, pdfs : dict
+        Per field, the photometric catalogue and ``(z_grid, pdf, ids)`` (:func:`load_fields`).
+    k_range : tuple of float
+        K limits of the selection.
+    k_step : float
+        Width of the K bins (mag).
+    use_zspec : bool
+        Delta functions at public spectroscopic redshifts instead of the PDFs.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        One row per field and K bin (and each field's ``all`` row), with ``W``.
+    """
     good_tgt = np.asarray(slits["status"]) == "ok"
     good_tgt &= np.asarray(slits["is_roles_target"], bool)
     targeted = set(np.asarray(slits["object_id"])[good_tgt].tolist())
     comp = []
-    for f in fields:
+    for f in sorted(phot):
         z, pdf, _ = pdfs[f]
         c = completeness(phot[f], z, pdf, targeted, k_range, k_step, use_zspec=use_zspec)
         c.add_column([f] * len(c), name="field", index=0)
@@ -86,16 +146,22 @@ def redshift_step(data_dir, products_dir, clamp_lo: float = 0.1, clamp_hi: float
                                 "the photo-z PDF integrated over the [OII] window (ROLES eqs. 10-11)")
     comp.meta["window"] = list(LINE_WINDOWS["OII"])
     comp.meta["use_zspec"] = use_zspec
-    counts = p_class_counts(poii)
-    poii["doubt"] = poii_doubts(poii, lines, clamp_lo, clamp_hi)       # issue 17: doubt visible
-    comp["doubt"] = completeness_doubts(comp)
-    write_table(poii, products / "roles_poii.ecsv")
-    write_table(comp, products / "roles_completeness.ecsv")
-    return poii, comp, counts, (phot, pdfs)
+    return comp
 
 
 def p_class_counts(poii: Table) -> Table:
-    """Detected ROLES targets per field by P([OII]) class (P < 0.1 -> 0, 0.1-0.9, > 0.9 -> 1)."""
+    """Detected ROLES targets per field by P([OII]) class (P < 0.1 -> 0, 0.1-0.9, > 0.9 -> 1).
+
+    Parameters
+    ----------
+    poii : `~astropy.table.Table`
+        Notebook 09's per-object table (``roles_poii.ecsv``).
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        Per field: detected, the three P classes, the sum of P and the number of targets.
+    """
     rows = []
     det = np.asarray(poii["status"]) == "detected"
     for f in sorted(set(np.asarray(poii["field"]).tolist())):
@@ -108,22 +174,23 @@ def p_class_counts(poii: Table) -> Table:
     return Table(rows=rows)
 
 
-@dataclass
-class LFResult:
-    galaxies: Table
-    lf: Table
-    slope: dict
-    sfrd: Table
-    table2: Table
-    comparison: Table
-    limit: Table
-    limit_mask: str
-    volumes: dict
-    upper_limits: Table | None = None
-    summary: dict = field(default_factory=dict)
+def completeness_of(comp: Table, fld: str, k) -> np.ndarray:
+    """Completeness W of galaxies of magnitude ``k`` in field ``fld`` (NaN outside the K bins).
 
+    Parameters
+    ----------
+    comp : `~astropy.table.Table`
+        Notebook 09's completeness table (``roles_completeness.ecsv``).
+    fld : str
+        Field.
+    k : array-like
+        K magnitudes (AB).
 
-def _completeness_of(comp: Table, fld: str, k):
+    Returns
+    -------
+    ndarray
+        W of each galaxy's K bin (bins are ``K_lo < K <= K_hi``).
+    """
     c = comp[(np.asarray(comp["field"]) == fld) & (np.asarray(comp["bin"]) != "all")]
     lo, hi, w = (np.asarray(c[n], float) for n in ("K_lo", "K_hi", "W"))
     k = np.asarray(k, float)
@@ -133,48 +200,80 @@ def _completeness_of(comp: Table, fld: str, k):
     return out
 
 
-def lf_sfrd_step(data_dir, products_dir, figures_dir, mass_bins=None, lf_edges=None, fit_range=(40.6, 42.0),
-                 limit_nsigma: float = 4.0, limit_mask: str = "", k_range=(22.5, 24.0), kcorr: bool = True,
-                 upper_limit_field: str = "CDFS", n_z: int = 400) -> LFResult:
-    """V_max, [OII] LF, SFR density per mass bin (10); see the module docstring.
+def sample_status(z, flux, flux_limit, k, k_range, p_oii=None, vmax=None, completeness=None) -> np.ndarray:
+    """The ROLES sample selection of detected galaxies: each one's :data:`SAMPLE_STATUS`.
 
-    Every table goes to ``products_dir``; ``figures_dir`` is accepted for the notebooks' common
-    call signature, but this step draws no figure (notebook 10 does).
+    The cuts apply in order (a galaxy gets the first it fails): [OII] window, flux limit,
+    K range, then -- when given -- P([OII]) > 0, V_max > 0 and a completeness > 0. Notebook
+    10 (:func:`lf_galaxies`) and the explorer (:mod:`redshift1.explore.roles`) both select
+    with this function.
+
+    Parameters
+    ----------
+    z : array-like
+        Redshift if the line is [OII].
+    flux, flux_limit : array-like
+        Line flux and the adopted flux limit at the line's wavelength (same unit; NaN fails).
+    k : array-like
+        K magnitude (AB).
+    k_range : tuple of float
+        ``(bright, faint)``: in range when ``bright < K <= faint``.
+    p_oii, vmax, completeness : array-like, optional
+        P([OII]), V_max and W; a cut is skipped when its quantity is None.
+
+    Returns
+    -------
+    ndarray of str
+        ``in_sample`` or the name of the first cut failed.
     """
-    products = Path(products_dir)
-    mass_bins = {**DEFAULT_MASS_BINS, **(mass_bins or {})}
-    lf_edges = np.round(np.arange(39.5, 42.76, 0.25), 3) if lf_edges is None else np.asarray(lf_edges, float)
-    poii = Table.read(_need(products / "roles_poii.ecsv", "09_ldss3_redshifts"))
-    comp = Table.read(_need(products / "roles_completeness.ecsv", "09_ldss3_redshifts"))
-    lim_tab = Table.read(_need(products / "ldss3_flux_limits.ecsv", "08_ldss3_detect"))
-    lim_wave = np.asarray(lim_tab["wavelength"], float)
-    masks = [c for c in lim_tab.colnames if c != "wavelength"]
-    if limit_mask:
-        if limit_mask not in masks:
-            raise DataFormatError(f"{products / 'ldss3_flux_limits.ecsv'}: no mask {limit_mask!r}")
-        lmask = limit_mask
-    else:
-        lmask = str(lim_tab.meta.get("shallowest_mask", masks[0]))
-    scale = limit_nsigma / float(lim_tab.meta.get("nsigma", 4.0))
-    lim_flux = np.asarray(lim_tab[lmask], float) * scale
-    fields = sorted(set(np.asarray(poii["field"]).tolist()))
-    phot, _ = load_fields(data_dir, fields)
-    area = {f: float(phot[f].meta.get("area_arcmin2", np.nan)) for f in fields}
-    zg, dzg = z_grid(LINE_WINDOWS["OII"], n_z)
+    z, flux, flux_limit, k = (np.asarray(a, float) for a in (z, flux, flux_limit, k))
+    zwin = LINE_WINDOWS["OII"]
+    status = np.array(["in_sample"] * len(z), dtype="U24")
+    status[~((z >= zwin[0]) & (z <= zwin[1]))] = "outside_window"
+    status[(status == "in_sample") & ~(flux >= flux_limit)] = "below_flux_limit"
+    status[(status == "in_sample") & ~((k > k_range[0]) & (k <= k_range[1]))] = "outside_k_range"
+    if p_oii is not None:       # a NaN P([OII]) is not a zero one
+        status[(status == "in_sample") & (np.asarray(p_oii, float) <= 0)] = "p_oii_zero"
+    for name, value in (("vmax_zero", vmax), ("no_completeness", completeness)):
+        if value is not None:   # NaN fails these: no volume, no completeness
+            status[(status == "in_sample") & ~(np.asarray(value, float) > 0)] = name
+    return status
 
-    # ---------------------------------------------------------------- the sample
+
+def lf_galaxies(poii: Table, comp: Table, area: dict, lim_wave, lim_flux, k_range, kcorr: bool, zg, dzg) -> Table:
+    """Notebook 10's sample: the detected galaxies with L([OII]), SFR (eq. 9), M* at z([OII]),
+    V_max (K limit and the wavelength-dependent [OII] limit), completeness and ``status``
+    (:func:`sample_status`).
+
+    Parameters
+    ----------
+    poii : `~astropy.table.Table`
+        Notebook 09's per-object table (only ``status == "detected"`` rows are used).
+    comp : `~astropy.table.Table`
+        Notebook 09's completeness table.
+    area : dict of str to float
+        Field area (arcmin²).
+    lim_wave, lim_flux : ndarray
+        The adopted flux-limit curve: wavelength (Å) and flux (erg/s/cm²).
+    k_range : tuple of float
+        K limits.
+    kcorr : bool
+        Differential K-band k-correction in V_max.
+    zg, dzg : ndarray
+        Redshift grid of the [OII] window and its steps (:func:`redshift1.science.vmax.z_grid`).
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        ``roles_galaxies.ecsv`` (without its ``flux_limit_mask`` and ``limit_nsigma`` metadata).
+    """
     g = poii[np.asarray(poii["status"]) == "detected"]
+    fields = sorted(area)
     z = np.asarray(g["z_oii"], float)
     flux = np.asarray(g["flux"], float)
     p = np.asarray(g["p_oii"], float)
     kmag = np.asarray(g["K"], float)
     lim_here = np.interp(np.asarray(g["wavelength"], float), lim_wave, lim_flux, left=np.nan, right=np.nan)
-    status = np.array(["in_sample"] * len(g), dtype="U24")
-    zwin = LINE_WINDOWS["OII"]
-    status[~((z >= zwin[0]) & (z <= zwin[1]))] = "outside_window"
-    status[(status == "in_sample") & ~(flux >= lim_here)] = "below_flux_limit"
-    status[(status == "in_sample") & ~((kmag > k_range[0]) & (kmag <= k_range[1]))] = "outside_k_range"
-    status[(status == "in_sample") & (p <= 0)] = "p_oii_zero"
     zz = np.where(np.isfinite(z), z, 1.0)
     lum = line_luminosity(np.where(flux > 0, flux, np.nan), zz, ROLES_COSMO).value
     logl = np.log10(lum)
@@ -183,15 +282,12 @@ def lf_sfrd_step(data_dir, products_dir, figures_dir, mass_bins=None, lf_edges=N
     vis_k = k_visibility(kmag, zz, zg, k_range, ROLES_COSMO, kcorr)
     vis_f = flux_visibility(np.where(np.isfinite(flux), flux, 0.0), zz, zg, lim_wave, lim_flux, ROLES_COSMO)
     vm = np.zeros(len(g))
-    for f in fields:
-        s = np.asarray(g["field"]) == f
-        vm[s] = vmax(vis_k[s] & vis_f[s], zg, dzg, area[f])
     W = np.zeros(len(g))
     for f in fields:
         s = np.asarray(g["field"]) == f
-        W[s] = _completeness_of(comp, f, kmag[s])
-    status[(status == "in_sample") & ~(vm > 0)] = "vmax_zero"
-    status[(status == "in_sample") & ~(W > 0)] = "no_completeness"
+        vm[s] = vmax(vis_k[s] & vis_f[s], zg, dzg, area[f])
+        W[s] = completeness_of(comp, f, kmag[s])
+    status = sample_status(z, flux, lim_here, kmag, k_range, p, vm, W)
     gal = Table()
     for c in ("id", "field", "K", "z_phot", "wavelength", "sigma", "flux", "flux_err", "p_oii", "p_source"):
         gal[c] = g[c]
@@ -206,15 +302,41 @@ def lf_sfrd_step(data_dir, products_dir, figures_dir, mass_bins=None, lf_edges=N
     gal["status"] = status
     gal.meta["description"] = ("ROLES [OII] detections with V_max (K limit + wavelength-dependent [OII] limit), "
                                "L([OII]), SFR (eq. 9), mass at z([OII]); status says whether in the LF/SFRD sample")
-    gal.meta["flux_limit_mask"] = lmask
-    gal.meta["limit_nsigma"] = limit_nsigma
-    ins = status == "in_sample"
+    return gal
 
-    # ---------------------------------------------------------------- luminosity function
+
+def _columns(gal: Table, in_sample, field: str, *names):
+    s = in_sample & (np.asarray(gal["field"]) == field)
+    return [np.asarray(gal[n], float)[s] for n in names]
+
+
+def lf_per_field(gal: Table, fields, lf_edges, fit_range) -> tuple[Table, dict]:
+    """The [OII] luminosity function per field (1/V_max, Gehrels errors on effective numbers)
+    and its faint-end power-law slope, per field and for both fields.
+
+    Parameters
+    ----------
+    gal : `~astropy.table.Table`
+        :func:`lf_galaxies` (``status == "in_sample"`` rows are used).
+    fields : list of str
+        Fields, in the order of the table's rows (a field without galaxies gets empty bins).
+    lf_edges : array-like
+        log L([OII]) bin edges.
+    fit_range : tuple of float
+        log L range of the faint-end fit.
+
+    Returns
+    -------
+    lf : `~astropy.table.Table`
+        ``roles_lf.ecsv``.
+    slopes : dict
+        ``{"both_fields" | field: {"alpha", "alpha_err", "log_phi_41", "n_bins"}}``.
+    """
+    ins = np.asarray(gal["status"]) == "in_sample"
     lfs, slopes = [], {}
     for f in fields:
-        s = ins & (np.asarray(gal["field"]) == f)
-        t = luminosity_function(logl[s], p[s], vm[s], W[s], lf_edges)
+        logl, p, vm, W = _columns(gal, ins, f, "log_l_oii", "p_oii", "vmax", "completeness")
+        t = luminosity_function(logl, p, vm, W, lf_edges)
         t.add_column([f] * len(t), name="field", index=0)
         lfs.append(t)
     lf = vstack(lfs)
@@ -228,67 +350,86 @@ def lf_sfrd_step(data_dir, products_dir, figures_dir, mass_bins=None, lf_edges=N
     lf.meta["description"] = "[OII] luminosity function per field (1/V_max, Gehrels errors on effective numbers)"
     lf.meta["faint_end"] = slopes
     lf.meta["fit_range"] = list(fit_range)
+    return lf, slopes
 
-    # ---------------------------------------------------------------- SFR density
+
+def sfrd_per_mass_bin(gal: Table, fields, mass_bins: dict, comparison: Table | None = None,
+                      upper: Table | None = None, upper_field: str = "CDFS") -> Table:
+    """SFR density per stellar-mass bin (ROLES eq. 18), nominal and G10-corrected, per field;
+    the higher-mass comparison sample; and the §4.2.1 test (``rho_sfr_with_limits``).
+
+    Parameters
+    ----------
+    gal : `~astropy.table.Table`
+        :func:`lf_galaxies`.
+    fields : list of str
+        Fields, in the order of the table's rows.
+    mass_bins : dict of str to list of float
+        log M* bin edges per field and ``HIGHMASS``; fields without their own use ``CDFS``'s.
+    comparison : `~astropy.table.Table`, optional
+        The higher-mass comparison catalogue (rows ``HIGHMASS``).
+    upper : `~astropy.table.Table`, optional
+        :func:`upper_limits` of ``upper_field`` (None or empty: no §4.2.1 column values).
+    upper_field : str
+        The field of ``upper``.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        ``roles_sfrd.ecsv``.
+    """
+    ins = np.asarray(gal["status"]) == "in_sample"
+    sfr = np.asarray(gal["sfr_oii"], float)
+    logm_all = np.asarray(gal["logmstar"], float)
     tabs = []
-    for kind, sfr_k in (("nominal", sfr), ("g10", sfr / g10_correction(logm))):
+    for kind, sfr_k in (("nominal", sfr), ("g10", sfr / g10_correction(logm_all))):
         for f in fields:
             s = ins & (np.asarray(gal["field"]) == f)
-            t = sfrd_table(f, logm[s], sfr_k[s], p[s], vm[s], W[s], mass_bins.get(f, mass_bins["CDFS"]))
+            logm, p, vm, W = _columns(gal, ins, f, "logmstar", "p_oii", "vmax", "completeness")
+            t = sfrd_table(f, logm, sfr_k[s], p, vm, W, mass_bins.get(f, mass_bins["CDFS"]))
             t["sfr_estimator"] = kind
             tabs.append(t)
-    comp_tab = None
-    try:
-        comp_tab = lio.read_comparison(survey_root(data_dir))
-    except MissingInputError:
-        comp_tab = None
-    if comp_tab is not None:
+    if comparison is not None:
         for kind, g10 in (("nominal", False), ("g10", True)):
-            t = comparison_sfrd(comp_tab, mass_bins["HIGHMASS"], g10=g10, name="HIGHMASS")
+            t = comparison_sfrd(comparison, mass_bins["HIGHMASS"], g10=g10, name="HIGHMASS")
             t["sfr_estimator"] = kind
             tabs.append(t)
     sfrd = vstack(tabs)
-    # §4.2.1: add 4-sigma upper limits of undetected targets
-    ul = upper_limits(poii, products, upper_limit_field, limit_nsigma, zg, dzg, area, comp, k_range, kcorr,
-                      lim_wave, lim_flux)
     sfrd["rho_sfr_with_limits"] = np.nan * RHO_UNIT
-    if ul is not None and len(ul):
-        f = upper_limit_field
-        s = ins & (np.asarray(gal["field"]) == f)
-        um = np.asarray(ul["status"]) == "in_sample"
-        lm = np.concatenate([logm[s], np.asarray(ul["logmstar"], float)[um]])
-        sf = np.concatenate([sfr[s], np.asarray(ul["sfr_oii"], float)[um]])
-        pp = np.concatenate([p[s], np.asarray(ul["p_oii"], float)[um]])
-        vv = np.concatenate([vm[s], np.asarray(ul["vmax"], float)[um]])
-        ww = np.concatenate([W[s], np.asarray(ul["completeness"], float)[um]])
+    if upper is not None and len(upper):
+        f = upper_field
+        um = np.asarray(upper["status"]) == "in_sample"
+        own = _columns(gal, ins, f, "logmstar", "sfr_oii", "p_oii", "vmax", "completeness")
+        add = [np.asarray(upper[n], float)[um] for n in ("logmstar", "sfr_oii", "p_oii", "vmax", "completeness")]
+        lm, sf, pp, vv, ww = (np.concatenate([a, b]) for a, b in zip(own, add))
         t = sfrd_table(f, lm, sf, pp, vv, ww, mass_bins.get(f, mass_bins["CDFS"]))
         sel = (np.asarray(sfrd["field"]) == f) & (np.asarray(sfrd["sfr_estimator"]) == "nominal")
         sfrd["rho_sfr_with_limits"][np.flatnonzero(sel)] = np.asarray(t["rho_sfr"], float)
     sfrd.meta["description"] = ("SFR density per stellar-mass bin (ROLES eq. 18): nominal [OII] SFR (eq. 9) and "
                                 "G10-corrected; HIGHMASS = the higher-mass comparison sample; "
                                 "rho_sfr_with_limits: with 4-sigma upper limits of undetected targets added (§4.2.1)")
-    table2 = sfrd[np.asarray(sfrd["sfr_estimator"]) == "nominal"][list(TABLE2_COLUMNS)]
-    table2.meta = {"description": "ROLES Table 2 rebuilt: nominal [OII] SFR density per stellar-mass bin and field "
-                                  "(rho in Msun/yr/Mpc3/dex; lo/hi = 1-sigma Gehrels limits on effective numbers)",
-                   "cosmology": "h=0.7, Om=0.3, OL=0.7", "imf": "BG03 (as the masses)",
-                   "highmass": "HIGHMASS = the higher-mass comparison sample (comparison/highmass_z1.ecsv)"}
-    cmp = table2_vs_paper(table2)
-    # ---------------------------------------------------------------- products
-    limit = Table({"wavelength": lim_wave * u.AA, "flux_limit": lim_flux * u.erg / u.s / u.cm**2})
-    limit.meta["mask"] = lmask
-    write_table(gal, products / "roles_galaxies.ecsv")
-    write_table(lf, products / "roles_lf.ecsv")
-    write_table(sfrd, products / "roles_sfrd.ecsv")
-    write_table(cmp, products / "roles_table2_vs_paper.ecsv")
-    if ul is not None:
-        write_table(ul, products / "roles_upper_limits.ecsv")
-    write_table(table2, products / "table2_sfrd.ecsv")
-    volumes = {f: window_volume(area[f]) for f in fields}
-    volumes["total"] = sum(volumes.values())
-    summary = {"n_in_sample": {f: int((ins & (np.asarray(gal["field"]) == f)).sum()) for f in fields},
-               "status_counts": {s: int((status == s).sum()) for s in np.unique(status)},
-               "window_volume_Mpc3": volumes, "faint_end": slopes, "flux_limit_mask": lmask}
-    return LFResult(gal, lf, slopes, sfrd, table2, cmp, limit, lmask, volumes, ul, summary)
+    return sfrd
+
+
+def table2(sfrd: Table) -> Table:
+    """ROLES Table 2 rebuilt: the nominal rows of :func:`sfrd_per_mass_bin` (``table2_sfrd.ecsv``).
+
+    Parameters
+    ----------
+    sfrd : `~astropy.table.Table`
+        :func:`sfrd_per_mass_bin`.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        The Table 2 columns, with the cosmology and IMF in its metadata.
+    """
+    t = sfrd[np.asarray(sfrd["sfr_estimator"]) == "nominal"][list(TABLE2_COLUMNS)]
+    t.meta = {"description": "ROLES Table 2 rebuilt: nominal [OII] SFR density per stellar-mass bin and field "
+                             "(rho in Msun/yr/Mpc3/dex; lo/hi = 1-sigma Gehrels limits on effective numbers)",
+              "cosmology": "h=0.7, Om=0.3, OL=0.7", "imf": "BG03 (as the masses)",
+              "highmass": "HIGHMASS = the higher-mass comparison sample (comparison/highmass_z1.ecsv)"}
+    return t
 
 
 def upper_limits(poii, products, fld, nsigma, zg, dzg, area, comp, k_range, kcorr, lim_wave, lim_flux):
@@ -299,6 +440,35 @@ def upper_limits(poii, products, fld, nsigma, zg, dzg, area, comp, k_range, kcor
     line was seen, so the ratio to the other line windows does not apply); the redshift is the PDF peak inside the [OII] window
     (approximated by the photo-z when it lies inside, else the nearest window edge); the
     limit is ``nsigma`` x the 5x5-box flux error of the object's (deepest) slit there.
+
+    Parameters
+    ----------
+    poii : `~astropy.table.Table`
+        Notebook 09's per-object table (``status == "no_line"`` rows of field ``fld`` are used).
+    products : path-like
+        Products folder holding ``ldss3_slit_summary.ecsv`` and ``ldss3_slit_noise.fits``.
+    fld : str
+        The field.
+    nsigma : float
+        The limit in units of the box flux error.
+    zg, dzg : ndarray
+        Redshift grid of the [OII] window and its steps.
+    area : dict of str to float
+        Field areas (arcmin²).
+    comp : `~astropy.table.Table`
+        Notebook 09's completeness table.
+    k_range : tuple of float
+        K limits.
+    kcorr : bool
+        Differential K-band k-correction in V_max.
+    lim_wave, lim_flux : ndarray
+        The adopted flux-limit curve (Å, erg/s/cm²).
+
+    Returns
+    -------
+    `~astropy.table.Table` or None
+        ``roles_upper_limits.ecsv`` (empty without undetected targets); None when notebook
+        08's noise products are absent.
     """
     summ_p = Path(products) / "ldss3_slit_summary.ecsv"
     noise_p = Path(products) / "ldss3_slit_noise.fits"
@@ -340,7 +510,7 @@ def upper_limits(poii, products, fld, nsigma, zg, dzg, area, comp, k_range, kcor
     vis = k_visibility(kmag, z, zg, k_range, ROLES_COSMO, kcorr) & \
         flux_visibility(np.where(np.isfinite(lim), lim, 0), z, zg, lim_wave, lim_flux, ROLES_COSMO)
     vm = vmax(vis, zg, dzg, area[fld])
-    W = _completeness_of(comp, fld, kmag)
+    W = completeness_of(comp, fld, kmag)
     status[(status == "in_sample") & ~(vm > 0)] = "vmax_zero"
     status[(status == "in_sample") & ~(W > 0)] = "no_completeness"
     t = Table({"id": u_["id"], "field": u_["field"], "K": u_["K"], "z": z, "p_oii": p,
@@ -352,9 +522,21 @@ def upper_limits(poii, products, fld, nsigma, zg, dzg, area, comp, k_range, kcor
 
 
 def table2_vs_paper(table2: Table) -> Table:
-    """The rebuilt Table 2 beside ROLES' own (paper numbers as comparison columns only)."""
+    """The rebuilt Table 2 beside ROLES' own (paper numbers as comparison columns only).
+
+    Parameters
+    ----------
+    table2 : `~astropy.table.Table`
+        :func:`table2` (``table2_sfrd.ecsv``).
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        ``roles_table2_vs_paper.ecsv``: ``table2`` plus the ``paper_*`` columns (NaN, or -1
+        for ``paper_n_gal``, where the paper has no such bin).
+    """
     paper = {(f if f != "FORS2" else "HIGHMASS", lo, hi): (med, r, rl, rh, n)
-             for f, lo, hi, med, r, rl, rh, n in PAPER_TABLE2 if f != "GDDS"}
+             for f, lo, hi, med, r, rl, rh, n in ROLES_TABLE2 if f != "GDDS"}
     t = table2.copy()
     cols = {"paper_logm_median": [], "paper_rho_sfr": [], "paper_rho_sfr_lo": [], "paper_rho_sfr_hi": [],
             "paper_n_gal": []}

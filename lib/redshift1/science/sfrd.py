@@ -16,23 +16,10 @@ from .lf import binned_density
 from .sfr import g10_correction, sfr_from_oii
 from .vmax import window_volume
 
-__all__ = ["RHO_UNIT", "mass_at_z", "sfrd_table", "comparison_sfrd", "TABLE2_COLUMNS", "PAPER_TABLE2"]
+__all__ = ["RHO_UNIT", "mass_at_z", "sfrd_table", "comparison_sfrd", "TABLE2_COLUMNS"]
 
 RHO_UNIT = u.Msun / u.yr / u.Mpc**3 / u.dex
 TABLE2_COLUMNS = ("field", "logm_lo", "logm_hi", "logm_median", "rho_sfr", "rho_sfr_lo", "rho_sfr_hi", "n_gal")
-
-#: ROLES Table 2 (Gilbank et al. 2010), ρ in 1e-3 M☉/yr/Mpc³/dex: (field, M_lo, M_hi, M_med, ρ, ρ_lo, ρ_hi, N)
-PAPER_TABLE2 = (
-    ("CDFS", 8.50, 8.90, 8.77, 6.60, 2.61, 14.61, 49), ("CDFS", 8.90, 9.10, 9.02, 17.79, 15.34, 20.61, 55),
-    ("CDFS", 9.10, 9.30, 9.19, 15.85, 13.63, 18.42, 53), ("CDFS", 9.30, 9.50, 9.36, 15.28, 12.78, 18.25, 42),
-    ("FIRES", 8.50, 9.20, 9.09, 13.04, 2.63, 41.59, 30), ("FIRES", 9.20, 9.50, 9.37, 19.63, 9.32, 38.23, 33),
-    ("FIRES", 9.50, 9.80, 9.64, 13.80, 10.86, 17.48, 23),
-    ("FORS2", 9.80, 10.20, 10.04, 12.75, 10.21, 15.87, 31), ("FORS2", 10.20, 10.50, 10.42, 12.54, 9.81, 15.97, 21),
-    ("FORS2", 10.50, 10.80, 10.61, 6.43, 4.71, 8.71, 15), ("FORS2", 10.80, 11.20, 11.04, 2.83, 1.71, 4.54, 6),
-    ("GDDS", 9.80, 10.20, 9.96, 19.43, 14.02, 26.68, 13), ("GDDS", 10.20, 10.50, 10.30, 8.14, 6.18, 10.68, 17),
-    ("GDDS", 10.50, 11.15, 10.75, 5.14, 4.29, 6.15, 36),
-)
-
 
 def mass_at_z(logm_phot, z_phot, z, cosmo=ROLES_COSMO):
     """SED mass moved from ``z_phot`` to ``z``: ``log M + 2 log10(d_L(z) / d_L(z_phot))`` (data contract).

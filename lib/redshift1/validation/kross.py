@@ -30,13 +30,13 @@ import numpy as np
 from astropy.table import Table
 
 from ..columns import flags, strings, values
-from ..science.regression import fit_line, spearman
+from ..science.regression import fit_line
 from ..science.resolved import resolved_ms_sample, sigma_delta_sample, stellar_surface_density
 from ..science.kross_metallicity import z_delta_sample
-from .core import Matched, check_slope, match_ids, match_keys, robust_sigma
+from .core import Matched, check_slope, match_ids, match_keys
 
 __all__ = ["KrossInputs", "load_kross", "kross_matched", "kross_limit_checks", "truth_fits", "kross_slope_checks",
-           "kross_compendium_values", "kross_truth_values", "KROSS_NOTES"]
+           "true_log_sigma_star"]
 
 LN10 = np.log(10.0)
 
@@ -271,138 +271,3 @@ def kross_slope_checks(k: KrossInputs, tfits: dict) -> list:
                                           note=f"mean true r½(Hα)/r_e,★ of the same {tv.size} galaxies",
                                           primary="halpha_to_stellar_size" not in k.relations))
     return checks
-
-
-# --------------------------------------------------------------------------- paper-table values
-KROSS_NOTES = {
-    "kross.n_targets": "truth: galaxies in the truth catalogue",
-    "kross.n_nii_near_sky": "truth: of the compendium's [NII] non-detections, those whose [NII] at the TRUE z lies "
-                            "within the sky-distance cut of a strong OH line",
-    "kross.n_nii_upper_limit": "truth: the other [NII] non-detections",
-    "kross.psf_hwhm_mean": "truth: injected PSFs of the measured stars",
-    "kross.median_sfr": "truth: true SFR of the same Hα-detected galaxies (also min/max)",
-    "kross.median_r_half": "truth: true intrinsic r½ of the same resolved galaxies (also mean/min/max)",
-    "kross.r_half_rel_err": "compendium: median quoted error; truth: actual 1.4826 MAD of r′½/r½_true − 1",
-    "kross.resolved_ms_slope": "truth: emcee fit_line on the true Σ★, ΣSFR of the same galaxies",
-    "kross.sigma_delta_slope": "truth: emcee fit_line on the true Δ(sSFR), ΣSFR of the same galaxies",
-    "kross.spearman_p": "truth: Spearman test on the true values of the same resolved galaxies",
-    "kross.size_starburst": "truth: mean true r½ of the resolved galaxies with TRUE Δ > 2 (MS: |log Δ| ≤ 0.3)",
-    "kross.mean_oh": "truth: mean true 12+log(O/H) of the same [NII] detections",
-    "kross.oh_delta_slope": "truth: the injected Relations.oh_delta_slope",
-    "kross.oh_across_ms": "compendium/truth: |slope| x 0.6 dex",
-    "kross.halpha_to_stellar_size": "truth: mean true r½(Hα)/r_e,★ of the same galaxies (injected 1.3 x 0.08 dex scatter)",
-}
-
-
-def kross_compendium_values(k: KrossInputs, ms_band_dex: float = 0.3) -> dict:
-    """The compendium's KROSS numbers (keys of :data:`~redshift1.validation.paper.PAPER_NUMBERS`)."""
-    f = k.fits
-    v = {}
-
-    def g(name):
-        x = f.get(name)
-        return np.nan if x is None else float(x)
-
-    v["kross.n_targets"] = g("sfr_n_targets")
-    v["kross.n_halpha"] = g("sfr_n_halpha")
-    v["kross.n_resolved"] = g("n_resolved")
-    v["kross.n_unresolved"] = g("n_unresolved")
-    v["kross.n_undetected"] = (g("sfr_n_targets") - g("sfr_n_halpha"))
-    v["kross.n_nii"] = g("n_detected")
-    v["kross.n_nii_near_sky"] = g("n_near_sky_line")
-    v["kross.n_nii_upper_limit"] = g("n_upper_limit")
-    if k.psf is not None:
-        ok = strings(k.psf, "status") == "ok"
-        h = values(k.psf, "hwhm")[ok]
-        e = values(k.psf, "ellipticity")[ok]
-        spec = values(k.psf, "spectrograph")[ok]
-        if h.size:
-            v["kross.psf_hwhm_mean"], v["kross.psf_hwhm_min"], v["kross.psf_hwhm_max"] = h.mean(), h.min(), h.max()
-        v["kross.psf_ell_12"] = float(np.mean(e[spec <= 2])) if np.any(spec <= 2) else np.nan
-        v["kross.psf_ell_3"] = float(np.mean(e[spec == 3])) if np.any(spec == 3) else np.nan
-    v["kross.median_sfr"] = g("sfr_median_sfr")
-    v["kross.min_sfr"] = g("sfr_min_sfr")
-    v["kross.max_sfr"] = g("sfr_max_sfr")
-    for a in ("median", "mean", "min", "max"):
-        v[f"kross.{a}_r_half"] = g(f"{a}_r_half_kpc")
-    v["kross.r_half_rel_err"] = g("median_r_half_rel_err")
-    for a in ("slope", "intercept", "scatter"):
-        v[f"kross.resolved_ms_{a}"] = g(f"resolved_ms_{a}")
-    v["kross.sigma_delta_slope"] = g("sigma_delta_slope")
-    v["kross.spearman_p"] = g("spearman_p")
-    v["kross.size_starburst"] = g("size_starburst_kpc")
-    v["kross.size_ms"] = g("size_ms_kpc")
-    v["kross.mean_oh"] = g("mean_oh")
-    v["kross.oh_delta_slope"] = g("oh_delta_slope")
-    v["kross.oh_across_ms"] = abs(g("oh_delta_slope")) * 2 * ms_band_dex
-    v["kross.halpha_to_stellar_size"] = g("mean_halpha_to_stellar_size")
-    v["kross.n_hst"] = g("n_hst")
-    return v
-
-
-def kross_truth_values(k: KrossInputs, tfits: dict, ms_band_dex: float = 0.3, starburst_min: float = 2.0,
-                       sky_distance_aa: float = 7.0, sky_strength_min: float = 20.0) -> dict:
-    """The same statistics on the true values of the same galaxies (see :data:`KROSS_NOTES`)."""
-    from ..kmos.spectra import sky_line_distance_aa
-    from .. import constants as C
-    import astropy.units as u
-
-    v = {"kross.n_targets": float(len(k.truth))}
-    if k.metallicity is not None:
-        m = k.metallicity
-        cls = strings(m, "nii_class")
-        nd = np.isin(cls, ["near_sky_line", "upper_limit"]) & (k.truth_rows(m) >= 0)
-        if nd.any():
-            lam_um = C.NII_6583.to_value(u.um) * (1 + k.t(m, "z")[nd])
-            near = sky_line_distance_aa(lam_um, sky_strength_min) < sky_distance_aa
-            v["kross.n_nii_near_sky"] = float(near.sum())
-            v["kross.n_nii_upper_limit"] = float((~near).sum())
-        det = (cls == "detected") & (k.truth_rows(m) >= 0)
-        if det.any():
-            v["kross.mean_oh"] = float(np.mean(k.t(m, "oh12")[det]))
-    if k.psf is not None and k.truth_psf is not None:
-        idx = match_keys(k.psf, k.truth_psf, ("pointing", "spectrograph"))
-        ok = (strings(k.psf, "status") == "ok") & (idx >= 0)
-        if ok.any():
-            h = values(k.truth_psf, "hwhm")[idx[ok]]
-            e = values(k.truth_psf, "ellipticity")[idx[ok]]
-            spec = values(k.truth_psf, "spectrograph")[idx[ok]]
-            v["kross.psf_hwhm_mean"], v["kross.psf_hwhm_min"], v["kross.psf_hwhm_max"] = h.mean(), h.min(), h.max()
-            v["kross.psf_ell_12"] = float(np.mean(e[spec <= 2])) if np.any(spec <= 2) else np.nan
-            v["kross.psf_ell_3"] = float(np.mean(e[spec == 3])) if np.any(spec == 3) else np.nan
-    if k.sfr is not None:
-        det = flags(k.sfr, "halpha_detected") & (k.truth_rows(k.sfr) >= 0)
-        s = k.t(k.sfr, "sfr")[det]
-        if s.size:
-            v["kross.median_sfr"], v["kross.min_sfr"], v["kross.max_sfr"] = np.median(s), s.min(), s.max()
-    r = k.resolved
-    if r is not None:
-        ok = (strings(r, "status") == "ok") & (k.truth_rows(r) >= 0)
-        rt = k.t(r, "r_half_kpc")[ok]
-        if rt.size:
-            v["kross.median_r_half"], v["kross.mean_r_half"] = np.median(rt), np.mean(rt)
-            v["kross.min_r_half"], v["kross.max_r_half"] = rt.min(), rt.max()
-            v["kross.r_half_rel_err"] = robust_sigma(values(r, "r_half_kpc")[ok] / rt - 1)
-        ld = k.t(r, "log_delta_ssfr")
-        sb = ok & (ld > np.log10(starburst_min))
-        ms = ok & (np.abs(ld) <= ms_band_dex)
-        v["kross.size_starburst"] = float(np.mean(k.t(r, "r_half_kpc")[sb])) if sb.any() else np.nan
-        v["kross.size_ms"] = float(np.mean(k.t(r, "r_half_kpc")[ms])) if ms.any() else np.nan
-        sp_m = sigma_delta_sample(r, include_limits=False) & (k.truth_rows(r) >= 0)
-        sig_true = np.log10(k.t(r, "sfr") / (2 * np.pi * k.t(r, "r_half_kpc") ** 2))
-        v["kross.spearman_p"] = spearman(ld[sp_m], sig_true[sp_m]).p
-        hst = ok & flags(r, "has_hst")
-        if hst.any():
-            v["kross.halpha_to_stellar_size"] = float(np.mean(k.t(r, "r_half_arcsec")[hst]
-                                                              / k.t(r, "re_star_arcsec")[hst]))
-    for key, prefix in (("resolved_ms", "kross.resolved_ms"), ("sigma_delta", "kross.sigma_delta")):
-        fit = tfits.get(key, (None, None))[0]
-        if fit is not None:
-            v[f"{prefix}_slope"] = fit.slope.median
-            if key == "resolved_ms":
-                v[f"{prefix}_intercept"] = fit.intercept.median
-                v[f"{prefix}_scatter"] = fit.scatter.median
-    if "oh_delta_slope" in k.relations:
-        v["kross.oh_delta_slope"] = float(k.relations["oh_delta_slope"])
-        v["kross.oh_across_ms"] = abs(float(k.relations["oh_delta_slope"])) * 2 * ms_band_dex
-    return v

@@ -31,8 +31,7 @@ from astropy.table import Table, vstack
 
 from .. import constants as C
 from ..cosmology import ROLES_COSMO
-from ..ldss3.reliability import flux_pulls, wavelength_repeatability
-from ..science.lf import fit_faint_end, luminosity_function, binned_density
+from ..science.lf import fit_faint_end, luminosity_function
 from ..science.poii import LINE_WINDOWS
 from ..science.sfr import g10_correction, line_luminosity, sfr_from_oii
 from ..science.vmax import window_volume
@@ -43,8 +42,8 @@ from .core import (Matched, asymmetric_pulls, completeness_curve, match_ids, mat
 __all__ = ["RolesInputs", "load_roles", "line_matching", "line_completeness", "roles_matched", "poii_calibration",
            "poii_reliability",
            "completeness_vs_truth", "truth_lf", "lf_vs_truth", "truth_sfrd", "sfrd_vs_truth", "roles_slope_checks",
-           "roles_compendium_values", "roles_truth_values", "ROLES_NOTES", "OII_REST", "density_recovery_rows", "lf_turnover",
-           "false_positives"]
+           "OII_REST", "KG750", "density_recovery_rows", "lf_turnover", "combined_phi", "false_positives",
+           "effective_number"]
 
 OII_REST = C.OII_3727.to_value(u.AA)
 KG750 = (7040.0, 8010.0)
@@ -344,7 +343,7 @@ def lf_vs_truth(r: RolesInputs, tlf: Table) -> Table:
     return out
 
 
-def _combined_phi(t: Table, areas: dict, col: str = "phi") -> tuple[np.ndarray, np.ndarray]:
+def combined_phi(t: Table, areas: dict, col: str = "phi") -> tuple[np.ndarray, np.ndarray]:
     """Volume-weighted φ of all fields per LF bin (fields share the bins)."""
     fields = sorted(set(np.asarray(t["field"]).tolist()))
     x = column(t, "logl")[np.asarray(t["field"]) == fields[0]]
@@ -374,7 +373,8 @@ def lf_turnover(logl, phi, fraction: float = 0.5) -> float:
 def truth_sfrd(r: RolesInputs, k_range=(22.5, 24.0)) -> Table:
     """True ρ_SFR in the bins of ``roles_sfrd.ecsv`` (see the module docstring): columns
     ``rho_true`` (the estimator's definition with true fluxes and masses), ``rho_true_sfr``
-    (Σ true SFR of the same selection) and ``rho_true_all`` (true SFR, no K cut)."""
+    (Σ true SFR of the same selection), ``rho_true_all`` (true SFR, no K cut) and ``n_true_eff``
+    (the effective number (Σw)²/Σw² of the terms of ``rho_true``: its Poisson sampling noise)."""
     s = r.sfrd
     win = LINE_WINDOWS["OII"]
     rows = []
@@ -384,7 +384,7 @@ def truth_sfrd(r: RolesInputs, k_range=(22.5, 24.0)) -> Table:
         if f == "HIGHMASS":
             h = r.truth_highmass
             if h is None or r.highmass is None:
-                rows.append((np.nan, np.nan, np.nan))
+                rows.append((np.nan, np.nan, np.nan, np.nan))
                 continue
             area = float(r.highmass.meta["survey_area_arcmin2"])
             window = tuple(r.highmass.meta.get("z_window", (0.889, 1.149)))
@@ -398,7 +398,7 @@ def truth_sfrd(r: RolesInputs, k_range=(22.5, 24.0)) -> Table:
                 sfr = sfr / g10_correction(lm[sel])
             rho = np.sum(w * sfr) / vol / (hi - lo)
             rho_sfr = np.sum(w * column(h, "sfr_true")[sel]) / vol / (hi - lo)
-            rows.append((rho, rho_sfr, rho_sfr))
+            rows.append((rho, rho_sfr, rho_sfr, effective_number(w * sfr)))
             continue
         vol = window_volume(r.areas[f])
         lm = column(r.truth, "logm_true")
@@ -410,14 +410,22 @@ def truth_sfrd(r: RolesInputs, k_range=(22.5, 24.0)) -> Table:
             sfr = sfr / g10_correction(lm[sel])
         allsel = ((np.asarray(r.truth["field"]) == f) & (zt >= win[0]) & (zt <= win[1]) & (lm >= lo) & (lm < hi))
         rows.append((np.sum(sfr) / vol / (hi - lo), np.sum(column(r.truth, "sfr_true")[sel]) / vol / (hi - lo),
-                     np.sum(column(r.truth, "sfr_true")[allsel]) / vol / (hi - lo)))
-    a = np.array(rows, float).reshape(-1, 3)
+                     np.sum(column(r.truth, "sfr_true")[allsel]) / vol / (hi - lo), effective_number(sfr)))
+    a = np.array(rows, float).reshape(-1, 4)
     t = Table({"field": s["field"], "sfr_estimator": s["sfr_estimator"], "logm_lo": column(s, "logm_lo"),
                "logm_hi": column(s, "logm_hi"), "rho_sfr": column(s, "rho_sfr"), "rho_sfr_lo": column(s, "rho_sfr_lo"),
                "rho_sfr_hi": column(s, "rho_sfr_hi"), "n_gal": column(s, "n_gal"),
-               "rho_true": a[:, 0], "rho_true_sfr": a[:, 1], "rho_true_all": a[:, 2]})
+               "rho_true": a[:, 0], "rho_true_sfr": a[:, 1], "rho_true_all": a[:, 2], "n_true_eff": a[:, 3]})
     t.meta["unit"] = "Msun / (yr Mpc3 dex)"
     return t
+
+
+def effective_number(w) -> float:
+    """``(Σw)² / Σw²`` of the finite weights (0 when there are none)."""
+    w = np.asarray(w, float)
+    w = w[np.isfinite(w)]
+    s2 = float(np.sum(w * w))
+    return float(np.sum(w) ** 2 / s2) if s2 > 0 else 0.0
 
 
 def sfrd_vs_truth(tsfrd: Table) -> Table:
@@ -481,154 +489,3 @@ def roles_slope_checks(r: RolesInputs, tlf: Table) -> list:
                                   (a_true - ae_true, a_true + ae_true), n_points=int(fe.get("n_bins", 0)),
                                   note=f"fit_faint_end on the true LF (visible galaxies in the window), {lo:g} ≤ log L < {hi:g}"))
     return checks
-
-
-# --------------------------------------------------------------------------- paper-table values
-ROLES_NOTES = {
-    "roles.n_targets_cdfs": "truth: targets the mock placed (roles_truth_summary.json)",
-    "roles.n_detected_cdfs": "compendium: ROLES targets with an adopted line; truth: the mock's expected number of "
-                             "targets with a line above the threshold",
-    "roles.n_repeats": "compendium: objects with good slits on 2+ masks; truth: repeated galaxies placed",
-    "roles.frac_irreproducible_below_4sigma": "truth: of the raw-catalogue detections matching no injected line, "
-                                              "the fraction below 4σ",
-    "roles.repeat_wavelength_sigma": "truth: √2 x clipped σ of λ_det − λ_true (a repeat difference has two errors)",
-    "roles.flux_pull_width": "truth: clipped σ of (f − f_true)/σ_f of adopted matched lines",
-    "roles.limit_dark": "compendium: median over masks of the 5th percentile of the 4σ limit in 7040–8010 Å "
-                        "(under sky lines: 95th percentile)",
-    "roles.completeness_cdfs": "truth: targeted / catalogue galaxies with TRUE z in the window, 22.5 < K ≤ 24",
-    "roles.volume": "compendium: window volume of the fields' areas; truth: the same from the truth areas",
-    "roles.lf_alpha": "truth: the same faint-end fit on the true LF of the galaxies in the window visible somewhere in it",
-    "roles.lf_turnover": "compendium: from the peak of the LF (both fields) faintwards, the lower edge of the last bin "
-                         "above half the peak; truth: log L where the detection "
-                         "completeness of the true [OII] lines reaches 50 %",
-    "roles.sfrd": "ρ_SFR rows: nominal eq. 9 SFRs; truth: the same estimator with true fluxes, masses and z of the "
-                  "galaxies in the window visible somewhere in it (K range, flux limit; higher-mass: truth weighted "
-                  "by 1/p_select)",
-}
-
-
-def roles_compendium_values(r: RolesInputs, pct_dark: float = 5.0, pct_sky: float = 95.0) -> dict:
-    """The compendium's ROLES numbers (keys of :data:`~redshift1.validation.paper.PAPER_NUMBERS`)."""
-    from .paper import PAPER_VALUES, sfrd_key
-
-    v = {}
-    if r.slits is not None:
-        masks, counts = np.unique(np.asarray(r.slits["mask"]), return_counts=True)
-        v["roles.n_masks"] = float(masks.size)
-        v["roles.slits_per_mask"] = float(np.median(counts))
-    if r.poii is not None:
-        p = r.poii
-        tgt = np.asarray(p["is_roles_target"], bool)
-        det = np.asarray(p["status"]) == "detected"
-        for f in ("CDFS", "FIRES"):
-            s = tgt & (np.asarray(p["field"]) == f)
-            v[f"roles.n_targets_{f.lower()}"] = float(s.sum())
-            v[f"roles.n_detected_{f.lower()}"] = float((s & det).sum())
-        v["roles.n_repeats"] = float(np.sum(column(p, "n_good_slits") >= 2))
-    if r.repeats is not None:
-        rep = r.repeats
-        nrep = ~np.asarray(rep["reproduced"], bool) if len(rep) else np.zeros(0, bool)
-        sig = column(rep, "sigma") if len(rep) else np.zeros(0)
-        v["roles.frac_irreproducible_below_4sigma"] = float(np.mean(sig[nrep] < r.adopt_sigma)) if nrep.any() else np.nan
-        v["roles.repeat_wavelength_sigma"] = wavelength_repeatability(rep, r.adopt_sigma)[0] if len(rep) else np.nan
-        v["roles.flux_pull_width"] = flux_pulls(rep, r.adopt_sigma)[1] if len(rep) else np.nan
-    if r.limits is not None:
-        w = column(r.limits, "wavelength")
-        inside = (w >= KG750[0]) & (w <= KG750[1])
-        masks = [c for c in r.limits.colnames if c != "wavelength"]
-        dark = [np.nanpercentile(column(r.limits, m)[inside], pct_dark) for m in masks]
-        sky = [np.nanpercentile(column(r.limits, m)[inside], pct_sky) for m in masks]
-        v["roles.limit_dark"], v["roles.limit_sky"] = float(np.median(dark)), float(np.median(sky))
-    if r.completeness is not None:
-        c = r.completeness
-        for f in ("CDFS", "FIRES"):
-            s = (np.asarray(c["field"]) == f) & (np.asarray(c["bin"]) == "all")
-            if s.any():
-                v[f"roles.completeness_{f.lower()}"] = float(column(c, "W")[s][0])
-        s = (np.asarray(c["field"]) == "FIRES") & (np.asarray(c["bin"]) != "all")
-        if s.any():
-            v["roles.completeness_fires_faintest"] = float(column(c, "W")[s][np.argmax(column(c, "K_lo")[s])])
-    fields = sorted(set(np.asarray(r.poii["field"]).tolist())) if r.poii is not None else sorted(r.areas)
-    if all(f in r.areas for f in fields) and fields:
-        v["roles.volume"] = float(sum(window_volume(r.areas[f]) for f in fields))
-    if r.lf is not None:
-        fe = (r.lf.meta.get("faint_end") or {}).get("both_fields") or {}
-        v["roles.lf_alpha"] = float(fe.get("alpha", np.nan))
-        if all(f in r.areas for f in set(np.asarray(r.lf["field"]).tolist())):
-            x, phi = _combined_phi(r.lf, r.areas)
-            v["roles.lf_turnover"] = lf_turnover(x, phi)
-    if r.sfrd is not None:
-        s = r.sfrd
-        for row in s[np.asarray(s["sfr_estimator"]) == "nominal"]:
-            f = "FORS2" if row["field"] == "HIGHMASS" else str(row["field"])
-            key = sfrd_key(f, float(u.Quantity(row["logm_lo"]).value), float(u.Quantity(row["logm_hi"]).value))
-            if key in PAPER_VALUES:
-                v[key] = float(u.Quantity(row["rho_sfr"]).value) * 1e3
-    return v
-
-
-def roles_truth_values(r: RolesInputs, m: dict | None, tlf: Table | None, tsfrd: Table | None) -> dict:
-    """The ROLES truth numbers (see :data:`ROLES_NOTES`)."""
-    from .paper import PAPER_VALUES, sfrd_key
-
-    v = {}
-    ts = r.truth_summary
-    if r.truth_slits is not None:
-        masks, counts = np.unique(np.asarray(r.truth_slits["mask"]), return_counts=True)
-        v["roles.n_masks"] = float(masks.size)
-        v["roles.slits_per_mask"] = float(np.median(counts))
-    for f in ("CDFS", "FIRES"):
-        if f in ts.get("n_targets", {}):
-            v[f"roles.n_targets_{f.lower()}"] = float(ts["n_targets"][f])
-        if f in ts.get("n_expected_detections", {}):
-            v[f"roles.n_detected_{f.lower()}"] = float(ts["n_expected_detections"][f])
-    if "n_repeat_galaxies" in ts:
-        v["roles.n_repeats"] = float(sum(ts["n_repeat_galaxies"].values()))
-    if m is not None and r.lines is not None:
-        fp = false_positives(r, m)
-        v["roles.frac_irreproducible_below_4sigma"] = fp["raw_unmatched_below_adopt"]
-        sel = m["adopted"] & (m["truth_of_det"] >= 0)
-        j = m["truth_of_det"][sel]
-        if sel.sum() >= 3:
-            from astropy.stats import sigma_clipped_stats
-            dw = column(r.lines, "wavelength")[sel] - column(r.truth_lines, "obs_wave")[j]
-            v["roles.repeat_wavelength_sigma"] = float(np.sqrt(2) * sigma_clipped_stats(dw, sigma=3.0)[2])
-            pull = (column(r.lines, "flux")[sel] - column(r.truth_lines, "flux")[j]) / column(r.lines, "flux_err")[sel]
-            pull = pull[np.isfinite(pull)]
-            if pull.size >= 3:
-                v["roles.flux_pull_width"] = float(sigma_clipped_stats(pull, sigma=3.0)[2])
-    if r.completeness is not None and r.slits is not None:
-        cv = completeness_vs_truth(r)
-        for f in ("CDFS", "FIRES"):
-            s = (np.asarray(cv["field"]) == f) & (np.asarray(cv["bin"]) == "all")
-            if s.any():
-                v[f"roles.completeness_{f.lower()}"] = float(cv["W_true"][s][0])
-        s = (np.asarray(cv["field"]) == "FIRES") & (np.asarray(cv["bin"]) != "all")
-        if s.any():
-            v["roles.completeness_fires_faintest"] = float(np.asarray(cv["W_true"])[s][np.argmax(cv["K_lo"][s])])
-    if r.areas:
-        win = LINE_WINDOWS["OII"]
-        fields = sorted(set(np.asarray(r.truth["field"]).tolist()) & set(r.areas))
-        omega = sum(r.areas[f] for f in fields) * (np.pi / 180 / 60) ** 2
-        vol = (ROLES_COSMO.comoving_volume(win[1]) - ROLES_COSMO.comoving_volume(win[0])).to_value(u.Mpc ** 3)
-        v["roles.volume"] = float(vol * omega / (4 * np.pi))
-    if tlf is not None and r.lf is not None:
-        lo, hi = (r.lf.meta.get("fit_range") or [40.6, 42.0])
-        v["roles.lf_alpha"] = fit_faint_end(tlf, lo, hi)[0]
-    if m is not None and r.galaxies is not None:
-        # 50 % detection completeness of the true [OII] lines, in log L
-        tl = r.truth_lines
-        g = m["good_truth"] & (np.asarray(tl["line"]) == "OII_3727")
-        if g.any():
-            z = r.truth_col(tl["object_id"], "z_true")[g]
-            lum = line_luminosity(column(tl, "flux")[g], z, ROLES_COSMO).value
-            curve = completeness_curve(np.log10(lum), m["recovered"][g], np.arange(39.0, 42.51, 0.25),
-                                       geometric=False)
-            v["roles.lf_turnover"] = value_at_fraction(curve, 0.5, log=False)
-    if tsfrd is not None:
-        for row in tsfrd[np.asarray(tsfrd["sfr_estimator"]) == "nominal"]:
-            f = "FORS2" if row["field"] == "HIGHMASS" else str(row["field"])
-            key = sfrd_key(f, float(row["logm_lo"]), float(row["logm_hi"]))
-            if key in PAPER_VALUES:
-                v[key] = float(row["rho_true"]) * 1e3
-    return v

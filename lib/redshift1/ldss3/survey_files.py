@@ -18,7 +18,6 @@ Layout (relative to the ``ldss3`` folder)::
 from __future__ import annotations
 
 import json
-import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,155 +27,20 @@ from astropy.io import fits
 from astropy.table import Table
 
 from ..errors import DataFormatError, MissingInputError
-from ..schema import Col, Key, TableSchema
+from .file_checks import natural_key, need_file, one_line, open_fits_checked, read_checked_table, some_ids
+from .survey_schema import (COMPARISON, COMPARISON_COLUMNS, DESIGN, DESIGN_COLUMNS, KEYWORDS, OBSTYPES, PHOTOMETRY,
+                            PHOTOMETRY_COLUMNS, RAW_KEYWORDS, SCHEMAS, STANDARD_SPECTRUM, header_number,
+                            required_keywords, slit_length_px)
 
 __all__ = [
     "DESIGN", "PHOTOMETRY", "COMPARISON", "STANDARD_SPECTRUM", "SCHEMAS", "KEYWORDS",
     "DESIGN_COLUMNS", "PHOTOMETRY_COLUMNS", "COMPARISON_COLUMNS", "RAW_KEYWORDS",
     "RawFrame", "MaskData", "find_root", "read_manifest", "list_masks", "read_design",
     "read_frame", "read_raw_frames", "read_darks", "read_bpm", "read_mask", "read_photometry",
-    "read_photoz_pdf", "read_comparison", "read_standard",
+    "read_photoz_pdf", "read_comparison", "read_standard", "header_number", "slit_length_px", "OBSTYPES",
+    "required_keywords",
 ]
 
-_PIX = "pix"
-#: ``masks/<mask>/design.ecsv`` (docs/data-format.md §4)
-DESIGN = TableSchema("ldss3/masks/<mask>/design.ecsv", "mask design table", id_column="slit_id",
-                     row_label="slit(s)", frame=True, columns=(
-    Col("slit_id", meaning="1 … N, unique within the mask"),
-    Col("object_id", meaning="catalogue id of the object in the slit (`id` in the photometry)"),
-    Col("field", meaning="`CDFS` or `FIRES`"),
-    Col("ra", "deg", kind="number", meaning="object position"),
-    Col("dec", "deg", kind="number", meaning="object position"),
-    Col("K", "mag", kind="number", meaning="catalogue K (AB)"),
-    Col("tier", required=False, kind="number", meaning="0-based tier of the slit along x"),
-    Col("slot_row", required=False, kind="number", meaning="0-based slot of the slit along y"),
-    Col("x_lo", _PIX, kind="number", finite=True, meaning="first column of the slit's spectrum (its tier)"),
-    Col("x_hi", _PIX, kind="number", finite=True, meaning="end of the columns `[x_lo, x_hi)`"),
-    Col("x_ref", _PIX, kind="number", finite=True, meaning="column where λ = `lambda_ref` at zero flexure"),
-    Col("lambda_ref", "Angstrom", kind="number", finite=True, meaning="reference wavelength (vacuum; 7525 Å)"),
-    Col("dispersion", "Angstrom / pix", kind="number", finite=True, meaning="linear dispersion of this slit"),
-    Col("a_row_lo", _PIX, kind="number", finite=True, meaning="region A rows `[lo, hi)` (16 rows under the slit)"),
-    Col("a_row_hi", _PIX, kind="number", finite=True, meaning="end of region A"),
-    Col("b_row_lo", _PIX, kind="number", finite=True, meaning="region B rows = region A + `SHUFFLE`"),
-    Col("b_row_hi", _PIX, kind="number", finite=True, meaning="end of region B"),
-    Col("slit_center_row", _PIX, required=False, kind="number",
-        meaning="row of the slit centre in region A (`a_row_lo + 7.5`)"),
-    Col("nod_a_row", _PIX, kind="number", finite=True, meaning="nominal object row at nod A (a region-A row)"),
-    Col("nod_b_row", _PIX, kind="number", finite=True, meaning="nominal object row at nod B (`nod_a_row + NODPIX`)"),
-    Col("is_roles_target", kind="bool", finite=True,
-        meaning="a ROLES target: 22.5 < K < 24 selected by the photo-z weighting"),
-    Col("is_repeat", kind="bool", finite=True, meaning="the object has slits on more than one mask"),
-    Col("is_filler", kind="bool", finite=True, meaning="a filler from another programme (K outside 22.5–24)"),
-    Col("is_standard_slit", kind="bool", finite=True, meaning="the flux standard was observed through this slit (§5)"),
-))
-
-#: ``photometry/<FIELD>_photometry.ecsv`` (§6)
-PHOTOMETRY = TableSchema("ldss3/photometry/<FIELD>_photometry.ecsv", "photometric catalogue",
-                         id_column="id", row_label="object(s)", columns=(
-    Col("id", meaning="`<FIELD>-NNNNN`"),
-    Col("field", meaning="`CDFS` or `FIRES`"),
-    Col("pointing", required=False, meaning="nearest LDSS3 pointing (`CDFS.1`, `CDFS.2`, `FIRES`)"),
-    Col("ra", "deg", kind="number", finite=True, meaning="position"),
-    Col("dec", "deg", kind="number", finite=True, meaning="position"),
-    Col("K", "mag", kind="number", finite=True, meaning="total K (AB)"),
-    Col("K_err", "mag", kind="number", meaning="its 1σ error"),
-    Col("logmstar", "dex(solMass)", kind="number",
-        meaning="SED-fit stellar mass **at `z_phot`** (BG03 IMF); at another redshift, to first order "
-                "`logM(z) = logmstar + 2 log10(d_L(z)/d_L(z_phot))`"),
-    Col("logmstar_err", "dex", required=False, kind="number", meaning="its error"),
-    Col("z_phot", kind="number", meaning="photometric redshift (PDF peak)"),
-    Col("z_phot_lo", required=False, kind="number", meaning="16th percentile of the PDF"),
-    Col("z_phot_hi", required=False, kind="number", meaning="84th percentile of the PDF"),
-    Col("z_spec_public", required=False, kind="number", meaning="secure public spectroscopic redshift, NaN if none"),
-    Col("pdf_row", meaning="row of this galaxy in the PDF file (integer ≥ 0)"),
-))
-
-#: ``comparison/highmass_z1.ecsv`` (§7)
-COMPARISON = TableSchema("ldss3/comparison/highmass_z1.ecsv", "comparison catalogue", id_column="id",
-                         row_label="object(s)", meta=("survey_area_arcmin2",), columns=(
-    Col("id", meaning="`HM-NNNN`"),
-    Col("z", kind="number", finite=True, meaning="spectroscopic redshift"),
-    Col("K", "mag", required=False, kind="number", meaning="K (AB)"),
-    Col("logmstar", "dex(solMass)", kind="number", finite=True, meaning="SED stellar mass (BG03 IMF) at `z`"),
-    Col("logmstar_err", "dex", required=False, kind="number", meaning="its error"),
-    Col("f_OII", "erg / (s cm2)", kind="number", finite=True, meaning="measured [OII]3727 flux (may be ≤ 0)"),
-    Col("f_OII_err", "erg / (s cm2)", kind="number", finite=True, meaning="its 1σ error"),
-    Col("L_OII", "erg / s", kind="number", finite=True,
-        meaning="luminosity from `f_OII` (0 where `f_OII ≤ 0`), ROLES cosmology"),
-    Col("L_OII_err", "erg / s", required=False, kind="number", meaning="its 1σ error"),
-    Col("detected", required=False, kind="bool", meaning="`f_OII > 4 f_OII_err`"),
-    Col("weight", kind="number", finite=True,
-        meaning="1 / sampling probability (footprint × colour sampling × redshift success)"),
-))
-
-#: ``calib/standard/<STDNAME>_spectrum.ecsv`` (§5)
-STANDARD_SPECTRUM = TableSchema("ldss3/calib/standard/<STDNAME>_spectrum.ecsv", "standard-star spectrum",
-                                frame=True, wavelength="wavelength", columns=(
-    Col("wavelength", "Angstrom", kind="number", finite=True, meaning="vacuum wavelength, increasing"),
-    Col("flux", "erg / (Angstrom s cm2)", kind="number", finite=True,
-        meaning="the star above the atmosphere, smooth (no telluric features); a flux density per "
-                "frequency (e.g. Jy) is converted"),
-))
-
-#: every LDSS3 input table, by its path in a survey folder
-SCHEMAS = {s.path: s for s in (DESIGN, PHOTOMETRY, COMPARISON, STANDARD_SPECTRUM)}
-
-#: columns every mask design table must have
-DESIGN_COLUMNS = DESIGN.required
-#: columns every photometric catalogue must have
-PHOTOMETRY_COLUMNS = PHOTOMETRY.required
-#: columns of the higher-mass comparison sample
-COMPARISON_COLUMNS = COMPARISON.required
-#: the kinds of N&S frame (``OBSTYPE``)
-OBSTYPES = ("SCIENCE", "DARK", "STANDARD")
-_ALL = OBSTYPES
-_LIT = ("SCIENCE", "STANDARD")         # frames taken with the shutter open: a dark has no airmass
-#: the header keywords of raw frames, darks and standards (docs/data-format.md §3)
-KEYWORDS = (
-    Key(("TELESCOP", "INSTRUME"), "str", "`'Magellan II (Clay)'`, `'LDSS3'`"),
-    Key(("OBSTYPE",), "str", "`SCIENCE`, `DARK` or `STANDARD`", _ALL),
-    Key(("OBJECT",), "str", "mask name, `N&S dark`, or the standard star"),
-    Key(("MASKNAME",), "str", "the mask (`none` for darks); must match the folder", _ALL),
-    Key(("FIELD", "POINTING"), "str", "`CDFS`/`FIRES`; `CDFS.1`, `CDFS.2` or `FIRES` (ROLES Table 1)"),
-    Key(("RA", "DEC"), "deg", "pointing centre (ICRS); science frames only"),
-    Key(("EXPNUM",), "int", "exposure number within the mask sequence (1, 2, …)"),
-    Key(("DATE-OBS",), "ISO UTC", "start of the exposure", _ALL),
-    Key(("AIRMASS",), "float", "mean airmass, 1–10 (darks: not required and not read; a dark has no airmass)",
-        _LIT),
-    Key(("EXPTIME",), "s", "total shutter-open time = 2 × `NODTIME` (2400 s for ROLES; 0 for darks)", _ALL),
-    Key(("NODTIME",), "s", "shutter-open time per nod position = `NCYCLES × TCYCLE` (1200 s; 0 for darks)", _ALL),
-    Key(("DARKTIME",), "s", "erase to read-out"),
-    Key(("NCYCLES",), "int", "N&S cycles (20)", _ALL),
-    Key(("TCYCLE",), "s", "exposure per nod position per cycle (60 s)"),
-    Key(("NODPIX",), "pix", "nod A → B along the slit, +y (6); smaller than `SHUFFLE`", _ALL),
-    Key(("NODARCS",), "arcsec", "nod A → B (1.2)"),
-    Key(("SHUFFLE",), "pix", "charge shuffle; region B = region A + `SHUFFLE` rows (16)", _ALL),
-    Key(("GAIN",), "e⁻/ADU", "1.0: pixels are electrons", _ALL),
-    Key(("RDNOISE",), "e⁻", "read noise per pixel per read-out (3.4)", _ALL),
-    Key(("BUNIT",), "str", "`electron`"),
-    Key(("FILTER",), "str", "`KG750` (half maxima 7040 and 8010 Å)", _ALL),
-    Key(("GRISM",), "str", "`MED-RED` (300 l/mm)"),
-    Key(("DISPAXIS",), "int", "1: dispersion along x, wavelength increasing"),
-    Key(("DISPERS",), "Å/pix", "nominal dispersion (2.7); per-slit values are in the design"),
-    Key(("SPECRES",), "Å", "resolution FWHM (11.4)"),
-    Key(("PIXSCALE",), "arcsec/pix", "spatial scale (0.189)"),
-    Key(("SLITWID", "SLITLEN"), "arcsec", "slit width (0.8) and length (3.0)"),
-    Key(("AIRORVAC",), "str", "`vac` (air wavelengths are an error)", _ALL),
-    Key(("PIXORIG",), "int", "0: design-table pixel indices are 0-based"),
-    Key(("NTIERS", "TIERWID", "NSLOTROW"), "int, pix, int", "geometry of §2"),
-    Key(("STDNAME",), "str", "the flux standard (e.g. `LTT3864`); names `<STDNAME>_spectrum.ecsv`", ("STANDARD",)),
-    Key(("STDSLIT",), "int", "`slit_id` of the design row the star was observed through", ("STANDARD",)),
-)
-
-
-def required_keywords(obstype: str | None) -> tuple[str, ...]:
-    """The keywords a frame of this ``OBSTYPE`` must carry (``None``: those every frame must)."""
-    kinds = OBSTYPES if obstype not in OBSTYPES else (obstype,)
-    return tuple(n for k in KEYWORDS if k.required_for and all(x in k.required_for for x in kinds) for n in k.names)
-
-
-#: header keywords every raw N&S frame (science, dark, standard) must carry
-RAW_KEYWORDS = required_keywords(None)
 
 
 @dataclass
@@ -213,30 +77,22 @@ class MaskData:
 
 
 # --------------------------------------------------------------------------- helpers
-def _need(path: Path, what: str = "file") -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise MissingInputError(f"{path}: required LDSS3 {what} is missing")
-    return path
-
-
-def _one_line(exc: BaseException) -> str:
-    """``Type: message`` of an exception on one line (astropy/yaml messages can span several)."""
-    return " ".join(f"{type(exc).__name__}: {exc}".split())
-
-
-def _some(ids, n: int = 5) -> str:
-    """A few ids for a message: ``a, b, c`` or ``a, b, c, ... (12 in all)``."""
-    ids = [str(i) for i in ids]
-    return ", ".join(ids[:n]) + (f", ... ({len(ids)} in all)" if len(ids) > n else "")
-
-
-def _natural_key(s: str):
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
-
-
 def find_root(path) -> Path:
-    """The ``ldss3`` folder from itself, a survey folder holding ``ldss3/``, or a mask folder."""
+    """The ``ldss3`` folder from itself, a survey folder holding ``ldss3/``, or a mask folder.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    `~pathlib.Path`
+
+    Raises
+    ------
+    MissingInputError
+        No ``ldss3`` folder there.
+    """
     p = Path(path)
     for cand in (p, p / "ldss3", p.parent.parent):
         if (cand / "masks").is_dir() or (cand / "manifest.json").is_file():
@@ -244,56 +100,42 @@ def find_root(path) -> Path:
     raise MissingInputError(f"{p}: not an LDSS3 data folder (no masks/ or manifest.json)")
 
 
-def _read_table(path: Path, schema: TableSchema) -> Table:
-    """Read an ECSV input table through its schema (columns, units, frame; see :mod:`redshift1.schema`)."""
-    _need(path, schema.what)
-    return schema.read(path)
-
-
-def _open_fits(path: Path):
-    """Open a FITS file fully into memory, turning any damage into DataFormatError."""
-    path = _need(path, "FITS file")
-    try:
-        def damaged(caught):
-            bad = [" ".join(str(w.message).split()) for w in caught if "truncat" in str(w.message).lower()
-                   or "corrupt" in str(w.message).lower()]
-            if bad:
-                raise DataFormatError(f"{path}: damaged FITS file ({bad[0]})")
-
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
-            try:
-                damaged(caught)     # before reading data: a damaged header may claim to be huge
-                for h in hdul:
-                    _ = h.data      # force reading every extension
-                damaged(caught)
-            except BaseException:
-                hdul.close()
-                raise
-    except DataFormatError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise DataFormatError(f"{path}: not a readable FITS file, truncated or corrupt "
-                              f"({_one_line(exc)})") from None
-    return hdul
-
-
 # --------------------------------------------------------------------------- survey level
 def read_manifest(root) -> dict:
+    """The survey's ``manifest.json`` (what wrote the data, and its files).
+
+    Parameters
+    ----------
+    root : path-like
+        The survey's ``ldss3`` folder (or anything :func:`find_root` accepts).
+
+    Returns
+    -------
+    dict
+    """
     root = find_root(root)
-    path = _need(root / "manifest.json", "manifest")
+    path = need_file(root / "manifest.json", "manifest")
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as exc:
-        raise DataFormatError(f"{path}: invalid JSON ({_one_line(exc)})") from None
+        raise DataFormatError(f"{path}: invalid JSON ({one_line(exc)})") from None
 
 
 def list_masks(root) -> list[str]:
-    """Names of the masks (sub-folders of ``masks/`` holding a ``design.ecsv``), natural order."""
+    """Names of the masks (sub-folders of ``masks/`` holding a ``design.ecsv``), natural order.
+
+    Parameters
+    ----------
+    root : path-like
+        The survey's ``ldss3`` folder (or anything :func:`find_root` accepts).
+
+    Returns
+    -------
+    list of str
+    """
     root = find_root(root)
-    mdir = _need(root / "masks", "masks folder")
-    return sorted((p.name for p in mdir.iterdir() if (p / "design.ecsv").is_file()), key=_natural_key)
+    mdir = need_file(root / "masks", "masks folder")
+    return sorted((p.name for p in mdir.iterdir() if (p / "design.ecsv").is_file()), key=natural_key)
 
 
 #: design columns holding 0-based pixel indices (must be integers), and other numbers the reduction uses
@@ -311,10 +153,20 @@ def read_design(mask_dir) -> Table:
     ranges, a non-positive dispersion, non-boolean flags or a malformed ``frame_shape``.
     Whether a slit lies on the detector is *not* checked here (the design does not know
     the frame): :func:`redshift1.ldss3.reduce.reduce_mask` flags such slits ``off_frame``.
+
+    Parameters
+    ----------
+    mask_dir : path-like
+        The ``masks/<mask>`` folder.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        The design, its metadata (``field``, ``frame_shape``, ...) kept.
     """
     p = Path(mask_dir)
     path = p if p.suffix == ".ecsv" else p / "design.ecsv"
-    t = _read_table(path, DESIGN)
+    t = read_checked_table(path, DESIGN)
     if len(t) == 0:
         raise DataFormatError(f"{path}: mask design table has no slits (no rows)")
     if t["slit_id"].dtype.kind not in "iu" or np.ma.is_masked(t["slit_id"]):
@@ -330,7 +182,7 @@ def read_design(mask_dir) -> Table:
                                   f"{'booleans' if c in _DESIGN_FLAGS else 'numbers'}")
         missing = np.ma.getmaskarray(col)
         if missing.any():
-            raise DataFormatError(f"{path}: column {c} has no value for slit(s) {_some(sid[missing])}")
+            raise DataFormatError(f"{path}: column {c} has no value for slit(s) {some_ids(sid[missing])}")
         v = np.asarray(col, float)
         if c in _DESIGN_FLAGS:
             bad = ~np.isin(v, (0.0, 1.0))
@@ -341,14 +193,14 @@ def read_design(mask_dir) -> Table:
         if bad.any():
             what = ("not 0/1" if c in _DESIGN_FLAGS
                     else "not a finite integer" if c in _DESIGN_PIXELS else "not finite")
-            raise DataFormatError(f"{path}: column {c} is {what} for slit(s) {_some(sid[bad])}")
+            raise DataFormatError(f"{path}: column {c} is {what} for slit(s) {some_ids(sid[bad])}")
     for lo, hi in (("x_lo", "x_hi"), ("a_row_lo", "a_row_hi"), ("b_row_lo", "b_row_hi")):
         bad = np.asarray(t[hi], float) <= np.asarray(t[lo], float)
         if bad.any():
-            raise DataFormatError(f"{path}: {hi} <= {lo} (empty range) for slit(s) {_some(sid[bad])}")
+            raise DataFormatError(f"{path}: {hi} <= {lo} (empty range) for slit(s) {some_ids(sid[bad])}")
     bad = np.asarray(t["dispersion"], float) <= 0
     if bad.any():
-        raise DataFormatError(f"{path}: dispersion <= 0 for slit(s) {_some(sid[bad])}")
+        raise DataFormatError(f"{path}: dispersion <= 0 for slit(s) {some_ids(sid[bad])}")
     fs = t.meta.get("frame_shape")
     if fs is not None:
         try:
@@ -361,22 +213,36 @@ def read_design(mask_dir) -> Table:
 
 
 def read_frame(path, load_data: bool = True, keywords=RAW_KEYWORDS) -> RawFrame:
-    """One raw N&S frame: float pixels in electrons in the primary HDU plus its header."""
+    """One raw N&S frame: float pixels in electrons in the primary HDU plus its header.
+
+    Parameters
+    ----------
+    path : path-like
+        The FITS file.
+    load_data : bool
+        Read the pixels (False: the header only).
+    keywords : tuple of str
+        Keywords the header must carry (:func:`required_keywords`).
+
+    Returns
+    -------
+    RawFrame
+    """
     path = Path(path)
     if not load_data:
-        _need(path, "raw frame")
+        need_file(path, "raw frame")
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 header = fits.getheader(path, 0)
         except Exception as exc:  # noqa: BLE001
-            raise DataFormatError(f"{path}: unreadable FITS header ({_one_line(exc)})") from None
+            raise DataFormatError(f"{path}: unreadable FITS header ({one_line(exc)})") from None
         bad = [" ".join(str(w.message).split()) for w in caught if "truncat" in str(w.message).lower()]
         if bad:
             raise DataFormatError(f"{path}: damaged FITS file ({bad[0]})")
         data = None
     else:
-        with _open_fits(path) as hdul:
+        with open_fits_checked(path) as hdul:
             header = hdul[0].header.copy()
             data = hdul[0].data
             if data is None or data.ndim != 2:
@@ -390,7 +256,7 @@ def _header_value(path, header, key):
     try:
         return header[key]
     except Exception as exc:  # noqa: BLE001 - an unparsable card (astropy VerifyError) is a contract breach
-        raise DataFormatError(f"{path}: header keyword {key} is unreadable ({_one_line(exc)})") from None
+        raise DataFormatError(f"{path}: header keyword {key} is unreadable ({one_line(exc)})") from None
 
 
 def _check_header(path, header, keywords) -> None:
@@ -439,9 +305,21 @@ def _check_header(path, header, keywords) -> None:
 
 
 def read_raw_frames(mask_dir, load_data: bool = True) -> list[RawFrame]:
-    """All raw science frames of a mask (``masks/<mask>/raw/*.fits``), ordered by name."""
-    rdir = _need(Path(mask_dir) / "raw", "raw-frame folder")
-    paths = sorted(rdir.glob("*.fits"), key=lambda p: _natural_key(p.name))
+    """All raw science frames of a mask (``masks/<mask>/raw/*.fits``), ordered by name.
+
+    Parameters
+    ----------
+    mask_dir : path-like
+        The ``masks/<mask>`` folder.
+    load_data : bool
+        Read the pixels (False: headers only).
+
+    Returns
+    -------
+    list of RawFrame
+    """
+    rdir = need_file(Path(mask_dir) / "raw", "raw-frame folder")
+    paths = sorted(rdir.glob("*.fits"), key=lambda p: natural_key(p.name))
     if not paths:
         raise MissingInputError(f"{rdir}: no raw frames (*.fits)")
     frames = [read_frame(p, load_data) for p in paths]
@@ -453,18 +331,40 @@ def read_raw_frames(mask_dir, load_data: bool = True) -> list[RawFrame]:
 
 
 def read_darks(root, load_data: bool = True) -> list[RawFrame]:
-    """The N&S darks (``calib/darks/*.fits``)."""
-    ddir = _need(find_root(root) / "calib" / "darks", "darks folder")
-    paths = sorted(ddir.glob("*.fits"), key=lambda p: _natural_key(p.name))
+    """The N&S darks (``calib/darks/*.fits``).
+
+    Parameters
+    ----------
+    root : path-like
+        The survey's ``ldss3`` folder (or anything :func:`find_root` accepts).
+    load_data : bool
+        Read the pixels (False: headers only).
+
+    Returns
+    -------
+    list of RawFrame
+    """
+    ddir = need_file(find_root(root) / "calib" / "darks", "darks folder")
+    paths = sorted(ddir.glob("*.fits"), key=lambda p: natural_key(p.name))
     if not paths:
         raise MissingInputError(f"{ddir}: no N&S darks (*.fits)")
     return [read_frame(p, load_data) for p in paths]
 
 
 def read_bpm(root) -> np.ndarray:
-    """The bad-pixel mask (``calib/bpm.fits``) as a boolean array, True = bad."""
+    """The bad-pixel mask (``calib/bpm.fits``) as a boolean array, True = bad.
+
+    Parameters
+    ----------
+    root : path-like
+        The survey's ``ldss3`` folder (or anything :func:`find_root` accepts).
+
+    Returns
+    -------
+    ndarray of bool
+    """
     path = find_root(root) / "calib" / "bpm.fits"
-    with _open_fits(path) as hdul:
+    with open_fits_checked(path) as hdul:
         data = hdul[0].data
         if data is None or data.ndim != 2:
             raise DataFormatError(f"{path}: primary HDU holds no 2-D mask")
@@ -472,8 +372,20 @@ def read_bpm(root) -> np.ndarray:
 
 
 def read_mask(mask_dir, load_data: bool = True) -> MaskData:
-    """Design, raw frames, N&S darks and bad-pixel mask of one mask folder (``masks/<mask>``)."""
-    mask_dir = _need(Path(mask_dir), "mask folder")
+    """Design, raw frames, N&S darks and bad-pixel mask of one mask folder (``masks/<mask>``).
+
+    Parameters
+    ----------
+    mask_dir : path-like
+        The ``masks/<mask>`` folder.
+    load_data : bool
+        Read the pixels (False: headers only).
+
+    Returns
+    -------
+    MaskData
+    """
+    mask_dir = need_file(Path(mask_dir), "mask folder")
     root = find_root(mask_dir.parent.parent)
     design = read_design(mask_dir)
     frames = read_raw_frames(mask_dir, load_data)
@@ -490,13 +402,25 @@ def read_mask(mask_dir, load_data: bool = True) -> MaskData:
 
 
 def read_photometry(root, field: str) -> Table:
-    """The K-selected photometric catalogue of a field (``id`` unique, ``pdf_row`` integers >= 0)."""
+    """The K-selected photometric catalogue of a field (``id`` unique, ``pdf_row`` integers >= 0).
+
+    Parameters
+    ----------
+    root : path-like
+        The survey's ``ldss3`` folder (or anything :func:`find_root` accepts).
+    field : str
+        ``CDFS`` or ``FIRES`` (``photometry/<FIELD>_photometry.ecsv``).
+
+    Returns
+    -------
+    `~astropy.table.Table`
+    """
     path = find_root(root) / "photometry" / f"{field}_photometry.ecsv"
-    t = _read_table(path, PHOTOMETRY)
+    t = read_checked_table(path, PHOTOMETRY)
     ids = np.asarray(t["id"])
     if len(set(ids.tolist())) != len(t):
         u, n = np.unique(ids, return_counts=True)
-        raise DataFormatError(f"{path}: duplicate id(s) {_some(u[n > 1])}")
+        raise DataFormatError(f"{path}: duplicate id(s) {some_ids(u[n > 1])}")
     rows = t["pdf_row"]
     if rows.dtype.kind not in "iu" or np.ma.is_masked(rows) or (len(t) and np.min(rows) < 0):
         raise DataFormatError(f"{path}: pdf_row must be integers >= 0 (rows of {field}_photoz_pdf.fits)")
@@ -521,9 +445,24 @@ def read_photoz_pdf(root, field: str):
       integral as read (1 when fine) and ``ids.meta['renormalised']`` the ids that were
       rescaled. P([OII]) is a ratio and does not depend on the normalisation, but the
       window probability and the completeness (ROLES eqs. 10-11) do.
+
+    Parameters
+    ----------
+    root : path-like
+        The survey's ``ldss3`` folder (or anything :func:`find_root` accepts).
+    field : str
+        The field (``photometry/<FIELD>_photoz_pdf.fits``).
+
+    Returns
+    -------
+    zgrid : ndarray
+    pdf : ndarray
+        ``(n_objects, n_z)``, each row normalised.
+    ids : `~astropy.table.Table`
+        ``id``, ``pdf_row``, ``pdf_norm``.
     """
     path = find_root(root) / "photometry" / f"{field}_photoz_pdf.fits"
-    with _open_fits(path) as hdul:
+    with open_fits_checked(path) as hdul:
         names = [h.name for h in hdul]
         for ext in ("ZGRID", "PDF", "IDS"):
             if ext not in names:
@@ -533,7 +472,7 @@ def read_photoz_pdf(root, field: str):
             pdf = np.asarray(hdul["PDF"].data, float)
             ids = Table(hdul["IDS"].data)
         except Exception as exc:  # noqa: BLE001 - e.g. an image where the IDS table should be
-            raise DataFormatError(f"{path}: malformed ZGRID/PDF/IDS extension ({_one_line(exc)})") from None
+            raise DataFormatError(f"{path}: malformed ZGRID/PDF/IDS extension ({one_line(exc)})") from None
     if z.ndim != 1 or z.size < 2 or not np.all(np.isfinite(z)) or np.any(np.diff(z) <= 0):
         raise DataFormatError(f"{path}: ZGRID is not a finite, increasing 1-D redshift grid")
     if pdf.ndim != 2 or pdf.shape[1] != z.size:
@@ -549,14 +488,14 @@ def read_photoz_pdf(root, field: str):
     names = np.char.strip(np.asarray(ids["id"]).astype(str))
     bad = ~np.all(np.isfinite(pdf), axis=1)
     if bad.any():
-        raise DataFormatError(f"{path}: PDF of object(s) {_some(names[bad])} has NaN or infinite values")
+        raise DataFormatError(f"{path}: PDF of object(s) {some_ids(names[bad])} has NaN or infinite values")
     bad = np.any(pdf < 0, axis=1)
     if bad.any():
-        raise DataFormatError(f"{path}: PDF of object(s) {_some(names[bad])} has negative values")
+        raise DataFormatError(f"{path}: PDF of object(s) {some_ids(names[bad])} has negative values")
     norm = pdf @ np.gradient(z)
     bad = norm <= 0
     if bad.any():
-        raise DataFormatError(f"{path}: PDF of object(s) {_some(names[bad])} is zero everywhere (cannot be normalised)")
+        raise DataFormatError(f"{path}: PDF of object(s) {some_ids(names[bad])} is zero everywhere (cannot be normalised)")
     off = np.abs(norm - 1.0) > PDF_NORM_TOLERANCE
     ids["pdf_norm"] = np.where(off, norm, 1.0)
     ids.meta["renormalised"] = names[off].tolist()
@@ -566,15 +505,43 @@ def read_photoz_pdf(root, field: str):
 
 
 def read_comparison(root) -> Table:
-    """The higher-mass comparison catalogue (``comparison/highmass_z1.ecsv``)."""
+    """The higher-mass comparison catalogue (``comparison/highmass_z1.ecsv``).
+
+    Parameters
+    ----------
+    root : path-like
+        The survey's ``ldss3`` folder (or anything :func:`find_root` accepts).
+
+    Returns
+    -------
+    `~astropy.table.Table`
+    """
     path = find_root(root) / "comparison" / "highmass_z1.ecsv"
-    return _read_table(path, COMPARISON)
+    return read_checked_table(path, COMPARISON)
 
 
 def read_standard(root):
-    """The flux-standard N&S frame(s) and the star's spectrum: ``(frames, spectrum)``."""
-    sdir = _need(find_root(root) / "calib" / "standard", "standard-star folder")
-    paths = sorted(sdir.glob("standard_*.fits"), key=lambda p: _natural_key(p.name))
+    """The flux-standard N&S frame(s) and the star's spectrum.
+
+    Parameters
+    ----------
+    root : path-like
+        The survey's ``ldss3`` folder (or anything :func:`find_root` accepts).
+
+    Returns
+    -------
+    frames : list of RawFrame
+        ``calib/standard/standard_*.fits``.
+    spectrum : `~astropy.table.Table`
+        ``calib/standard/<STDNAME>_spectrum.ecsv``.
+
+    Raises
+    ------
+    MissingInputError
+        The folder, its frames or the spectrum are absent (naming the missing path).
+    """
+    sdir = need_file(find_root(root) / "calib" / "standard", "standard-star folder")
+    paths = sorted(sdir.glob("standard_*.fits"), key=lambda p: natural_key(p.name))
     if not paths:
         raise MissingInputError(f"{sdir}: no standard-star frames (standard_*.fits)")
     frames = [read_frame(p, True, required_keywords("STANDARD")) for p in paths]
@@ -586,7 +553,7 @@ def read_standard(root):
     if not star or "/" in star:
         raise DataFormatError(f"{frames[0].path}: STDNAME={frames[0].header['STDNAME']!r} is not a star name")
     path = sdir / f"{star}_spectrum.ecsv"
-    spectrum = _read_table(path, STANDARD_SPECTRUM)
+    spectrum = read_checked_table(path, STANDARD_SPECTRUM)
     if len(spectrum) < 2 or np.any(np.diff(np.asarray(spectrum["wavelength"], float)) <= 0):
         raise DataFormatError(f"{path}: wavelength must increase (at least two rows)")
     return frames, spectrum

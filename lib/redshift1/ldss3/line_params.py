@@ -1,0 +1,52 @@
+"""The choices of the ROLES line detection (:class:`DetectParams`, ROLES §2.4), the meaning of the
+line catalogue's ``status`` values and its flux unit."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import astropy.units as u
+
+__all__ = ["DetectParams", "LINE_STATUS", "FLUX_UNIT"]
+
+#: unit of the line fluxes and flux limits
+FLUX_UNIT = u.erg / u.s / u.cm**2
+
+#: meaning of the ``status`` values of the line catalogue
+LINE_STATUS = {
+    "adopted": "significance >= adopt_sigma, no artefact flag",
+    "below_threshold": "raw catalogue only: raw_sigma <= significance < adopt_sigma",
+    "edge": "peak on the edge of the extraction box (ROLES §2.4.1)",
+    "sky_leak": "sky line leaking in at the slit end, explained by that end's sky-line residual model "
+                "(artefact class 1 of ROLES §2.4.2)",
+    "broad": "broad 'line' from continuum the side bands do not follow (artefact class 2)",
+    "telluric": "residual of a bright continuum in the telluric A band (artefact class 2)",
+    "multiline_rejected": "fainter line in a slit whose lines fit no common redshift (ROLES §2.4.3)",
+}
+
+
+@dataclass
+class DetectParams:
+    """Choices of the line detection (ROLES §2.4); defaults are the paper's."""
+
+    fwhm_x: float = 5.0            # px, kernel FWHM along the dispersion
+    fwhm_y: float = 3.5            # px, kernel FWHM along the slit
+    sideband_inner: int = 10       # px, continuum side bands i +- inner ... outer
+    sideband_outer: int = 50
+    remask_sigma: float = 6.0      # pixels above this are masked in the continuum re-estimate
+    continuum_noise: bool = True   # Poisson term of the continuum (ROLES eq. 8)
+    follow_throughput: bool = True  # continuum side bands follow the measured throughput
+    raw_sigma: float = 3.0         # raw catalogue
+    adopt_sigma: float = 4.0       # adopted catalogue
+    connectivity: int = 2          # 8-connected groups
+    leak_rows: int = 1             # sky_leak: within this many rows of the box edge ...
+    leak_sky_factor: float = 3.0   # ... on sky brighter than this x the slit's median sky
+    broad_fwhm: float = 16.0       # px, 'lines' wider than this are continuum
+    telluric_band: tuple = (7582.0, 7620.0)   # Å, head of the O2 A band: continuum residuals here ...
+    telluric_contrast: float = 5.0  # ... for 'lines' (per pixel) fainter than the continuum / this
+    box_half: int = 2              # 5 x 5 flux box
+    centre_on_signal: bool = True  # centre the box on the filtered signal's peak, not the significance's
+    centre_search: int = 2         # ... searched within this many pixels of the significance peak
+    wide_half_x: int = 10          # columns of the wide box used for the aperture correction
+    apcorr_min_sigma: float = 10.0
+    own_profile: bool = False      # slit/box-loss correction of bright lines from their own profile
+    own_profile_sigma: float = 15.0
