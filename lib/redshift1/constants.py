@@ -5,24 +5,33 @@ wavelengths (the paper quotes air values; the difference is 2.8e-4 in z). LDSS3
 wavelengths in this compendium are vacuum too (the sky model used to build the
 mock sky is vacuum); the data contract states the frame of every axis.
 """
-import math
-
+import astropy.constants as const
 import astropy.units as u
-from astropy import constants as _const
+import numpy as np
 
-#: Speed of light [km/s] (exact, SI definition).
-C_KMS = _const.c.to_value(u.km / u.s)
-#: Gaussian sigma per unit FWHM, 1 / (2 sqrt(2 ln 2)) = 1 / 2.35482.
-FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
+#: Speed of light [km/s] (astropy.constants.c; exact by definition).
+C_KMS = const.c.to_value(u.km / u.s)
+
+#: FWHM / σ of a Gaussian, 2 sqrt(2 ln 2) = 2.35482; its inverse converts a FWHM to σ.
+SIGMA_TO_FWHM = 2.0 * np.sqrt(2.0 * np.log(2.0))
+FWHM_TO_SIGMA = 1.0 / SIGMA_TO_FWHM
+
+#: σ / MAD of a Gaussian, 1 / Φ⁻¹(3/4) = 1.4826 (the factor inside ``astropy.stats.mad_std``); only
+#: for a median absolute deviation about a fixed centre, where ``mad_std`` (about the median) does not apply.
+MAD_TO_SIGMA = 1.482602218505602
 
 # Vacuum rest wavelengths (NIST / SDSS line list).
 HALPHA = 6564.61 * u.AA
 NII_6548 = 6549.86 * u.AA
 NII_6583 = 6585.27 * u.AA
 OII_3727 = 3728.48 * u.AA   # flux-weighted mean of the 3727.09/3729.88 doublet
+OII_DOUBLET = (3727.09, 3729.88) * u.AA
+NEIII_3869 = 3870.16 * u.AA
 HBETA = 4862.68 * u.AA
 OIII_5007 = 5008.24 * u.AA
 OIII_4959 = 4960.30 * u.AA
+SII_6716 = 6718.29 * u.AA
+SII_6731 = 6732.67 * u.AA
 
 #: [NII]6583 / [NII]6548 flux ratio fixed by atomic physics.
 NII_RATIO = 3.0

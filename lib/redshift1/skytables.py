@@ -44,7 +44,7 @@ def kmos_oh_spectrum(wavelength: u.Quantity, resolution: float) -> np.ndarray:
     lam = np.asarray(wavelength.to_value(u.um), float)
     centre = np.asarray(u.Quantity(t["wavelength"]).to_value(u.um))
     strength = np.asarray(t["strength"]) * 1e-5  # integrated over one native sample
-    sigma = centre / resolution / 2.3548
+    sigma = centre / resolution / C.SIGMA_TO_FWHM
     return _gaussian_lines(lam, centre, strength, sigma)
 
 
@@ -53,7 +53,7 @@ def optical_sky_spectrum(wavelength: u.Quantity, fwhm: u.Quantity) -> np.ndarray
     7500 Å = 1 per Å."""
     lines, cont = load_table(OPTICAL_LINES_TABLE), load_table(OPTICAL_CONTINUUM_TABLE)
     lam = np.asarray(wavelength.to_value(u.AA), float)
-    sigma = u.Quantity(fwhm, u.AA).value / 2.3548
+    sigma = u.Quantity(fwhm, u.AA).value / C.SIGMA_TO_FWHM
     c = np.interp(lam, u.Quantity(cont["wavelength"]).to_value(u.AA), cont["level"])
     centre = np.asarray(u.Quantity(lines["wavelength"]).to_value(u.AA))
     return c + _gaussian_lines(lam, centre, np.asarray(lines["strength"]), np.full(centre.size, sigma))

@@ -21,7 +21,7 @@ from ..kmos.sizes import psf_corrected_radius, size_error_budget
 from ..science.kross_metallicity import (fit_oh_delta, kross_metallicity_table, oh_delta_bins,
                                          z_delta_sample)
 from ..science.kross_sfr import kross_sfr_table, sfr_summary
-from ..science.kross_tables import values
+from ..columns import values
 from ..science.resolved import (fit_resolved_ms, fit_sigma_delta, kross_resolved_table, resolved_ms_sample,
                                 sigma_delta_sample, sigma_delta_statistics, size_summary)
 

@@ -72,8 +72,24 @@ def read_targets(kmos_dir: str | Path) -> Table:
     """The target catalogue (``kmos/targets.ecsv``), checked.
 
     Checks the :data:`TARGETS` schema (columns, units converted to the contract's), at least
-    one row, unique ids and a positive finite ``z_cat``. Raises :class:`DataFormatError`
-    naming the file and the problem, :class:`MissingInputError` if absent.
+    one row, unique ids and a positive finite ``z_cat``.
+
+    Parameters
+    ----------
+    kmos_dir : str or pathlib.Path
+        The survey's ``kmos/`` folder.
+
+    Returns
+    -------
+    astropy.table.Table
+        The catalogue, one row per target.
+
+    Raises
+    ------
+    DataFormatError
+        Naming the file and the problem.
+    MissingInputError
+        If the file is absent.
     """
     path = Path(kmos_dir) / "targets.ecsv"
     t = TARGETS.read(path)
@@ -90,17 +106,55 @@ def read_targets(kmos_dir: str | Path) -> Table:
 
 
 def read_pointings(kmos_dir: str | Path) -> Table:
-    """The pointing list (``kmos/pointings.ecsv``) checked against :data:`POINTINGS`."""
+    """The pointing list (``kmos/pointings.ecsv``) checked against :data:`POINTINGS`.
+
+    Parameters
+    ----------
+    kmos_dir : str or pathlib.Path
+        The survey's ``kmos/`` folder.
+
+    Returns
+    -------
+    astropy.table.Table
+        One row per pointing.
+    """
     return POINTINGS.read(Path(kmos_dir) / "pointings.ecsv")
 
 
 def read_psf_stars(path: str | Path) -> Table:
-    """A PSF-star list (default name ``kmos/psf_stars.ecsv``) checked against :data:`PSF_STARS`."""
+    """A PSF-star list (default name ``kmos/psf_stars.ecsv``) checked against :data:`PSF_STARS`.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The list's file.
+
+    Returns
+    -------
+    astropy.table.Table
+        One row per PSF-star cube.
+    """
     return PSF_STARS.read(path)
 
 
 def read_hst_morphology(kmos_dir: str | Path) -> Table:
-    """The HST morphology table (``kmos/hst_morphology.ecsv``) checked against :data:`HST_MORPHOLOGY`."""
+    """The HST morphology table (``kmos/hst_morphology.ecsv``) checked against :data:`HST_MORPHOLOGY`.
+
+    Parameters
+    ----------
+    kmos_dir : str or pathlib.Path
+        The survey's ``kmos/`` folder.
+
+    Returns
+    -------
+    astropy.table.Table
+        One row per galaxy with HST imaging.
+
+    Raises
+    ------
+    DataFormatError
+        If an id appears twice.
+    """
     path = Path(kmos_dir) / "hst_morphology.ecsv"
     t = HST_MORPHOLOGY.read(path)
     ids = np.asarray(t["id"]).astype(str)
@@ -111,7 +165,20 @@ def read_hst_morphology(kmos_dir: str | Path) -> Table:
 
 
 def orphan_cubes(kmos_dir: str | Path, targets: Table) -> list[str]:
-    """Cube files under ``cubes/`` that no catalogue row names (reported, not measured)."""
+    """Cube files under ``cubes/`` that no catalogue row names (reported, not measured).
+
+    Parameters
+    ----------
+    kmos_dir : str or pathlib.Path
+        The survey's ``kmos/`` folder.
+    targets : astropy.table.Table
+        The target catalogue (its ``cube`` column).
+
+    Returns
+    -------
+    list of str
+        Paths relative to ``kmos_dir``, sorted.
+    """
     kmos_dir = Path(kmos_dir)
     listed = {str(c) for c in targets["cube"]}
     on_disk = {p.relative_to(kmos_dir).as_posix() for p in (kmos_dir / "cubes").rglob("*.fits")}

@@ -7,6 +7,7 @@ import numpy as np
 import astropy.units as u
 from scipy.ndimage import median_filter
 
+from ..constants import MAD_TO_SIGMA
 from ..errors import ParameterError
 from .cube import read_kmos_cube
 from .galaxy import PSFInfo, measure_galaxy
@@ -196,7 +197,7 @@ def blind_redshift(cube) -> float:
     filled = np.where(np.isfinite(spec), spec, np.nanmedian(spec))
     spec = spec - median_filter(filled, size=101, mode="nearest")
     pull = np.nan_to_num(np.abs(spec / err), nan=0.0)
-    err = err * np.maximum(1.4826 * median_filter(pull, size=51, mode="nearest"), 1.0)
+    err = err * np.maximum(MAD_TO_SIGMA * median_filter(pull, size=51, mode="nearest"), 1.0)
     lam = cube.wavelength.to_value(u.um)
     err = np.where(band_edge_channels(spec, lam, SpectraConfig.edge_mask_um), np.nan, err)
     fit = fit_halpha_nii(cube.wavelength.to_value(u.um), spec[None], err[None], BLIND_Z, dz=BLIND_DZ)

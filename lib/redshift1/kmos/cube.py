@@ -228,7 +228,24 @@ def read_kmos_cube(path: str | Path) -> KMOSCube:
 
 def cube_wcs_header(ra: float, dec: float, crpix: tuple[float, float], pixscale_arcsec: float,
                     lam0_um: float, dlam_um: float) -> fits.Header:
-    """The WCS cards an ESO KMOS cube carries (TAN + linear WAVE in µm, CD matrix)."""
+    """The WCS cards an ESO KMOS cube carries (TAN + linear WAVE in µm, CD matrix).
+
+    Parameters
+    ----------
+    ra, dec : float
+        Sky position of the reference pixel [deg].
+    crpix : tuple of float
+        Reference pixel (x, y), 1-based FITS convention.
+    pixscale_arcsec : float
+        Spaxel size [arcsec].
+    lam0_um, dlam_um : float
+        Wavelength of the first channel and channel width [µm, vacuum].
+
+    Returns
+    -------
+    astropy.io.fits.Header
+        The WCS cards with their comments.
+    """
     h = fits.Header()
     scale = pixscale_arcsec / 3600.0
     cards = [
@@ -252,7 +269,26 @@ def cube_wcs_header(ra: float, dec: float, crpix: tuple[float, float], pixscale_
 
 def make_cube_hdulist(name: str, data: np.ndarray, noise: np.ndarray, primary: fits.Header,
                       wcs_header: fits.Header, bunit: str | None) -> fits.HDUList:
-    """Assemble a cube file in the ESO layout: empty primary + ``<name>.DATA`` + ``<name>.NOISE``."""
+    """Assemble a cube file in the ESO layout: empty primary + ``<name>.DATA`` + ``<name>.NOISE``.
+
+    Parameters
+    ----------
+    name : str
+        Object name (the extensions' prefix).
+    data, noise : numpy.ndarray
+        (nλ, ny, nx) flux density and its 1σ noise (written as float32).
+    primary : astropy.io.fits.Header
+        Primary header (ESO keywords).
+    wcs_header : astropy.io.fits.Header
+        WCS cards of both extensions (:func:`cube_wcs_header`).
+    bunit : str or None
+        Flux-density unit; None writes no BUNIT (as real ESO products).
+
+    Returns
+    -------
+    astropy.io.fits.HDUList
+        The three HDUs.
+    """
     hdus = [fits.PrimaryHDU(header=primary)]
     for kind, arr in (("DATA", data), ("NOISE", noise)):
         h = wcs_header.copy()

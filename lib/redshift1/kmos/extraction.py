@@ -25,7 +25,23 @@ EXTRACTIONS = ("optimal", "paper")
 
 @dataclass(frozen=True)
 class Extraction:
-    """The spaxels summed (``mask``) and the factor taking their flux to the field's."""
+    """The spaxels summed (``mask``) and the factor taking their flux to the field's.
+
+    Attributes
+    ----------
+    mask : numpy.ndarray
+        (ny, nx) bool, the spaxels summed.
+    correction : float
+        Model light in the field / model light in the mask.
+    radius : float
+        Aperture radius [spaxel] (inf: the whole field).
+    centre : tuple of float
+        (x, y) aperture centre, 0-based spaxels.
+    description : str
+        One sentence saying what was summed (for the notebook and the tables).
+    fallback : bool
+        True when every valid spaxel was taken because no disc model could be fitted.
+    """
 
     mask: np.ndarray
     correction: float          # model light in the field / model light in the mask
@@ -36,8 +52,34 @@ class Extraction:
 
 
 def exponential_disc_image(shape, centre, r_d, q, pa_deg, psf_sigma, oversample: int = 5, pad: int = 6) -> np.ndarray:
-    """A PSF-convolved exponential disc of unit total flux, binned to the spaxels of ``shape``
-    (light falling beyond the field is lost, so the image sums to the fraction in the field)."""
+    """A PSF-convolved exponential disc of unit total flux, binned to the spaxels of ``shape``.
+
+    Light falling beyond the field is lost, so the image sums to the fraction in the field.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        (ny, nx) of the field.
+    centre : tuple of float
+        Disc centre (x, y), 0-based spaxels.
+    r_d : float
+        Scale length [spaxel].
+    q : float
+        Projected axis ratio (at least 0.05 is used).
+    pa_deg : float
+        Major-axis angle [deg], counter-clockwise from +x.
+    psf_sigma : float
+        σ of the Gaussian PSF [spaxel].
+    oversample : int, optional
+        Sub-pixels per spaxel of the model grid.
+    pad : int, optional
+        Margin of the model grid beyond the field [spaxel].
+
+    Returns
+    -------
+    numpy.ndarray
+        (ny, nx) image.
+    """
     ny, nx = shape
     u, v = disc_frame(shape, centre, pa_deg, oversample, pad)
     sb = np.exp(-np.hypot(u, v / max(q, 0.05)) / max(r_d, 1e-3))
@@ -47,8 +89,22 @@ def exponential_disc_image(shape, centre, r_d, q, pa_deg, psf_sigma, oversample:
 
 
 def light_major_axis(image, snr, snr_min: float = 2.0) -> float:
-    """Major-axis angle (deg, counter-clockwise from +x) of the significant positive light,
-    from its second moments (0 when fewer than 5 spaxels are significant)."""
+    """Major-axis angle of the significant positive light, from its second moments.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        2D map.
+    snr : numpy.ndarray
+        S/N of each spaxel.
+    snr_min : float, optional
+        Spaxels above this S/N (and positive) count.
+
+    Returns
+    -------
+    float
+        Angle [deg], counter-clockwise from +x; 0 when fewer than 5 spaxels are significant.
+    """
     use = np.isfinite(image) & np.isfinite(snr) & (snr > snr_min) & (image > 0)
     if use.sum() < 5:
         return 0.0
@@ -62,10 +118,33 @@ def light_major_axis(image, snr, snr_min: float = 2.0) -> float:
 
 def optimal_extraction(nb, nb_err, valid2d, centre, psf_sigma: float, r_min: float = 1.5,
                        r_step: float = 0.5) -> Extraction:
-    """The circular aperture (radius ≥ ``r_min`` spaxels, around ``centre``) where a
-    PSF-convolved exponential disc fitted to the Hα map ``nb`` has its highest flux over the
-    map's noise; ``psf_sigma`` in spaxels. Falls back to every valid spaxel (``fallback``)
-    when the map holds no positive model."""
+    """The circular aperture with the highest model flux over the map's noise.
+
+    A PSF-convolved exponential disc is fitted to the Hα map ``nb``
+    (:func:`~redshift1.kmos.sizes.disc_model_total`); among circles around ``centre`` the one
+    where the model's flux over the map's noise peaks is summed, and the model gives the factor
+    to the whole field's flux.
+
+    Parameters
+    ----------
+    nb, nb_err : numpy.ndarray
+        Hα narrow-band map and its 1σ error.
+    valid2d : numpy.ndarray
+        (ny, nx) bool, spaxels with data.
+    centre : tuple of float
+        (x, y) aperture centre, 0-based spaxels.
+    psf_sigma : float
+        σ of the Gaussian PSF [spaxel].
+    r_min : float, optional
+        Smallest radius tried [spaxel].
+    r_step : float, optional
+        Step of the radii tried [spaxel].
+
+    Returns
+    -------
+    Extraction
+        The aperture; every valid spaxel (``fallback=True``) when the map holds no positive model.
+    """
     whole = Extraction(valid2d.copy(), 1.0, np.inf, centre, f"every valid spaxel of the IFU ({int(valid2d.sum())} "
                        "spaxels)", fallback=True)
     err = np.where(valid2d, nb_err, np.nan)

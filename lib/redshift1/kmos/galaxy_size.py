@@ -22,6 +22,7 @@ import astropy.units as u
 from astropy.modeling import fitting, models
 from astropy.utils.exceptions import AstropyUserWarning
 
+from ..constants import SIGMA_TO_FWHM
 from ..cosmology import KROSS_COSMO
 from ..errors import Redshift1Error
 from ..flags import join_flags
@@ -100,7 +101,7 @@ def gaussian_profile_r_half(image, error, centre) -> float:
         return np.nan
     if fitter.fit_info.get("ierr") not in (1, 2, 3, 4):  # leastsq did not converge: no size, not a wrong one
         return np.nan
-    return float(np.sqrt(2 * np.log(2)) * np.sqrt(abs(g.x_stddev.value * g.y_stddev.value)))
+    return float(SIGMA_TO_FWHM / 2 * np.sqrt(abs(g.x_stddev.value * g.y_stddev.value)))
 
 
 #: psf correction factors outside this range are not applied (the disc model is not the galaxy)
@@ -182,7 +183,7 @@ def _maps_and_velocity_field(cube: KMOSCube, z: float, sigma_kms: float, hwhm: f
     cs, _ = continuum_subtract(cube, z)
     vf = spaxel_fits(cs, cube.noise, lam, z, smooth=cfg.smooth, snr_min=cfg.spaxel_snr_min)
     nb, nb_err = narrowband_map(cs, cube.noise, lam, z, sigma_kms, nsig=cfg.map_nsig)
-    pix_psf_sigma = hwhm / pix / np.sqrt(2 * np.log(2))
+    pix_psf_sigma = hwhm / pix / (SIGMA_TO_FWHM / 2)
     return _Maps(nb, nb_err, vf, psf_matched_centre(nb, pix_psf_sigma))
 
 
@@ -193,7 +194,7 @@ def _disc_model(maps: _Maps, centre, theta: float, hwhm: float, pix: float, cfg:
         return _DiscModel(None, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan)
     if psf_hwhm_optical is None or not np.isfinite(psf_hwhm_optical):
         psf_hwhm_optical = optical_hwhm(hwhm, pix)
-    psf_sigma = psf_hwhm_optical / pix / np.sqrt(2 * np.log(2))
+    psf_sigma = psf_hwhm_optical / pix / (SIGMA_TO_FWHM / 2)
     # the axis ratio from the light: the velocity field's inclination trades off against
     # the rotation speed and came out ~30° too face-on on the mock, making the apertures
     # too round and large discs' r½ ~20% small

@@ -20,16 +20,30 @@ import astropy.units as u
 from scipy.ndimage import uniform_filter
 from scipy.optimize import least_squares
 
+from ..constants import C_KMS
 from .cube import KMOSCube
 from .linefit import fit_halpha_nii
 
-C_KMS = 299792.458
 DISC_PARAMS = ("inclination", "v_max", "pa", "x0", "y0", "r_turn")
 
 
 @dataclass
 class VelocityField:
-    """Maps (ny, nx) from per-spaxel fits; velocities relative to ``z_sys``."""
+    """Maps (ny, nx) from per-spaxel fits; velocities relative to ``z_sys``.
+
+    Attributes
+    ----------
+    z_sys : float
+        Systemic redshift the velocities refer to.
+    velocity, velocity_err : numpy.ndarray
+        Line-of-sight velocity and its 1σ error [km/s].
+    sigma : numpy.ndarray
+        Intrinsic velocity dispersion [km/s].
+    flux, flux_err : numpy.ndarray
+        Hα flux and its error (data unit × µm); ``snr`` is their ratio.
+    good : numpy.ndarray
+        bool, spaxels whose fit passed the S/N and sanity cuts.
+    """
 
     z_sys: float
     velocity: np.ndarray
@@ -49,7 +63,29 @@ def spaxel_fits(data_cs: np.ndarray, noise: np.ndarray, wave_um: np.ndarray, z_s
     """Fit every spaxel of a continuum-subtracted cube at once (batched LM).
 
     The cube is smoothed spatially by a ``smooth``×``smooth`` boxcar first (noise propagated
-    as for a mean of independent spaxels). The line must lie within ±``dv_kms`` of ``z_sys``.
+    as for a mean of independent spaxels).
+
+    Parameters
+    ----------
+    data_cs : numpy.ndarray
+        (nλ, ny, nx) continuum-subtracted cube.
+    noise : numpy.ndarray
+        (nλ, ny, nx) 1σ noise.
+    wave_um : numpy.ndarray
+        (nλ,) channel wavelengths [µm].
+    z_sys : float
+        Systemic redshift.
+    dv_kms : float, optional
+        The line must lie within ±``dv_kms`` of ``z_sys``.
+    smooth : int, optional
+        Boxcar size [spaxel]; 1 for none.
+    snr_min : float, optional
+        Hα S/N a spaxel needs to be ``good``.
+
+    Returns
+    -------
+    VelocityField
+        The maps.
     """
     nl, ny, nx = data_cs.shape
     valid = np.isfinite(data_cs) & np.isfinite(noise)
@@ -86,9 +122,19 @@ def spaxel_fits(data_cs: np.ndarray, noise: np.ndarray, wave_um: np.ndarray, z_s
 
 
 def disc_velocity(params, x, y):
-    """Line-of-sight velocity (km/s) of the six-parameter disc at spaxel coordinates x, y.
+    """Line-of-sight velocity of the six-parameter arctan disc at spaxel coordinates x, y.
 
-    params = (inclination [deg], v_max [km/s], PA [deg, from +y towards +x], x0, y0, r_turn [spaxels]).
+    Parameters
+    ----------
+    params : sequence of float
+        (inclination [deg], v_max [km/s], PA [deg, from +y towards +x], x0, y0, r_turn [spaxel]).
+    x, y : numpy.ndarray
+        Spaxel coordinates, 0-based.
+
+    Returns
+    -------
+    numpy.ndarray
+        Velocity [km/s].
     """
     inc, vmax, pa, x0, y0, rt = params
     t = np.radians(pa)
@@ -103,14 +149,34 @@ def disc_velocity(params, x, y):
 
 def smeared_disc_velocity(params, shape, r_d: float, psf_sigma: float, smooth: int = 1, oversample: int = 2,
                           pad: int = 4) -> np.ndarray:
-    """What a velocity field measures of the six-parameter disc (km/s, image of ``shape``):
-    the intensity-weighted line-of-sight velocity of an exponential disc (scale length
-    ``r_d`` spaxels, in the disc's plane) after the PSF (σ ``psf_sigma`` spaxels), the
-    spaxels and the ``smooth``×``smooth`` boxcar of :func:`spaxel_fits`.
+    """What a velocity field measures of the six-parameter disc.
 
-    Beam smearing flattens the inner velocity gradient; a model without it explains the
-    flattening with a large turnover radius, and v_max then extrapolates an arctan far
-    beyond the data (×1.3 on KinMS discs).
+    The intensity-weighted line-of-sight velocity of an exponential disc after the PSF, the
+    spaxels and the boxcar of :func:`spaxel_fits`. Beam smearing flattens the inner velocity
+    gradient; a model without it explains the flattening with a large turnover radius, and
+    v_max then extrapolates an arctan far beyond the data (×1.3 on KinMS discs).
+
+    Parameters
+    ----------
+    params : sequence of float
+        Disc parameters as in :func:`disc_velocity`.
+    shape : tuple of int
+        (ny, nx) of the image.
+    r_d : float
+        Scale length of the light in the disc's plane [spaxel].
+    psf_sigma : float
+        σ of the Gaussian PSF [spaxel].
+    smooth : int, optional
+        Boxcar size of :func:`spaxel_fits` [spaxel].
+    oversample : int, optional
+        Sub-pixels per spaxel of the model grid.
+    pad : int, optional
+        Margin of the model grid beyond the field [spaxel].
+
+    Returns
+    -------
+    numpy.ndarray
+        (ny, nx) velocity [km/s].
     """
     from scipy.ndimage import gaussian_filter
 
@@ -143,6 +209,22 @@ def smeared_disc_velocity(params, shape, r_d: float, psf_sigma: float, smooth: i
 
 @dataclass
 class DiscFit:
+    """The six-parameter disc fitted to a velocity field (:func:`fit_disc`).
+
+    Each name of :data:`DISC_PARAMS` is an attribute (an entry of ``params``);
+    ``axis_ratio`` and ``pa_photutils`` are derived.
+
+    Attributes
+    ----------
+    params, errors : numpy.ndarray
+        (6,) best fit and 1σ errors in the order of :data:`DISC_PARAMS`.
+    chi2_red : float
+        Reduced χ² of the fit.
+    n_spaxels : int
+        Good spaxels fitted.
+    success : bool
+        False when too few spaxels or the optimiser failed (``params`` is then the start).
+    """
     params: np.ndarray
     errors: np.ndarray
     chi2_red: float
@@ -172,17 +254,32 @@ def fit_disc(vf: VelocityField, centre_guess: tuple[float, float], min_spaxels: 
     """Fit the six-parameter disc to the good spaxels of a velocity field (least squares).
 
     A systemic-velocity offset is fitted alongside as a nuisance (the integrated redshift is
-    light-weighted, not systemic). The centre carries a weak Gaussian prior of width
-    ``centre_prior`` spaxels around ``centre_guess`` (the Hα light centroid): seeing-limited
-    velocity fields constrain it poorly. PA starts from the direction of the velocity
-    gradient. Fewer than ``min_spaxels`` good spaxels: ``success=False`` at the centre guess.
+    light-weighted, not systemic). The centre carries a weak Gaussian prior around
+    ``centre_guess`` (the Hα light centroid): seeing-limited velocity fields constrain it
+    poorly. PA starts from the direction of the velocity gradient.
 
-    ``inclination_prior`` (deg, its 1σ) fixes the inclination to the morphology's: the
-    velocity field alone constrains v_max sin i, not v_max and i apart (and beam smearing
-    biases its inclination face-on by 10-30° on KinMS discs even with a prior), so v_max is
-    fitted at that inclination and its error carries the inclination's (v_max cot i σ_i).
-    ``smearing`` = (r_d, PSF σ [spaxels], boxcar) fits :func:`smeared_disc_velocity` instead
-    of the bare disc.
+    Parameters
+    ----------
+    vf : VelocityField
+        The maps (:func:`spaxel_fits`).
+    centre_guess : tuple of float
+        (x, y) starting centre, 0-based spaxels.
+    min_spaxels : int, optional
+        Fewer good spaxels: ``success=False`` at the centre guess.
+    centre_prior : float, optional
+        Width of the centre's Gaussian prior [spaxel].
+    inclination_prior : tuple of float, optional
+        (inclination, 1σ) [deg] fixing the inclination to the morphology's: the velocity field
+        alone constrains v_max sin i, not v_max and i apart (and beam smearing biases its
+        inclination face-on by 10-30° on KinMS discs even with a prior), so v_max is fitted at
+        that inclination and its error carries the inclination's (v_max cot i σ_i).
+    smearing : tuple, optional
+        (r_d, PSF σ [spaxel], boxcar): fit :func:`smeared_disc_velocity` instead of the bare disc.
+
+    Returns
+    -------
+    DiscFit
+        Best fit, errors and quality.
     """
     y, x = np.nonzero(vf.good)
     n = x.size
@@ -248,5 +345,22 @@ def fit_disc(vf: VelocityField, centre_guess: tuple[float, float], min_spaxels: 
 
 
 def velocity_field_of(cube: KMOSCube, data_cs: np.ndarray, z_sys: float, **kw) -> VelocityField:
-    """:func:`spaxel_fits` on a loaded cube."""
+    """:func:`spaxel_fits` on a loaded cube.
+
+    Parameters
+    ----------
+    cube : KMOSCube
+        The cube (its noise and wavelengths are used).
+    data_cs : numpy.ndarray
+        Its continuum-subtracted data.
+    z_sys : float
+        Systemic redshift.
+    **kw
+        Passed to :func:`spaxel_fits`.
+
+    Returns
+    -------
+    VelocityField
+        The maps.
+    """
     return spaxel_fits(data_cs, cube.noise, cube.wavelength.to_value(u.um), z_sys, **kw)

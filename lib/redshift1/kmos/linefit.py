@@ -6,8 +6,9 @@ intrinsic velocity dispersion, broadened by the instrumental resolution, with
 
     f(λ) = c + F_Hα G(λ; λ_Hα(1+z), σ) + F_NII [G(λ; λ_6583(1+z), σ) + G(λ; λ_6548(1+z), σ)/3]
 
-with σ² = (λ σ_v / c)² + (λ / 2.3548 R)². Fluxes are free to go negative, so a
-non-detection is an unbiased flux with its error rather than a zero.
+with σ² = (λ σ_v / c)² + (λ / 2.3548 R)² (2.3548 = 2√(2 ln 2), ``constants.SIGMA_TO_FWHM``).
+Fluxes are free to go negative, so a non-detection is an unbiased flux with its error
+rather than a zero.
 
 Every spectrum gets its own window of the same number of channels, cut around its
 catalogue redshift; a coarse matched-filter search over ``z ± dz`` starts each fit, then
@@ -25,7 +26,7 @@ from scipy.special import erf
 
 from .. import constants as C
 
-C_KMS = 299792.458
+C_KMS = C.C_KMS
 LINES_UM = np.array([C.HALPHA.to_value("um"), C.NII_6583.to_value("um"), C.NII_6548.to_value("um")])
 PARAMS = ("z", "sigma_kms", "flux_halpha", "flux_nii6583", "continuum")
 SIGMA_BOUNDS = (1.0, 600.0)
@@ -38,8 +39,23 @@ FIT_HALF_DZ = 0.003
 class LineFit:
     """Best fits of N spectra (arrays of length N; fluxes in the data unit × µm).
 
-    ``sigma_kms`` is the intrinsic (instrument-corrected) dispersion; ``*_err`` are 1σ
-    errors from the curvature of χ² (``perturbed_errors`` gives Monte Carlo ones).
+    Each name of :data:`PARAMS` (``z``, ``sigma_kms``, ``flux_halpha``, ``flux_nii6583``,
+    ``continuum``) and its ``*_err`` is an attribute (a column of ``params``/``errors``);
+    ``snr_halpha``, ``snr_nii6583`` and ``fwhm_kms`` are derived.
+
+    Attributes
+    ----------
+    params : numpy.ndarray
+        (N, 5) best-fit parameters in the order of :data:`PARAMS`; ``sigma_kms`` is the
+        intrinsic (instrument-corrected) dispersion.
+    errors : numpy.ndarray
+        (N, 5) 1σ errors from the curvature of χ² (:func:`perturbed_errors` gives Monte Carlo ones).
+    chi2, dof : numpy.ndarray
+        χ² and degrees of freedom of each fit.
+    converged : numpy.ndarray
+        bool, the optimiser met its tolerance.
+    window : numpy.ndarray
+        (N, M) channel indices used by each fit.
     """
 
     params: np.ndarray          # (N, 5)
@@ -67,12 +83,27 @@ class LineFit:
     @property
     def fwhm_kms(self):
         """Intrinsic FWHM of the lines (km/s)."""
-        return 2.3548 * self.sigma_kms
+        return C.SIGMA_TO_FWHM * self.sigma_kms
 
 
 def line_sigma_um(centre_um, sigma_kms, resolution):
-    """Total Gaussian σ (µm) of a line: intrinsic dispersion ⊕ instrumental resolution."""
-    return np.hypot(centre_um * sigma_kms / C_KMS, centre_um / (2.3548 * resolution))
+    """Total Gaussian σ of a line: intrinsic dispersion ⊕ instrumental resolution.
+
+    Parameters
+    ----------
+    centre_um : float or numpy.ndarray
+        Observed line centre [µm].
+    sigma_kms : float or numpy.ndarray
+        Intrinsic velocity dispersion [km/s].
+    resolution : float
+        Spectral resolving power λ/FWHM.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        σ [µm].
+    """
+    return np.hypot(centre_um * sigma_kms / C_KMS, centre_um / (C.SIGMA_TO_FWHM * resolution))
 
 
 # erf(5) = 1 − 1.5e-12: a channel whose edges both lie beyond 5√2 σ of a line holds none of it
@@ -158,7 +189,19 @@ def _basis(prof):
 def model_spectra(params: np.ndarray, edges_lo: np.ndarray, edges_hi: np.ndarray, resolution: float) -> np.ndarray:
     """Model flux density on channels [edges_lo, edges_hi) for each parameter row.
 
-    params (N, 5); edges (N, M) in µm. Returns (N, M), the channel-averaged flux density.
+    Parameters
+    ----------
+    params : numpy.ndarray
+        (N, 5) parameter rows in the order of :data:`PARAMS`.
+    edges_lo, edges_hi : numpy.ndarray
+        (N, M) channel edges [µm].
+    resolution : float
+        Spectral resolving power λ/FWHM.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, M) channel-averaged flux density.
     """
     prof = _profiles(params[:, 0:1], params[:, 1:2], edges_lo, edges_hi, resolution)
     a = params[:, 2:3]
@@ -242,12 +285,17 @@ def fit_halpha_nii(wave_um, flux, noise, z_guess, dz: float = 0.01, resolution: 
         Half-width of the redshift search.
     resolution : float
         Spectral resolving power λ/Δλ (FWHM).
+    max_iter : int
+        Levenberg-Marquardt iterations at most (``converged`` is False when they run out).
+    sigma_guess : float
+        Starting intrinsic dispersion [km/s].
     z_search : bool
         Start from a matched-filter search over ``z ± dz`` (else from ``z_guess``).
 
     Returns
     -------
     LineFit
+        The best fit of each spectrum.
     """
     wave = np.asarray(wave_um, float)
     flux = np.atleast_2d(np.asarray(flux, float))
@@ -453,10 +501,33 @@ def _curvature_errors(p, win, resolution):
 
 def perturbed_errors(wave_um, flux, noise, fit: LineFit, n_perturb: int = 50, dz: float = 0.01,
                      resolution: float = C.KMOS_RESOLUTION, rng: np.random.Generator | None = None) -> np.ndarray:
-    """Monte Carlo errors (N, 5): perturb each spectrum within its noise ``n_perturb`` times and
-    refit (KROSS §2: "perturbing the data points within their error bars, and repeating the fit").
+    """Monte Carlo errors of the fit parameters.
 
-    All N × n_perturb refits run as one batch, started at the best fit.
+    Each spectrum is perturbed within its noise ``n_perturb`` times and refitted (KROSS §2:
+    "perturbing the data points within their error bars, and repeating the fit"). All
+    N × n_perturb refits run as one batch, started at the best fit.
+
+    Parameters
+    ----------
+    wave_um : numpy.ndarray
+        (M,) channel wavelengths [µm].
+    flux, noise : numpy.ndarray
+        (N, M) spectra and their 1σ noise.
+    fit : LineFit
+        The best fits of these spectra.
+    n_perturb : int, optional
+        Perturbed copies per spectrum.
+    dz : float, optional
+        Half-width of the redshift window of the refits.
+    resolution : float, optional
+        Spectral resolving power λ/FWHM.
+    rng : numpy.random.Generator, optional
+        Random generator (default seeded with 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, 5) standard deviations of the refitted parameters.
     """
     rng = rng or np.random.default_rng(0)
     flux = np.atleast_2d(flux)

@@ -33,7 +33,7 @@ def line_window_um(z: float, pad_kms: float = 1000.0) -> tuple[float, float]:
     (float, float)
         Blue and red ends of the window, µm.
     """
-    f = pad_kms / 299792.458
+    f = pad_kms / C.C_KMS
     return LINES_UM[2] * (1 + z) * (1 - f), LINES_UM[1] * (1 + z) * (1 + f)
 
 
@@ -87,7 +87,7 @@ def narrowband_map(data_cs: np.ndarray, noise: np.ndarray, wave_um: np.ndarray, 
         Hα map and its noise (flux density × µm); NaN where a spaxel has no data.
     """
     centre = LINES_UM[0] * (1 + z)
-    sig = np.hypot(centre * sigma_kms / 299792.458, centre / (2.3548 * C.KMOS_RESOLUTION))
+    sig = np.hypot(centre * sigma_kms / C.C_KMS, centre / (C.SIGMA_TO_FWHM * C.KMOS_RESOLUTION))
     sel = np.abs(wave_um - centre) < nsig * sig
     if not sel.any():
         sel[np.argmin(np.abs(wave_um - centre))] = True

@@ -34,13 +34,13 @@ from astropy.stats import sigma_clip
 from astropy.table import Table
 from astropy.utils.exceptions import AstropyUserWarning
 
+from ..constants import SIGMA_TO_FWHM
 from ..errors import DataFormatError, MissingInputError
 from ..progress import progress_bar
 from .cube import KMOSCube, read_kmos_cube
 from .catalogue import PSF_STARS, read_psf_stars
 
 __all__ = [
-    "FWHM_PER_SIGMA",
     "Collapsed",
     "PSFFit",
     "collapse_cube",
@@ -53,7 +53,6 @@ __all__ = [
 ]
 
 #: FWHM of a Gaussian in units of its σ: 2 sqrt(2 ln 2)
-FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 #: variance of a uniform distribution over one spaxel, in spaxel² (the box term)
 BOX_VARIANCE = 1.0 / 12.0
 #: minimum peak signal-to-noise of the collapsed image to attempt a fit
@@ -65,7 +64,17 @@ _UNITS = {"fwhm": u.arcsec, "hwhm": u.arcsec, "r_half": u.arcsec, "fwhm_major": 
 
 
 class Collapsed(NamedTuple):
-    """A wavelength-collapsed cube: σ-clipped mean image, its 1σ noise, channels used per spaxel."""
+    """A wavelength-collapsed cube.
+
+    Attributes
+    ----------
+    image : numpy.ndarray
+        (ny, nx) σ-clipped mean over the channels.
+    noise : numpy.ndarray
+        Its 1σ noise.
+    n_used : numpy.ndarray
+        Channels used per spaxel.
+    """
 
     image: np.ndarray
     noise: np.ndarray
@@ -76,17 +85,41 @@ class Collapsed(NamedTuple):
 class PSFFit:
     """The elliptical-Gaussian PSF measured on one collapsed star image.
 
-    Widths are of the optical PSF (spaxel box removed), in arcsec; ``fwhm`` is the
-    geometric mean of the axes, ``hwhm = fwhm / 2``; ``ellipticity = 1 − b/a``; ``pa`` is
-    the major axis in degrees counter-clockwise from +x (pixel axes, [0, 180)); ``x0``,
-    ``y0`` are 0-based spaxel coordinates. ``*_err`` are 1σ from the fit covariance
-    scaled by the reduced χ² (``chi2_red``). ``status`` is ``"ok"`` or why the fit is not usable.
+    Widths are of the optical PSF (spaxel box removed). ``*_err`` are 1σ from the fit
+    covariance scaled by the reduced χ².
 
-    ``r_half`` is the star's half-light radius from the same curve of growth as the
-    galaxies' (:func:`redshift1.kmos.sizes.half_light_radius`, circular, on the fitted
-    centre): the optical HWHM as the spaxel-sampled data show it (about 5% larger at
-    KMOS sampling). Sizes subtract this one, so that sampling cancels and a point source
-    measures as unresolved.
+    Attributes
+    ----------
+    fwhm, fwhm_err : float
+        Geometric mean of the axes' FWHM [arcsec].
+    hwhm, hwhm_err : float
+        ``fwhm / 2`` [arcsec].
+    r_half, r_half_err : float
+        The star's half-light radius [arcsec] from the same curve of growth as the galaxies'
+        (:func:`redshift1.kmos.sizes.half_light_radius`, circular, on the fitted centre): the
+        optical HWHM as the spaxel-sampled data show it (about 5% larger at KMOS sampling).
+        Sizes subtract this one, so that sampling cancels and a point source measures as
+        unresolved.
+    fwhm_major, fwhm_major_err, fwhm_minor, fwhm_minor_err : float
+        FWHM along the major and the minor axis [arcsec].
+    ellipticity, ellipticity_err : float
+        1 − b/a.
+    pa, pa_err : float
+        Major axis [deg] counter-clockwise from +x (pixel axes, [0, 180)).
+    x0, x0_err, y0, y0_err : float
+        Centre, 0-based spaxel coordinates.
+    amplitude, background : float
+        Peak and constant background of the model (data units).
+    chi2_red : float
+        Reduced χ² of the fit.
+    pixel_scale : float
+        Spaxel size [arcsec].
+    status : str
+        ``"ok"`` or why the fit is not usable.
+    model : astropy.modeling.Model or None
+        The fitted model (for :meth:`model_image`).
+    model_scale : float
+        Factor from the model's to the data's units.
     """
 
     fwhm: float = np.nan
@@ -208,7 +241,7 @@ def _derived(sx: float, sy: float, theta: float, pix: float) -> np.ndarray:
     """(fwhm, fwhm_major, fwhm_minor, ellipticity, pa) from fitted pixel-centre σ's."""
     vx, vy = sx ** 2 - BOX_VARIANCE, sy ** 2 - BOX_VARIANCE
     ox, oy = np.sqrt(max(vx, 1e-12)), np.sqrt(max(vy, 1e-12))
-    fx, fy = FWHM_PER_SIGMA * ox * pix, FWHM_PER_SIGMA * oy * pix
+    fx, fy = SIGMA_TO_FWHM * ox * pix, SIGMA_TO_FWHM * oy * pix
     major, minor = max(fx, fy), min(fx, fy)
     pa = np.degrees(theta) + (0.0 if fx >= fy else 90.0)
     return np.array([np.sqrt(fx * fy), major, minor, 1.0 - minor / major, pa % 180.0])
@@ -349,7 +382,24 @@ def fit_psf(image: np.ndarray, noise: np.ndarray | None = None, pixel_scale=0.2,
 
 # --------------------------------------------------------------------------- survey
 def measure_psf_star(path: str | Path, clip_sigma: float = 3.0, background: bool = False) -> tuple[PSFFit, Collapsed | None]:
-    """Read one PSF-star cube, collapse it and fit it; never raises on a bad cube."""
+    """Read one PSF-star cube, collapse it and fit it; never raises on a bad cube.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The star's cube.
+    clip_sigma : float, optional
+        σ-clipping threshold of the collapse over wavelength.
+    background : bool, optional
+        Fit a constant background with the Gaussian.
+
+    Returns
+    -------
+    fit : PSFFit
+        The fit (``status`` says why when it is not usable).
+    collapsed : Collapsed or None
+        The collapsed image; None when the cube is unreadable or empty.
+    """
     try:
         cube = read_kmos_cube(path)
     except (MissingInputError, DataFormatError) as exc:
@@ -364,8 +414,21 @@ def measure_psf_star(path: str | Path, clip_sigma: float = 3.0, background: bool
 
 
 def psf_half_light_radius(image, noise, fit: PSFFit) -> tuple[float, float]:
-    """Curve-of-growth half-light radius (arcsec) and its error of a star image, measured
-    as the galaxies' sizes are (circular apertures on the fitted centre)."""
+    """Curve-of-growth half-light radius of a star image and its error, measured as the galaxies'
+    sizes are (circular apertures on the fitted centre).
+
+    Parameters
+    ----------
+    image, noise : numpy.ndarray
+        Background-subtracted collapsed star image and its 1σ noise.
+    fit : PSFFit
+        The star's fit (centre and pixel scale).
+
+    Returns
+    -------
+    r_half, r_half_err : float
+        [arcsec].
+    """
     from .sizes import half_light_radius
 
     sm = half_light_radius(image, noise, (fit.x0, fit.y0))
@@ -459,8 +522,21 @@ def measure_psf_stars(kmos_dir: str | Path, stars: Table | str | Path | None = N
 
 
 def psf_flags(table: Table) -> np.ndarray:
-    """The ``flags`` of each star: ``not_measured`` (status not ok) or ``psf_fit_at_bound``
-    (a fit whose covariance is undefined, as when a width or the centre sits on its bound)."""
+    """The ``flags`` of each star.
+
+    ``not_measured`` (status not ok) or ``psf_fit_at_bound`` (a fit whose covariance is
+    undefined, as when a width or the centre sits on its bound).
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        The PSF-star table (``status`` and the ``*_err`` columns).
+
+    Returns
+    -------
+    astropy.table.Column
+        The flags column (:func:`redshift1.flags.flags_column`).
+    """
     from ..flags import flags_column
 
     rows = []
@@ -482,9 +558,14 @@ def _ok(table: Table) -> Table:
 def psf_per_spectrograph(table: Table) -> Table:
     """Average PSF of each spectrograph over pointings (KROSS §3.2), from the ``ok`` stars.
 
+    Parameters
+    ----------
+    table : astropy.table.Table
+        The PSF-star table (``spectrograph``, ``status``, widths, ``pa``).
+
     Returns
     -------
-    Table
+    astropy.table.Table
         spectrograph, n_ok, n_failed and mean / std / min / max of fwhm, hwhm, r_half and
         ellipticity, plus the circular mean of pa (axial, period 180°).
     """
@@ -521,6 +602,22 @@ def psf_for(table: Table, pointing: str, spectrograph: int, per_spectrograph: Ta
     The pointing's own star if it was measured (``source = "star"``), else the average of
     that spectrograph over all pointings (``source = "spectrograph mean"``); NaN with
     ``source = "none"`` when neither exists.
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        The PSF-star table.
+    pointing : str
+        The galaxy's pointing.
+    spectrograph : int
+        The galaxy's spectrograph (1-3).
+    per_spectrograph : astropy.table.Table, optional
+        :func:`psf_per_spectrograph` of ``table`` if already computed.
+
+    Returns
+    -------
+    dict
+        ``fwhm, hwhm, r_half`` [arcsec], ``ellipticity``, ``pa`` [deg] and ``source``.
     """
     sel = (np.asarray(table["pointing"]).astype(str) == str(pointing)) & \
           (np.asarray(table["spectrograph"]) == int(spectrograph)) & (np.asarray(table["status"]) == "ok")
@@ -543,8 +640,23 @@ def _get(row, name) -> float:
 
 
 def attach_psf(targets: Table, table: Table) -> Table:
-    """Copy of ``targets`` with psf_fwhm, psf_hwhm, psf_r_half, psf_ellipticity, psf_pa, psf_source
-    looked up by each row's (pointing, spectrograph) with :func:`psf_for`."""
+    """Copy of ``targets`` with each row's PSF.
+
+    Adds psf_fwhm, psf_hwhm, psf_r_half, psf_ellipticity, psf_pa, psf_source looked up by each
+    row's (pointing, spectrograph) with :func:`psf_for`.
+
+    Parameters
+    ----------
+    targets : astropy.table.Table
+        Target catalogue (``pointing``, ``spectrograph``).
+    table : astropy.table.Table
+        The PSF-star table.
+
+    Returns
+    -------
+    astropy.table.Table
+        The copy with the six ``psf_*`` columns.
+    """
     per = psf_per_spectrograph(table)
     out = targets.copy(copy_data=True)
     found = [psf_for(table, p, s, per) for p, s in zip(out["pointing"], out["spectrograph"])]

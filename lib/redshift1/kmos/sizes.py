@@ -1,4 +1,5 @@
-"""Hα half-light radii from curves of growth in elliptical apertures (KROSS §3.2).
+"""Hα half-light radii from curves of growth in elliptical apertures (KROSS §3.2): the
+algorithms of notebook 03 (:mod:`redshift1.kmos.galaxy_size` applies them to each galaxy).
 
 The curve of growth (:func:`curve_of_growth`) is measured with photutils elliptical
 apertures centred on the galaxy (its dynamical centre in notebook 03). The flux beyond the
@@ -25,10 +26,30 @@ from dataclasses import dataclass
 import numpy as np
 from photutils.aperture import EllipticalAperture, CircularAperture, aperture_photometry
 
+from ..constants import SIGMA_TO_FWHM
+
 
 @dataclass
 class SizeMeasurement:
-    """A curve of growth and what it gives (radii in spaxels; fluxes in map units)."""
+    """A curve of growth and what it gives (radii in spaxels; fluxes in map units).
+
+    Attributes
+    ----------
+    radii : numpy.ndarray
+        Semi-major axes of the apertures [spaxel].
+    cog, cog_err : numpy.ndarray
+        Enclosed flux and its 1σ error in each aperture.
+    total_measured : float
+        Flux in the largest aperture.
+    total_model : float
+        Total flux after the extrapolation beyond the field (capped).
+    recovered_fraction : float
+        ``total_measured / total_model``.
+    r_half, r_half_err : float
+        Half-light semi-major axis and its 1σ error [spaxel].
+    r_half_gauss : float
+        HWHM of the best Gaussian curve of growth [spaxel] (KROSS's r½ of a Gaussian profile).
+    """
 
     radii: np.ndarray
     cog: np.ndarray
@@ -42,7 +63,7 @@ class SizeMeasurement:
 
 
 def curve_of_growth(image, error, centre, radii, axis_ratio: float = 1.0, pa_deg: float = 0.0):
-    """Flux (and error) within ellipses of semi-major axis ``radii`` (spaxels).
+    """Flux (and error) within ellipses of semi-major axis ``radii``.
 
     NaN spaxels count as zero flux and zero error (masked).
 
@@ -99,7 +120,7 @@ def gaussian_growth(r, total, s):
 
 
 def fit_gaussian_growth(radii, cog, cog_err, widths=None):
-    """Best Gaussian curve of growth (total, s) for a measured one.
+    """Best Gaussian curve of growth (total, s) for a measured one (KROSS §3.2's extrapolation).
 
     The total enters linearly, so each trial width ``s`` gets its exact least-squares total
     and the width with the lowest χ² wins: a global search, where a nonlinear fit started
@@ -135,8 +156,8 @@ def fit_gaussian_growth(radii, cog, cog_err, widths=None):
 
 
 def fit_exponential_tail(radii, cog, cog_err, r_min, scales=None):
-    """Total flux of a curve of growth whose outer part (``radii ≥ r_min``) follows an
-    exponential disc's: cog(r) = T − A (r + r_d) e^(−r/r_d).
+    """Total flux of a curve of growth whose outer part follows an exponential disc's:
+    cog(r) = T − A (r + r_d) e^(−r/r_d).
 
     Beyond a couple of PSF widths a PSF-convolved exponential disc is itself exponential,
     so this extrapolates the light beyond the field as a disc's rather than a Gaussian's
@@ -200,7 +221,7 @@ def half_light_radius(image, error, centre, axis_ratio: float = 1.0, pa_deg: flo
                       r_max: float | None = None, step: float = 0.25, max_extrapolation: float = 2.0,
                       extrapolation: str = "gaussian", psf_r_half: float = 0.0,
                       model_total: float | None = None) -> SizeMeasurement:
-    """Curve of growth, extrapolation and the half-light semi-major axis (spaxels).
+    """Curve of growth, extrapolation and the half-light semi-major axis (KROSS §3.2).
 
     The extrapolated total may exceed the measured one by at most ``max_extrapolation``: a
     profile fitted to a curve that has not turned over is unconstrained.
@@ -274,7 +295,7 @@ def half_light_radius(image, error, centre, axis_ratio: float = 1.0, pa_deg: flo
         r_err = abs(e_half / slope) if slope > 0 else np.nan
     return SizeMeasurement(radii=radii, cog=cog, cog_err=cog_err, total_measured=total_measured, total_model=total,
                            recovered_fraction=total_measured / total if total > 0 else np.nan,
-                           r_half=r_half, r_half_err=r_err, r_half_gauss=s * np.sqrt(2 * np.log(2)))
+                           r_half=r_half, r_half_err=r_err, r_half_gauss=s * SIGMA_TO_FWHM / 2)
 
 
 def radius_at(radii, cog, level) -> float:
@@ -307,6 +328,8 @@ def radius_at(radii, cog, level) -> float:
     return float(np.interp(level, [mono[i - 1], mono[i]], [radii[i - 1], radii[i]]))
 
 
+
+
 def gaussian_psf_r_half(fwhm: float, pixel_scale: float) -> float:
     """Curve-of-growth r½ of a circular Gaussian PSF integrated over square spaxels: the
     HWHM as the sampled data show it, for when only a FWHM is known (no star image to measure).
@@ -327,7 +350,7 @@ def gaussian_psf_r_half(fwhm: float, pixel_scale: float) -> float:
 
     n = int(np.ceil(8 * fwhm / pixel_scale)) | 1
     edges = (np.arange(n + 1) - n / 2) * pixel_scale
-    s2 = fwhm / (2 * np.sqrt(2 * np.log(2))) * np.sqrt(2)
+    s2 = fwhm / SIGMA_TO_FWHM * np.sqrt(2)
     frac = np.diff(0.5 * erf(edges / s2))
     img = np.outer(frac, frac)
     c = (n - 1) / 2

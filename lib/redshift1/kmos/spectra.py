@@ -24,6 +24,7 @@ import astropy.units as u
 from astropy.table import Table
 
 from ..errors import Redshift1Error
+from ..constants import SIGMA_TO_FWHM
 from ..skytables import KMOS_OH_TABLE, load_table
 from .channels import empirical_noise_scale, spatial_noise_scale, usable_channels
 from .cube import KMOSCube
@@ -130,7 +131,7 @@ def _extract(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, valid2d: np.ndarra
     nb, nb_err = narrowband_map(cs, cube.noise, lam, float(fit1.z[0]), float(fit1.sigma_kms[0]))
     if optimal:
         fwhm = psf_fwhm if psf_fwhm is not None and np.isfinite(psf_fwhm) and psf_fwhm > 0 else cfg.psf_fwhm
-        psf_sigma = fwhm / 2.3548 / cube.pixel_scale.to_value(u.arcsec)
+        psf_sigma = fwhm / SIGMA_TO_FWHM / cube.pixel_scale.to_value(u.arcsec)
         centre = psf_matched_centre(np.where(valid2d, nb, np.nan), psf_sigma)
         ext = optimal_extraction(nb, nb_err, valid2d, centre, psf_sigma)
         return _Extraction(ext.mask, ext.correction, ext.description, ext.fallback, centre, fit1)
@@ -275,7 +276,7 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     flags += ["noise_rescaled"] if noise_scale > NOISE_RESCALE_FLAG else []
     flags += {"near_sky_line": ["nii_near_sky_line"], "upper_limit": ["nii_upper_limit"]}.get(nii_class, [])
     return {
-        "z": p[0], "z_err": mc[0], "sigma_kms": p[1], "sigma_kms_err": mc[1], "fwhm_kms": 2.3548 * p[1],
+        "z": p[0], "z_err": mc[0], "sigma_kms": p[1], "sigma_kms_err": mc[1], "fwhm_kms": SIGMA_TO_FWHM * p[1],
         "flux_halpha": f_ha, "flux_halpha_err": e_ha, "snr_halpha": snr_ha,
         "flux_halpha_aperture": p[2], "aperture_correction": ext.correction,
         "flux_nii6583": fl["f_nii"], "flux_nii6583_err": fl["e_nii"], "snr_nii6583": fl["snr_nii"],

@@ -27,7 +27,31 @@ WRITTEN_BY = "redshift1 detect-lines"
 
 
 def detect_lines(mask_dir, all_lines: bool = False, adopt_sigma: float = 4.0, raw_sigma: float = 3.0):
-    """Reduce ``mask_dir`` and return ``(catalogue, info)`` (adopted lines unless ``all_lines``)."""
+    """Reduce one mask folder and detect its lines (the ``detect-lines`` command).
+
+    Parameters
+    ----------
+    mask_dir : str or pathlib.Path
+        ``<survey>/ldss3/masks/<mask>`` with ``design.ecsv`` and ``raw/``.
+    all_lines : bool, optional
+        Return the raw catalogue (every line with its status), not only the adopted lines.
+    adopt_sigma : float, optional
+        Significance of an adopted line.
+    raw_sigma : float, optional
+        Significance of a raw detection.
+
+    Returns
+    -------
+    catalogue : astropy.table.Table
+        The lines.
+    info : dict
+        Flux-calibration summary, ``note`` (why fluxes are NaN, if they are), ``mask`` and ``n_slits``.
+
+    Raises
+    ------
+    MissingInputError
+        If the folder or its design table is missing.
+    """
     from .catalogue import DetectParams, detect_mask
     from .flux_corrections import finalise_fluxes
     from .standard_star import standard_sensitivity
@@ -158,7 +182,18 @@ def _cmd_detect_lines(args) -> int:
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Register ``detect-lines`` on an ``argparse`` sub-parser collection."""
+    """Register ``detect-lines`` on an ``argparse`` sub-parser collection.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers()`` returned.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The new sub-parser.
+    """
     p = subparsers.add_parser(
         "detect-lines", help="reduce one LDSS3 N&S mask folder and print its emission-line catalogue",
         description="Reduce one mask folder laid out per docs/data-format.md (LDSS3) -- charge traps, N&S sky "

@@ -31,6 +31,8 @@ from astropy.table import Table
 from scipy.ndimage import (convolve, convolve1d, find_objects, label, maximum_filter1d,
                            maximum_position)
 
+from ..constants import SIGMA_TO_FWHM
+
 __all__ = ["line_kernel", "convolve_cube", "sideband_continuum", "throughput_from_sky", "continuum_throughput", "significance",
            "find_lines",
            "spectral_width", "sky_leak_model", "clean_flags", "DETECTION_FLAGS"]
@@ -40,8 +42,21 @@ DETECTION_FLAGS = {"edge": 1, "sky_leak": 2, "broad": 4, "telluric": 8}
 
 
 def line_kernel(fwhm_x: float = 5.0, fwhm_y: float = 3.5, nsig: float = 3.0) -> np.ndarray:
-    """Elliptical Gaussian kernel ``k[y, x]`` (FWHM in pixels), normalised so that ``sum(k) = 1``."""
-    sx, sy = fwhm_x / 2.3548, fwhm_y / 2.3548
+    """Elliptical Gaussian kernel ``k[y, x]``, normalised so that ``sum(k) = 1``.
+
+    Parameters
+    ----------
+    fwhm_x, fwhm_y : float, optional
+        FWHM along x (dispersion) and y (slit) [pixel].
+    nsig : float, optional
+        Half-size of the kernel in σ.
+
+    Returns
+    -------
+    numpy.ndarray
+        2D kernel.
+    """
+    sx, sy = fwhm_x / SIGMA_TO_FWHM, fwhm_y / SIGMA_TO_FWHM
     hx, hy = int(np.ceil(nsig * sx)), int(np.ceil(nsig * sy))
     x = np.arange(-hx, hx + 1)
     y = np.arange(-hy, hy + 1)
@@ -50,13 +65,43 @@ def line_kernel(fwhm_x: float = 5.0, fwhm_y: float = 3.5, nsig: float = 3.0) -> 
 
 
 def convolve_cube(cube, kernel):
-    """Convolve every slit (axis 0) with a 2-D kernel; outside the array counts as zero."""
+    """Convolve every slit (axis 0) with a 2-D kernel; outside the array counts as zero.
+
+    Parameters
+    ----------
+    cube : numpy.ndarray
+        (n_slit, n_row, n_col).
+    kernel : numpy.ndarray
+        2D kernel ``k[y, x]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Convolved cube, float64.
+    """
     return convolve(np.asarray(cube, np.float64), kernel[None], mode="constant", cval=0.0)
 
 
 def sideband_continuum(image, valid, inner: int = 10, outer: int = 50):
-    """Mean of ``image`` over the side bands ``i - outer ... i - inner`` and ``i + inner ... i + outer``
-    of the same row, using only ``valid`` pixels (NaN where none)."""
+    """Mean of ``image`` over the side bands of each pixel's row (ROLES eq. 5's continuum).
+
+    The side bands are ``i - outer ... i - inner`` and ``i + inner ... i + outer``; only
+    ``valid`` pixels count.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        Array whose last axis is the dispersion.
+    valid : numpy.ndarray
+        bool, same shape.
+    inner, outer : int, optional
+        Side-band limits [pixel].
+
+    Returns
+    -------
+    numpy.ndarray
+        Continuum estimate; NaN where no valid pixel lies in the side bands.
+    """
     w = np.zeros(2 * outer + 1)
     d = np.abs(np.arange(-outer, outer + 1))
     w[(d >= inner) & (d <= outer)] = 1.0
@@ -68,12 +113,27 @@ def sideband_continuum(image, valid, inner: int = 10, outer: int = 50):
 
 
 def throughput_from_sky(sky1d, size: int = 41, percentile: float = 20.0, floor: float = 0.05):
-    """Relative throughput of every slit along x from its sky spectrum: a running low
-    percentile (the continuum between the sky lines), normalised to 1 at its maximum.
+    """Relative throughput of every slit along x from its sky spectrum.
 
-    The sky continuum follows the filter and the spectrograph efficiency as the objects'
-    continua do, so it tells the continuum filter where the KG750 edges fall.
-    Columns below ``floor`` are returned as NaN.
+    A running low percentile (the continuum between the sky lines), normalised to 1 at its
+    maximum. The sky continuum follows the filter and the spectrograph efficiency as the
+    objects' continua do, so it tells the continuum filter where the KG750 edges fall.
+
+    Parameters
+    ----------
+    sky1d : numpy.ndarray
+        (n_slit, n_col) sky spectra.
+    size : int, optional
+        Width of the running percentile [pixel].
+    percentile : float, optional
+        The percentile.
+    floor : float, optional
+        Columns below this relative throughput are NaN.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_slit, n_col) relative throughput.
     """
     from scipy.ndimage import percentile_filter
     sky = np.nan_to_num(np.asarray(sky1d, float))
@@ -86,17 +146,40 @@ def continuum_throughput(sci, good, wave, noise=None, floor: float = 0.2, median
                          smooth_px: int = 9, step: float = 1.0, min_snr: float = 30.0):
     """Relative throughput along x of every slit from the mask's own galaxy continua.
 
-    The sky-subtracted ``A' - B'`` spectra of all slits (summed over their box rows) are put
-    on a common wavelength grid, freed of emission lines by a running median of
-    ``median_px`` columns (a median keeps a monotonic filter edge where it is), summed over
-    the slits and smoothed: what the filter, the optics and the telluric bands do to a
-    continuum, times the mean galaxy spectrum (smooth over the side bands). Normalised to 1
-    at its 98th percentile, put back on every slit's columns, NaN below ``floor``.
+    The sky-subtracted ``A' - B'`` spectra of all slits (summed over their box rows) are put on
+    a common wavelength grid, freed of emission lines by a running median (a median keeps a
+    monotonic filter edge where it is), summed over the slits and smoothed: what the filter,
+    the optics and the telluric bands do to a continuum, times the mean galaxy spectrum
+    (smooth over the side bands). Normalised to 1 at its 98th percentile and put back on every
+    slit's columns. It uses no flux standard, so the line detection does not depend on the
+    flux calibration.
 
-    It uses no flux standard, so the line detection does not depend on the flux
-    calibration. Returns None when the summed continuum is too faint to follow (its
-    peak below ``min_snr`` times its noise per grid point): the side bands then take the
-    plain mean (ROLES eq. 5).
+    Parameters
+    ----------
+    sci : numpy.ndarray
+        (n_slit, n_row, n_col) sky-subtracted spectra.
+    good : numpy.ndarray
+        bool, usable pixels.
+    wave : numpy.ndarray
+        (n_slit, n_col) wavelength of every column [Å].
+    noise : numpy.ndarray, optional
+        1σ noise of ``sci`` (for the S/N test).
+    floor : float, optional
+        Relative throughput below which columns are NaN.
+    median_px : int, optional
+        Running-median width that removes the lines [pixel].
+    smooth_px : int, optional
+        Smoothing of the summed continuum [grid points].
+    step : float, optional
+        Common grid step [Å].
+    min_snr : float, optional
+        The summed continuum's peak must exceed this times its noise per grid point.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        (n_slit, n_col) throughput; None when the continuum is too faint to follow (the side
+        bands then take the plain mean, ROLES eq. 5).
     """
     from scipy.ndimage import median_filter, uniform_filter1d
     wave = np.asarray(wave, float)
@@ -139,15 +222,31 @@ def significance(sci, noise, good, kernel=None, inner: int = 10, outer: int = 50
                  remask_sigma: float = 6.0, continuum_noise: bool = True, throughput=None) -> dict:
     """Significance cube of ROLES eqs. 4-8 (see the module docstring).
 
-    ``throughput`` (n_slit, n_col), optional: the side-band mean is taken of ``S / t`` and
-    multiplied back by ``t`` at the pixel, so that the continuum estimate follows the steep
-    filter edges instead of lagging behind them (which would leave 'lines' at the edges,
-    one of the artefact classes ROLES cleaned by eye). Without it the estimate is the
-    paper's plain side-band mean.
+    Parameters
+    ----------
+    sci, noise : numpy.ndarray
+        (n_slit, n_row, n_col) sky-subtracted spectra and their 1σ noise.
+    good : numpy.ndarray
+        bool, usable pixels.
+    kernel : numpy.ndarray, optional
+        Line filter (default :func:`line_kernel`).
+    inner, outer : int, optional
+        Side-band limits of the continuum [pixel].
+    remask_sigma : float, optional
+        Pixels of a first pass above this are left out of the side bands (the line itself).
+    continuum_noise : bool, optional
+        Include the continuum's Poisson term (eq. 8); False gives eq. 5.
+    throughput : numpy.ndarray, optional
+        (n_slit, n_col): the side-band mean is taken of ``S / t`` and multiplied back by ``t``
+        at the pixel, so that the continuum estimate follows the steep filter edges instead of
+        lagging behind them (which would leave 'lines' at the edges, one of the artefact
+        classes ROLES cleaned by eye). Without it, the paper's plain side-band mean.
 
-    Returns a dict with ``S`` (convolved signal), ``N_conv``, ``b`` (continuum), ``b_max``,
-    ``b_noise``, ``sigma`` and ``valid`` (pixels where sigma is defined: the pixel itself is
-    good). ``continuum_noise=False`` drops the continuum Poisson term (eq. 5 instead of 8).
+    Returns
+    -------
+    dict
+        ``S`` (convolved signal), ``N_conv``, ``b`` (continuum), ``b_max``, ``b_noise``,
+        ``sigma`` and ``valid`` (pixels where sigma is defined: the pixel itself is good).
     """
     kernel = line_kernel() if kernel is None else kernel
     good = np.asarray(good, bool) & np.isfinite(sci) & np.isfinite(noise) & (np.asarray(noise) > 0)
@@ -191,16 +290,30 @@ def find_lines(sigma, valid, threshold: float = 3.0, connectivity: int = 2, regi
                bridge: int = 2) -> Table:
     """Groups of connected pixels with ``sigma >= threshold`` in each slit, one row per group.
 
-    ``connectivity`` 2 joins diagonal neighbours (8-connected), 1 only edge neighbours.
-    Columns: ``slit`` (index along axis 0), ``row``, ``col`` (peak pixel), ``sigma`` (peak),
-    ``npix``, ``row_min/row_max/col_min/col_max`` (group extent) and ``on_edge``.
+    Parameters
+    ----------
+    sigma : numpy.ndarray
+        (n_slit, n_row, n_col) significance.
+    valid : numpy.ndarray
+        bool, where ``sigma`` is defined.
+    threshold : float, optional
+        Detection threshold [σ].
+    connectivity : int, optional
+        2 joins diagonal neighbours (8-connected), 1 only edge neighbours.
+    region : numpy.ndarray, optional
+        bool like ``valid``: the extraction box and spectral range, masked pixels included.
+        When given, ``on_edge`` means the peak lies on the first or last row or column of the
+        region -- masked pixels (a bad column, a trap) inside it are not an edge -- and a group
+        split by at most ``bridge`` masked columns of the region is one line. Without it,
+        ``on_edge`` is the edge of the valid pixels (any invalid neighbour).
+    bridge : int, optional
+        Masked columns a line may straddle.
 
-    ``region`` (bool, like ``valid``): the extraction box and spectral range, masked pixels
-    included. When given, ``on_edge`` means the peak lies on the first or last row or
-    column of the region -- masked pixels (a bad column, a trap) inside it are not an
-    edge -- and a group split by at most ``bridge`` masked columns of the region is one
-    line (one detection, not one per side). Without it, ``on_edge`` is the edge of the
-    valid pixels (any invalid neighbour), as in earlier versions.
+    Returns
+    -------
+    astropy.table.Table
+        ``slit`` (index along axis 0), ``row``, ``col`` (peak pixel), ``sigma`` (peak), ``npix``,
+        ``row_min/row_max/col_min/col_max`` (group extent) and ``on_edge``.
     """
     sigma = np.asarray(sigma)
     valid = np.asarray(valid, bool)
@@ -245,10 +358,24 @@ def find_lines(sigma, valid, threshold: float = 3.0, connectivity: int = 2, regi
 
 
 def spectral_width(S, b, slit, row, col, max_half: int = 60):
-    """Full width (pixels) at half maximum along x of ``S - b`` at each detection's peak row.
+    """Full width at half maximum along x of ``S - b`` at each detection's peak row.
 
-    Walks left and right from the peak until the profile drops below half the peak value
-    (or the array ends); vectorised over detections.
+    Walks left and right from the peak until the profile drops below half the peak value (or
+    the array ends); vectorised over detections.
+
+    Parameters
+    ----------
+    S, b : numpy.ndarray
+        Convolved signal and continuum (:func:`significance`).
+    slit, row, col : array_like
+        Peak pixel of each detection.
+    max_half : int, optional
+        Longest walk on each side [pixel].
+
+    Returns
+    -------
+    numpy.ndarray
+        FWHM [pixel] of each detection.
     """
     slit, row, col = (np.asarray(a, int) for a in (slit, row, col))
     if slit.size == 0:
@@ -268,14 +395,31 @@ def spectral_width(S, b, slit, row, col, max_half: int = 60):
 
 
 def sky_leak_model(det: dict, sky1d, box_rows, leak_rows: int = 1, leak_sky_factor: float = 3.0):
-    """Residual of the sky lines at the slit ends, per slit and end: ``alpha[slit, end]`` (end 0 =
-    the first box rows, 1 = the last) such that the filtered residual there is ``alpha x sky``.
+    """Residual of the sky lines at the slit ends, per slit and end.
 
     Light that falls just beyond a slit end lands in the outermost rows and leaves a residual
     proportional to the sky (ROLES §2.4.2, class 1). ``alpha`` is the median over the slit's
-    bright-sky columns (sky above ``leak_sky_factor`` x the slit's median) of ``(S - b) / sky``
-    in the ``leak_rows + 1`` rows at that end -- a median, so that one real line on one sky line
-    does not raise it. Never negative; 0 where there is no bright sky.
+    bright-sky columns of ``(S - b) / sky`` in the ``leak_rows + 1`` rows at that end -- a
+    median, so that one real line on one sky line does not raise it.
+
+    Parameters
+    ----------
+    det : dict
+        :func:`significance` output.
+    sky1d : numpy.ndarray
+        (n_slit, n_col) sky spectra.
+    box_rows : array_like
+        (first, last) row of the extraction box, per slit or one pair for all.
+    leak_rows : int, optional
+        Rows from each end that leaked light reaches.
+    leak_sky_factor : float, optional
+        Bright-sky columns have sky above this times the slit's median.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``alpha[slit, end]`` (end 0 = the first box rows, 1 = the last), the filtered residual
+        there being ``alpha x sky``; never negative, 0 where there is no bright sky.
     """
     S_b = det["S"] - det["b"]
     valid = det["valid"]
@@ -320,11 +464,40 @@ def clean_flags(cat: Table, det: dict, sky1d, box_rows, leak_rows: int = 1, leak
       continuum that the side-band estimate does not follow (ROLES §2.4.2, class 2);
     * ``telluric`` -- (class 2 as well) in the head of the O2 A band, where the continuum
       changes steeply with wavelength, a 'line' on a continuum more than ``telluric_contrast``
-      times brighter per pixel than the line itself (``line_level``: the line's mean counts
-      per pixel of the flux box): a residual of the telluric correction of a bright
-      continuum (needs ``wave``, the wavelength of every column).
+      times brighter per pixel than the line itself: a residual of the telluric correction of
+      a bright continuum.
 
-    ``box_rows`` = (first, last) row of the extraction box, per slit or one pair for all.
+    Parameters
+    ----------
+    cat : astropy.table.Table
+        Raw detections (:func:`find_lines`).
+    det : dict
+        :func:`significance` output.
+    sky1d : numpy.ndarray
+        (n_slit, n_col) sky spectra.
+    box_rows : array_like
+        (first, last) row of the extraction box, per slit or one pair for all.
+    leak_rows : int, optional
+        Rows from each box end where a sky leak is possible.
+    leak_sky_factor : float, optional
+        A bright sky line is above this times the slit's median sky.
+    broad_fwhm : float, optional
+        FWHM [pixel] above which a detection is ``broad``.
+    wave : numpy.ndarray, optional
+        (n_slit, n_col) wavelength of every column [Å] (needed for ``telluric``).
+    line_level : array_like, optional
+        Each line's mean counts per pixel of the flux box (needed for ``telluric``).
+    telluric_band : tuple of float, optional
+        The O2 A band head [Å].
+    telluric_contrast : float, optional
+        Continuum / line level above which a line in the band is ``telluric``.
+    leak_nsigma : float, optional
+        A detection within this many σ of the sky-leak model is ``sky_leak``.
+
+    Returns
+    -------
+    numpy.ndarray
+        int16 flag bits, one per detection (0 = clean).
     """
     n = len(cat)
     flags = np.zeros(n, np.int16)

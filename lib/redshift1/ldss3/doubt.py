@@ -48,7 +48,18 @@ DOUBT_WORDS = {
 
 
 def join_doubts(names) -> str:
-    """One table cell: the names, comma-separated, stable order, no repeats (unknown names refused)."""
+    """One table cell: the names, comma-separated, stable order, no repeats (unknown names refused).
+
+    Parameters
+    ----------
+    names : iterable of str
+        Names of :data:`DOUBT_WORDS`.
+
+    Returns
+    -------
+    str
+        The cell.
+    """
     return join_flags(names, DOUBT_WORDS)
 
 
@@ -57,30 +68,101 @@ split_doubts = split_flags
 
 
 def doubt_column(rows) -> np.ndarray:
-    """A string column from per-row lists of names."""
+    """A string column from per-row lists of names.
+
+    Parameters
+    ----------
+    rows : sequence of list of str
+        The names of each row (:data:`DOUBT_WORDS`).
+
+    Returns
+    -------
+    numpy.ndarray
+        One cell (:func:`join_doubts`) per row.
+    """
     return flags_column(rows, DOUBT_WORDS)
 
 
 def doubt_counts(table, column: str = "doubt") -> Counter:
-    """How many rows carry each flag."""
+    """How many rows carry each flag.
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        A table with a doubt column.
+    column : str, optional
+        Its name.
+
+    Returns
+    -------
+    collections.Counter
+        ``{name: rows}``.
+    """
     return flag_counts(table, column)
 
 
 def doubt_summary(table, noun: str = "lines", column: str = "doubt") -> str:
-    """A sentence with the counts of flagged rows, e.g.
-    ``"3 of 18 lines are flagged: 2 box_mirrored, 1 uncalibrated."``"""
+    """A sentence with the counts of flagged rows.
+
+    For example ``"3 of 18 lines are flagged: 2 box_mirrored, 1 uncalibrated."``
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        A table with a doubt column.
+    noun : str, optional
+        What a row is, plural.
+    column : str, optional
+        The doubt column's name.
+
+    Returns
+    -------
+    str
+        The sentence.
+    """
     return flag_summary(table, noun, column)
 
 
 def slit_doubts(slits) -> np.ndarray:
-    """``doubt`` of every reduced slit, from its ``status`` (07)."""
+    """``doubt`` of every reduced slit, from its ``status`` (notebook 07).
+
+    Parameters
+    ----------
+    slits : astropy.table.Table
+        The reduced slits (``status``).
+
+    Returns
+    -------
+    numpy.ndarray
+        One doubt cell per slit.
+    """
     word = {"no_sky_registration": "slit_unregistered", "mostly_bad": "mostly_bad", "off_frame": "off_frame"}
     return doubt_column([[word[s]] if s in word else [] for s in np.asarray(slits["status"]).tolist()])
 
 
 def poii_doubts(poii, lines=None, clamp_lo: float = 0.1, clamp_hi: float = 0.9, match_tol: float = 8.0) -> np.ndarray:
-    """``doubt`` of every object of ``roles_poii`` (09): not a detection, P([OII]) at a clamp of the
-    photo-z weighting, a renormalised PDF, a best line with a doubt of its own."""
+    """``doubt`` of every object of ``roles_poii`` (notebook 09).
+
+    Not a detection (``no_line``, ``no_good_slit``), P([OII]) at a clamp of the photo-z
+    weighting (``p_clamped``), a renormalised PDF, a best line with a doubt of its own
+    (``line_doubt``), and the doubts of the calibrated P([OII]) of a photo-z detection.
+
+    Parameters
+    ----------
+    poii : astropy.table.Table
+        The P([OII]) table (its ``meta["p_calibration"]`` too).
+    lines : astropy.table.Table, optional
+        The line catalogue with its ``doubt`` column.
+    clamp_lo, clamp_hi : float, optional
+        The clamps of the photo-z P([OII]).
+    match_tol : float, optional
+        A line within this of the object's wavelength [Å] is its best line.
+
+    Returns
+    -------
+    numpy.ndarray
+        One doubt cell per object.
+    """
     line_doubt = {}       # (mask, slit) -> wavelengths of its adopted lines that carry a doubt
     if lines is not None and len(lines) and "doubt" in lines.colnames:
         st = np.asarray(lines["status"]) if "status" in lines.colnames else np.full(len(lines), "adopted")
@@ -128,5 +210,16 @@ def _calibration_doubts(r, poii) -> list:
 
 
 def completeness_doubts(comp) -> np.ndarray:
-    """``doubt`` of every K bin of the completeness table (09): no galaxy to define ``W``."""
+    """``doubt`` of every K bin of the completeness table (notebook 09): no galaxy to define ``W``.
+
+    Parameters
+    ----------
+    comp : astropy.table.Table
+        The completeness table (``W``).
+
+    Returns
+    -------
+    numpy.ndarray
+        One doubt cell per bin.
+    """
     return doubt_column([["no_galaxies"] if not np.isfinite(float(w)) else [] for w in np.asarray(comp["W"], float)])

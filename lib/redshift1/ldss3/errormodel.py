@@ -26,8 +26,22 @@ __all__ = ["median_with_error", "shrink_to_survey", "total_flux_error", "blank_b
 
 
 def median_with_error(x, min_n: int = 3):
-    """``(median, standard error)`` of ``x`` (error = 1.2533 x 1.4826 MAD / sqrt(n), the
-    asymptotic error of a median); ``(median, inf)`` with fewer than ``min_n`` finite values."""
+    """Median of ``x`` and its standard error.
+
+    The error is 1.2533 × ``mad_std`` / sqrt(n), the asymptotic error of a median.
+
+    Parameters
+    ----------
+    x : array_like
+        Values (non-finite ones dropped).
+    min_n : int, optional
+        Fewer finite values give an infinite error.
+
+    Returns
+    -------
+    median, error : float
+        ``(nan, inf)`` for no finite value; ``(median, inf)`` with fewer than ``min_n``.
+    """
     x = np.asarray(x, float)
     x = x[np.isfinite(x)]
     if x.size == 0:
@@ -43,10 +57,26 @@ def shrink_to_survey(values, errors, survey_value: float, survey_error: float = 
 
     The masks' true values scatter by ``tau`` (Paule-Mandel: the ``tau`` for which the weighted
     chi-square of the estimates about their weighted mean equals its degrees of freedom; 0 when
-    the errors explain the spread); a mask's estimate ``v`` with error
-    ``e`` becomes ``s + w (v - s)`` with ``w = tau^2 / (tau^2 + e^2)``, and its error
-    ``sqrt(w e^2 + (1 - w)^2 survey_error^2)``. Masks without an estimate (NaN or infinite error) take the
-    survey's value with error ``hypot(tau, survey_error)``. Returns ``(shrunk, error, tau)``.
+    the errors explain the spread); a mask's estimate ``v`` with error ``e`` becomes
+    ``s + w (v - s)`` with ``w = tau^2 / (tau^2 + e^2)``, and its error
+    ``sqrt(w e^2 + (1 - w)^2 survey_error^2)``. Masks without an estimate (NaN or infinite
+    error) take the survey's value with error ``hypot(tau, survey_error)``.
+
+    Parameters
+    ----------
+    values, errors : array_like
+        Per-mask estimates and their 1σ errors.
+    survey_value : float
+        The survey's estimate ``s``.
+    survey_error : float, optional
+        Its error.
+
+    Returns
+    -------
+    shrunk, error : numpy.ndarray
+        Shrunk estimates and their errors.
+    tau : float
+        Scatter of the masks' true values.
     """
     v = np.asarray(values, float)
     e = np.asarray(errors, float)
@@ -83,8 +113,24 @@ def _between_variance(v, e, n_iter: int = 60) -> float:
 
 
 def total_flux_error(flux, stat_err, *fractional):
-    """``sqrt(stat_err^2 + flux^2 (sum of fractional^2))``: every fractional term (scalars or
-    per-line arrays) scales with the flux; NaN terms count as zero."""
+    """``sqrt(stat_err^2 + flux^2 (sum of fractional^2))``.
+
+    Every fractional term (scalars or per-line arrays) scales with the flux; NaN terms count as zero.
+
+    Parameters
+    ----------
+    flux : array_like
+        Fluxes.
+    stat_err : array_like
+        Their statistical errors.
+    *fractional : float or array_like
+        Relative error terms.
+
+    Returns
+    -------
+    numpy.ndarray
+        Total errors.
+    """
     f = np.abs(np.asarray(flux, float))
     frac2 = np.zeros(np.shape(f))
     for t in fractional:
@@ -94,12 +140,44 @@ def total_flux_error(flux, stat_err, *fractional):
 
 def blank_box_noise_factor(sci, noise, good, sigma, box_lo, box_hi, continuum, half: int = 2,
                            n_per_slit: int = 40, margin: int = 60, seed: int = 0, box_flux=None):
-    """How much the flux of a ``(2 half + 1)^2`` box scatters more than its propagated pixel noise
-    says, measured on blank sky: boxes at random places inside the slits' extraction boxes, all
-    pixels good and no significance above 3 within two pixels, continuum subtracted like a line's.
-    Returns ``(factor, n_boxes)``: the robust standard deviation (1.4826 MAD) of flux / error,
-    never below 1 (correlated noise from the registration's resampling, sky residuals); ``(1, 0)``
-    with fewer than 50 boxes."""
+    """How much a box flux scatters more than its propagated pixel noise says, on blank sky.
+
+    Boxes of ``(2 half + 1)^2`` pixels at random places inside the slits' extraction boxes, all
+    pixels good and no significance above 3 within two pixels, continuum subtracted like a
+    line's. The factor is the robust standard deviation (``mad_std``) of flux / error, never
+    below 1 (correlated noise from the registration's resampling, sky residuals).
+
+    Parameters
+    ----------
+    sci, noise : numpy.ndarray
+        (n_slit, n_row, n_col) sky-subtracted spectra and 1σ noise.
+    good : numpy.ndarray
+        bool, usable pixels.
+    sigma : numpy.ndarray
+        Significance cube (boxes near a detection are avoided).
+    box_lo, box_hi : array_like
+        First and last row of each slit's extraction box.
+    continuum : numpy.ndarray
+        Continuum estimate subtracted from each box.
+    half : int, optional
+        Half-size of the box [pixel].
+    n_per_slit : int, optional
+        Boxes tried per slit.
+    margin : int, optional
+        Columns left out at each end [pixel].
+    seed : int, optional
+        Seed of the random positions.
+    box_flux : callable
+        The box photometry of the line catalogue (:func:`redshift1.ldss3.fluxes.box_flux`),
+        passed in so that the boxes are measured exactly as the lines are.
+
+    Returns
+    -------
+    factor : float
+        The noise factor (1 with fewer than 50 boxes).
+    n_boxes : int
+        Boxes used.
+    """
     rng = np.random.default_rng(seed)
     ns, ny, nx = np.shape(sci)
     s_, r_, c_ = [], [], []

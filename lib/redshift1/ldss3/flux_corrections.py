@@ -8,6 +8,7 @@ import numpy as np
 import astropy.units as u
 from astropy.table import Table
 
+from ..constants import MAD_TO_SIGMA
 from .errormodel import total_flux_error
 from .fluxes import analytic_aperture_correction, aperture_correction
 from .line_params import FLUX_UNIT, DetectParams
@@ -174,7 +175,7 @@ def flux_systematic(cat: Table, sens: Sensitivity | None, params: DetectParams, 
     use = np.isfinite(rel)
     if use.sum() < 5:
         return float(ap_scatter / apcorr) if np.isfinite(ap_scatter) and apcorr > 0 else 0.0
-    observed = 1.4826 * float(np.median(np.abs(rel[use] - 1)))
+    observed = MAD_TO_SIGMA * float(np.median(np.abs(rel[use] - 1)))
     fo = fb[use] - f5[use]
     var = (fo**2 * e5[use] ** 2 + f5[use] ** 2 * np.clip(eb[use] ** 2 - e5[use] ** 2, 0, None)) / fb[use] ** 4
     noise = float(np.sqrt(np.median(var))) / float(np.median(ratio[use]))
@@ -204,7 +205,7 @@ def across_slit_scatter(cat: Table, sens: Sensitivity | None, params: DetectPara
     use = np.isfinite(rel)
     if use.sum() < 5:
         return 0.0
-    observed = 1.4826 * float(np.median(np.abs(rel[use])))
+    observed = MAD_TO_SIGMA * float(np.median(np.abs(rel[use])))
     noise = float(np.median(dlnt[use] * fe[use]))
     return float(np.sqrt(max(observed**2 - noise**2, 0.0)))
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from astropy.stats import mad_std
 
+from ..constants import SIGMA_TO_FWHM
 from .detect import sideband_continuum
 
 if TYPE_CHECKING:
@@ -192,9 +193,9 @@ def profile_fwhm(profile, rows=None, nod: int = 6, full: bool = False, with_erro
                                bounds=([0, r.min() - 2, 0.3], [np.inf, r.max() + 2, 6.0]), maxfev=2000)
     except (RuntimeError, ValueError):
         return fail
-    out = (float(2.3548 * popt[2]), float(popt[0]), float(popt[1])) if full else (float(2.3548 * popt[2]),)
+    out = (float(SIGMA_TO_FWHM * popt[2]), float(popt[0]), float(popt[1])) if full else (float(SIGMA_TO_FWHM * popt[2]),)
     if with_error:
-        err = float(2.3548 * np.sqrt(pcov[2, 2])) if np.all(np.isfinite(pcov)) else np.nan
+        err = float(SIGMA_TO_FWHM * np.sqrt(pcov[2, 2])) if np.all(np.isfinite(pcov)) else np.nan
         out = out + (err,)
     return out if len(out) > 1 else out[0]
 
@@ -215,7 +216,7 @@ def slit_transmission(fwhm_arcsec, slit_width: float = 0.8):
         The transmitted fraction.
     """
     from scipy.special import erf
-    sig = np.asarray(fwhm_arcsec, float) / 2.3548
+    sig = np.asarray(fwhm_arcsec, float) / SIGMA_TO_FWHM
     return erf(slit_width / 2 / (np.sqrt(2) * sig))
 
 
@@ -241,7 +242,7 @@ def point_source_fraction(fwhm_arcsec, slit_width: float = 0.8, pixscale: float 
     """
     from scipy.special import erf
     f = np.asarray(fwhm_arcsec, float)
-    sig = f / 2.3548
+    sig = f / SIGMA_TO_FWHM
     across = erf(slit_width / 2 / (np.sqrt(2) * sig))
     sp = sig / pixscale
     h = half_rows + 0.5
@@ -279,7 +280,7 @@ def analytic_aperture_correction(specres: float, dispersion: float, half_x: int 
         The fraction inside the box.
     """
     from scipy.special import erf
-    s = np.sqrt((specres / 2.3548) ** 2 + sigma_int**2) / dispersion
+    s = np.sqrt((specres / SIGMA_TO_FWHM) ** 2 + sigma_int**2) / dispersion
     s = np.sqrt(s**2 + registration_px**2)
     sep = doublet * (1 + z) / dispersion / 2
     h = half_x + 0.5

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from astropy.stats import mad_std
 from scipy.ndimage import median_filter
 
 from ..errors import DataFormatError
@@ -34,7 +35,23 @@ _MEDIAN_FACTOR = np.array([1.0, 1.0, 1.0, 1.160, 1.092, 1.197, 1.135, 1.214, 1.1
 
 @dataclass(frozen=True)
 class NSGeometry:
-    """Nod-and-shuffle constants of a set of frames (from the raw headers)."""
+    """Nod-and-shuffle constants of a set of frames (from the raw headers).
+
+    Attributes
+    ----------
+    shuffle : int
+        Rows; region B = region A + shuffle.
+    nod : int
+        Rows; the object moves +nod from nod A to nod B.
+    rdnoise : float
+        Read noise [e- per pixel per read].
+    nodtime : float
+        Shutter-open time per nod position [s].
+    ncycles : int
+        Nod cycles.
+    shape : tuple of int
+        (ny, nx) of the frames.
+    """
 
     shuffle: int          # rows; region B = region A + shuffle
     nod: int              # rows; object moves +nod from nod A to nod B
@@ -45,7 +62,25 @@ class NSGeometry:
 
 
 def geometry_from_header(header, path="frame") -> NSGeometry:
-    """Read the N&S constants the contract requires (``SHUFFLE``, ``NODPIX``, ``RDNOISE`` ...)."""
+    """Read the N&S constants the contract requires (``SHUFFLE``, ``NODPIX``, ``RDNOISE`` ...).
+
+    Parameters
+    ----------
+    header : astropy.io.fits.Header
+        A raw frame's header.
+    path : str or pathlib.Path, optional
+        The frame's name, for the error message.
+
+    Returns
+    -------
+    NSGeometry
+        The constants.
+
+    Raises
+    ------
+    DataFormatError
+        If a keyword is missing or not a number.
+    """
     try:
         return NSGeometry(shuffle=int(header["SHUFFLE"]), nod=int(header["NODPIX"]),
                           rdnoise=float(header["RDNOISE"]), nodtime=float(header["NODTIME"]),
@@ -72,7 +107,28 @@ def charge_trap_mask(darks, bpm=None, nsigma: float = 5.0, grow_nsigma: float = 
     ``max_length`` rows from a seed (a trap affects the packets shuffled across it, up to
     ``SHUFFLE`` rows away). Pixels already in ``bpm`` are not counted as traps.
 
-    Returns ``(mask, info)``: boolean mask (True = charge trap) and diagnostics.
+    Parameters
+    ----------
+    darks : array_like
+        (n, ny, nx) or (ny, nx) N&S darks.
+    bpm : numpy.ndarray, optional
+        bool bad-pixel mask (True = bad).
+    nsigma : float, optional
+        Seed threshold [σ].
+    grow_nsigma : float, optional
+        Growth threshold [σ].
+    max_length : int, optional
+        Longest growth from a seed [rows].
+    box : tuple of int, optional
+        (rows, columns) of the median smoothing.
+
+    Returns
+    -------
+    mask : numpy.ndarray
+        bool (True = charge trap).
+    info : dict
+        Diagnostics: ``n_darks``, ``sigma_dark``, ``n_seed``, ``n_trap_pixels``,
+        ``n_trap_columns``, the thresholds, ``box`` and the combined ``dark``.
     """
     stack = np.asarray(darks, dtype=np.float32)
     if stack.ndim == 2:
@@ -90,7 +146,7 @@ def charge_trap_mask(darks, bpm=None, nsigma: float = 5.0, grow_nsigma: float = 
     vals = dark[good]
     # clipped scatter of single pixels (read noise + dark current)
     med = np.median(vals)
-    sigma = 1.4826 * np.median(np.abs(vals - med))
+    sigma = mad_std(vals)
     for _ in range(3):
         keep = np.abs(vals - med) < 4 * sigma
         med, sigma = np.median(vals[keep]), np.std(vals[keep])
@@ -124,8 +180,24 @@ def _shift_rows_up(a, s, fill):
 def ns_difference(frame, bad, shuffle: int):
     """N&S sky subtraction: ``D[y] = F[y] - F[y + shuffle]`` and its bad-pixel mask.
 
-    In region A rows this is (sky + object at nod A) - (sky + object at nod B): a positive
-    and a negative image of the object, no sky (ROLES §2.3.4, Fig. 3b).
+    In region A rows this is (sky + object at nod A) - (sky + object at nod B): a positive and
+    a negative image of the object, no sky (ROLES §2.3.4, Fig. 3b).
+
+    Parameters
+    ----------
+    frame : numpy.ndarray
+        (ny, nx) raw frame.
+    bad : numpy.ndarray
+        bool bad-pixel mask.
+    shuffle : int
+        Shuffle distance [rows].
+
+    Returns
+    -------
+    difference : numpy.ndarray
+        float32 ``D``.
+    bad : numpy.ndarray
+        bool, bad in either row or shifted off the frame.
     """
     frame = np.asarray(frame, np.float32)
     up = _shift_rows_up(frame, shuffle, np.nan)
@@ -134,19 +206,58 @@ def ns_difference(frame, bad, shuffle: int):
 
 
 def ns_sum(frame, shuffle: int):
-    """``F[y] + F[y + shuffle]``: the sky of both nods at each region-A pixel (ROLES §2.3.5)."""
+    """``F[y] + F[y + shuffle]``: the sky of both nods at each region-A pixel (ROLES §2.3.5).
+
+    Parameters
+    ----------
+    frame : numpy.ndarray
+        (ny, nx) raw frame.
+    shuffle : int
+        Shuffle distance [rows].
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 sum (NaN where shifted off the frame).
+    """
     frame = np.asarray(frame, np.float32)
     return frame + _shift_rows_up(frame, shuffle, np.nan)
 
 
 def noise_individual(sky_sum, rdnoise: float):
-    """ROLES eq. 1: ``N_indiv = sqrt(|<sky>| + 2 R^2)`` for one A-B pixel of one exposure."""
+    """ROLES eq. 1: ``N_indiv = sqrt(|<sky>| + 2 R^2)`` for one A-B pixel of one exposure.
+
+    Parameters
+    ----------
+    sky_sum : numpy.ndarray
+        Sky of both nods, :func:`ns_sum` [e-].
+    rdnoise : float
+        Read noise R [e-].
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 noise [e-].
+    """
     return np.sqrt(np.abs(sky_sum) + 2.0 * rdnoise**2).astype(np.float32)
 
 
 def nanmedian0(x):
-    """Median along axis 0 ignoring NaN (NaN where all are NaN): a sort-based, warning-free
-    and much faster replacement of ``np.nanmedian(x, axis=0)`` for a few exposures."""
+    """Median along axis 0 ignoring NaN (NaN where all are NaN).
+
+    A sort-based, warning-free and much faster replacement of ``np.nanmedian(x, axis=0)`` for
+    a few exposures.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Stack along axis 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        The median, in ``x``'s dtype.
+    """
     x = np.asarray(x)
     srt = np.sort(x, axis=0)                      # NaNs sort last
     k = np.isfinite(x).sum(axis=0)
@@ -159,7 +270,18 @@ def nanmedian0(x):
 
 
 def median_noise_factor(n_good):
-    """Noise of a median of ``n`` values over that of their mean (1 for n <= 2)."""
+    """Noise of a median of ``n`` values over that of their mean (1 for n <= 2).
+
+    Parameters
+    ----------
+    n_good : array_like of int
+        Values combined at each pixel.
+
+    Returns
+    -------
+    numpy.ndarray
+        The factor (sqrt(π/2) for large n).
+    """
     n = np.asarray(n_good, int)
     table = np.append(_MEDIAN_FACTOR, np.sqrt(np.pi / 2))
     return table[np.clip(n, 0, table.size - 1)]
@@ -172,16 +294,28 @@ def combine_exposures(stack, bad, noise, nsigma: float = 5.0, method: str = "med
 
     Parameters
     ----------
-    stack : (n, ny, nx) array -- sky-subtracted exposures (electrons).
-    bad : (n, ny, nx) bool -- pixels to ignore in each exposure.
-    noise : (n, ny, nx) or (ny, nx) array -- ``N_indiv`` of each exposure (ROLES eq. 1).
-    method : ``"median"`` (ROLES) or ``"mean"`` (mean of the unrejected values).
-    median_noise : multiply ROLES eq. 2 by the exact median-of-n efficiency factor
-        (1.16 for 3 exposures, -> 1.25), so that the noise describes the median actually
-        taken; False gives eq. 2 as printed.
+    stack : numpy.ndarray
+        (n, ny, nx) sky-subtracted exposures [e-].
+    bad : numpy.ndarray
+        (n, ny, nx) bool, pixels to ignore in each exposure.
+    noise : numpy.ndarray
+        (n, ny, nx) or (ny, nx) ``N_indiv`` of each exposure (ROLES eq. 1).
+    nsigma : float, optional
+        Values further than this times the noise from the median are rejected.
+    method : {"median", "mean"}, optional
+        ``"median"`` (ROLES) or the mean of the unrejected values.
+    median_noise : bool, optional
+        Multiply ROLES eq. 2 by the exact median-of-n efficiency factor (1.16 for 3
+        exposures, -> 1.25), so that the noise describes the median actually taken; False
+        gives eq. 2 as printed.
+    also_mean : bool, optional
+        Also return the mean of the unrejected values.
 
-    Returns ``(combined, noise_combined, n_good, n_rejected)``; pixels with no good
-    exposure are NaN with ``n_good = 0``. ``also_mean`` appends the mean of the unrejected values.
+    Returns
+    -------
+    tuple
+        ``(combined, noise_combined, n_good, n_rejected)`` (plus the mean with
+        ``also_mean``); pixels with no good exposure are NaN with ``n_good = 0``.
     """
     x = np.where(bad, np.nan, np.asarray(stack, np.float32))
     n = np.asarray(noise, np.float32)
@@ -227,17 +361,33 @@ def combine_exposures(stack, bad, noise, nsigma: float = 5.0, method: str = "med
 def reject_unpaired(stack, bad, noise, nsigma: float = 5.0, reach: int = 2):
     """Flag outliers at pixels that only one exposure sees (the others masked there).
 
-    The median of :func:`combine_exposures` cannot reject a cosmic ray at a pixel where
-    every other exposure is masked -- next to a bad column or charge trap, which the
-    exposures' different flexure moves put on different registered columns. There the value
-    is compared with the *other* exposures at the nearest good pixels of the same row (up to
-    ``reach`` columns away): a real line, a few pixels wide, is there too; a cosmic ray,
-    present in one exposure only, is not. A value above the largest (below the smallest) of
-    those neighbours by more than ``nsigma`` times the noise of a difference of two pixels
-    is flagged in ``bad`` (returned as a new array). Pixels with no neighbour in another
-    exposure, and single-exposure stacks, are left alone.
+    The median of :func:`combine_exposures` cannot reject a cosmic ray at a pixel where every
+    other exposure is masked -- next to a bad column or charge trap, which the exposures'
+    different flexure moves put on different registered columns. There the value is compared
+    with the *other* exposures at the nearest good pixels of the same row: a real line, a few
+    pixels wide, is there too; a cosmic ray, present in one exposure only, is not. Pixels with
+    no neighbour in another exposure, and single-exposure stacks, are left alone.
 
-    Returns ``(bad, n_flagged)``.
+    Parameters
+    ----------
+    stack : numpy.ndarray
+        (n_exp, ny, nx) registered exposures.
+    bad : numpy.ndarray
+        bool, same shape.
+    noise : numpy.ndarray
+        1σ noise, same shape.
+    nsigma : float, optional
+        A value above the largest (below the smallest) of the neighbours by more than this
+        times the noise of a difference of two pixels is flagged.
+    reach : int, optional
+        Neighbours up to this many columns away count.
+
+    Returns
+    -------
+    bad : numpy.ndarray
+        A new mask with the outliers flagged.
+    n_flagged : int
+        Pixels flagged.
     """
     x = np.where(bad, np.nan, np.asarray(stack, np.float32))
     n_exp = x.shape[0]
@@ -274,6 +424,20 @@ def nod_combine(combined, noise, nod: int):
     """ROLES §2.3.4 ``A' - B'``: ``S[y] = C[y] - C[y + nod]`` and eq. 3 ``N = sqrt(N[y]^2 + N[y+nod]^2)``.
 
     The positive nod-A image at row ``y`` and the (negated) nod-B image at ``y + nod`` add up.
+
+    Parameters
+    ----------
+    combined : numpy.ndarray
+        (ny, nx) combined N&S difference ``C``.
+    noise : numpy.ndarray
+        Its 1σ noise.
+    nod : int
+        Nod distance [rows].
+
+    Returns
+    -------
+    signal, noise : numpy.ndarray
+        ``S`` and ``N``.
     """
     c_up = _shift_rows_up(np.asarray(combined, np.float32), nod, np.nan)
     n_up = _shift_rows_up(np.asarray(noise, np.float32), nod, np.nan)
@@ -281,7 +445,22 @@ def nod_combine(combined, noise, nod: int):
 
 
 def shift_integer(a, dy: int, dx: int, fill):
-    """``out[y, x] = a[y - dy, x - dx]`` (moves the image by +dy, +dx); uncovered pixels get ``fill``."""
+    """``out[y, x] = a[y - dy, x - dx]`` (moves the image by +dy, +dx); uncovered pixels get ``fill``.
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        Image (or stack; the last two axes move).
+    dy, dx : int
+        Shift [pixel].
+    fill : scalar
+        Value of uncovered pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shifted copy.
+    """
     a = np.asarray(a)
     out = np.full_like(a, fill)
     ny, nx = a.shape[-2:]

@@ -29,15 +29,49 @@ NEIII_OVER_OII = LINES["NeIII_3869"] / LINES["OII_3727"]
 
 
 def neiii_range(band=(7040.0, 8010.0)):
-    """Observed wavelengths where a lone [NeIII] line can pass for [OII]: its [OII] below the band."""
+    """Observed wavelengths where a lone [NeIII] line can pass for [OII]: its [OII] below the band.
+
+    Parameters
+    ----------
+    band : tuple of float, optional
+        The filter's band [Å].
+
+    Returns
+    -------
+    tuple of float
+        (lower, upper) observed wavelength [Å].
+    """
     return band[0], band[0] * NEIII_OVER_OII
 
 
 def chance_reproduction(lines: Table, rep: Table, tol: float = 8.0, offsets=(-120, -90, -60, -30, 30, 60, 90, 120),
                         statuses=("adopted", "below_threshold"), band=(7040.0, 8010.0)) -> float:
-    """How often an unreal line would be 'reproduced' by chance: for every repeat detection, the
-    fraction of wavelength offsets (Å, inside the band) at which each other mask of the object has a
-    detection within ``tol`` -- the rate of coincidences with unrelated lines and noise peaks."""
+    """How often an unreal line would be 'reproduced' by chance.
+
+    For every repeat detection, the fraction of wavelength offsets (inside the band) at which
+    each other mask of the object has a detection within ``tol``: the rate of coincidences
+    with unrelated lines and noise peaks.
+
+    Parameters
+    ----------
+    lines : astropy.table.Table
+        The line catalogue (``object_id``, ``mask``, ``wavelength``, ``status``).
+    rep : astropy.table.Table
+        The repeat table of objects observed in several masks.
+    tol : float, optional
+        Match tolerance [Å].
+    offsets : sequence of float, optional
+        Trial wavelength offsets [Å].
+    statuses : sequence of str, optional
+        Line statuses that count as detections.
+    band : tuple of float, optional
+        The filter's band [Å].
+
+    Returns
+    -------
+    float
+        The chance rate (0 without repeats or lines).
+    """
     if rep is None or len(rep) == 0 or lines is None or len(lines) == 0:
         return 0.0
     st = np.isin(np.asarray(lines["status"]), statuses)
@@ -63,12 +97,28 @@ def chance_reproduction(lines: Table, rep: Table, tol: float = 8.0, offsets=(-12
 
 
 def purity_from_repeats(rep: Table, chance: float = 0.0, statuses_min_sigma: float = 3.0) -> dict:
-    """Logistic ``purity(sigma) = 1 / (1 + exp(-(sigma - sigma0) / scale))`` fitted by maximum
-    likelihood to ``reproduced`` against ``sigma`` of the repeat table (detections >=
-    ``statuses_min_sigma``): a real line is reproduced, an unreal one only by ``chance``
-    (:func:`chance_reproduction`), so ``P(reproduced) = purity + (1 - purity) chance``. Returns
-    ``{"sigma0", "scale", "chance", "n", "n_reproduced"}``; with fewer than 5 lines or no
-    unreproduced one, ``sigma0 = -inf`` (every line counts as real)."""
+    """Purity of the lines against their significance, from repeat observations.
+
+    Logistic ``purity(sigma) = 1 / (1 + exp(-(sigma - sigma0) / scale))`` fitted by maximum
+    likelihood to ``reproduced`` against ``sigma``: a real line is reproduced, an unreal one
+    only by ``chance`` (:func:`chance_reproduction`), so
+    ``P(reproduced) = purity + (1 - purity) chance``.
+
+    Parameters
+    ----------
+    rep : astropy.table.Table
+        Repeat table (``sigma``, ``reproduced``).
+    chance : float, optional
+        Chance reproduction rate.
+    statuses_min_sigma : float, optional
+        Only detections at least this significant are fitted.
+
+    Returns
+    -------
+    dict
+        ``{"sigma0", "scale", "chance", "n", "n_reproduced"}``; with fewer than 5 lines or no
+        unreproduced one, ``sigma0 = -inf`` (every line counts as real).
+    """
     if rep is None or len(rep) == 0:
         return {"sigma0": -np.inf, "scale": 1.0, "chance": chance, "n": 0, "n_reproduced": 0}
     s = np.asarray(rep["sigma"], float)
@@ -88,7 +138,20 @@ def purity_from_repeats(rep: Table, chance: float = 0.0, statuses_min_sigma: flo
 
 
 def line_purity(sigma, fit: dict):
-    """Probability that a line of significance ``sigma`` is real (see :func:`purity_from_repeats`)."""
+    """Probability that a line of significance ``sigma`` is real (see :func:`purity_from_repeats`).
+
+    Parameters
+    ----------
+    sigma : array_like
+        Significances.
+    fit : dict
+        :func:`purity_from_repeats` result.
+
+    Returns
+    -------
+    numpy.ndarray
+        Purity of each line (1 where ``sigma0`` is -inf).
+    """
     sigma = np.asarray(sigma, float)
     if not np.isfinite(fit.get("sigma0", -np.inf)):
         return np.ones(sigma.shape)
@@ -97,9 +160,28 @@ def line_purity(sigma, fit: dict):
 
 
 def neiii_fraction(lines: Table, min_sigma: float = 12.0, tol: float = 6.0, band=(7040.0, 8010.0)) -> dict:
-    """Fraction of adopted lines (>= ``min_sigma``, taken as [OII]) whose [NeIII] would fall inside
-    the band and is detected in the same slit (adopted or rejected as a multi-line companion)
-    within ``tol`` Å. Returns ``{"fraction", "n", "n_with_neiii"}`` (fraction 0 without lines)."""
+    """Fraction of bright [OII] lines whose [NeIII] is detected too.
+
+    Among adopted lines (>= ``min_sigma``, taken as [OII]) whose [NeIII] would fall inside the
+    band, those with a detection in the same slit (adopted or rejected as a multi-line
+    companion) within ``tol`` of it.
+
+    Parameters
+    ----------
+    lines : astropy.table.Table
+        The line catalogue.
+    min_sigma : float, optional
+        Significance of the lines taken as [OII].
+    tol : float, optional
+        Match tolerance [Å].
+    band : tuple of float, optional
+        The filter's band [Å].
+
+    Returns
+    -------
+    dict
+        ``{"fraction", "n", "n_with_neiii"}`` (fraction 0 without lines).
+    """
     if lines is None or len(lines) == 0:
         return {"fraction": 0.0, "n": 0, "n_with_neiii": 0}
     st = np.asarray(lines["status"])

@@ -25,6 +25,7 @@ from astropy.table import Table
 from scipy.ndimage import median_filter
 from scipy.special import erf
 
+from ..constants import SIGMA_TO_FWHM
 from ..paths import PACKAGE_DATA
 
 __all__ = ["SKY_LINE_TABLE", "sky_line_template", "slit_sky_spectra", "measure_dx", "slit_profile_model",
@@ -41,11 +42,23 @@ def _line_list():
 
 
 def sky_line_template(lam, fwhm: float):
-    """Night-sky line spectrum (lines only, arbitrary units) at vacuum wavelengths ``lam``,
-    each line a Gaussian of FWHM ``fwhm`` Å (the instrument resolution)."""
+    """Night-sky line spectrum (lines only, arbitrary units) at vacuum wavelengths ``lam``.
+
+    Parameters
+    ----------
+    lam : array_like
+        Wavelengths [Å, vacuum].
+    fwhm : float
+        FWHM of every line [Å] (the instrument resolution).
+
+    Returns
+    -------
+    numpy.ndarray
+        The template, same shape as ``lam``.
+    """
     lam = np.asarray(lam, float)
     centre, strength = _line_list()
-    sig = fwhm / 2.3548
+    sig = fwhm / SIGMA_TO_FWHM
     near = (centre > np.nanmin(lam) - 8 * sig) & (centre < np.nanmax(lam) + 8 * sig)
     c, s = centre[near], strength[near]
     out = np.zeros(lam.shape)
@@ -55,10 +68,26 @@ def sky_line_template(lam, fwhm: float):
 
 
 def slit_sky_spectra(frame, bad, design, rows=(2, 14)):
-    """Sky spectrum of every slit: median over region-A rows ``a_row_lo + rows[0] ... rows[1]``
-    of the raw frame (bad pixels ignored), over the slit's columns ``[x_lo, x_hi)``.
+    """Sky spectrum of every slit from a raw frame.
 
-    Returns an ``(n_slit, n_col)`` array (all slits must share the tier width).
+    The median over region-A rows ``a_row_lo + rows[0] ... rows[1]`` of the raw frame (bad
+    pixels ignored), over the slit's columns ``[x_lo, x_hi)``.
+
+    Parameters
+    ----------
+    frame : numpy.ndarray
+        (ny, nx) raw frame.
+    bad : numpy.ndarray
+        bool bad-pixel mask.
+    design : astropy.table.Table
+        Mask design (``a_row_lo``, ``x_lo``, ``x_hi``).
+    rows : tuple of int, optional
+        Rows relative to ``a_row_lo``.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_slit, n_col) sky spectra (all slits must share the tier width).
     """
     a_lo = np.asarray(design["a_row_lo"], int)
     x_lo = np.asarray(design["x_lo"], int)
@@ -84,7 +113,20 @@ def _highpass(a, width=25):
 
 
 def parabolic_peak(y, i):
-    """Sub-sample position of the maximum of ``y`` near index ``i`` (rows of a 2-D array)."""
+    """Sub-sample position of the maximum of ``y`` near index ``i`` (rows of a 2-D array).
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        (n, m) curves.
+    i : array_like of int
+        Index of each row's maximum.
+
+    Returns
+    -------
+    numpy.ndarray
+        Refined positions (within ±0.5 of ``i``).
+    """
     i = np.clip(np.asarray(i), 1, y.shape[-1] - 2)
     rows = np.arange(y.shape[0])
     ym, y0, yp = y[rows, i - 1], y[rows, i], y[rows, i + 1]
@@ -100,8 +142,29 @@ def measure_dx(spectra, design, fwhm: float, search: float = 3.0, step: float = 
 
     For each trial shift ``d`` the template is evaluated at ``lambda(x - d)``, high-passed,
     and correlated with the high-passed observed sky over columns inside ``lam_range``
-    (the filter's pass band). Returns ``(dx, quality)`` with ``quality`` the peak
-    correlation coefficient (NaN where a slit has no usable sky).
+    (the filter's pass band).
+
+    Parameters
+    ----------
+    spectra : numpy.ndarray
+        (n_slit, n_col) sky spectra (:func:`slit_sky_spectra`).
+    design : astropy.table.Table
+        Mask design (``x_lo``, ``x_ref``, ``lambda_ref``, ``dispersion``).
+    fwhm : float
+        Spectral resolution [Å].
+    search : float, optional
+        Largest shift tried [pixel].
+    step : float, optional
+        Step of the trial shifts [pixel].
+    lam_range : tuple of float, optional
+        Wavelengths correlated [Å].
+
+    Returns
+    -------
+    dx : numpy.ndarray
+        Shift of each slit [pixel].
+    quality : numpy.ndarray
+        Peak correlation coefficient (NaN where a slit has no usable sky).
     """
     spectra = np.asarray(spectra, float)
     n, width = spectra.shape
@@ -149,9 +212,27 @@ def _box_coverage(rows, lo, hi, blur=0.3):
 
 
 def slit_profile_model(rel_rows, dy, slit_len: float, shuffle: int):
-    """Sky profile across one N&S slot (rows relative to ``a_row_lo``): the slit image at
-    ``[7.5 - L/2, 7.5 + L/2] + dy`` (nod A, region A) plus the same shifted by ``shuffle``
-    (region B). ``dy`` may be an array (returns ``(n_dy, n_rows)``)."""
+    """Sky profile across one N&S slot (rows relative to ``a_row_lo``).
+
+    The slit image at ``[7.5 - L/2, 7.5 + L/2] + dy`` (nod A, region A) plus the same shifted
+    by ``shuffle`` (region B).
+
+    Parameters
+    ----------
+    rel_rows : array_like
+        Rows relative to ``a_row_lo``.
+    dy : float or array_like
+        Trial shifts [rows].
+    slit_len : float
+        Slit length L [rows].
+    shuffle : int
+        Shuffle distance [rows].
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_dy, n_rows)`` pixel coverage.
+    """
     c = (shuffle - 1) / 2.0
     dy = np.atleast_1d(np.asarray(dy, float))[:, None]
     r = np.asarray(rel_rows, float)[None, :]
@@ -166,11 +247,40 @@ def measure_dy(frame, bad, design, slit_len: float, shuffle: int, search: float 
     """Shift (rows, +y) of the slit images from the design, one value per tier.
 
     Each slit's sky profile across rows ``a_row_lo - margin ... a_row_lo + 2 shuffle + margin``
-    (mean over the columns of the brightest sky lines, the top ``bright_fraction`` of the
-    slit's sky spectrum inside ``lam_range``, where the objects' continua do not matter) is fitted, for every trial ``dy``, by a
-    linear model ``A * own(dy) + B * neighbour_below(dy) + C * neighbour_above(dy) + const``;
-    the chi^2 summed over the slits of a tier is minimised (parabolic refinement).
-    Returns ``{tier: dy}`` and the per-slit best ``dy`` (diagnostic).
+    (mean over the columns of the brightest sky lines inside ``lam_range``, where the objects'
+    continua do not matter) is fitted, for every trial ``dy``, by a linear model
+    ``A * own(dy) + B * neighbour_below(dy) + C * neighbour_above(dy) + const``; the chi^2
+    summed over the slits of a tier is minimised (parabolic refinement).
+
+    Parameters
+    ----------
+    frame : numpy.ndarray
+        (ny, nx) raw frame.
+    bad : numpy.ndarray
+        bool bad-pixel mask.
+    design : astropy.table.Table
+        Mask design.
+    slit_len : float
+        Slit length [rows].
+    shuffle : int
+        Shuffle distance [rows].
+    search : float, optional
+        Largest shift tried [rows].
+    step : float, optional
+        Step of the trial shifts [rows].
+    margin : int, optional
+        Rows beyond the slot in the profile.
+    lam_range : tuple of float, optional
+        Wavelengths used [Å].
+    bright_fraction : float, optional
+        Top fraction of the slit's sky spectrum taken as bright sky lines.
+
+    Returns
+    -------
+    dy : dict
+        ``{tier: dy}`` (NaN for a tier without sky).
+    per_slit : numpy.ndarray
+        Best ``dy`` of each slit (diagnostic).
     """
     frame = np.asarray(frame, float)
     ny, nx = frame.shape
@@ -231,12 +341,29 @@ def measure_dy(frame, bad, design, slit_len: float, shuffle: int, search: float 
 def line_drift(images, bad, positions, nod: int = 0, half_x: int = 3, half_y: int = 3):
     """Centroid shift along y of bright emission lines in each exposure.
 
-    ``images``: (n_exp, ny, nx) sky-subtracted exposures (already registered for flexure);
-    with ``nod > 0`` the single-exposure ``A' - B'`` (``D[y] - D[y + nod]``) is formed at the
-    boxes only. ``positions``: (row, col) of bright lines found in a first combination.
     The centroid is the first moment of the positive pixels in a ``(2 half_y + 1) x
-    (2 half_x + 1)`` box around each position. Returns ``(drift, per_line)``: the median
-    over lines per exposure (NaN without lines) and the full (n_exp, n_line) array.
+    (2 half_x + 1)`` box around each position.
+
+    Parameters
+    ----------
+    images : numpy.ndarray
+        (n_exp, ny, nx) sky-subtracted exposures (already registered for flexure).
+    bad : numpy.ndarray
+        bool, same shape.
+    positions : sequence of tuple
+        (row, col) of bright lines found in a first combination.
+    nod : int, optional
+        With ``nod > 0`` the single-exposure ``A' - B'`` (``D[y] - D[y + nod]``) is formed at
+        the boxes only.
+    half_x, half_y : int, optional
+        Half-size of the box [pixel].
+
+    Returns
+    -------
+    drift : numpy.ndarray
+        Median over lines per exposure (NaN without lines).
+    per_line : numpy.ndarray
+        (n_exp, n_line) centroid shifts.
     """
     images = np.asarray(images)
     n = images.shape[0]

@@ -25,22 +25,36 @@ __all__ = ["LINES", "repeat_matches", "unique_pairs", "wavelength_repeatability"
 
 #: vacuum rest wavelengths (Å) of the lines considered for multi-line identifications
 LINES = {
-    "OII_3727": C.OII_3727.to_value(u.AA), "NeIII_3869": 3870.16, "Hbeta": C.HBETA.to_value(u.AA),
+    "OII_3727": C.OII_3727.to_value(u.AA), "NeIII_3869": C.NEIII_3869.to_value(u.AA), "Hbeta": C.HBETA.to_value(u.AA),
     "OIII_4959": C.OIII_4959.to_value(u.AA), "OIII_5007": C.OIII_5007.to_value(u.AA),
     "NII_6548": C.NII_6548.to_value(u.AA), "Halpha": C.HALPHA.to_value(u.AA),
-    "NII_6583": C.NII_6583.to_value(u.AA), "SII_6716": 6718.29, "SII_6731": 6732.67,
+    "NII_6583": C.NII_6583.to_value(u.AA), "SII_6716": C.SII_6716.to_value(u.AA), "SII_6731": C.SII_6731.to_value(u.AA),
 }
 
 
 def repeat_matches(cat: Table, slits: Table, tol: float = 8.0, statuses=("adopted", "below_threshold")) -> Table:
     """Reproducibility of every detection of objects with slits on more than one mask.
 
-    ``cat``: line catalogue (``mask``, ``object_id``, ``wavelength``, ``sigma``, ``flux``,
-    ``flux_err``, ``status``); ``slits``: every reduced slit (``mask``, ``object_id``,
-    ``status``). Only detections whose status is in ``statuses`` take part (artefacts do
-    not). Returns one row per such detection with ``n_other`` (other masks with a good
-    slit of the object), ``n_found``, ``reproduced`` and, for the nearest match on the
-    first other mask where it was found, ``dwave``, ``flux_other``, ``flux_err_other``.
+    Only detections whose status is in ``statuses`` take part (artefacts do not).
+
+    Parameters
+    ----------
+    cat : astropy.table.Table
+        Line catalogue (``mask``, ``object_id``, ``wavelength``, ``sigma``, ``flux``,
+        ``flux_err``, ``status``).
+    slits : astropy.table.Table
+        Every reduced slit (``mask``, ``object_id``, ``status``).
+    tol : float, optional
+        Match tolerance [Å].
+    statuses : sequence of str, optional
+        Line statuses that take part.
+
+    Returns
+    -------
+    astropy.table.Table
+        One row per such detection with ``n_other`` (other masks with a good slit of the
+        object), ``n_found``, ``reproduced`` and, for the nearest match on the first other mask
+        where it was found, ``dwave``, ``flux_other``, ``flux_err_other``.
     """
     ok_slit = np.asarray(slits["status"]) == "ok"
     obj_masks: dict = {}
@@ -85,7 +99,20 @@ def repeat_matches(cat: Table, slits: Table, tol: float = 8.0, statuses=("adopte
 
 
 def unique_pairs(rep: Table, min_sigma: float = 0.0):
-    """Reproduced pairs counted once (the detection with the smaller mask name first)."""
+    """Reproduced pairs counted once (the detection with the smaller mask name first).
+
+    Parameters
+    ----------
+    rep : astropy.table.Table
+        :func:`repeat_matches` result.
+    min_sigma : float, optional
+        Only detections at least this significant.
+
+    Returns
+    -------
+    numpy.ndarray
+        Row indices of ``rep``, one per pair.
+    """
     sel = np.asarray(rep["reproduced"], bool) & np.isfinite(np.asarray(rep["dwave"], float)) \
         & (np.asarray(rep["sigma"], float) >= min_sigma)
     seen, keep = set(), []
@@ -99,7 +126,22 @@ def unique_pairs(rep: Table, min_sigma: float = 0.0):
 
 
 def wavelength_repeatability(rep: Table, min_sigma: float = 4.0):
-    """Clipped standard deviation (Å) of the wavelength differences of reproduced lines."""
+    """Clipped standard deviation of the wavelength differences of reproduced lines.
+
+    Parameters
+    ----------
+    rep : astropy.table.Table
+        :func:`repeat_matches` result.
+    min_sigma : float, optional
+        Only pairs of lines at least this significant.
+
+    Returns
+    -------
+    std : float
+        3σ-clipped standard deviation [Å] (NaN with fewer than 3 pairs).
+    n : int
+        Pairs used.
+    """
     k = unique_pairs(rep, min_sigma)
     if k.size < 3:
         return np.nan, int(k.size)
@@ -109,7 +151,22 @@ def wavelength_repeatability(rep: Table, min_sigma: float = 4.0):
 
 
 def flux_pulls(rep: Table, min_sigma: float = 4.0):
-    """``(f1 - f2) / sqrt(e1^2 + e2^2)`` of reproduced lines and their clipped width."""
+    """``(f1 - f2) / sqrt(e1^2 + e2^2)`` of reproduced lines and their clipped width.
+
+    Parameters
+    ----------
+    rep : astropy.table.Table
+        :func:`repeat_matches` result.
+    min_sigma : float, optional
+        Only pairs of lines at least this significant.
+
+    Returns
+    -------
+    pulls : numpy.ndarray
+        Finite pulls of the unique pairs.
+    width : float
+        3σ-clipped standard deviation (NaN with fewer than 3 pulls).
+    """
     k = unique_pairs(rep, min_sigma)
     if k.size == 0:
         return np.zeros(0), np.nan
@@ -153,12 +210,29 @@ def multiline_redshifts(cat: Table, tol: float = 5.0, wave_range=(7000.0, 8050.0
     adoption threshold (noise peaks, mostly) are identified when they fit, but never overrule
     an adopted line.
 
-    Returns ``(slits, verdict)``: a table with one row per slit holding two or more lines
-    (``mask``, ``slit_id``, ``object_id``, ``n_lines``, ``consistent`` (every line explained),
-    ``n_secure_lines`` (explained lines with a status in ``secure_statuses``), ``secure``
-    (two or more of them: a secure redshift), ``z_multi``, ``lines`` identified), and an array over ``cat`` rows: ``"consistent"``,
-    ``"spurious"`` (unexplained in its slit; only the fainter lines), ``"single"`` (alone in
-    its slit) or ``""`` (not considered).
+    Parameters
+    ----------
+    cat : astropy.table.Table
+        Line catalogue.
+    tol : float, optional
+        Wavelength tolerance of an identification [Å].
+    wave_range : tuple of float, optional
+        Observed range in which a companion line could be seen [Å].
+    statuses : sequence of str, optional
+        Line statuses considered.
+    secure_statuses : sequence of str, optional
+        Statuses of secure lines.
+
+    Returns
+    -------
+    slits : astropy.table.Table
+        One row per slit holding two or more lines: ``mask``, ``slit_id``, ``object_id``,
+        ``n_lines``, ``consistent`` (every line explained), ``n_secure_lines`` (explained lines
+        with a status in ``secure_statuses``), ``secure`` (two or more of them: a secure
+        redshift), ``z_multi``, ``lines`` identified.
+    verdict : numpy.ndarray
+        Over ``cat`` rows: ``"consistent"``, ``"spurious"`` (unexplained in its slit; only the
+        fainter lines), ``"single"`` (alone in its slit) or ``""`` (not considered).
     """
     verdict = np.array([""] * len(cat), dtype="U12")
     use = np.isin(np.asarray(cat["status"]), statuses)
@@ -223,6 +297,19 @@ def multiline_redshifts(cat: Table, tol: float = 5.0, wave_range=(7000.0, 8050.0
 
 
 def cumulative_fraction_below(sig, threshold: float = 4.0) -> float:
-    """Fraction of the values below ``threshold`` (e.g. of spurious lines below 4 sigma)."""
+    """Fraction of the values below ``threshold`` (e.g. of spurious lines below 4 sigma).
+
+    Parameters
+    ----------
+    sig : array_like
+        Values.
+    threshold : float, optional
+        The threshold.
+
+    Returns
+    -------
+    float
+        The fraction (NaN for no value).
+    """
     sig = np.asarray(sig, float)
     return float((sig < threshold).mean()) if sig.size else np.nan

@@ -21,7 +21,7 @@ from scipy.special import erf
 from .. import constants as C
 from ..skytables import kmos_sky_shape as sky_shape  # the noise follows the real OH sky
 
-C_KMS = 299792.458
+C_KMS = C.C_KMS
 OVERSAMPLE = 5
 PAD = 3  # spaxels of padding on each side of the 14x14 field
 
@@ -58,7 +58,7 @@ class PSF:
     def sigmas(self):
         q = 1.0 - self.ellipticity
         f_major = self.fwhm / np.sqrt(q)
-        return f_major / 2.3548, f_major * q / 2.3548
+        return f_major / C.SIGMA_TO_FWHM, f_major * q / C.SIGMA_TO_FWHM
 
     def kernel(self, pixscale: float) -> np.ndarray:
         """Unit-sum kernel image on a grid of ``pixscale`` arcsec."""
@@ -155,7 +155,7 @@ def line_cube(gal: dict, psf: PSF, wave_um: np.ndarray, n_spaxel: int = C.KMOS_N
     cube_sub = np.zeros((i1 - i0,) + surf.shape)
     for rest, flux in lines:
         centre = rest * (1 + z) * (1 + v_k / C_KMS) / 1e4
-        sig = np.hypot(centre * gal["sigma0"] / C_KMS, centre / C.KMOS_RESOLUTION / 2.3548)
+        sig = np.hypot(centre * gal["sigma0"] / C_KMS, centre / C.KMOS_RESOLUTION / C.SIGMA_TO_FWHM)
         cdf = 0.5 * (1 + erf((edges[:, None] - centre[None, :]) / (np.sqrt(2) * sig[None, :])))
         prof = np.diff(cdf, axis=0) / dlam                              # per µm
         cube_sub[:, keep] += flux * prof * s_k[None, :]

@@ -159,7 +159,7 @@ def _tau_telluric_raw(lam) -> np.ndarray:
 @lru_cache(maxsize=1)
 def _telluric_grid():
     lam = np.arange(6700.0, 8400.0, 0.25)
-    tau = gaussian_filter1d(_tau_telluric_raw(lam), RES_FWHM / 2.3548 / 0.25, mode="nearest")
+    tau = gaussian_filter1d(_tau_telluric_raw(lam), RES_FWHM / C.SIGMA_TO_FWHM / 0.25, mode="nearest")
     return lam, tau
 
 
@@ -176,7 +176,7 @@ def telluric_transmission(lam, airmass) -> np.ndarray:
 def slit_fraction(fwhm_arcsec, x_offset_arcsec=0.0, width_arcsec=SLIT_WIDTH) -> np.ndarray:
     """Fraction of a Gaussian image of this FWHM that passes a slit, object offset
     ``x_offset`` across the slit."""
-    s = np.asarray(fwhm_arcsec, float) / 2.3548 * np.sqrt(2)
+    s = np.asarray(fwhm_arcsec, float) / C.SIGMA_TO_FWHM * np.sqrt(2)
     x = np.asarray(x_offset_arcsec, float)
     return 0.5 * (erf((width_arcsec / 2 - x) / s) + erf((width_arcsec / 2 + x) / s))
 
@@ -338,7 +338,7 @@ def render_illumination(layout: Layout, slits, sources, cond: Conditions, nod_ti
     obj_a = np.zeros(layout.shape)
     obj_b = np.zeros(layout.shape)
     half = SLIT_LENGTH / PIXSCALE / 2
-    sig_res = RES_FWHM / 2.3548
+    sig_res = RES_FWHM / C.SIGMA_TO_FWHM
     for slit, src in zip(slits, sources):
         x_lo, x_hi = int(slit["x_lo"]), int(slit["x_hi"])
         xs = np.arange(x_lo, x_hi)
@@ -354,7 +354,7 @@ def render_illumination(layout: Layout, slits, sources, cond: Conditions, nod_ti
             continue
         fwhm = np.hypot(cond.seeing, src.fwhm_int)
         sfrac = float(slit_fraction(fwhm, src.x_offset))
-        sig_y = fwhm / 2.3548 / PIXSCALE
+        sig_y = fwhm / C.SIGMA_TO_FWHM / PIXSCALE
         x_shift = src.x_offset / PIXSCALE           # across-slit offset moves the spectrum
         # continuum (smooth: no spectral convolution needed)
         lam_obj = slit_wavelengths(xs - x_shift, slit, cond.flex_dx)

@@ -16,7 +16,20 @@ OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "
 
 
 def figure_paths(name: str, figures_dir: str | Path) -> tuple[Path, Path]:
-    """The PNG and the PDF twin :func:`save_figure` writes for ``name``."""
+    """The PNG and the PDF twin :func:`save_figure` writes for ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Figure name (no suffix).
+    figures_dir : str or pathlib.Path
+        The run's figures folder.
+
+    Returns
+    -------
+    png, pdf : pathlib.Path
+        The two paths.
+    """
     base = Path(figures_dir) / name
     return base.with_suffix(".png"), base.with_suffix(".pdf")
 
@@ -28,6 +41,17 @@ def save_figure(fig: plt.Figure, name: str, figures_dir: str | Path, dpi: int = 
     Returns nothing, so that a notebook cell ending in this call prints nothing; the paths
     are :func:`figure_paths`. Metadata that would change from run to run (dates, software
     versions) are left out, so the same figure gives the same bytes.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    name : str
+        Figure name (no suffix).
+    figures_dir : str or pathlib.Path
+        The run's figures folder.
+    dpi : int, optional
+        Resolution of the PNG (at least :data:`MIN_DPI`).
     """
     png, pdf = figure_paths(name, figures_dir)
     with atomic_path(png) as tmp:

@@ -74,10 +74,21 @@ def plot_psf_star(image: np.ndarray, fit, noise: np.ndarray | None = None, title
 def plot_psf_per_spectrograph(table: Table, per_spectrograph: Table | None = None) -> plt.Figure:
     """HWHM and ellipticity of every PSF star, per pointing, coloured by spectrograph.
 
-    Horizontal dashed lines: the mean of each spectrograph (from ``per_spectrograph`` when
-    given, else from the ok rows of ``table``); shaded: the ranges KROSS reports
+    Horizontal dashed lines: the mean of each spectrograph; shaded: the ranges KROSS reports
     (HWHM 0.23–0.42″ with mean 0.31″, §2; ellipticity 0.05–0.1 for spectrographs 1–2 and
     0.1–0.2 for 3, §3.2). Stars whose fit failed are marked at the bottom with ×.
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        The PSF-star table (notebook 01).
+    per_spectrograph : astropy.table.Table, optional
+        :func:`~redshift1.kmos.psf.psf_per_spectrograph` result; default from the ok rows of ``table``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The two-panel figure.
     """
     pointings = list(dict.fromkeys(np.asarray(table["pointing"]).astype(str)))
     ix = {p: i for i, p in enumerate(pointings)}

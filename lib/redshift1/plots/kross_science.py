@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 from astropy.table import Table
 
 from ..science.kross_sfr import ms_log_sfr
-from ..science.kross_tables import flags, strings, values
+from ..columns import flags, strings, values
 from ..validation.paper import KROSS_PAPER
 from . import OKABE_ITO
 
@@ -74,7 +74,23 @@ def plot_sfr_figure(sfr: Table, z_ms: float = 0.86, ms_band_dex: float = 0.3, pr
                     unresolved: np.ndarray | None = None) -> plt.Figure:
     """KROSS Fig. 2: SFR(Hα) vs SFR(SED) with density contours; SFR–M★ with the MS.
 
-    ``unresolved`` (optional boolean per row) marks unresolved Hα galaxies in the right panel.
+    Parameters
+    ----------
+    sfr : astropy.table.Table
+        ``kross_sfr`` (notebook 04).
+    z_ms : float, optional
+        Redshift at which the main sequence is drawn.
+    ms_band_dex : float, optional
+        Half-width of the shaded main-sequence band [dex].
+    prescription : str, optional
+        Main-sequence prescription.
+    unresolved : numpy.ndarray, optional
+        bool per row: marks unresolved Hα galaxies in the right panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The two-panel figure.
     """
     det = flags(sfr, "halpha_detected")
     lsfr = values(sfr, "log_sfr")
@@ -114,7 +130,26 @@ def plot_sfr_figure(sfr: Table, z_ms: float = 0.86, ms_band_dex: float = 0.3, pr
 
 
 def plot_resolved_ms(ax, res: Table, fit=None, ols=None, show_paper: bool = True):
-    """KROSS Fig. 3 (left): log ΣSFR vs log Σ★ with the MCMC fit, least squares and paper line."""
+    """KROSS Fig. 3 (left): log ΣSFR vs log Σ★ with the MCMC fit, least squares and paper line.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    res : astropy.table.Table
+        ``kross_resolved`` (notebook 05).
+    fit : LinearRelationFit, optional
+        The censored fit.
+    ols : LinearRelationFit, optional
+        The paper's least squares.
+    show_paper : bool, optional
+        Draw the paper's relation (comparison only).
+
+    Returns
+    -------
+    None
+        Draws on ``ax``.
+    """
     ok = (strings(res, "status") == "ok") & (strings(res, "sigma_star_status") == "ok")
     x, y = values(res, "log_sigma_star"), values(res, "log_sigma_sfr")
     ax.errorbar(x[ok], y[ok], xerr=values(res, "log_sigma_star_err")[ok], yerr=values(res, "log_sigma_sfr_err")[ok],
@@ -150,7 +185,28 @@ def plot_resolved_ms(ax, res: Table, fit=None, ols=None, show_paper: bool = True
 
 def plot_sigma_delta(ax, res: Table, fit=None, bins: Table | None = None, ms_band_dex: float = 0.3,
                      ols=None):
-    """KROSS Fig. 3 (right): log ΣSFR vs log Δ(sSFR), lower limits as arrows, bin means."""
+    """KROSS Fig. 3 (right): log ΣSFR vs log Δ(sSFR), lower limits as arrows, bin means.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    res : astropy.table.Table
+        ``kross_resolved`` (notebook 05).
+    fit : LinearRelationFit, optional
+        The censored fit.
+    bins : astropy.table.Table, optional
+        Bin means (``sigma_delta_statistics(...)["bins"]``).
+    ms_band_dex : float, optional
+        Half-width of the main-sequence band [dex].
+    ols : LinearRelationFit, optional
+        The paper's least squares.
+
+    Returns
+    -------
+    None
+        Draws on ``ax``.
+    """
     st = strings(res, "status")
     ok = st == "ok"
     lim = np.array([s.startswith("lower_limit") for s in st])
@@ -172,7 +228,26 @@ def plot_sigma_delta(ax, res: Table, fit=None, bins: Table | None = None, ms_ban
 
 def plot_figure3(res: Table, ms_fit=None, ms_ols=None, sd_fit=None, sd_bins=None, ms_band_dex: float = 0.3,
                  sd_ols=None) -> plt.Figure:
-    """Both panels of KROSS Fig. 3."""
+    """Both panels of KROSS Fig. 3 (:func:`plot_resolved_ms`, :func:`plot_sigma_delta`).
+
+    Parameters
+    ----------
+    res : astropy.table.Table
+        ``kross_resolved`` (notebook 05).
+    ms_fit, ms_ols : LinearRelationFit, optional
+        Resolved-MS fits (censored and least squares).
+    sd_fit, sd_ols : LinearRelationFit, optional
+        ΣSFR–Δ(sSFR) fits.
+    sd_bins : astropy.table.Table, optional
+        ΣSFR–Δ(sSFR) bin means.
+    ms_band_dex : float, optional
+        Half-width of the main-sequence band [dex].
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The two-panel figure.
+    """
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 5))
     plot_resolved_ms(a1, res, ms_fit, ms_ols)
     plot_sigma_delta(a2, res, sd_fit, sd_bins, ms_band_dex, sd_ols)
@@ -181,7 +256,20 @@ def plot_figure3(res: Table, ms_fit=None, ms_ols=None, sd_fit=None, sd_bins=None
 
 
 def plot_sizes_by_class(sizes: Table, paper: bool = True) -> plt.Figure:
-    """Mean r′½ of starbursts, MS and below-MS galaxies (KROSS §4.2), paper values beside."""
+    """Mean r′½ of starbursts, MS and below-MS galaxies (KROSS §4.2), paper values beside.
+
+    Parameters
+    ----------
+    sizes : astropy.table.Table
+        :func:`~redshift1.science.resolved.size_by_ms_position` result.
+    paper : bool, optional
+        Draw the paper's values (comparison only).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig, ax = plt.subplots(figsize=(5, 3.6))
     x = np.arange(len(sizes))
     ax.errorbar(x, sizes["mean_r_half_kpc"], yerr=np.nan_to_num(np.asarray(sizes["err_kpc"], float)), fmt="o",
@@ -201,7 +289,28 @@ def plot_sizes_by_class(sizes: Table, paper: bool = True) -> plt.Figure:
 
 def plot_metallicity_delta(met: Table, fit=None, bins: Table | None = None, mass_min: float = 9.5,
                            mass_max: float = 10.5, ms_band_dex: float = 0.3, ols=None) -> plt.Figure:
-    """KROSS Fig. 4: 12+log(O/H) vs log Δ(sSFR) at fixed mass, upper limits as arrows."""
+    """KROSS Fig. 4: 12+log(O/H) vs log Δ(sSFR) at fixed mass, upper limits as arrows.
+
+    Parameters
+    ----------
+    met : astropy.table.Table
+        ``kross_metallicity`` (notebook 06).
+    fit : LinearRelationFit, optional
+        The censored fit.
+    bins : astropy.table.Table, optional
+        Bin means (:func:`~redshift1.science.kross_metallicity.oh_delta_bins`).
+    mass_min, mass_max : float, optional
+        Stellar-mass range [log Msun].
+    ms_band_dex : float, optional
+        Half-width of the main-sequence band [dex].
+    ols : LinearRelationFit, optional
+        The paper's least squares.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     logm = values(met, "logmstar")
     inm = (logm > mass_min) & (logm < mass_max)
     cls = strings(met, "nii_class")
@@ -225,7 +334,20 @@ def plot_metallicity_delta(met: Table, fit=None, bins: Table | None = None, mass
 
 
 def plot_metallicity_size(met: Table, mass_edges=(9.0, 9.75, 10.25, 11.5)) -> plt.Figure:
-    """12+log(O/H) vs r′½ in stellar-mass bins (KROSS §4.3), resolved [NII] detections."""
+    """12+log(O/H) vs r′½ in stellar-mass bins (KROSS §4.3), resolved [NII] detections.
+
+    Parameters
+    ----------
+    met : astropy.table.Table
+        ``kross_metallicity`` (notebook 06).
+    mass_edges : sequence of float, optional
+        Stellar-mass bin edges [log Msun].
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per bin.
+    """
     nb = len(mass_edges) - 1
     fig, axes = plt.subplots(1, nb, figsize=(3.6 * nb, 3.4), sharey=True, squeeze=False)
     det = (strings(met, "nii_class") == "detected") & flags(met, "resolved")

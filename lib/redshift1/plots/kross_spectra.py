@@ -22,7 +22,18 @@ def _unit_label(unit) -> str:
 
 
 def line_flux_unit(spectra: Table) -> str:
-    """The unit of the integrated line fluxes of a ``kmos_spectra`` table (its ``flux_unit``)."""
+    """The unit of the integrated line fluxes of a ``kmos_spectra`` table (its ``flux_unit``).
+
+    Parameters
+    ----------
+    spectra : astropy.table.Table
+        ``kmos_spectra`` (notebook 02).
+
+    Returns
+    -------
+    str
+        The first non-empty ``flux_unit``; ``""`` if none.
+    """
     units = [str(x) for x in np.asarray(spectra["flux_unit"]) if str(x)] if "flux_unit" in spectra.colnames else []
     return units[0] if units else ""
 
@@ -30,10 +41,22 @@ def line_flux_unit(spectra: Table) -> str:
 def plot_figure1(examples: list[dict], flux_unit: str = "") -> plt.Figure:
     """KROSS Figure 1: Hα maps and rest-frame spectra of galaxies below, on and above the MS.
 
-    Each example: id, label, z, map (2D), spectrum (lam µm, flux, err, fit params), psf_fwhm,
-    pixel_scale. Strong sky lines are shaded with the width of the resolution FWHM; the fit is
-    overlaid; cyan lines mark [NII]6548, Hα, [NII]6583. ``flux_unit`` is the unit of the
-    integrated line fluxes (:func:`line_flux_unit`); the spectra are in that unit per µm.
+    Strong sky lines are shaded with the width of the resolution FWHM; the fit is overlaid;
+    cyan lines mark [NII]6548, Hα, [NII]6583.
+
+    Parameters
+    ----------
+    examples : list of dict
+        Each: id, label, z, map (2D), spectrum (lam µm, flux, err, fit params), psf_fwhm,
+        pixel_scale (:func:`figure1_examples`).
+    flux_unit : str, optional
+        Unit of the integrated line fluxes (:func:`line_flux_unit`); the spectra are in that
+        unit per µm.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One row per example.
     """
     try:
         density = _unit_label(u.Unit(flux_unit) / u.um) if flux_unit else "unknown unit"
@@ -75,7 +98,20 @@ def plot_figure1(examples: list[dict], flux_unit: str = "") -> plt.Figure:
 
 
 def plot_detections(spectra: Table, snr_min: float = 3.0) -> plt.Figure:
-    """S/N of Hα and [NII]6583, and the [NII] classes."""
+    """S/N of Hα and [NII]6583, and the [NII] classes.
+
+    Parameters
+    ----------
+    spectra : astropy.table.Table
+        ``kmos_spectra`` (notebook 02).
+    snr_min : float, optional
+        Detection threshold drawn as a dashed line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The two-panel figure.
+    """
     ok = spectra["status"] == "ok"
     fig, ax = plt.subplots(1, 2, figsize=(11, 3.6))
     bins = np.logspace(-1, 3, 41)
@@ -93,7 +129,18 @@ def plot_detections(spectra: Table, snr_min: float = 3.0) -> plt.Figure:
 
 
 def size_check_ratios(sizes: Table) -> dict:
-    """Median ratio of each cross-check size to the dynamical-centre r½ (galaxies with all three)."""
+    """Median ratio of each cross-check size to the dynamical-centre r½ (galaxies with all three).
+
+    Parameters
+    ----------
+    sizes : astropy.table.Table
+        ``kmos_sizes`` (notebook 03).
+
+    Returns
+    -------
+    dict
+        ``{column: (median ratio, n)}`` for ``r_half_centroid_arcsec`` and ``r_half_model_arcsec``.
+    """
     ok = (np.asarray(sizes["status"]) == "ok")
     r = np.asarray(sizes["r_half_arcsec"], float)
     out = {}
@@ -105,7 +152,20 @@ def size_check_ratios(sizes: Table) -> dict:
 
 
 def plot_size_checks(sizes: Table, spectra_ids=None) -> plt.Figure:
-    """r½(Hα) from the dynamical centre vs the two cross-checks, and the r′½ distribution."""
+    """r½(Hα) from the dynamical centre vs the two cross-checks, and the r′½ distribution.
+
+    Parameters
+    ----------
+    sizes : astropy.table.Table
+        ``kmos_sizes`` (notebook 03).
+    spectra_ids : optional
+        Not used (kept for the callers).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The three-panel figure.
+    """
     ok = (sizes["status"] == "ok") & np.isfinite(np.asarray(sizes["r_half_arcsec"], float))
     r = np.asarray(sizes["r_half_arcsec"][ok], float)
     ratios = size_check_ratios(sizes)
@@ -142,9 +202,23 @@ def plot_velocity_example(gid: str, maps, extrapolation: str = "disc", pixel_sca
                           flux_unit: str = "") -> plt.Figure:
     """Hα map, velocity field and curve of growth of one galaxy.
 
-    ``extrapolation`` is the method that set the total flux (notebook 03's parameter; the
-    legend says which), ``pixel_scale`` the spaxel size [arcsec], ``flux_unit`` that of the
-    Hα map (:func:`line_flux_unit`).
+    Parameters
+    ----------
+    gid : str
+        Galaxy id (title).
+    maps : tuple
+        ``(nb, nb_err, velocity_field, size_measurement)``.
+    extrapolation : str, optional
+        The method that set the total flux (notebook 03's parameter; the legend says which).
+    pixel_scale : float, optional
+        Spaxel size [arcsec].
+    flux_unit : str, optional
+        Unit of the Hα map (:func:`line_flux_unit`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The three-panel figure.
     """
     nb, nb_err, vf, sm = maps
     unit = _unit_label(flux_unit) if flux_unit else "map units"
@@ -178,7 +252,26 @@ def plot_velocity_example(gid: str, maps, extrapolation: str = "disc", pixel_sca
 
 def figure1_examples(sfr: Table, spectra: Table, arrays: dict, psf_fwhm: dict, snr_min: float = 10.0) -> list[dict]:
     """Three well-detected galaxies closest to log Δ(sSFR) = −0.4, 0 and +0.4 (below, on and
-    above the main sequence) with what :func:`plot_figure1` draws."""
+    above the main sequence) with what :func:`plot_figure1` draws.
+
+    Parameters
+    ----------
+    sfr : astropy.table.Table
+        ``kross_sfr`` (``log_delta_ssfr``, ``snr_halpha``).
+    spectra : astropy.table.Table
+        ``kmos_spectra``.
+    arrays : dict
+        ``{id: {"map", "spectrum", "pixel_scale"}}`` saved by notebook 02.
+    psf_fwhm : dict
+        ``{id: PSF FWHM [arcsec]}`` (0.6 where missing).
+    snr_min : float, optional
+        Hα S/N of a well-detected galaxy (any galaxy if none reaches it).
+
+    Returns
+    -------
+    list of dict
+        Up to three examples.
+    """
     ld = np.asarray(sfr["log_delta_ssfr"], float)
     snr = np.asarray(sfr["snr_halpha"], float)
     ids = np.asarray(sfr["id"]).astype(str)

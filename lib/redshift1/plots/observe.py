@@ -17,7 +17,18 @@ from ..science.mainsequence import speagle14_log_sfr
 
 
 def plot_population(truth: Table) -> plt.Figure:
-    """The relations injected into the KROSS mock: MS, size-mass, Z-Δ(sSFR), dust."""
+    """The relations injected into the KROSS mock: MS, size-mass, Z-Δ(sSFR), dust.
+
+    Parameters
+    ----------
+    truth : astropy.table.Table
+        The mock's KROSS truth catalogue.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The four-panel figure.
+    """
     logm = np.asarray(truth["logmstar"])
     sfr = np.asarray(truth["sfr"])
     ld = np.asarray(truth["log_delta_ssfr"])
@@ -44,8 +55,23 @@ def plot_population(truth: Table) -> plt.Figure:
 
 
 def plot_kmos_cube(cube: KMOSCube, z: float, half_width_aa: float = 60.0) -> plt.Figure:
-    """Hα narrow-band image, continuum image and the summed spectrum around Hα+[NII] with
-    the OH sky lines shaded (all from pixels; ``z`` only centres the window)."""
+    """Hα narrow-band image, continuum image and the summed spectrum around Hα+[NII] with the OH
+    sky lines shaded (all from pixels; ``z`` only centres the window).
+
+    Parameters
+    ----------
+    cube : KMOSCube
+        A galaxy cube.
+    z : float
+        Catalogue redshift.
+    half_width_aa : float, optional
+        Half-width of the spectrum's window [Å, rest frame].
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The three-panel figure.
+    """
     lam = cube.wavelength.to_value(u.um)
     centre = C.HALPHA.to_value(u.um) * (1 + z)
     line = np.abs(lam - centre) < 0.0006
@@ -81,7 +107,19 @@ def plot_kmos_cube(cube: KMOSCube, z: float, half_width_aa: float = 60.0) -> plt
     return fig
 
 
-def plot_psf_star(cube: KMOSCube) -> plt.Figure:
+def plot_collapsed_psf_star(cube: KMOSCube) -> plt.Figure:
+    """A raw PSF-star cube collapsed over wavelength (median), as the mock wrote it (notebook 00).
+
+    Parameters
+    ----------
+    cube : KMOSCube
+        The star's cube.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The image.
+    """
     img = np.nanmedian(cube.data, axis=0)
     fig, ax = plt.subplots(figsize=(4.2, 3.4))
     im = ax.imshow(img, origin="lower", cmap="viridis")
@@ -100,8 +138,29 @@ def _runs(x, mask):
 
 def plot_ns_frame(ldss3_dir, mask: str | None = None, slit_id: int | None = None, wavelength: float = 7600.0,
                   n_slits: int = 3, width: int = 100) -> plt.Figure:
-    """A raw nod-and-shuffle exposure around three slits (from ``slit_id`` up), centred on
-    ``wavelength`` (Å), before and after subtracting region B from region A (ROLES Fig. 3 a–b)."""
+    """A raw nod-and-shuffle exposure around a few slits, before and after subtracting region B
+    from region A (ROLES Fig. 3 a–b).
+
+    Parameters
+    ----------
+    ldss3_dir : str or pathlib.Path
+        The survey's ``ldss3/`` folder.
+    mask : str, optional
+        Mask name (default the first).
+    slit_id : int, optional
+        First slit shown (default the mask's first).
+    wavelength : float, optional
+        Centre of the cut-out [Å].
+    n_slits : int, optional
+        Slits shown.
+    width : int, optional
+        Width of the cut-out [pixel].
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The two-panel figure.
+    """
     from ..ldss3.survey_files import list_masks, read_design, read_raw_frames
 
     mask = mask or list_masks(ldss3_dir)[0]

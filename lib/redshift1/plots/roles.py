@@ -21,7 +21,20 @@ __all__ = ["plot_charge_traps", "plot_reduction_steps", "plot_registration", "pl
 
 
 def no_data_message(ax, text: str) -> None:
-    """Turn ``ax`` into a framed message (a figure whose data do not exist in this run)."""
+    """Turn ``ax`` into a framed message (a figure whose data do not exist in this run).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes to replace.
+    text : str
+        The message.
+
+    Returns
+    -------
+    None
+        Draws on ``ax``.
+    """
     ax.set_xticks([])
     ax.set_yticks([])
     for side in ax.spines.values():
@@ -57,7 +70,24 @@ def _imshow(ax, img, title, cmap="gray", vmin=None, vmax=None, extent=None):
 
 def plot_charge_traps(traps, bpm, dark=None, half: int = 12):
     """The charge-trap mask (ROLES §2.3.2): where the traps are, and the N&S dark around the
-    strongest streak with the flagged pixels outlined."""
+    strongest streak with the flagged pixels outlined.
+
+    Parameters
+    ----------
+    traps : numpy.ndarray
+        bool charge-trap mask.
+    bpm : numpy.ndarray
+        bool bad-pixel mask.
+    dark : numpy.ndarray, optional
+        The combined N&S dark (right panel; a message without it).
+    half : int, optional
+        Half-size of the cut-out around the streak [pixel].
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [2, 1]})
     ny, nx = traps.shape
     ys, xs = np.nonzero(traps)
@@ -87,7 +117,18 @@ def plot_charge_traps(traps, bpm, dark=None, half: int = 12):
 
 
 def plot_reduction_steps(cut: dict):
-    """ROLES Fig. 3: a) raw exposure, b) N&S sky-subtracted, c) combined, d) A'-B', e) noise, f) S/N."""
+    """ROLES Fig. 3: a) raw exposure, b) N&S sky-subtracted, c) combined, d) A'-B', e) noise, f) S/N.
+
+    Parameters
+    ----------
+    cut : dict
+        Cut-outs of the reduction stages with their origin ``x0``, ``y0``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig, axes = plt.subplots(2, 3, figsize=(11, 7.5), sharex=True, sharey=True)
     x0, y0 = cut["x0"], cut["y0"]
     h, w = np.shape(cut["combined"])
@@ -119,7 +160,18 @@ def plot_reduction_steps(cut: dict):
 
 
 def plot_registration(exposures: Table):
-    """Measured flexure (sky lines in x, slit edges in y) and galaxy drift, per exposure."""
+    """Measured flexure (sky lines in x, slit edges in y) and galaxy drift, per exposure.
+
+    Parameters
+    ----------
+    exposures : astropy.table.Table
+        Per-exposure registration (``flex_dx``, ``flex_dy``, ``drift_dy``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig, ax = plt.subplots(figsize=(9, 3.5))
     n = np.arange(len(exposures))
     ax.plot(n, exposures["flex_dx"], "o", ms=3, label="flexure x (sky lines)")
@@ -138,7 +190,18 @@ def plot_registration(exposures: Table):
 
 
 def plot_sensitivity(sens):
-    """Flux calibration from the standard star: response and the telluric A band."""
+    """Flux calibration from the standard star: response and the telluric A band.
+
+    Parameters
+    ----------
+    sens : redshift1.ldss3.fluxes.Sensitivity
+        The sensitivity function.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     axes[0].plot(sens.wave, sens.response, lw=0.8, label="observed (star / known spectrum)")
     axes[0].plot(sens.wave, sens.smooth, lw=1.2, label="smooth (A band interpolated)")
@@ -156,7 +219,26 @@ def plot_sensitivity(sens):
 
 def plot_detection_gallery(red, maps, lines: Table, n: int = 8, adopt_sigma: float = 4.0):
     """ROLES Fig. 4: smoothed 1-D spectra around detections (decreasing significance), with the
-    continuum, its ±1σ band and the 4σ level, and the smoothed/unsmoothed 2-D spectra."""
+    continuum, its ±1σ band and the 4σ level, and the smoothed/unsmoothed 2-D spectra.
+
+    Parameters
+    ----------
+    red : redshift1.ldss3.reduce.ReducedMask
+        The reduced mask.
+    maps : dict
+        Its :func:`~redshift1.ldss3.detect.significance` maps (``S``, ``b``, ``N_conv``, ...).
+    lines : astropy.table.Table
+        The line catalogue.
+    n : int, optional
+        Detections shown (spread over the significance range).
+    adopt_sigma : float, optional
+        Adoption threshold drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     sel = lines[(np.asarray(lines["mask"]) == red.name) & (np.asarray(lines["status"]) == "adopted")]
     sel.sort("sigma", reverse=True)
     if len(sel) > n:  # spread over the significance range
@@ -219,7 +301,20 @@ def _cumulative(ax, sig, **kw):
 
 
 def plot_repeat_reliability(rep: Table, adopt_sigma: float = 4.0):
-    """ROLES Fig. 5: significance of lines reproduced (solid) or not (dashed) on repeated slits."""
+    """ROLES Fig. 5: significance of lines reproduced (solid) or not (dashed) on repeated slits.
+
+    Parameters
+    ----------
+    rep : astropy.table.Table
+        :func:`~redshift1.ldss3.reliability.repeat_matches` result.
+    adopt_sigma : float, optional
+        Adoption threshold drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     if len(rep) == 0:
         no_data_message(ax, "No repeated slits in this survey:\nno object has slits on more than one mask,\n"
@@ -245,8 +340,21 @@ def plot_repeat_reliability(rep: Table, adopt_sigma: float = 4.0):
 
 
 def plot_multiline(lines: Table, adopt_sigma: float = 4.0):
-    """ROLES Fig. 6: significance of lines in multi-line slits: consistent (solid) vs spurious (dashed;
-    at most one per slit)."""
+    """ROLES Fig. 6: significance of lines in multi-line slits: consistent (solid) vs spurious
+    (dashed; at most one per slit).
+
+    Parameters
+    ----------
+    lines : astropy.table.Table
+        The line catalogue (``multiline``, ``sigma``).
+    adopt_sigma : float, optional
+        Adoption threshold drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     ml = np.asarray(lines["multiline"]) if "multiline" in lines.colnames else np.zeros(len(lines), str)
     sig = np.asarray(lines["sigma"], float)
@@ -278,7 +386,22 @@ def plot_multiline(lines: Table, adopt_sigma: float = 4.0):
 
 
 def plot_flux_repeatability(rep: Table, pulls, width: float):
-    """ROLES Fig. 10: flux differences of lines reproduced on different masks; inset: pulls."""
+    """ROLES Fig. 10: flux differences of lines reproduced on different masks; inset: pulls.
+
+    Parameters
+    ----------
+    rep : astropy.table.Table
+        :func:`~redshift1.ldss3.reliability.repeat_matches` result.
+    pulls : array_like
+        :func:`~redshift1.ldss3.reliability.flux_pulls` pulls.
+    width : float
+        Their clipped width.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     ok = np.asarray(rep["reproduced"], bool) & np.isfinite(np.asarray(rep["flux_other"], float)) if len(rep) else []
     if not (len(rep) and np.any(ok)):
@@ -311,8 +434,21 @@ _WINDOW_NAMES = {"OII": "[OII]", "Hbeta": "Hβ", "OIII": "[OIII]", "Halpha": "H�
 
 
 def pdf_example_picks(poii: Table) -> list[tuple[int, str]]:
-    """Rows of ``poii`` (detected, P from the photo-z) for the three cases of ROLES Fig. 8: the
-    galaxy whose raw P([OII]) is nearest 1, nearest 0 and nearest 0.5, each galaxy at most once."""
+    """Rows of ``poii`` for the three cases of ROLES Fig. 8.
+
+    Among the detections with P from the photo-z: the galaxy whose raw P([OII]) is nearest 1,
+    nearest 0 and nearest 0.5, each galaxy at most once.
+
+    Parameters
+    ----------
+    poii : astropy.table.Table
+        ``roles_poii`` (notebook 09).
+
+    Returns
+    -------
+    list of tuple
+        ``(row, label)`` per case found.
+    """
     det = np.flatnonzero((np.asarray(poii["status"]) == "detected") & (np.asarray(poii["p_source"]) == "photoz"))
     raw = np.asarray(poii["p_oii_photoz_raw"], float)
     picks, used = [], set()
@@ -327,8 +463,23 @@ def pdf_example_picks(poii: Table) -> list[tuple[int, str]]:
 
 
 def plot_pdf_examples(poii: Table, pdfs: dict, windows: dict):
-    """ROLES Fig. 8: photo-z PDFs of three different detected galaxies, the one whose P([OII]) is
-    nearest 1, nearest 0 and nearest 0.5 (raw → after the clamps)."""
+    """ROLES Fig. 8: photo-z PDFs of three different detected galaxies (:func:`pdf_example_picks`),
+    raw → after the clamps.
+
+    Parameters
+    ----------
+    poii : astropy.table.Table
+        ``roles_poii`` (notebook 09).
+    pdfs : dict
+        ``{field: (zgrid, pdf, ids)}``.
+    windows : dict
+        ``{line: (z_lo, z_hi)}`` shaded.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     picks = pdf_example_picks(poii)
     fig, axes = plt.subplots(3, 1, figsize=(6.5, 6.8), sharex=True)
     z_hi = 1.6
@@ -362,7 +513,26 @@ def plot_pdf_examples(poii: Table, pdfs: dict, windows: dict):
 
 
 def plot_summed_nz(phot: dict, pdfs: dict, targeted, window, k_range=(22.5, 24.0)):
-    """ROLES Fig. 11: summed photo-z PDFs of all K-selected galaxies and of those with slits."""
+    """ROLES Fig. 11: summed photo-z PDFs of all K-selected galaxies and of those with slits.
+
+    Parameters
+    ----------
+    phot : dict
+        ``{field: photometric catalogue}``.
+    pdfs : dict
+        ``{field: (zgrid, pdf, ids)}``.
+    targeted : iterable
+        Ids of the galaxies with a good slit.
+    window : tuple of float
+        The [OII] window drawn.
+    k_range : tuple of float, optional
+        K selection [mag].
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fields = list(phot)
     fig, axes = plt.subplots(len(fields), 1, figsize=(6.5, 3 * len(fields)), sharex=True)
     axes = np.atleast_1d(axes)
@@ -386,7 +556,18 @@ def plot_summed_nz(phot: dict, pdfs: dict, targeted, window, k_range=(22.5, 24.0
 
 
 def plot_completeness(comp: Table):
-    """ROLES Fig. 12: spectroscopic completeness per 0.25-mag K bin and field."""
+    """ROLES Fig. 12: spectroscopic completeness per 0.25-mag K bin and field.
+
+    Parameters
+    ----------
+    comp : astropy.table.Table
+        The completeness table (notebook 09).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig, ax = plt.subplots(figsize=(6, 4))
     for k, f in enumerate(sorted(set(np.asarray(comp["field"]).tolist()))):
         c = comp[(np.asarray(comp["field"]) == f) & (np.asarray(comp["bin"]) != "all")]
@@ -404,8 +585,25 @@ def plot_completeness(comp: Table):
 
 
 def plot_flux_limit(gal: Table, limits: Table, limit_mask: str, nsigma: float = 4.0):
-    """ROLES Fig. 13: [OII] candidate fluxes against wavelength with the 4σ limit of every mask
-    (thin) and of the shallowest (thick, adopted); points under it are rejected."""
+    """ROLES Fig. 13: [OII] candidate fluxes against wavelength with the limit of every mask (thin)
+    and of the shallowest (thick, adopted); points under it are rejected.
+
+    Parameters
+    ----------
+    gal : astropy.table.Table
+        Candidates (``field``, ``wavelength``, ``flux``, ``p_oii``, ``status``).
+    limits : astropy.table.Table
+        ``wavelength`` and one limit column per mask.
+    limit_mask : str
+        The adopted (shallowest) mask's column.
+    nsigma : float, optional
+        Significance of the limit (legend).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig, ax = plt.subplots(figsize=(8, 4.5))
     wl = np.asarray(limits["wavelength"], float)
     for c in limits.colnames[1:]:
@@ -430,7 +628,26 @@ def plot_flux_limit(gal: Table, limits: Table, limit_mask: str, nsigma: float = 
 
 
 def upper_limit_markers(ax, x, upper, label: str = "", color="k") -> None:
-    """Empty bins drawn as downward arrows from their (finite) upper limit."""
+    """Empty bins drawn as downward arrows from their (finite) upper limit.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    x : array_like
+        Bin centres.
+    upper : array_like
+        Upper limits (non-finite or non-positive ones skipped).
+    label : str, optional
+        Legend label.
+    color : optional
+        Matplotlib colour.
+
+    Returns
+    -------
+    None
+        Draws on ``ax``.
+    """
     x, upper = np.asarray(x, float), np.asarray(upper, float)
     ok = np.isfinite(x) & np.isfinite(upper) & (upper > 0)
     if ok.any():
@@ -439,7 +656,22 @@ def upper_limit_markers(ax, x, upper, label: str = "", color="k") -> None:
 
 
 def plot_lf(lf: Table, slopes: dict, fit_range=(40.6, 42.0)):
-    """ROLES Fig. 14 (left): the [OII] luminosity function per field with the faint-end fit."""
+    """ROLES Fig. 14 (left): the [OII] luminosity function per field with the faint-end fit.
+
+    Parameters
+    ----------
+    lf : astropy.table.Table
+        ``roles_lf`` (notebook 10).
+    slopes : dict
+        Faint-end fits; ``slopes["both_fields"]`` (``alpha``, ``alpha_err``, ``log_phi_41``) is drawn.
+    fit_range : tuple of float, optional
+        log L range of the fit line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig, ax = plt.subplots(figsize=(6.5, 5))
     for k, f in enumerate(sorted(set(np.asarray(lf["field"]).tolist()))):
         t = lf[(np.asarray(lf["field"]) == f) & (np.asarray(lf["n_gal"]) > 0)]
@@ -464,7 +696,20 @@ def plot_lf(lf: Table, slopes: dict, fit_range=(40.6, 42.0)):
 
 
 def paper_table2_points(ax, paper) -> None:
-    """The paper's Table 2 (comparison only) as grey crosses, ρ in M☉ yr⁻¹ Mpc⁻³ dex⁻¹."""
+    """The paper's Table 2 (comparison only) as grey crosses, ρ in M☉ yr⁻¹ Mpc⁻³ dex⁻¹.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    paper : iterable of tuple
+        Rows ``(field, lo, hi, median log M, rho, rho_lo, rho_hi, n)`` (ρ in 10⁻³ units).
+
+    Returns
+    -------
+    None
+        Draws on ``ax``.
+    """
     for f, lo, hi, med, r, rl, rh, n in paper:
         if f in ("CDFS", "FIRES", "FORS2"):
             ax.errorbar(med, r * 1e-3, yerr=[[max(r - rl, 0) * 1e-3], [(rh - r) * 1e-3]], fmt="x", color="0.6",
@@ -491,7 +736,20 @@ def _sfrd_points(ax, t, fmt, label, mfc="k", color="k", offset=0.0):
 
 def plot_sfrd(sfrd: Table, paper=None):
     """ROLES Fig. 15 (the two [OII] panels): SFR density per mass bin, nominal and G10-corrected;
-    open grey symbols: ROLES Table 2 (comparison only)."""
+    open grey symbols: ROLES Table 2 (comparison only).
+
+    Parameters
+    ----------
+    sfrd : astropy.table.Table
+        ``roles_sfrd`` (notebook 10).
+    paper : iterable of tuple, optional
+        The paper's Table 2 rows (:func:`paper_table2_points`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
     style = {"CDFS": ("o", "k", "k"), "FIRES": ("s", "none", "k"), "HIGHMASS": ("D", "none", "C0")}
     for ax, kind, title in zip(axes, ("nominal", "g10"), ("[OII] SFR (eq. 9)", "[OII] SFR, G10-corrected")):
@@ -510,8 +768,19 @@ def plot_sfrd(sfrd: Table, paper=None):
 
 
 def plot_sfrd_best(sfrd: Table):
-    """ROLES Fig. 16 as far as these data allow: the G10-corrected [OII] SFR density of ROLES and of
-    the higher-mass sample (no SED or UV SFRs in the data contract)."""
+    """ROLES Fig. 16 as far as these data allow: the G10-corrected [OII] SFR density of ROLES and
+    of the higher-mass sample (no SED or UV SFRs in the data contract).
+
+    Parameters
+    ----------
+    sfrd : astropy.table.Table
+        ``roles_sfrd`` (notebook 10).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     t = sfrd[np.asarray(sfrd["sfr_estimator"]) == "g10"]
     _sfrd_points(ax, t[np.asarray(t["field"]) == "CDFS"], "o", "CDFS (G10-corrected [OII])")

@@ -29,12 +29,40 @@ def _grid(n, ncols, size=(3.1, 2.9)):
     return fig, axes.ravel()
 
 
-def _label(m):
-    return f"{m.quantity}" + (f" [{m.unit}]" if m.unit else "")
+def _small_axis_labels(ax, xlabel: str, ylabel: str, fontsize: float):
+    """Axis labels at ``fontsize`` and 7-point tick labels (the small panels of a grid)."""
+    ax.set_xlabel(xlabel, fontsize=fontsize)
+    ax.set_ylabel(ylabel, fontsize=fontsize)
+    ax.tick_params(labelsize=7)
+
+
+def _finish(fig, title: str = ""):
+    """The grid's overall title (if any) and a tight layout; returns ``fig``."""
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def plot_truth_vs_measured(matched, stats=None, ncols: int = 4, title: str = ""):
-    """Measured against true value for every quantity (1:1 line; bias and pull width in the corner)."""
+    """Measured against true value for every quantity (1:1 line; bias and pull width in the corner).
+
+    Parameters
+    ----------
+    matched : list of redshift1.validation.core.Matched
+        The matched quantities (those with no value are skipped).
+    stats : dict, optional
+        Statistics shown in every panel (default each quantity's own ``stats()``).
+    ncols : int, optional
+        Panels per row.
+    title : str, optional
+        Overall title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     matched = [m for m in matched if m.true.size]
     fig, axes = _grid(len(matched), ncols)
     for ax, m in zip(axes, matched):
@@ -67,17 +95,27 @@ def plot_truth_vs_measured(matched, stats=None, ncols: int = 4, title: str = "")
         ax.text(0.03, 0.97, "\n".join(txt), transform=ax.transAxes, va="top", fontsize=7,
                 bbox=dict(fc="w", ec="none", alpha=0.8))
         ax.set_title(f"{m.quantity}\n({m.sample})", fontsize=8)
-        ax.set_xlabel("true" + (f" [{m.unit}]" if m.unit else ""), fontsize=8)
-        ax.set_ylabel("measured", fontsize=8)
-        ax.tick_params(labelsize=7)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+        _small_axis_labels(ax, "true" + (f" [{m.unit}]" if m.unit else ""), "measured", 8)
+    return _finish(fig, title)
 
 
 def plot_pulls(matched, ncols: int = 5, title: str = ""):
-    """Histograms of (measured − true)/error with the unit Gaussian (quantities with errors)."""
+    """Histograms of (measured − true)/error with the unit Gaussian (quantities with errors).
+
+    Parameters
+    ----------
+    matched : list of redshift1.validation.core.Matched
+        The matched quantities (those without errors or with fewer than 3 pulls are skipped).
+    ncols : int, optional
+        Panels per row.
+    title : str, optional
+        Overall title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     use = []
     for m in matched:
         if m.error is None:
@@ -95,13 +133,8 @@ def plot_pulls(matched, ncols: int = 5, title: str = ""):
         ax.set_title(f"{m.quantity} ({m.survey})", fontsize=8)
         ax.text(0.03, 0.97, f"n={p.size}\nmed {s['pull_median']:+.2f}\nwidth {s['pull_width']:.2f}",
                 transform=ax.transAxes, va="top", fontsize=7)
-        ax.set_xlabel("pull (clipped at ±5)", fontsize=7)
-        ax.set_ylabel("probability density", fontsize=7)
-        ax.tick_params(labelsize=7)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+        _small_axis_labels(ax, "pull (clipped at ±5)", "probability density", 7)
+    return _finish(fig, title)
 
 
 def _curve(ax, c, label, color="C0", logx=True):
@@ -118,7 +151,25 @@ def _curve(ax, c, label, color="C0", logx=True):
 
 def plot_line_recovery(lc: dict, flux=None, wave=None, adopt_sigma: float = 4.0):
     """LDSS3 line detection: completeness against injected flux and expected S/N, measured vs
-    injected flux, and the wavelength offsets of the matched lines."""
+    injected flux, and the wavelength offsets of the matched lines.
+
+    Parameters
+    ----------
+    lc : dict
+        :func:`~redshift1.validation.roles.line_completeness` result (``vs_flux``, ``vs_snr``,
+        ``flux50``, counts).
+    flux : redshift1.validation.core.Matched, optional
+        Matched line fluxes.
+    wave : redshift1.validation.core.Matched, optional
+        Matched line wavelengths.
+    adopt_sigma : float, optional
+        Adoption threshold drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig, ax = plt.subplots(1, 4, figsize=(15, 3.4))
     _curve(ax[0], lc["vs_flux"], "adopted detections")
     if np.isfinite(lc.get("flux50", np.nan)):
@@ -154,7 +205,26 @@ def plot_line_recovery(lc: dict, flux=None, wave=None, adopt_sigma: float = 4.0)
 
 
 def plot_roles_recovery(poii_cal: Table, comp: Table, lf: Table, sfrd: Table, zmatch=None):
-    """P([OII]) calibration, z([OII]) recovery, completeness, LF and SFRD against the truth."""
+    """P([OII]) calibration, z([OII]) recovery, completeness, LF and SFRD against the truth.
+
+    Parameters
+    ----------
+    poii_cal : astropy.table.Table
+        P([OII]) calibration per bin (``mean_p``, ``fraction_truly_oii``, ``n``).
+    comp : astropy.table.Table
+        Completeness with ``W`` and ``W_true``.
+    lf : astropy.table.Table
+        LF with the truth's beside.
+    sfrd : astropy.table.Table
+        SFRD with the truth's beside.
+    zmatch : redshift1.validation.core.Matched, optional
+        Matched [OII] redshifts (panel hidden without it).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig, ax = plt.subplots(2, 3, figsize=(14, 7.6))
     a = ax[0, 0]
     ok = np.asarray(poii_cal["n"]) > 0
@@ -222,7 +292,18 @@ def plot_roles_recovery(poii_cal: Table, comp: Table, lf: Table, sfrd: Table, zm
 
 def plot_slopes(slopes: Table):
     """Recovered slopes with 68 % intervals against the injected value or the truth-sample fit,
-    one row (with its own x range) per comparison."""
+    one row (with its own x range) per comparison.
+
+    Parameters
+    ----------
+    slopes : astropy.table.Table
+        :func:`~redshift1.validation.core.slope_table` result.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     n = len(slopes)
     fig, axes = plt.subplots(n, 1, figsize=(8.5, 0.62 * n + 1.0), squeeze=False)
     for ax, r in zip(axes[:, 0], slopes):
@@ -254,7 +335,19 @@ def plot_slopes(slopes: Table):
 def plot_paper_ratios(table: Table):
     """Compendium/paper and truth/paper for every row of the paper-vs-compendium table, with
     their 95 % intervals (bars), the paper's quoted uncertainty (grey band per row) and the
-    verdicts: a filled marker where the compendium agrees with the paper, open where not."""
+    verdicts: a filled marker where the compendium agrees with the paper, open where not.
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        The paper-vs-compendium table (``paper``, ``compendium``, ``truth``, their intervals
+        and verdicts).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     n = len(table)
     fig, ax = plt.subplots(figsize=(11, 0.22 * n + 1.9))
     y = np.arange(n)[::-1]
@@ -304,7 +397,18 @@ def plot_paper_ratios(table: Table):
 
 def plot_poii_reliability(rel: Table):
     """Reliability diagram of P([OII]): fraction of detections truly [OII] against the mean P per
-    bin (binomial errors, point area ∝ number), the diagonal and its ±0.05 band."""
+    bin (binomial errors, point area ∝ number), the diagonal and its ±0.05 band.
+
+    Parameters
+    ----------
+    rel : astropy.table.Table
+        Per-bin ``mean_p``, ``fraction_truly_oii`` (with its interval) and ``n``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     fig, ax = plt.subplots(figsize=(4.6, 4.4))
     ax.fill_between([0, 1], [-0.05, 0.95], [0.05, 1.05], color="0.85", label="±0.05 of the diagonal")
     ax.plot([0, 1], [0, 1], "k--", lw=1)

@@ -10,7 +10,8 @@ import numpy as np
 from astropy.table import Table
 
 from ..flags import flags_column, split_flags
-from .kross_tables import align, strings
+from ..columns import strings
+from .kross_tables import align
 
 #: upstream flags that the science tables carry on
 CARRIED = ("extrapolation_capped", "unresolved", "psf_fallback")
@@ -24,8 +25,23 @@ def _upstream(ids, table: Table | None, name: str) -> list[list[str]]:
 
 
 def sfr_flags(sfr: Table, sizes: Table | None) -> np.ndarray:
-    """Notebook 04's flags: not measured, not detected (SFR upper limit), no size (flux over
-    the IFU only), plus the size's carried flags."""
+    """Notebook 04's flags.
+
+    Not measured, not detected (SFR upper limit), no size (flux over the IFU only), plus the
+    size's carried flags.
+
+    Parameters
+    ----------
+    sfr : astropy.table.Table
+        The SFR table (``status``, ``halpha_detected``, ``flux_recovered_fraction``).
+    sizes : astropy.table.Table or None
+        ``kmos_sizes`` (its flags are carried), or None.
+
+    Returns
+    -------
+    numpy.ndarray
+        One flags cell per row.
+    """
     up = _upstream(sfr["id"], sizes, "kmos_sizes")
     rows = []
     for st, det, rf, carried in zip(strings(sfr, "status"), np.asarray(sfr["halpha_detected"], bool),
@@ -41,7 +57,20 @@ def sfr_flags(sfr: Table, sizes: Table | None) -> np.ndarray:
 
 
 def resolved_flags(res: Table, sizes: Table | None) -> np.ndarray:
-    """Notebook 05's flags: ΣSFR lower limits of the unresolved, detections without a size."""
+    """Notebook 05's flags: ΣSFR lower limits of the unresolved, detections without a size.
+
+    Parameters
+    ----------
+    res : astropy.table.Table
+        The resolved table (``status``, ``halpha_detected``).
+    sizes : astropy.table.Table or None
+        ``kmos_sizes`` (its flags are carried), or None.
+
+    Returns
+    -------
+    numpy.ndarray
+        One flags cell per row.
+    """
     up = _upstream(res["id"], sizes, "kmos_sizes")
     rows = []
     for st, det, carried in zip(strings(res, "status"), np.asarray(res["halpha_detected"], bool), up):
@@ -57,7 +86,18 @@ def resolved_flags(res: Table, sizes: Table | None) -> np.ndarray:
 
 
 def metallicity_flags(met: Table) -> np.ndarray:
-    """Notebook 06's flags: metallicity from a [NII] limit, none near a sky line or without Hα."""
+    """Notebook 06's flags: metallicity from a [NII] limit, none near a sky line or without Hα.
+
+    Parameters
+    ----------
+    met : astropy.table.Table
+        The metallicity table (``nii_class``).
+
+    Returns
+    -------
+    numpy.ndarray
+        One flags cell per row.
+    """
     by_class = {"detected": [], "upper_limit": ["metallicity_from_limit"],
                 "near_sky_line": ["nii_near_sky_line", "no_metallicity"],
                 "no_halpha": ["not_detected", "no_metallicity"], "not_measured": ["not_measured", "no_metallicity"]}

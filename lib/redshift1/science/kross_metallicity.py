@@ -17,7 +17,8 @@ import numpy as np
 from astropy.table import Table
 
 from .kross_flags import metallicity_flags
-from .kross_tables import DELTA_EDGES, align, fit_with_error_terms, flags, strings, values
+from ..columns import flags, strings, values
+from .kross_tables import DELTA_EDGES, align, fit_with_error_terms
 from .metallicity import PP04_SLOPE, n2_index, oh_from_n2
 from .regression import UPPER, binned_means, spearman
 
@@ -27,7 +28,30 @@ CLASSES = ("detected", "near_sky_line", "upper_limit", "no_halpha", "not_measure
 
 def classify_nii(halpha_detected, snr_nii, sky_distance_aa, flux_ul, measured=None,
                  snr_min: float = 3.0, sky_distance_max_aa: float = 7.0) -> np.ndarray:
-    """The [NII] class of each galaxy (see the module docstring)."""
+    """The [NII] class of each galaxy (see the module docstring).
+
+    Parameters
+    ----------
+    halpha_detected : array_like of bool
+        Hα detection.
+    snr_nii : array_like
+        S/N of [NII]6583.
+    sky_distance_aa : array_like
+        Distance of [NII] from the nearest strong OH line [Å].
+    flux_ul : array_like
+        5σ [NII] flux limit (a finite one is needed for ``upper_limit``).
+    measured : array_like of bool, optional
+        The spectrum was fitted (default: all).
+    snr_min : float, optional
+        S/N of a [NII] detection.
+    sky_distance_max_aa : float, optional
+        Closer to a sky line than this: ``near_sky_line``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of class names (:data:`CLASSES`).
+    """
     ha = np.asarray(halpha_detected, bool)
     snr = np.asarray(snr_nii, float)
     d = np.asarray(sky_distance_aa, float)
@@ -51,8 +75,26 @@ def kross_metallicity_table(spectra: Table, sfr_table: Table, resolved: Table | 
     Hα detection follows the SFR table (notebook 04); the [NII] class is re-derived here from
     notebook 02's S/N, sky-line distance and 5σ limit so the thresholds are parameters
     (``nii_class_02`` keeps 02's own class). ``censored`` is 0 for a value and −1 for an
-    upper limit; other classes carry NaN metallicities. ``oh_err`` is the measurement
-    error only (PP04's 0.18 dex calibration scatter is not added).
+    upper limit; other classes carry NaN metallicities. ``oh_err`` is the measurement error
+    only (PP04's 0.18 dex calibration scatter is not added).
+
+    Parameters
+    ----------
+    spectra : astropy.table.Table
+        ``kmos_spectra`` (notebook 02).
+    sfr_table : astropy.table.Table
+        ``kross_sfr`` (notebook 04); its ids give the row order.
+    resolved : astropy.table.Table, optional
+        ``kross_resolved`` (notebook 05) for r′½ and the resolved flag.
+    snr_min : float, optional
+        S/N of a [NII] detection.
+    sky_distance_max_aa : float, optional
+        [NII] closer to a strong OH line than this [Å] is ``near_sky_line``.
+
+    Returns
+    -------
+    astropy.table.Table
+        One row per target with its flags.
     """
     ids = sfr_table["id"]
     sp, present = align(ids, spectra, "kmos_spectra")
@@ -106,7 +148,18 @@ def kross_metallicity_table(spectra: Table, sfr_table: Table, resolved: Table | 
 
 
 def class_counts(met: Table) -> dict:
-    """Number of galaxies per [NII] class, and [NII] non-detections among the Hα-detected."""
+    """Number of galaxies per [NII] class, and [NII] non-detections among the Hα-detected.
+
+    Parameters
+    ----------
+    met : astropy.table.Table
+        :func:`kross_metallicity_table` result.
+
+    Returns
+    -------
+    dict
+        ``n_<class>`` for each class and ``n_nii_nondetected``.
+    """
     cls = strings(met, "nii_class")
     out = {f"n_{c}": int(np.sum(cls == c)) for c in CLASSES}
     out["n_nii_nondetected"] = out["n_near_sky_line"] + out["n_upper_limit"]
@@ -114,7 +167,18 @@ def class_counts(met: Table) -> dict:
 
 
 def mean_metallicity(met: Table) -> dict:
-    """Mean 12+log(O/H) of the [NII] detections, its standard error, median and spread."""
+    """Mean 12+log(O/H) of the [NII] detections, its standard error, median and spread.
+
+    Parameters
+    ----------
+    met : astropy.table.Table
+        :func:`kross_metallicity_table` result.
+
+    Returns
+    -------
+    dict
+        ``mean_oh``, ``mean_oh_err``, ``median_oh``, ``std_oh``, ``n_oh``.
+    """
     oh = values(met, "oh12")[strings(met, "nii_class") == "detected"]
     oh = oh[np.isfinite(oh)]
     n = oh.size
@@ -125,7 +189,22 @@ def mean_metallicity(met: Table) -> dict:
 
 
 def z_delta_sample(met: Table, mass_min: float = 9.5, mass_max: float = 10.5, include_limits: bool = True):
-    """Galaxies of the Z–Δ(sSFR) trend: detections (+ upper limits) at mass_min < log M★ < mass_max."""
+    """Galaxies of the Z–Δ(sSFR) trend: detections (+ upper limits) at mass_min < log M★ < mass_max.
+
+    Parameters
+    ----------
+    met : astropy.table.Table
+        :func:`kross_metallicity_table` result.
+    mass_min, mass_max : float, optional
+        Stellar-mass range [log Msun].
+    include_limits : bool, optional
+        Include the upper limits.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool mask in table order.
+    """
     logm = values(met, "logmstar")
     cls = strings(met, "nii_class")
     keep = (cls == "detected") | ((cls == "upper_limit") if include_limits else False)
@@ -138,7 +217,28 @@ def fit_oh_delta(met: Table, mass_min: float = 9.5, mass_max: float = 10.5, meth
     """12+log(O/H) = intercept + slope · log Δ(sSFR), upper limits censored (KROSS §4.3).
 
     The Hα flux error is common to N2 (−0.57/ln10 per relative error) and log Δ (+1/ln10);
-    the [NII] error is y-only, the mass and A_V parts of σ(log Δ) x-only.
+    the [NII] error is y-only, the mass and A_V parts of σ(log Δ) x-only
+    (:func:`~redshift1.science.kross_tables.fit_with_error_terms`).
+
+    Parameters
+    ----------
+    met : astropy.table.Table
+        :func:`kross_metallicity_table` result.
+    mass_min, mass_max : float, optional
+        Stellar-mass range [log Msun].
+    method : str, optional
+        ``"emcee"`` or ``"ols"`` (the paper's least squares).
+    include_limits : bool, optional
+        Fit the upper limits as censored points.
+    min_points : int, optional
+        Fewer galaxies: no fit.
+    **kwargs
+        Passed to :func:`~redshift1.science.regression.fit_line`.
+
+    Returns
+    -------
+    LinearRelationFit or None
+        The fit; None with fewer than ``min_points`` galaxies.
     """
     m = z_delta_sample(met, mass_min, mass_max, include_limits)
     if m.sum() < min_points:
@@ -154,8 +254,23 @@ def fit_oh_delta(met: Table, mass_min: float = 9.5, mass_max: float = 10.5, meth
 
 
 def oh_delta_bins(met: Table, mass_min: float = 9.5, mass_max: float = 10.5, edges=DELTA_EDGES) -> Table:
-    """Mean 12+log(O/H) of the detections in Δ(sSFR) bins (KROSS Fig. 4, red boxes),
-    with the number of upper limits per bin that the mean leaves out."""
+    """Mean 12+log(O/H) of the detections in Δ(sSFR) bins (KROSS Fig. 4, red boxes).
+
+    Parameters
+    ----------
+    met : astropy.table.Table
+        :func:`kross_metallicity_table` result.
+    mass_min, mass_max : float, optional
+        Stellar-mass range [log Msun].
+    edges : sequence of float, optional
+        Δ(sSFR) bin edges (linear).
+
+    Returns
+    -------
+    astropy.table.Table
+        :func:`~redshift1.science.regression.binned_means` per bin (``delta_lo``, ``delta_hi``)
+        with the number of upper limits per bin that the mean leaves out.
+    """
     m = z_delta_sample(met, mass_min, mass_max, include_limits=False)
     lim = z_delta_sample(met, mass_min, mass_max, include_limits=True) & ~m
     d = 10 ** values(met, "log_delta_ssfr")
@@ -170,7 +285,21 @@ def oh_delta_bins(met: Table, mass_min: float = 9.5, mass_max: float = 10.5, edg
 
 
 def oh_size_trend(met: Table, mass_edges=(9.0, 9.75, 10.25, 11.5)) -> Table:
-    """Spearman test of 12+log(O/H) vs r′½ in stellar-mass bins (resolved detections; §4.3)."""
+    """Spearman test of 12+log(O/H) vs r′½ in stellar-mass bins (resolved detections; §4.3).
+
+    Parameters
+    ----------
+    met : astropy.table.Table
+        :func:`kross_metallicity_table` result.
+    mass_edges : sequence of float, optional
+        Stellar-mass bin edges [log Msun].
+
+    Returns
+    -------
+    astropy.table.Table
+        ``logm_lo``, ``logm_hi``, ``n``, ``spearman_rho``, ``spearman_p`` and
+        ``frac_3_7_kpc`` (fraction with 3 < r′½ < 7 kpc) per bin.
+    """
     det = (strings(met, "nii_class") == "detected") & flags(met, "resolved")
     logm, r, oh = values(met, "logmstar"), values(met, "r_half_kpc"), values(met, "oh12")
     rows = []

@@ -24,15 +24,38 @@ from .sfr import LOG_LHA_PER_SFR, a_gas, line_luminosity, sfr_from_halpha
 from ..flags import column_cells, split_flags
 from ..kmos.spectra import VETOES
 from .kross_flags import sfr_flags
+from ..columns import flags, strings, values
 from ..validation.paper import KROSS_TABLE2
-from .kross_tables import align, flags, strings, values
+from .kross_tables import align
 
 FLUX_UNIT = u.erg / u.s / u.cm**2
 LN10 = np.log(10.0)
 
 
 def ms_log_sfr(logmstar, z, prescription: str = "speagle14", cosmo=KROSS_COSMO) -> np.ndarray:
-    """log SFR of the main sequence at each galaxy's own M★ and z."""
+    """log SFR of the main sequence at each galaxy's own M★ and z.
+
+    Parameters
+    ----------
+    logmstar : array_like
+        log10 M★ [Msun].
+    z : array_like
+        Redshift.
+    prescription : str, optional
+        Key of :data:`~redshift1.science.mainsequence.MS_PRESCRIPTIONS`.
+    cosmo : astropy.cosmology.Cosmology, optional
+        Cosmology (used by ``speagle14``).
+
+    Returns
+    -------
+    numpy.ndarray
+        log SFR_MS [Msun/yr].
+
+    Raises
+    ------
+    ParameterError
+        For an unknown prescription.
+    """
     if prescription not in MS_PRESCRIPTIONS:
         raise ParameterError(f"ms_prescription {prescription!r} is not one of {sorted(MS_PRESCRIPTIONS)}")
     fn = MS_PRESCRIPTIONS[prescription]
@@ -40,18 +63,51 @@ def ms_log_sfr(logmstar, z, prescription: str = "speagle14", cosmo=KROSS_COSMO) 
 
 
 def ms_slope(logmstar, z, prescription: str = "speagle14", cosmo=KROSS_COSMO) -> np.ndarray:
-    """d log SFR_MS / d log M★ (numerical), for propagating the mass error into log Δ."""
+    """d log SFR_MS / d log M★ (numerical), for propagating the mass error into log Δ.
+
+    Parameters
+    ----------
+    logmstar : array_like
+        log10 M★ [Msun].
+    z : array_like
+        Redshift.
+    prescription : str, optional
+        Main-sequence prescription.
+    cosmo : astropy.cosmology.Cosmology, optional
+        Cosmology.
+
+    Returns
+    -------
+    numpy.ndarray
+        The slope.
+    """
     h = 0.01
     return (ms_log_sfr(np.asarray(logmstar) + h, z, prescription, cosmo)
             - ms_log_sfr(logmstar, z, prescription, cosmo)) / h
 
 
 def halpha_sfr(flux, flux_err, z, a_v, a_v_err=0.0, cosmo=KROSS_COSMO) -> dict:
-    """The SFR chain for arrays of galaxies (fluxes in erg/s/cm², z, A_V in mag).
+    """The SFR chain for arrays of galaxies (KROSS eqs. 1-3). Non-positive fluxes give NaN SFRs.
 
-    Returns a dict of arrays: l_halpha (observed) and its error, a_gas, a_gas_err,
-    l_halpha_int, sfr, log_sfr, log_sfr_err, sfr_err (linear, symmetric approximation).
-    Non-positive fluxes give NaN SFRs.
+    Parameters
+    ----------
+    flux, flux_err : array_like
+        Hα flux and its error [erg/s/cm²].
+    z : array_like
+        Redshift.
+    a_v : array_like
+        Stellar A_V [mag].
+    a_v_err : float or array_like, optional
+        Its error [mag].
+    cosmo : astropy.cosmology.Cosmology, optional
+        Cosmology of the luminosity distance.
+
+    Returns
+    -------
+    dict
+        Arrays ``l_halpha`` (observed) and its error, ``a_gas``, ``a_gas_err``,
+        ``l_halpha_int``, ``sfr``, ``log_sfr``, ``log_sfr_err``, ``sfr_err`` (linear,
+        symmetric approximation).
     """
     flux = np.asarray(flux, float)
     flux_err = np.broadcast_to(np.asarray(flux_err, float), flux.shape)
@@ -89,11 +145,31 @@ def kross_sfr_table(targets: Table, spectra: Table, cosmo=KROSS_COSMO, ms_prescr
     A disc overfilling the 2.8″ field otherwise loses a fifth of its flux, and as those are
     the galaxies of lowest ΣSFR, the loss would tilt the ΣSFR–Δ(sSFR) relation.
 
-    A galaxy is Hα-detected when S/N(Hα) > ``snr_min`` (KROSS: 3). Undetected galaxies keep
-    a row with ``sfr`` NaN and an ``sfr_ul`` from a ``snr_min``·σ flux; the redshift of a
-    detected galaxy is the fitted Hα redshift (``z_source = "halpha"``), the catalogue
-    redshift otherwise (``"catalogue"``). ``status`` is ``ok``, ``undetected: …``, ``skipped: …``
-    (from notebook 02) or ``missing from kmos_spectra``.
+    Undetected galaxies keep a row with ``sfr`` NaN and an ``sfr_ul`` from a ``snr_min``·σ
+    flux; the redshift of a detected galaxy is the fitted Hα redshift
+    (``z_source = "halpha"``), the catalogue redshift otherwise (``"catalogue"``). ``status``
+    is ``ok``, ``undetected: …``, ``skipped: …`` (from notebook 02) or
+    ``missing from kmos_spectra``.
+
+    Parameters
+    ----------
+    targets : astropy.table.Table
+        Target catalogue (its order is the table's).
+    spectra : astropy.table.Table
+        ``kmos_spectra`` (notebook 02).
+    cosmo : astropy.cosmology.Cosmology, optional
+        Cosmology (KROSS's by default).
+    ms_prescription : str, optional
+        Main sequence of Δ(sSFR).
+    snr_min : float, optional
+        A galaxy is Hα-detected when S/N(Hα) > ``snr_min`` (KROSS: 3).
+    sizes : astropy.table.Table, optional
+        ``kmos_sizes`` (notebook 03) for the recovered fraction.
+
+    Returns
+    -------
+    astropy.table.Table
+        One row per target with its flags.
     """
     spec, present = align(targets["id"], spectra, "kmos_spectra")
     n = len(targets)
@@ -197,7 +273,22 @@ def kross_sfr_table(targets: Table, spectra: Table, cosmo=KROSS_COSMO, ms_prescr
 
 
 def with_delta_ssfr(sfr_table: Table, ms_prescription: str, cosmo=KROSS_COSMO) -> Table:
-    """A copy of a :func:`kross_sfr_table` result with Δ(sSFR) recomputed for another MS."""
+    """A copy of a :func:`kross_sfr_table` result with Δ(sSFR) recomputed for another MS.
+
+    Parameters
+    ----------
+    sfr_table : astropy.table.Table
+        :func:`kross_sfr_table` result.
+    ms_prescription : str
+        The other main sequence.
+    cosmo : astropy.cosmology.Cosmology, optional
+        Cosmology.
+
+    Returns
+    -------
+    astropy.table.Table
+        The copy.
+    """
     t = sfr_table.copy()
     logm, z = values(t, "logmstar"), values(t, "z")
     ms = ms_log_sfr(logm, z, ms_prescription, cosmo)
@@ -219,6 +310,20 @@ def subsample_masks(sfr_table: Table, sizes: Table | None, spectra: Table | None
     = every target without an Hα detection (including cubes that could not be measured);
     [NII] = [NII]6583 detected (which requires Hα). Hα galaxies without a size appear as
     their own row "Hα no size" so the rows add up.
+
+    Parameters
+    ----------
+    sfr_table : astropy.table.Table
+        :func:`kross_sfr_table` result.
+    sizes : astropy.table.Table or None
+        ``kmos_sizes``.
+    spectra : astropy.table.Table or None
+        ``kmos_spectra`` (``nii_detected``).
+
+    Returns
+    -------
+    dict
+        ``{subsample name: bool mask}``.
     """
     ids = sfr_table["id"]
     ha = flags(sfr_table, "halpha_detected")
@@ -241,6 +346,22 @@ def table2(targets: Table, sfr_table: Table, sizes: Table | None = None, spectra
     """KROSS Table 2: N and median r−z, K, SFR_SED per subsample, paper values beside.
 
     The ``paper_*`` columns are the published numbers, for comparison only.
+
+    Parameters
+    ----------
+    targets : astropy.table.Table
+        Target catalogue (``r_z``, ``k_ab``, ``sfr_sed``).
+    sfr_table : astropy.table.Table
+        :func:`kross_sfr_table` result.
+    sizes : astropy.table.Table, optional
+        ``kmos_sizes``.
+    spectra : astropy.table.Table, optional
+        ``kmos_spectra``.
+
+    Returns
+    -------
+    astropy.table.Table
+        One row per subsample.
     """
     masks = subsample_masks(sfr_table, sizes, spectra)
     tg, _ = align(sfr_table["id"], targets, "targets")
@@ -267,7 +388,21 @@ def table2(targets: Table, sfr_table: Table, sizes: Table | None = None, spectra
 
 
 def sfr_summary(sfr_table: Table, ms_band_dex: float = 0.3) -> dict:
-    """Counts and the SFR distribution of the Hα-detected galaxies (for kross_fits.json)."""
+    """Counts and the SFR distribution of the Hα-detected galaxies (for kross_fits.json).
+
+    Parameters
+    ----------
+    sfr_table : astropy.table.Table
+        :func:`kross_sfr_table` result.
+    ms_band_dex : float, optional
+        Half-width of the main-sequence band counted [dex].
+
+    Returns
+    -------
+    dict
+        Counts, median/min/max SFR, median and spread of log Δ(sSFR), the fraction within
+    ``ms_band_dex`` of the main sequence and the prescription.
+    """
     det = flags(sfr_table, "halpha_detected")
     sfr = values(sfr_table, "sfr")[det]
     ld = values(sfr_table, "log_delta_ssfr")[det]

@@ -1,5 +1,5 @@
-"""Shared plumbing of the KROSS science notebooks (04–06): joining products by id,
-reading columns in the contract's units and the merged fit summary ``kross_fits.json``
+"""Shared plumbing of the KROSS science notebooks (04–06): joining products by id
+(columns are read with :mod:`redshift1.columns`) and the merged fit summary ``kross_fits.json``
 (the paper's numbers live in :mod:`redshift1.validation.paper`).
 
 Every product table of notebooks 04–06 holds one row per target of ``kmos/targets.ecsv``
@@ -14,40 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import astropy.units as u
-from astropy.table import MaskedColumn, Table
+from astropy.table import Table
 
+from ..columns import flags, strings, values
 from ..errors import DataFormatError
 from ..io import write_json
 
 #: Δ(sSFR) bins of KROSS Figs. 3 and 4 (linear Δ = sSFR / sSFR_MS)
 DELTA_EDGES = (0.1, 0.5, 1.0, 2.0, 10.0)
-
-def values(table: Table, name: str, unit=None, fill=np.nan) -> np.ndarray:
-    """Column ``name`` as a float array (masked entries → ``fill``), in ``unit`` if given.
-
-    A column without a unit is taken to be in the contract's unit already.
-    """
-    if name not in table.colnames:
-        raise DataFormatError(f"table has no column {name!r} (columns: {', '.join(table.colnames)})")
-    col = table[name]
-    data = col.filled(fill) if isinstance(col, MaskedColumn) else col
-    arr = np.array(data, dtype=float)
-    if unit is not None and getattr(col, "unit", None) is not None:
-        arr = (arr * col.unit).to_value(unit)
-    return arr
-
-
-def flags(table: Table, name: str) -> np.ndarray:
-    """A boolean column (masked → False)."""
-    col = table[name]
-    data = col.filled(False) if isinstance(col, MaskedColumn) else col
-    return np.array(data, dtype=bool)
-
-
-def strings(table: Table, name: str, fill: str = "") -> np.ndarray:
-    col = table[name]
-    data = col.filled(fill) if isinstance(col, MaskedColumn) else col
-    return np.array([str(v) for v in data], dtype=object)
 
 
 def align(ids, table: Table, name: str = "table") -> tuple[Table, np.ndarray]:
@@ -114,7 +88,7 @@ def _clean(obj):
 
 
 def fit_summary(prefix: str, fit) -> dict:
-    """Flat ``{prefix_slope, prefix_slope_lo, prefix_slope_hi, ...}`` of a LineFit (or Nones)."""
+    """Flat ``{prefix_slope, prefix_slope_lo, prefix_slope_hi, ...}`` of a LinearRelationFit (or Nones)."""
     out = {}
     for name in ("slope", "intercept", "scatter"):
         if fit is None:
@@ -151,7 +125,7 @@ def fit_with_error_terms(x, y, x_only_err=None, y_only_err=None, shared=(), cens
     ``method="ols"`` is the papers' least squares instead: raw x and y, limits dropped, the
     scatter the rms residual (measurement errors not subtracted).
 
-    Returns the last :class:`~redshift1.science.regression.LineFit`.
+    Returns the last :class:`~redshift1.science.regression.LinearRelationFit`.
     """
     from .regression import fit_line, true_x_population
 

@@ -16,7 +16,21 @@ __all__ = ["effective_poisson", "binned_density", "luminosity_function", "fit_fa
 
 
 def effective_poisson(w):
-    """``(sum, W_eff, N_eff, lo, hi)`` of a set of weights (lo/hi: Gehrels 1-sigma limits on the sum)."""
+    """Sum of a set of weights and its Poisson limits through the effective number of galaxies.
+
+    W_eff = Σw² / Σw and N_eff = Σw / W_eff; the limits are Gehrels 1σ limits on N_eff
+    times W_eff.
+
+    Parameters
+    ----------
+    w : array_like
+        Weights (non-finite and non-positive ones dropped).
+
+    Returns
+    -------
+    tuple of float
+        ``(sum, W_eff, N_eff, lo, hi)``; ``(0, nan, 0, 0, nan)`` without weights.
+    """
     w = np.asarray(w, float)
     w = w[np.isfinite(w) & (w > 0)]
     if w.size == 0:
@@ -29,8 +43,25 @@ def effective_poisson(w):
 
 
 def binned_density(x, w, edges, extra=None) -> Table:
-    """Σ w per unit x in bins of ``x`` with effective-number errors; ``extra`` = dict of
-    arrays whose median per bin is reported (e.g. log M)."""
+    """Σ w per unit x in bins of ``x`` with effective-number errors (:func:`effective_poisson`).
+
+    Parameters
+    ----------
+    x : array_like
+        Binned quantity.
+    w : array_like
+        Weights.
+    edges : array_like
+        Bin edges.
+    extra : dict, optional
+        ``{name: array}`` whose median per bin is reported (e.g. log M).
+
+    Returns
+    -------
+    astropy.table.Table
+        One row per bin: ``lo``, ``hi``, ``centre``, ``n_gal``, ``n_eff``, ``w_eff``,
+        ``value``, ``value_lo``, ``value_hi`` and the ``extra`` medians.
+    """
     x = np.asarray(x, float)
     w = np.asarray(w, float)
     edges = np.asarray(edges, float)
@@ -74,7 +105,27 @@ def _empty_bin_limits(t: Table, edges) -> Table:
 
 
 def luminosity_function(log_l, p, vmax, completeness, edges) -> Table:
-    """[OII] LF per dex (ROLES eq. 15): weights ``P / (V_max W)``."""
+    """[OII] LF per dex (ROLES eq. 15): weights ``P / (V_max W)``.
+
+    Parameters
+    ----------
+    log_l : array_like
+        log10 L([OII]) [erg/s].
+    p : array_like
+        P([OII]).
+    vmax : array_like
+        V_max [Mpc^3].
+    completeness : array_like
+        Completeness W.
+    edges : array_like
+        Bin edges [dex].
+
+    Returns
+    -------
+    astropy.table.Table
+        :func:`binned_density` with columns ``logl_lo``, ``logl_hi``, ``logl``, ``phi``,
+        ``phi_lo``, ``phi_hi``.
+    """
     with np.errstate(invalid="ignore", divide="ignore"):
         w = np.asarray(p, float) / (np.asarray(vmax, float) * np.asarray(completeness, float))
     t = binned_density(log_l, w, edges)
@@ -84,9 +135,25 @@ def luminosity_function(log_l, p, vmax, completeness, edges) -> Table:
 
 
 def fit_faint_end(lf: Table, logl_min: float, logl_max: float = np.inf):
-    """Power law ``φ ∝ L^(α+1)`` (per dex; dN/dL ∝ L^α) fitted to bins with
-    ``logl_min <= log L < logl_max`` and φ > 0; errors from the mean of the log-space limits.
-    Returns ``(alpha, alpha_err, log_phi_at_41, n_bins)``."""
+    """Power law ``φ ∝ L^(α+1)`` (per dex; dN/dL ∝ L^α) fitted to the faint-end bins.
+
+    Bins with ``logl_min <= log L < logl_max`` and φ > 0 count; errors from the mean of the
+    log-space limits.
+
+    Parameters
+    ----------
+    lf : astropy.table.Table
+        :func:`luminosity_function` result.
+    logl_min : float
+        Lowest bin centre fitted.
+    logl_max : float, optional
+        Bins below this.
+
+    Returns
+    -------
+    tuple
+        ``(alpha, alpha_err, log_phi_at_41, n_bins)``; NaNs with fewer than two bins.
+    """
     x = np.asarray(lf["logl"], float)
     y = np.asarray(lf["phi"], float)
     lo = np.asarray(lf["phi_lo"], float)

@@ -42,8 +42,22 @@ LINE_WINDOWS = _windows()
 def window_integrals(zgrid, pdf, windows=None):
     """∫ p(z) dz over each window and over their union (rows of ``pdf`` are galaxies).
 
-    The grid is treated as bins of width ``dz`` centred on the grid points; a bin counts
-    with the fraction of it inside the window.
+    The grid is treated as bins of width ``dz`` centred on the grid points; a bin counts with
+    the fraction of it inside the window.
+
+    Parameters
+    ----------
+    zgrid : array_like
+        Redshift grid of the PDFs.
+    pdf : array_like
+        (n_gal, n_z) photo-z PDFs.
+    windows : dict, optional
+        ``{line: (z_lo, z_hi)}`` (default :data:`LINE_WINDOWS`).
+
+    Returns
+    -------
+    dict
+        ``{line: (n_gal,) integrals}`` and ``"union"``.
     """
     windows = windows or LINE_WINDOWS
     z = np.asarray(zgrid, float)
@@ -61,13 +75,41 @@ def window_integrals(zgrid, pdf, windows=None):
 
 
 def clamp_p(p, lo: float = 0.1, hi: float = 0.9):
-    """ROLES' clamps: P < lo -> 0, P > hi -> 1."""
+    """ROLES' clamps: P < lo -> 0, P > hi -> 1.
+
+    Parameters
+    ----------
+    p : array_like
+        Probabilities.
+    lo, hi : float, optional
+        The clamps.
+
+    Returns
+    -------
+    numpy.ndarray
+        Clamped probabilities.
+    """
     p = np.asarray(p, float)
     return np.where(p < lo, 0.0, np.where(p > hi, 1.0, p))
 
 
 def p_oii(zgrid, pdf, clamp_lo: float = 0.1, clamp_hi: float = 0.9):
-    """``(P_raw, P_clamped)`` of every PDF row (P_raw = [OII] window / union of the four windows)."""
+    """P([OII]) of every PDF row: the [OII] window over the union of the four windows.
+
+    Parameters
+    ----------
+    zgrid : array_like
+        Redshift grid.
+    pdf : array_like
+        (n_gal, n_z) photo-z PDFs.
+    clamp_lo, clamp_hi : float, optional
+        ROLES' clamps (:func:`clamp_p`).
+
+    Returns
+    -------
+    p_raw, p_clamped : numpy.ndarray
+        Before and after the clamps (0 where the PDF misses every window).
+    """
     w = window_integrals(zgrid, pdf)
     with np.errstate(invalid="ignore", divide="ignore"):
         raw = np.where(w["union"] > 0, w["OII"] / w["union"], 0.0)
@@ -75,7 +117,18 @@ def p_oii(zgrid, pdf, clamp_lo: float = 0.1, clamp_hi: float = 0.9):
 
 
 def p_class(p):
-    """'0' (P = 0), 'fractional' (0 < P < 1) or '1' (P = 1)."""
+    """'0' (P = 0), 'fractional' (0 < P < 1) or '1' (P = 1).
+
+    Parameters
+    ----------
+    p : array_like
+        Probabilities.
+
+    Returns
+    -------
+    numpy.ndarray
+        str array of classes.
+    """
     p = np.asarray(p, float)
     return np.where(p <= 0, "0", np.where(p >= 1, "1", "fractional"))
 
@@ -108,6 +161,29 @@ def assign_poii(slits: Table, lines: Table, multiline: Table, photometry: dict, 
     ``pdf_norm`` is the integral of the object's photo-z PDF as read (1 if it was normalised;
     :func:`redshift1.ldss3.survey_files.read_photoz_pdf` renormalises and records the others).
     A ``pdf_row`` beyond the PDF file's rows raises :class:`~redshift1.errors.DataFormatError`.
+
+    Parameters
+    ----------
+    slits : astropy.table.Table
+        All reduced slits (``mask``, ``slit_id``, ``object_id``, ``field``, ``status``,
+        ``is_roles_target``).
+    lines : astropy.table.Table
+        The line catalogue with ``status``.
+    multiline : astropy.table.Table
+        :func:`~redshift1.ldss3.reliability.multiline_redshifts` slits.
+    photometry : dict
+        ``{field: photometric catalogue}``.
+    pdfs : dict
+        ``{field: (zgrid, pdf, ids)}``.
+    clamp_lo, clamp_hi : float, optional
+        ROLES' clamps of the photo-z P.
+    match_tol : float, optional
+        Repeated detections of the line within this [Å] are averaged.
+
+    Returns
+    -------
+    astropy.table.Table
+        One row per object with a slit.
     """
     rows = []
     lines_ok = lines[np.asarray(lines["status"]) == "adopted"] if len(lines) else lines
@@ -222,7 +298,22 @@ def assign_poii(slits: Table, lines: Table, multiline: Table, photometry: dict, 
 
 
 def summed_nz(zgrid, pdf, zspec=None):
-    """Σ p(z) of a set of galaxies (a delta function at ``zspec`` where finite)."""
+    """Σ p(z) of a set of galaxies (a delta function at ``zspec`` where finite).
+
+    Parameters
+    ----------
+    zgrid : array_like
+        Redshift grid.
+    pdf : array_like
+        (n_gal, n_z) photo-z PDFs.
+    zspec : array_like, optional
+        Spectroscopic redshifts (NaN where none).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_z,) summed N(z).
+    """
     pdf = np.atleast_2d(np.asarray(pdf, float)).copy()
     if zspec is not None:
         z = np.asarray(zgrid, float)
@@ -241,7 +332,31 @@ def completeness(photometry: Table, zgrid, pdf, targeted_ids, k_range=(22.5, 24.
 
     ``N_phot,k`` sums ∫_window p(z) dz over all catalogue galaxies of the bin, ``N_slit,k``
     over those in ``targeted_ids`` (galaxies with a good slit); ``W_k = N_slit / N_phot``.
-    The last row (``K_lo = k_range[0]``, ``K_hi = k_range[1]``, ``bin = 'all'``) is the whole range.
+
+    Parameters
+    ----------
+    photometry : astropy.table.Table
+        Photometric catalogue (``K``, ``pdf_row``, ``id``).
+    zgrid : array_like
+        Redshift grid of the PDFs.
+    pdf : array_like
+        Photo-z PDFs (rows indexed by ``pdf_row``).
+    targeted_ids : iterable
+        Ids of the galaxies with a good slit.
+    k_range : tuple of float, optional
+        K range [mag].
+    k_step : float, optional
+        Bin width [mag].
+    window : tuple of float, optional
+        Redshift window (default [OII]'s).
+    use_zspec : bool, optional
+        A public spectroscopic redshift replaces the PDF by a delta function.
+
+    Returns
+    -------
+    astropy.table.Table
+        One row per K bin; the last row (``K_lo = k_range[0]``, ``K_hi = k_range[1]``,
+        ``bin = 'all'``) is the whole range.
     """
     window = window or LINE_WINDOWS["OII"]
     k = np.asarray(photometry["K"], float)
@@ -270,8 +385,24 @@ def completeness(photometry: Table, zgrid, pdf, targeted_ids, k_range=(22.5, 24.
 
 
 def oii_line_density(poii: Table, photometry: dict, pdfs: dict) -> np.ndarray:
-    """Per object, the density (per Å) of its line's wavelength if the line is [OII]:
-    ``p(z = lambda / 3728.48 - 1) / 3728.48`` from its photo-z PDF (NaN without a line or a PDF)."""
+    """Per object, the density (per Å) of its line's wavelength if the line is [OII].
+
+    ``p(z = lambda / 3728.48 - 1) / 3728.48`` from its photo-z PDF.
+
+    Parameters
+    ----------
+    poii : astropy.table.Table
+        :func:`assign_poii` result (``field``, ``id``, ``wavelength``).
+    photometry : dict
+        ``{field: photometric catalogue}``.
+    pdfs : dict
+        ``{field: (zgrid, pdf, ids)}``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Density [1/Å] (NaN without a line or a PDF).
+    """
     out = np.full(len(poii), np.nan)
     w = np.asarray(poii["wavelength"], float)
     for field, phot in photometry.items():
@@ -306,6 +437,26 @@ def calibrate_p(poii: Table, purity_fit: dict, neiii: dict, spec_tol: float = 10
 
     Photo-z objects get ``p_oii = p_oii_roles x p_real x p_not_neiii``; multi-line redshifts
     (two or more lines: real and identified) keep theirs. ``p_class`` follows the new P.
+
+    Parameters
+    ----------
+    poii : astropy.table.Table
+        :func:`assign_poii` result, modified in place.
+    purity_fit : dict
+        :func:`~redshift1.ldss3.purity.purity_from_repeats` result.
+    neiii : dict
+        :func:`~redshift1.ldss3.purity.neiii_fraction` result.
+    spec_tol : float, optional
+        Match tolerance of a public spectroscopic redshift [Å].
+    band : tuple of float, optional
+        The filter's band [Å].
+    line_density : array_like, optional
+        :func:`oii_line_density` of the objects.
+
+    Returns
+    -------
+    astropy.table.Table
+        ``poii`` itself.
     """
     from ..ldss3.purity import line_purity, neiii_range
     det = np.asarray(poii["status"]) == "detected"

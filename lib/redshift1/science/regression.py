@@ -31,14 +31,22 @@ from astropy.table import Table
 
 from ..errors import ParameterError
 
-__all__ = ["Estimate", "LineFit", "fit_line", "calibrate_x", "spearman", "binned_means", "DETECTION", "LOWER", "UPPER"]
+__all__ = ["Estimate", "LinearRelationFit", "fit_line", "calibrate_x", "spearman", "binned_means", "DETECTION", "LOWER", "UPPER"]
 
 #: codes of the ``censored`` array
 DETECTION, LOWER, UPPER = 0, 1, -1
 
 
 class Estimate(NamedTuple):
-    """A posterior summary: median and the 16th/84th percentiles."""
+    """A posterior summary: median and the 16th/84th percentiles.
+
+    Attributes
+    ----------
+    median : float
+        50th percentile.
+    lo, hi : float
+        16th and 84th percentiles (``err_minus``/``err_plus`` are their distances from the median).
+    """
 
     median: float
     lo: float
@@ -62,11 +70,24 @@ class Estimate(NamedTuple):
 
 
 @dataclass
-class LineFit:
+class LinearRelationFit:
     """The result of :func:`fit_line`: y = intercept + slope · x with intrinsic scatter.
 
-    ``samples`` has columns (slope, intercept, scatter) — the flattened post-burn-in chain
-    for ``emcee``, or draws from the Gaussian covariance for ``ols``.
+    Attributes
+    ----------
+    slope, intercept, scatter : Estimate
+        Posterior summaries.
+    samples : numpy.ndarray
+        Columns (slope, intercept, scatter): the flattened post-burn-in chain for ``emcee``,
+        or draws from the Gaussian covariance for ``ols``.
+    method : str
+        ``"emcee"`` or ``"ols"``.
+    n_points, n_upper, n_lower : int
+        Points fitted, upper and lower limits among them.
+    acceptance : float
+        Mean acceptance fraction of the chain (NaN for ``ols``).
+    autocorr : numpy.ndarray or None
+        Autocorrelation times of the chain's parameters.
     """
 
     slope: Estimate
@@ -148,12 +169,24 @@ def _ols(x, y, yerr):
 
 
 def true_x_population(x, xvar) -> tuple[float, float]:
-    """Mean μ and variance τ² of the true x behind observed ``x`` with error variances
-    ``xvar``, by maximum likelihood under x_obs ~ N(μ, τ² + xvar).
+    """Mean μ and variance τ² of the true x behind observed ``x`` with error variances ``xvar``.
 
-    The moment estimate τ² = var(x) − mean(xvar) lets one point with a huge error bar (a
-    barely resolved galaxy's r′½, say) swallow the whole population's variance and flatten
-    every calibrated slope; the likelihood weighs each point by 1/(τ² + xvar) instead.
+    By maximum likelihood under x_obs ~ N(μ, τ² + xvar). The moment estimate
+    τ² = var(x) − mean(xvar) lets one point with a huge error bar (a barely resolved
+    galaxy's r′½, say) swallow the whole population's variance and flatten every calibrated
+    slope; the likelihood weighs each point by 1/(τ² + xvar) instead.
+
+    Parameters
+    ----------
+    x : array_like
+        Observed values.
+    xvar : array_like
+        Their error variances.
+
+    Returns
+    -------
+    mu, tau2 : float
+        μ and τ².
     """
     from scipy.optimize import minimize_scalar
 
@@ -181,6 +214,18 @@ def calibrate_x(x, xerr):
     λ = τ²/(τ² + xerr²), m = μ + λ (x_obs − μ), v = λ xerr². Using m and v in the line's
     likelihood removes the attenuation ("regression dilution") of the slope that x errors
     cause; the plain effective variance (b² xerr²) does not.
+
+    Parameters
+    ----------
+    x : array_like
+        Observed values.
+    xerr : array_like
+        Their 1σ errors.
+
+    Returns
+    -------
+    m, v : numpy.ndarray
+        Expected true x and its variance (``x`` and zeros when no error is positive).
     """
     x, xerr = np.asarray(x, dtype=float), np.asarray(xerr, dtype=float)
     if not np.any(xerr > 0):
@@ -220,7 +265,7 @@ def _log_prob_factory(x, y, yerr, xvar, cens, scatter_prior, scatter_max):
 def fit_line(x, y, yerr=None, xerr=None, censored=None, method: str = "emcee", nwalkers: int = 32,
              nsteps: int = 2000, burn: int | None = None, seed: int | None = 0,
              scatter_prior: str = "uniform", scatter_max: float = 10.0, xerr_model: str = "calibrated",
-             progress: bool = False) -> LineFit:
+             progress: bool = False) -> LinearRelationFit:
     """Fit y = intercept + slope·x with intrinsic scatter, using limits properly.
 
     Parameters
@@ -247,10 +292,12 @@ def fit_line(x, y, yerr=None, xerr=None, censored=None, method: str = "emcee", n
         τ²/(τ² + xerr²) (τ² the variance of the true x). ``"calibrated"`` (default): the
         same form at the expected true x with its conditional variance
         (:func:`calibrate_x`), which removes that bias for a roughly Gaussian x population.
+    progress : bool
+        Show emcee's progress bar.
 
     Returns
     -------
-    LineFit
+    LinearRelationFit
         Slope, intercept, scatter as medians with 16/84 percentiles, plus samples.
     """
     if method not in ("emcee", "ols"):
@@ -269,7 +316,7 @@ def fit_line(x, y, yerr=None, xerr=None, censored=None, method: str = "emcee", n
         draws = rng.multivariate_normal(coef, cov, size=4000)
         samples = np.column_stack([draws, np.full(len(draws), scat0)])
         e = np.sqrt(np.diag(cov))
-        return LineFit(slope=Estimate(float(coef[0]), float(coef[0] - e[0]), float(coef[0] + e[0])),
+        return LinearRelationFit(slope=Estimate(float(coef[0]), float(coef[0] - e[0]), float(coef[0] + e[0])),
                        intercept=Estimate(float(coef[1]), float(coef[1] - e[1]), float(coef[1] + e[1])),
                        scatter=Estimate(scat0, scat0, scat0), samples=samples, method="ols", **counts)
 
@@ -299,19 +346,41 @@ def fit_line(x, y, yerr=None, xerr=None, censored=None, method: str = "emcee", n
         tau = sampler.get_autocorr_time(discard=burn, tol=0)
     except Exception:
         tau = None
-    return LineFit(slope=_summ(chain[:, 0]), intercept=_summ(chain[:, 1]), scatter=_summ(chain[:, 2]),
+    return LinearRelationFit(slope=_summ(chain[:, 0]), intercept=_summ(chain[:, 1]), scatter=_summ(chain[:, 2]),
                    samples=chain, method="emcee", acceptance=float(np.mean(sampler.acceptance_fraction)),
                    autocorr=tau, **counts)
 
 
 class SpearmanResult(NamedTuple):
+    """A Spearman rank correlation.
+
+    Attributes
+    ----------
+    rho : float
+        Correlation coefficient.
+    p : float
+        Two-sided p-value.
+    n : int
+        Finite pairs used.
+    """
     rho: float
     p: float
     n: int
 
 
 def spearman(x, y) -> SpearmanResult:
-    """Spearman rank correlation (``scipy.stats.spearmanr``) over the finite pairs."""
+    """Spearman rank correlation (``scipy.stats.spearmanr``) over the finite pairs.
+
+    Parameters
+    ----------
+    x, y : array_like
+        The two variables.
+
+    Returns
+    -------
+    SpearmanResult
+        rho, p and n (NaNs with fewer than three pairs).
+    """
     x = np.asarray(x, dtype=float).ravel()
     y = np.asarray(y, dtype=float).ravel()
     good = np.isfinite(x) & np.isfinite(y)
@@ -324,11 +393,18 @@ def spearman(x, y) -> SpearmanResult:
 def binned_means(x, y, edges) -> Table:
     """Mean of y in bins of x, with the error of the mean and the count.
 
+    Parameters
+    ----------
+    x, y : array_like
+        Binned variable and averaged variable.
+    edges : array_like
+        Bin edges; bins are [lo, hi), the last one closed.
+
     Returns
     -------
-    Table
+    astropy.table.Table
         ``x_lo``, ``x_hi``, ``x_mean`` (mean x of the members), ``mean``, ``err``
-        (std/√n, NaN for n < 2), ``n``. Bins are [lo, hi); the last one is closed.
+        (std/√n, NaN for n < 2), ``n``.
     """
     x = np.asarray(x, dtype=float).ravel()
     y = np.asarray(y, dtype=float).ravel()

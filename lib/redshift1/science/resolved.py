@@ -19,29 +19,70 @@ from astropy.table import Table
 from scipy.special import gammainc, gammaincinv
 
 from .kross_flags import resolved_flags
-from .kross_tables import DELTA_EDGES, align, fit_with_error_terms, flags, strings, values
+from ..columns import flags, strings, values
+from .kross_tables import DELTA_EDGES, align, fit_with_error_terms
 from .regression import LOWER, binned_means, spearman
 
 LN10 = np.log(10.0)
 
 
 def sersic_b(n):
-    """b_n of the Sérsic profile I(r) ∝ exp(−b_n (r/r_e)^(1/n)): half the light inside r_e."""
+    """b_n of the Sérsic profile I(r) ∝ exp(−b_n (r/r_e)^(1/n)): half the light inside r_e.
+
+    Parameters
+    ----------
+    n : array_like
+        Sérsic index.
+
+    Returns
+    -------
+    numpy.ndarray
+        b_n.
+    """
     n = np.asarray(n, float)
     return gammaincinv(2 * n, 0.5)
 
 
 def sersic_enclosed_fraction(r, r_e, n):
-    """Fraction of a Sérsic profile's total light inside radius ``r`` (same units as r_e)."""
+    """Fraction of a Sérsic profile's total light inside radius ``r``.
+
+    Parameters
+    ----------
+    r : array_like
+        Radius.
+    r_e : array_like
+        Effective radius, same unit.
+    n : array_like
+        Sérsic index.
+
+    Returns
+    -------
+    numpy.ndarray
+        Enclosed fraction.
+    """
     r, r_e, n = (np.asarray(v, float) for v in (r, r_e, n))
     x = sersic_b(n) * np.clip(r / r_e, 0, None) ** (1.0 / n)
     return gammainc(2 * n, x)
 
 
 def stellar_surface_density(logmstar, r_kpc, r_over_re, n):
-    """log Σ★ [M☉ kpc⁻²] = log(f★(<r) M★ / π r²), and f★.
+    """log Σ★ = log(f★(<r) M★ / π r²) [M☉ kpc⁻²], and f★.
 
-    ``r_over_re`` is r / r_e,★ (dimensionless, e.g. both in arcsec).
+    Parameters
+    ----------
+    logmstar : array_like
+        log10 M★ [Msun].
+    r_kpc : array_like
+        Radius r [kpc].
+    r_over_re : array_like
+        r / r_e,★ (dimensionless, e.g. both in arcsec).
+    n : array_like
+        Sérsic index of the stellar light.
+
+    Returns
+    -------
+    log_sigma, f : numpy.ndarray
+        log Σ★ and the enclosed stellar-light fraction f★.
     """
     f = sersic_enclosed_fraction(r_over_re, 1.0, n)
     r_kpc = np.asarray(r_kpc, float)
@@ -51,7 +92,22 @@ def stellar_surface_density(logmstar, r_kpc, r_over_re, n):
 
 
 def dlogf_dlogr(r_over_re, n, h: float = 1e-3):
-    """d log f★ / d log r of the enclosed Sérsic light (for propagating size errors)."""
+    """d log f★ / d log r of the enclosed Sérsic light (for propagating size errors).
+
+    Parameters
+    ----------
+    r_over_re : array_like
+        r / r_e.
+    n : array_like
+        Sérsic index.
+    h : float, optional
+        Step of the central difference [dex].
+
+    Returns
+    -------
+    numpy.ndarray
+        The logarithmic derivative.
+    """
     r = np.asarray(r_over_re, float)
     with np.errstate(divide="ignore", invalid="ignore"):
         return (np.log10(sersic_enclosed_fraction(r * 10 ** h, 1.0, n))
@@ -66,6 +122,22 @@ def kross_resolved_table(sfr_table: Table, sizes: Table, hst: Table | None, targ
     from notebook 03), or the SFR table's status (undetected / skipped).
     ``sigma_star_status``: ``ok``, ``lower_limit`` (unresolved), ``no HST morphology``,
     ``n/a``. ``censored`` is the regression code of log ΣSFR: 0 value, +1 lower limit.
+
+    Parameters
+    ----------
+    sfr_table : astropy.table.Table
+        ``kross_sfr`` (notebook 04); its ids give the row order.
+    sizes : astropy.table.Table
+        ``kmos_sizes`` (notebook 03).
+    hst : astropy.table.Table or None
+        HST morphology (Sérsic fits), or None.
+    targets : astropy.table.Table, optional
+        Target catalogue.
+
+    Returns
+    -------
+    astropy.table.Table
+        One row per target with its flags.
     """
     ids = sfr_table["id"]
     n = len(ids)
@@ -174,7 +246,18 @@ def _sfr_size_terms(res: Table, m: np.ndarray):
 
 
 def resolved_ms_sample(res: Table) -> np.ndarray:
-    """Galaxies of the resolved-MS fit: resolved, Hα-detected, with Σ★ (HST)."""
+    """Galaxies of the resolved-MS fit: resolved, Hα-detected, with Σ★ (HST).
+
+    Parameters
+    ----------
+    res : astropy.table.Table
+        :func:`kross_resolved_table` result.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool mask in table order.
+    """
     return (strings(res, "status") == "ok") & (strings(res, "sigma_star_status") == "ok")
 
 
@@ -183,8 +266,23 @@ def fit_resolved_ms(res: Table, method: str = "emcee", min_points: int = 5, **kw
 
     Errors: σ(log SFR) in y, σ(log M★) in x, and the r′½ error, which moves a point by
     (−2, d log Σ★/d log r − 2) × σ(log r) and enters through the projected residual
-    (:func:`~redshift1.science.kross_tables.fit_with_error_terms`). Returns ``None``
-    with fewer than ``min_points`` galaxies.
+    (:func:`~redshift1.science.kross_tables.fit_with_error_terms`).
+
+    Parameters
+    ----------
+    res : astropy.table.Table
+        :func:`kross_resolved_table` result.
+    method : str, optional
+        ``"emcee"`` or ``"ols"`` (the paper's least squares).
+    min_points : int, optional
+        Fewer galaxies: no fit.
+    **kwargs
+        Passed to :func:`~redshift1.science.regression.fit_line`.
+
+    Returns
+    -------
+    LinearRelationFit or None
+        The fit; None with fewer than ``min_points`` galaxies.
     """
     m = resolved_ms_sample(res)
     if m.sum() < min_points:
@@ -196,7 +294,20 @@ def fit_resolved_ms(res: Table, method: str = "emcee", min_points: int = 5, **kw
 
 
 def sigma_delta_sample(res: Table, include_limits: bool = True) -> np.ndarray:
-    """Galaxies of the ΣSFR–Δ(sSFR) relation: resolved, plus unresolved lower limits."""
+    """Galaxies of the ΣSFR–Δ(sSFR) relation: resolved, plus unresolved lower limits.
+
+    Parameters
+    ----------
+    res : astropy.table.Table
+        :func:`kross_resolved_table` result.
+    include_limits : bool, optional
+        Include the unresolved lower limits.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool mask in table order.
+    """
     st = strings(res, "status")
     m = st == "ok"
     if include_limits:
@@ -210,7 +321,24 @@ def fit_sigma_delta(res: Table, method: str = "emcee", include_limits: bool = Tr
 
     The SFR error is common to both axes (kx = ky = 1), the r′½ error only in y, the mass
     error only in x (through the MS slope: the part of σ(log Δ) that is not σ(log SFR)).
-    ``include_limits=False`` drops the limits (what the paper's least squares did).
+
+    Parameters
+    ----------
+    res : astropy.table.Table
+        :func:`kross_resolved_table` result.
+    method : str, optional
+        ``"emcee"`` or ``"ols"``.
+    include_limits : bool, optional
+        False drops the limits (what the paper's least squares did).
+    min_points : int, optional
+        Fewer galaxies: no fit.
+    **kwargs
+        Passed to :func:`~redshift1.science.regression.fit_line`.
+
+    Returns
+    -------
+    LinearRelationFit or None
+        The fit; None with fewer than ``min_points`` galaxies.
     """
     m = sigma_delta_sample(res, include_limits)
     if m.sum() < min_points:
@@ -227,9 +355,21 @@ def fit_sigma_delta(res: Table, method: str = "emcee", include_limits: bool = Tr
 def sigma_delta_statistics(res: Table, edges=DELTA_EDGES) -> dict:
     """Spearman test and mean log ΣSFR in Δ(sSFR) bins (KROSS §4.2, Fig. 3 right).
 
-    The Spearman test and the bin means use the resolved galaxies (a limit is not a
-    value); ``spearman_with_limits`` also ranks the lower limits at their limit values.
-    The table gives, per bin, the number of lower limits left out of the mean.
+    The Spearman test and the bin means use the resolved galaxies (a limit is not a value);
+    ``spearman_with_limits`` also ranks the lower limits at their limit values.
+
+    Parameters
+    ----------
+    res : astropy.table.Table
+        :func:`kross_resolved_table` result.
+    edges : sequence of float, optional
+        Δ(sSFR) bin edges (linear).
+
+    Returns
+    -------
+    dict
+        ``spearman``, ``spearman_with_limits`` (:class:`~redshift1.science.regression.SpearmanResult`)
+        and ``bins`` (a table with, per bin, the mean and the number of lower limits left out).
     """
     m = sigma_delta_sample(res, include_limits=False)
     lim = sigma_delta_sample(res, include_limits=True) & ~m
@@ -248,10 +388,24 @@ def sigma_delta_statistics(res: Table, edges=DELTA_EDGES) -> dict:
 
 
 def size_by_ms_position(res: Table, starburst_min: float = 2.0, ms_band_dex: float = 0.3) -> Table:
-    """Mean intrinsic r′½ of starbursts (Δ > ``starburst_min``) vs MS galaxies
-    (|log Δ| ≤ ``ms_band_dex``), resolved galaxies only; error = std/√n (KROSS §4.2).
+    """Mean intrinsic r′½ of starbursts vs main-sequence galaxies (KROSS §4.2).
 
-    ``n_unresolved`` counts the unresolved galaxies of each class (not in the mean).
+    Resolved galaxies only; error = std/√n. ``n_unresolved`` counts the unresolved galaxies of
+    each class (not in the mean).
+
+    Parameters
+    ----------
+    res : astropy.table.Table
+        :func:`kross_resolved_table` result.
+    starburst_min : float, optional
+        Starbursts have Δ(sSFR) above this.
+    ms_band_dex : float, optional
+        Main-sequence galaxies have |log Δ| ≤ this.
+
+    Returns
+    -------
+    astropy.table.Table
+        ``class``, ``n``, ``n_unresolved``, ``mean_r_half_kpc``, ``err_kpc``, ``median_r_half_kpc``.
     """
     ld = values(res, "log_delta_ssfr")
     r = values(res, "r_half_kpc")
@@ -274,7 +428,18 @@ def size_by_ms_position(res: Table, starburst_min: float = 2.0, ms_band_dex: flo
 
 
 def size_summary(res: Table) -> dict:
-    """Median / mean / range of r′½ of the resolved galaxies and r′½ / r_e,★ (HST)."""
+    """Median / mean / range of r′½ of the resolved galaxies and r′½ / r_e,★ (HST).
+
+    Parameters
+    ----------
+    res : astropy.table.Table
+        :func:`kross_resolved_table` result.
+
+    Returns
+    -------
+    dict
+        Counts (resolved, unresolved, no size, HST, resolved-MS sample) and the size statistics.
+    """
     ok = strings(res, "status") == "ok"
     r = values(res, "r_half_kpc")[ok]
     rel = values(res, "r_half_kpc_err")[ok] / r

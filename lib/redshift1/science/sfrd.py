@@ -22,7 +22,24 @@ RHO_UNIT = u.Msun / u.yr / u.Mpc**3 / u.dex
 TABLE2_COLUMNS = ("field", "logm_lo", "logm_hi", "logm_median", "rho_sfr", "rho_sfr_lo", "rho_sfr_hi", "n_gal")
 
 def mass_at_z(logm_phot, z_phot, z, cosmo=ROLES_COSMO):
-    """SED mass moved from ``z_phot`` to ``z``: ``log M + 2 log10(d_L(z) / d_L(z_phot))`` (data contract)."""
+    """SED mass moved from ``z_phot`` to ``z``: ``log M + 2 log10(d_L(z) / d_L(z_phot))`` (data contract).
+
+    Parameters
+    ----------
+    logm_phot : array_like
+        log10 M* at the photometric redshift [Msun].
+    z_phot : array_like
+        Photometric redshift (clipped at 0.02).
+    z : array_like
+        The redshift to move to.
+    cosmo : astropy.cosmology.Cosmology, optional
+        Cosmology (ROLES's by default).
+
+    Returns
+    -------
+    numpy.ndarray
+        log10 M* at ``z``.
+    """
     zp = np.clip(np.asarray(z_phot, float), 0.02, None)
     dl = cosmo.luminosity_distance(np.asarray(z, float)).value
     dlp = cosmo.luminosity_distance(zp).value
@@ -30,7 +47,32 @@ def mass_at_z(logm_phot, z_phot, z, cosmo=ROLES_COSMO):
 
 
 def sfrd_table(field: str, logm, sfr, p, vmax, completeness, edges) -> Table:
-    """ρ_SFR per mass bin of one field (ROLES eq. 18) in :data:`TABLE2_COLUMNS` order."""
+    """ρ_SFR per mass bin of one field (ROLES eq. 18) in :data:`TABLE2_COLUMNS` order.
+
+    Each galaxy weighs ``P × SFR / (V_max × W)``.
+
+    Parameters
+    ----------
+    field : str
+        Field name of the rows.
+    logm : array_like
+        log10 M* [Msun].
+    sfr : array_like
+        SFR [Msun/yr].
+    p : array_like
+        P([OII]) of each galaxy.
+    vmax : array_like
+        V_max [Mpc^3].
+    completeness : array_like
+        Completeness W.
+    edges : array_like
+        Mass-bin edges [dex].
+
+    Returns
+    -------
+    astropy.table.Table
+        One row per bin: ``logm_lo/hi/median``, ``rho_sfr`` with its Gehrels limits, counts.
+    """
     with np.errstate(invalid="ignore", divide="ignore"):
         w = np.asarray(p, float) * np.asarray(sfr, float) / (np.asarray(vmax, float) * np.asarray(completeness, float))
     b = binned_density(logm, w, edges, extra={"logm_median": logm})
@@ -49,7 +91,30 @@ def sfrd_table(field: str, logm, sfr, p, vmax, completeness, edges) -> Table:
 
 
 def comparison_sfrd(comp: Table, edges, g10: bool = False, name: str = "HIGHMASS", cosmo=ROLES_COSMO) -> Table:
-    """ρ_SFR of the higher-mass comparison sample: Σ weight x SFR([OII]) / V_c(area, window) per dex."""
+    """ρ_SFR of the higher-mass comparison sample.
+
+    Σ weight × SFR([OII]) / V_c(area, window) per dex; galaxies with no [OII] still count in
+    ``n_gal`` (they are part of the sample).
+
+    Parameters
+    ----------
+    comp : astropy.table.Table
+        The comparison sample (``L_OII``, ``logmstar``, ``weight``; ``meta`` with
+        ``survey_area_arcmin2`` and ``z_window``).
+    edges : array_like
+        Mass-bin edges [dex].
+    g10 : bool, optional
+        Divide the SFRs by the Gilbank et al. (2010) correction.
+    name : str, optional
+        Field name of the rows.
+    cosmo : astropy.cosmology.Cosmology, optional
+        Cosmology of the volume.
+
+    Returns
+    -------
+    astropy.table.Table
+        As :func:`sfrd_table`.
+    """
     area = float(comp.meta["survey_area_arcmin2"])
     window = tuple(comp.meta.get("z_window", (0.889, 1.149)))
     vol = window_volume(area, window, cosmo)

@@ -14,7 +14,7 @@
 Only notebook 12 (and 00) may read the truth. The pipeline imports nothing from this package but
 :mod:`.paper`, whose numbers it shows as comparison columns and reference lines only.
 """
-from .core import (MAD_TO_SIGMA, Matched, SlopeCheck, asymmetric_pulls, check_slope, completeness_curve, match_ids,
+from .core import (Matched, SlopeCheck, asymmetric_pulls, check_slope, completeness_curve, match_ids,
                    match_keys, match_lines, n_sigma, recovery_stats, recovery_table, robust_sigma, slope_table,
                    value_at_fraction)
 from .intervals import (Interval, binomial_interval, bootstrap_interval, exact_interval, interval_contains,
@@ -22,7 +22,7 @@ from .intervals import (Interval, binomial_interval, bootstrap_interval, exact_i
 from .paper import (KROSS_PAPER, KROSS_TABLE2, PAPER_NUMBERS, PAPER_VALUES, ROLES_TABLE2, TABLE_COLUMNS, PaperNumber,
                     build_paper_table, markdown_table, sfrd_key, table_summary, write_paper_table)
 
-__all__ = ["MAD_TO_SIGMA", "Matched", "SlopeCheck", "asymmetric_pulls", "check_slope", "completeness_curve",
+__all__ = ["Matched", "SlopeCheck", "asymmetric_pulls", "check_slope", "completeness_curve",
            "match_ids", "match_keys", "match_lines", "n_sigma", "recovery_stats", "recovery_table", "robust_sigma",
            "slope_table", "value_at_fraction", "Interval", "binomial_interval", "bootstrap_interval",
            "exact_interval", "interval_contains", "intervals_overlap", "poisson_interval", "posterior_interval",

@@ -24,39 +24,23 @@ from dataclasses import dataclass, asdict
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
-from astropy.stats import binom_conf_interval, sigma_clipped_stats
-from astropy.table import MaskedColumn, Table
+from astropy.stats import binom_conf_interval, mad_std, sigma_clipped_stats
+from astropy.table import Table
 
 from ..errors import DataFormatError, ParameterError
 
-__all__ = ["MAD_TO_SIGMA", "robust_sigma", "match_ids", "match_keys", "match_lines", "recovery_stats",
+__all__ = ["robust_sigma", "match_ids", "match_keys", "match_lines", "recovery_stats",
            "recovery_table", "RECOVERY_COLUMNS", "asymmetric_pulls", "completeness_curve", "value_at_fraction",
-           "n_sigma", "SlopeCheck", "check_slope", "slope_table", "column", "Matched"]
-
-#: 1.4826 × MAD estimates σ of a Gaussian
-MAD_TO_SIGMA = 1.4826
-
-
-def column(table: Table, name: str, fill=np.nan) -> np.ndarray:
-    """A table column as a plain array (masked entries → ``fill``; units dropped)."""
-    if name not in table.colnames:
-        raise DataFormatError(f"table has no column {name!r} (columns: {', '.join(table.colnames)})")
-    col = table[name]
-    if isinstance(col, MaskedColumn):
-        col = col.filled(fill)
-    arr = np.asarray(col)
-    if arr.dtype.kind in "fiub":
-        return arr.astype(float) if arr.dtype.kind in "iuf" else arr.astype(bool)
-    return np.array([str(v) for v in arr], dtype=object)
-
+           "n_sigma", "SlopeCheck", "check_slope", "slope_table", "Matched"]
 
 def robust_sigma(x) -> float:
-    """1.4826 × the median absolute deviation of the finite values (NaN if none)."""
+    """Robust σ (``astropy.stats.mad_std``: 1.4826 × the median absolute deviation) of the
+    finite values (NaN if none)."""
     x = np.asarray(x, float)
     x = x[np.isfinite(x)]
     if x.size == 0:
         return np.nan
-    return float(MAD_TO_SIGMA * np.median(np.abs(x - np.median(x))))
+    return float(mad_std(x))
 
 
 # --------------------------------------------------------------------------- matching

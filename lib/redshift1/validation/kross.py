@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table
 
-from ..science.kross_tables import flags, strings, values
+from ..columns import flags, strings, values
 from ..science.regression import fit_line
 from ..science.resolved import resolved_ms_sample, sigma_delta_sample, stellar_surface_density
 from ..science.kross_metallicity import z_delta_sample
@@ -196,7 +196,7 @@ def truth_fits(k: KrossInputs, nwalkers: int = 32, nsteps: int = 2000, seed: int
     """The resolved MS, ΣSFR–Δ(sSFR) and Z–Δ(sSFR) regressions on the TRUE quantities of the
     galaxies that enter the measured fits (emcee, intrinsic scatter; no limits: truth has values).
 
-    Returns ``{name: (LineFit or None, ids)}`` for ``resolved_ms``, ``sigma_delta``, ``oh_delta``.
+    Returns ``{name: (LinearRelationFit or None, ids)}`` for ``resolved_ms``, ``sigma_delta``, ``oh_delta``.
     """
     kw = dict(method="emcee", nwalkers=nwalkers, nsteps=nsteps, seed=seed)
     out = {}

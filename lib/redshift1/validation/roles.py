@@ -35,7 +35,8 @@ from ..science.lf import fit_faint_end, luminosity_function
 from ..science.poii import LINE_WINDOWS
 from ..science.sfr import g10_correction, line_luminosity, sfr_from_oii
 from ..science.vmax import window_volume
-from .core import (Matched, asymmetric_pulls, column, completeness_curve, match_ids, match_lines, recovery_stats,
+from ..columns import column
+from .core import (Matched, asymmetric_pulls, completeness_curve, match_ids, match_lines, recovery_stats,
                    robust_sigma, value_at_fraction, check_slope)
 
 __all__ = ["RolesInputs", "load_roles", "line_matching", "line_completeness", "roles_matched", "poii_calibration",

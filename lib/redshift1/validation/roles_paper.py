@@ -23,7 +23,8 @@ from ..science.lf import fit_faint_end
 from ..science.poii import LINE_WINDOWS
 from ..science.sfr import line_luminosity
 from ..science.vmax import window_volume
-from .core import column, completeness_curve, value_at_fraction
+from ..columns import column
+from .core import completeness_curve, value_at_fraction
 from .intervals import (Interval, binomial_interval, bootstrap_interval, exact_interval, poisson_interval,
                         posterior_interval, row_rng, scaled_poisson_interval)
 from .paper import PAPER_VALUES, sfrd_key
