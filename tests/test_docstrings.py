@@ -21,21 +21,7 @@ CHECKED_PACKAGES = ("kmos", "ldss3", "science", "plots", "validation", "steps")
 
 #: Modules skipped for now. The coordinator empties this set after merging the branches that
 #: own them (issue 14): remove a module here once its docstrings are numpydoc.
-PENDING = {
-    # owned by the "ksteps" helper (KROSS steps layer)
-    "kmos.spectra", "kmos.size_survey", "kmos.galaxy", "kmos.cli",
-    # owned by the "rsteps" helper (ROLES steps layer)
-    "ldss3.pipeline", "ldss3.reduce", "ldss3.catalogue", "ldss3.fluxes", "ldss3.io", "science.roles",
-    # split out of the rsteps helper's files (ldss3 modules under 600 lines)
-    "ldss3.flux_corrections", "ldss3.line_params", "ldss3.reduced", "ldss3.standard_star", "ldss3.survey_files",
-    # owned by the "table" helper (paper numbers move to validation/paper.py)
-    "science.kross_tables", "validation.core", "validation.kross", "validation.roles", "validation.paper",
-    "validation.intervals", "validation.kross_paper", "validation.roles_paper",
-    # steps/: written by the ksteps, rsteps and table helpers
-    "steps.kmos_psf", "steps.kmos_spectra", "steps.kmos_sizes", "steps.main_sequence", "steps.resolved_ms",
-    "steps.metallicity", "steps.ldss3_reduce", "steps.ldss3_detect", "steps.ldss3_redshifts", "steps.lf_sfrd",
-    "steps.validation",
-}
+PENDING: set[str] = set()
 
 SECTION = r"^{}\n-{{3,}}$"
 
