@@ -17,7 +17,8 @@ from .galaxies import k_magnitude, oii_flux_observed, quenched_fraction, schecht
 def draw_comparison(seed: int, rel: Relations, area_arcmin2: float,
                     cal: RolesCalibration = DEFAULT_CALIBRATION):
     """A GDDS-like higher-mass sample at 0.889 < z < 1.149: K_AB < 22.45, sparse-sampled
-    star-forming galaxies (1 in 6), [OII] fluxes with errors, sampling weights."""
+    star-forming galaxies (``cal.comparison_sf_sampling``: 1 in 6 by default), [OII] fluxes with
+    errors, sampling weights; the population drawn with ``cal``'s distributions."""
     rng = stream(seed, "roles", "comparison")
     omega_sr = area_arcmin2 * (np.pi / 180 / 60) ** 2
     zc = np.arange(OII_WINDOW[0] + 0.0025, OII_WINDOW[1], 0.005)
