@@ -22,6 +22,10 @@ predicts, massive galaxies fainter -- the trend the G10 correction undoes); Hα,
 metallicity, plus [NeIII], [SII]. Photometric redshifts are Gaussian with
 σ = 0.04-0.1 (1+z) depending on field and K, with catastrophic outliers and double peaks.
 
+The numbers above are the defaults (``tiny``, ``quick``); every distribution is a parameter of
+the preset's :class:`~.calibration.RolesCalibration`, and the ``paper`` preset's are tuned to
+ROLES II (:data:`~.calibration.PAPER_CALIBRATION`, ``docs/mock-calibration.md``).
+
 The package
 -----------
 One module per stage, in the order a survey is made:
