@@ -135,3 +135,45 @@ def test_wavelength_where_the_photoz_puts_no_line_makes_a_line_likely_noise():
         assert abs(fr - mp) <= max(0.05, 3 * err), rel
     q = line_purity(sigma, fit)
     assert np.mean((p - real) ** 2) < 0.8 * np.mean((q - real) ** 2)      # Brier score: the wavelength helps
+
+
+def test_too_narrow_photoz_pdfs_make_the_wavelength_likelihood_under_confident():
+    """Photo-z PDFs narrower than the real errors (0.02 quoted, 0.06 true, 5 % catastrophic, as on
+    the calibrated paper preset): weighing realness by the line's wavelength under the PDF takes
+    real lines off the PDF peak to a low P, so Σ P falls many sigma short of the real lines, while
+    the repeats' purity alone stays calibrated. This is why the ROLES step leaves the wavelength
+    likelihood out by default (issue 12, items 6-7)."""
+    import inspect
+    from redshift1.steps.ldss3_redshifts import line_identities
+    rng = np.random.default_rng(11)
+    n = 3000
+    sigma = 4.0 + rng.exponential(3.0, n)
+    real = rng.random(n) < 1 / (1 + np.exp(-(sigma - SIGMA0) / SCALE))
+    lo, hi = 7300.0 / LINE_REST["OII"] - 1, 7750.0 / LINE_REST["OII"] - 1
+    z_true = rng.uniform(lo, hi, n)
+    z_phot = z_true + rng.normal(0, 0.06, n)
+    cat = rng.random(n) < 0.05
+    z_phot[cat] = rng.uniform(0.2, 2.0, cat.sum())
+    wave = np.where(real, LINE_REST["OII"] * (1 + z_true), rng.uniform(7300.0, 7750.0, n))
+    zgrid = np.arange(0.0, 4.0, 0.002)
+    sz = 0.02
+    pdf = np.exp(-0.5 * ((zgrid[None, :] - z_phot[:, None]) / sz) ** 2) / (np.sqrt(2 * np.pi) * sz)
+    ids = [f"G{i:05d}" for i in range(n)]
+
+    def table():
+        return Table({"id": ids, "field": ["F"] * n, "status": ["detected"] * n, "p_source": ["photoz"] * n,
+                      "wavelength": wave, "sigma": sigma, "p_oii": np.ones(n), "z_spec_public": np.full(n, np.nan),
+                      "p_class": ["1"] * n})
+    fit = {"sigma0": SIGMA0, "scale": SCALE}
+    with_wave = table()
+    dens = oii_line_density(with_wave, {"F": Table({"id": ids, "pdf_row": np.arange(n)})}, {"F": (zgrid, pdf, None)})
+    calibrate_p(with_wave, fit, {"fraction": 0.0}, band=(7300.0, 7750.0), line_density=dens)
+    alone = calibrate_p(table(), fit, {"fraction": 0.0}, band=(7300.0, 7750.0))
+    pw, pa = (np.asarray(t["p_oii"], float) for t in (with_wave, alone))
+    # Poisson-binomial noise of the number of real lines given P
+    assert abs(pa.sum() - real.sum()) <= 3 * np.sqrt(np.sum(pa * (1 - pa)))
+    assert real.sum() - pw.sum() > 5 * np.sqrt(np.sum(pw * (1 - pw)))
+    for mp, fr, err in _reliability(pa, real):
+        assert abs(fr - mp) <= max(0.05, 3 * err)
+    default = inspect.signature(line_identities).parameters["wavelength_likelihood"].default
+    assert default is False
