@@ -14,7 +14,7 @@ from astropy.table import Table
 
 from ..errors import MissingInputError
 from ..ldss3.doubt import completeness_doubts, poii_doubts
-from ..ldss3.purity import chance_reproduction, neiii_fraction, purity_from_repeats
+from ..ldss3.purity import chance_reproduction, neiii_fraction, object_line_repeats, purity_from_repeats
 from ..science.poii import assign_poii, calibrate_p, oii_line_density
 from ..science.roles import completeness_per_field, load_fields, p_class_counts
 from .result import StepResult
@@ -91,7 +91,9 @@ def line_identities(*, data_dir, products_dir, clamp_lo: float = 0.1, clamp_hi: 
     if calibrate:      # issue 12: P([OII]) that matches the fraction truly [OII]
         rep_path = products / "ldss3_repeats.ecsv"
         rep = Table.read(rep_path) if rep_path.is_file() else None
-        calibrate_p(poii, purity_from_repeats(rep, chance_reproduction(lines, rep)), neiii_fraction(lines),
+        # the purity of objects' lines, from the repeats of objects' lines; chance from every detection
+        purity = purity_from_repeats(object_line_repeats(rep, lines), chance_reproduction(lines, rep))
+        calibrate_p(poii, purity, neiii_fraction(lines),
                     line_density=oii_line_density(poii, phot, pdfs) if wavelength_likelihood else None)
     comp = completeness_per_field(slits, phot, pdfs, k_range, k_step, use_zspec)
     counts = p_class_counts(poii)
