@@ -429,7 +429,9 @@ def calibrate_p(poii: Table, purity_fit: dict, neiii: dict, spec_tol: float = 10
       ROLES' P (clipped at 0.1), standing for the density summed over the four lines -- a line
       where the photo-z puts no line is likely noise. (Normalising the PDFs to the windows, the
       exact form for posterior PDFs, was less well calibrated on the paper preset's mock, whose
-      PDFs are not posteriors of the targeted population.)
+      PDFs are not posteriors of the targeted population.) The ROLES step leaves it out by
+      default: on the calibrated paper preset it took real lines off the PDF peak to P ≈ 0.1-0.5
+      and made Σ P fall 10 % short of the lines truly [OII] (issue 12).
     * ``p_not_neiii`` -- ``1 -`` the [NeIII] fraction for lone lines at 7040-7307 Å (where a
       [NeIII] line whose [OII] lies below the filter passes for [OII]), 1 elsewhere;
     * a public spectroscopic redshift identifies the line itself: P = 1 when the line lies

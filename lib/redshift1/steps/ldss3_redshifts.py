@@ -14,7 +14,7 @@ from astropy.table import Table
 
 from ..errors import MissingInputError
 from ..ldss3.doubt import completeness_doubts, poii_doubts
-from ..ldss3.purity import chance_reproduction, neiii_fraction, purity_from_repeats
+from ..ldss3.purity import chance_reproduction, neiii_fraction, object_line_repeats, purity_from_repeats
 from ..science.poii import assign_poii, calibrate_p, oii_line_density
 from ..science.roles import completeness_per_field, load_fields, p_class_counts
 from .result import StepResult
@@ -46,7 +46,7 @@ def read_product(path: Path, notebook: str) -> Table:
 
 def line_identities(*, data_dir, products_dir, clamp_lo: float = 0.1, clamp_hi: float = 0.9,
                     k_range=(22.5, 24.0), k_step: float = 0.25, use_zspec: bool = False,
-                    calibrate: bool = True) -> StepResult:
+                    calibrate: bool = True, wavelength_likelihood: bool = False) -> StepResult:
     """P([OII]) of every observed object, counts per P class, and the completeness per K bin.
 
     Parameters
@@ -67,6 +67,12 @@ def line_identities(*, data_dir, products_dir, clamp_lo: float = 0.1, clamp_hi: 
     calibrate : bool
         Multiply ROLES' P by the probability that the line is real and not [NeIII]
         (:func:`redshift1.science.poii.calibrate_p`); False gives the paper's P.
+    wavelength_likelihood : bool
+        Also weigh the realness of a line by how well its wavelength fits the photo-z PDF
+        (``line_density`` of :func:`~redshift1.science.poii.calibrate_p`). Off by default: the
+        PDFs are too narrow to be likelihoods of the line's redshift (catastrophic and wider
+        photo-z errors), so real lines away from the PDF peak lost most of their P and the
+        calibrated P came out under-confident (issue 12, items 6-7).
 
     Returns
     -------
@@ -85,8 +91,10 @@ def line_identities(*, data_dir, products_dir, clamp_lo: float = 0.1, clamp_hi: 
     if calibrate:      # issue 12: P([OII]) that matches the fraction truly [OII]
         rep_path = products / "ldss3_repeats.ecsv"
         rep = Table.read(rep_path) if rep_path.is_file() else None
-        calibrate_p(poii, purity_from_repeats(rep, chance_reproduction(lines, rep)), neiii_fraction(lines),
-                    line_density=oii_line_density(poii, phot, pdfs))
+        # the purity of objects' lines, from the repeats of objects' lines; chance from every detection
+        purity = purity_from_repeats(object_line_repeats(rep, lines), chance_reproduction(lines, rep))
+        calibrate_p(poii, purity, neiii_fraction(lines),
+                    line_density=oii_line_density(poii, phot, pdfs) if wavelength_likelihood else None)
     comp = completeness_per_field(slits, phot, pdfs, k_range, k_step, use_zspec)
     counts = p_class_counts(poii)
     poii["doubt"] = poii_doubts(poii, lines, clamp_lo, clamp_hi)       # issue 17: doubt visible

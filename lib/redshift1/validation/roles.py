@@ -489,3 +489,9 @@ def roles_slope_checks(r: RolesInputs, tlf: Table) -> list:
                                   (a_true - ae_true, a_true + ae_true), n_points=int(fe.get("n_bins", 0)),
                                   note=f"fit_faint_end on the true LF (visible galaxies in the window), {lo:g} ≤ log L < {hi:g}"))
     return checks
+
+
+#: public names of the truth selection, for the per-stage trace (:mod:`redshift1.validation.roles_trace`)
+selected_truth = _selected_truth
+product_flux_limit = _product_flux_limit
+truly_oii = _truly_oii

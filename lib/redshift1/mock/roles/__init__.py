@@ -22,10 +22,15 @@ predicts, massive galaxies fainter -- the trend the G10 correction undoes); Hα,
 metallicity, plus [NeIII], [SII]. Photometric redshifts are Gaussian with
 σ = 0.04-0.1 (1+z) depending on field and K, with catastrophic outliers and double peaks.
 
+The numbers above are the defaults (``tiny``, ``quick``); every distribution is a parameter of
+the preset's :class:`~.calibration.RolesCalibration`, and the ``paper`` preset's are tuned to
+ROLES II (:data:`~.calibration.PAPER_CALIBRATION`, ``docs/mock-calibration.md``).
+
 The package
 -----------
 One module per stage, in the order a survey is made:
 
+* :mod:`.calibration` -- the universe's distributions per preset (the paper preset's tuned to ROLES II);
 * :mod:`.fields` -- fields, pointings, ROLES Table 1 masks, the presets;
 * :mod:`.galaxies` -- the galaxy population and its line fluxes;
 * :mod:`.photoz` -- photometric redshifts and their PDFs;
@@ -42,6 +47,7 @@ One module per stage, in the order a survey is made:
 
 from __future__ import annotations
 
+from .calibration import DEFAULT_CALIBRATION, PAPER_CALIBRATION, RolesCalibration
 from .fields import (CONTRACT_VERSION, FIELDS, K_CATALOGUE_LIMIT, K_RANGE, OII_WINDOW, PAPER_MASKS,
                      ROLES_PRESETS, ZGRID, FieldSpec, RolesPreset, pointing_field, pointing_of)
 from .galaxies import (K0_AT_1E9_Z1, K_SCATTER, MF, ML_SLOPE, OII_MODEL, OII_SCATTER, add_line_fluxes,
@@ -59,6 +65,7 @@ from .truth import PUBLIC_COUNTS, survey_counts, write_truth
 from .entry import observe_roles
 
 __all__ = [
+    "DEFAULT_CALIBRATION", "PAPER_CALIBRATION", "RolesCalibration",
     "CONTRACT_VERSION", "FIELDS", "K_CATALOGUE_LIMIT", "K_RANGE", "OII_WINDOW", "PAPER_MASKS", "ROLES_PRESETS",
     "ZGRID", "FieldSpec", "RolesPreset", "pointing_field", "pointing_of",
     "K0_AT_1E9_Z1", "K_SCATTER", "MF", "ML_SLOPE", "OII_MODEL", "OII_SCATTER", "add_line_fluxes",

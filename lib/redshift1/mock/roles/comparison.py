@@ -9,33 +9,38 @@ from ...cosmology import ROLES_COSMO
 from ...science.sfr import line_luminosity
 from ..population import Relations, draw_av, draw_log_delta, log_sfr_main_sequence
 from ..rng import stream
+from .calibration import DEFAULT_CALIBRATION, RolesCalibration
 from .fields import OII_WINDOW
 from .galaxies import k_magnitude, oii_flux_observed, quenched_fraction, schechter
 
 
-def draw_comparison(seed: int, rel: Relations, area_arcmin2: float):
+def draw_comparison(seed: int, rel: Relations, area_arcmin2: float,
+                    cal: RolesCalibration = DEFAULT_CALIBRATION):
     """A GDDS-like higher-mass sample at 0.889 < z < 1.149: K_AB < 22.45, sparse-sampled
-    star-forming galaxies (1 in 6), [OII] fluxes with errors, sampling weights."""
+    star-forming galaxies (``cal.comparison_sf_sampling``: 1 in 6 by default), [OII] fluxes with
+    errors, sampling weights; the population drawn with ``cal``'s distributions."""
     rng = stream(seed, "roles", "comparison")
     omega_sr = area_arcmin2 * (np.pi / 180 / 60) ** 2
     zc = np.arange(OII_WINDOW[0] + 0.0025, OII_WINDOW[1], 0.005)
     mc = np.arange(9.6, 12.0, 0.01)
     dvdz = ROLES_COSMO.differential_comoving_volume(zc).to_value(u.Mpc**3 / u.sr) * omega_sr
     Z, M = np.meshgrid(zc, mc, indexing="ij")
-    W = schechter(M, Z) * dvdz[:, None] * 0.005 * 0.01
+    W = schechter(M, Z, cal) * dvdz[:, None] * 0.005 * 0.01
     n = rng.poisson(W.sum())
     cell = rng.choice(W.size, n, p=(W / W.sum()).ravel())
     z = Z.ravel()[cell] + rng.uniform(-0.0025, 0.0025, n)
     logm = M.ravel()[cell] + rng.uniform(-0.005, 0.005, n)
     log_delta = draw_log_delta(n, rng, rel)
-    quenched = rng.random(n) < quenched_fraction(logm)
+    quenched = rng.random(n) < quenched_fraction(logm, cal)
     log_delta[quenched] = rng.normal(-1.4, 0.3, quenched.sum())
-    k = k_magnitude(logm, z, log_delta, 0.0, rng)
-    sfr = 10 ** (log_sfr_main_sequence(logm, z, rel, cosmo=ROLES_COSMO) + log_delta)
+    k = k_magnitude(logm, z, log_delta, 0.0, rng, cal)
+    log_sfr = log_sfr_main_sequence(logm, z, rel, cosmo=ROLES_COSMO) + log_delta
+    adjust = cal.log_sfr_adjustment(logm)
+    sfr = 10 ** (log_sfr if adjust is None else log_sfr + adjust)
     av = draw_av(logm, rng, rel)
-    f_true = oii_flux_observed(sfr, av, z, logm, rng)
+    f_true = oii_flux_observed(sfr, av, z, logm, rng, scatter=cal.oii_scatter)
     # selection: K limit, spectroscopic footprint (121 of 554.7 arcmin²), colour-dependent sampling
-    p_sel = (121.0 / 554.7) * np.where(quenched | (log_delta < -0.7), 0.9, 1.0 / 6.0) * 0.9
+    p_sel = (121.0 / 554.7) * np.where(quenched | (log_delta < -0.7), 0.9, cal.comparison_sf_sampling) * 0.9
     sel = (k < 22.45) & (rng.random(n) < p_sel)
     ferr = np.full(n, 4e-18) * 10 ** rng.normal(0, 0.1, n)
     f_meas = f_true + ferr * rng.standard_normal(n)

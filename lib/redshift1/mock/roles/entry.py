@@ -44,7 +44,7 @@ def observe_roles(out_dir: Path, preset: str, survey_seed: int, relations: Relat
         files.append(write_table(photometry_table(t, spec), out_dir / "photometry" / f"{f}_photometry.ecsv"))
         files.append(write_fits(pdf_hdul(t, sv.pdfs[f], spec), out_dir / "photometry" / f"{f}_photoz_pdf.fits"))
     # comparison sample
-    comp, comp_truth = draw_comparison(seed, relations, pre.comparison_area)
+    comp, comp_truth = draw_comparison(seed, relations, pre.comparison_area, pre.calibration)
     comp.meta["contract"] = f"redshift1 LDSS3 data contract {CONTRACT_VERSION}"
     files.append(write_table(comp, out_dir / "comparison" / "highmass_z1.ecsv"))
     # calibrations

@@ -14,6 +14,7 @@ from scipy.optimize import brentq
 
 from ... import constants as C
 from .. import ldss3 as L
+from .calibration import DEFAULT_CALIBRATION, PAPER_CALIBRATION, RolesCalibration
 
 CONTRACT_VERSION = "1.0"
 K_RANGE = (22.5, 24.0)          # ROLES target selection, AB
@@ -39,6 +40,7 @@ class FieldSpec:
     density: float = 1.0            # field-to-field (cosmic) variance of the galaxy density
     cluster: dict | None = None
     structure: tuple = ()           # (z_lo, z_hi, density factor): large-scale structure in z
+    oii_offset_dex: float = 0.0     # [OII]/SFR of the field's galaxies relative to the mass relation (dust)
 
 
 def _cdfs_radius(area=107.8, sep=None):
@@ -122,6 +124,7 @@ class RolesPreset:
     inject_bright: bool = False     # tiny: one bright [OII] line at 7140 Å in a dark sky region
     comparison_area: float = 554.7  # arcmin², GDDS-like higher-mass sample
     workers: int = 1
+    calibration: RolesCalibration = DEFAULT_CALIBRATION   # the universe's distributions
 
     def exposures(self, total_ks: float) -> int:
         """Number of exposures of a mask with ``total_ks`` ks in ROLES Table 1 (2.4 ks each)."""
@@ -153,5 +156,5 @@ ROLES_PRESETS = {
                          {"CDFS": (0, 0), "FIRES": (0, 0)}, n_darks=2),
     "paper": RolesPreset("paper", PAPER_MASKS, None, 5, {"CDFS": 38, "FIRES": 22}, 38,
                          {"CDFS": 1849, "FIRES": 533}, {"CDFS": (24, 8), "FIRES": (8, 4)},
-                         workers=2),
+                         workers=2, calibration=PAPER_CALIBRATION),
 }

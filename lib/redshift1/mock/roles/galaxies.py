@@ -14,37 +14,41 @@ from ...science.sfr import a_gas, g10_correction
 from ..population import (Relations, draw_av, draw_log_delta, draw_metallicity,
                           interloper_line_fluxes, log_sfr_main_sequence, oii_flux)
 from ..rng import stream
+from .calibration import DEFAULT_CALIBRATION, RolesCalibration
 from .fields import K_CATALOGUE_LIMIT, FieldSpec
 
+# The default (tiny/quick) values; every preset's own are in its RolesCalibration.
 #: Schechter stellar-mass function (per Mpc³ per dex), φ*(z) = PHI0 10^(-PHI_EVOL z)
-MF = {"logm_star": 10.85, "alpha": -1.30, "phi0": 1.3e-3, "phi_evol": 0.10}
-K0_AT_1E9_Z1 = 23.25        # K_AB of a log M* = 9 main-sequence galaxy at z = 1 (CDFS colours)
-ML_SLOPE = 2.5              # mag per dex of stellar mass (L ∝ M)
-K_SCATTER = 0.25
+MF = DEFAULT_CALIBRATION.mf
+K0_AT_1E9_Z1 = DEFAULT_CALIBRATION.k0_at_1e9_z1   # K_AB of a log M* = 9 MS galaxy at z = 1 (CDFS colours)
+ML_SLOPE = DEFAULT_CALIBRATION.ml_slope           # mag per dex of stellar mass (L ∝ M)
+K_SCATTER = DEFAULT_CALIBRATION.k_scatter
 
 
-def quenched_fraction(logm):
-    """Extra quenched fraction (on top of Relations.below_ms_fraction), rising above 10^10.3."""
-    return 0.55 * 0.5 * (1 + np.tanh((np.asarray(logm) - 10.5) / 0.35))
+def quenched_fraction(logm, cal: RolesCalibration = DEFAULT_CALIBRATION):
+    """Extra quenched fraction (on top of Relations.below_ms_fraction), rising above ~10^10.3
+    (``cal.quenched_*``)."""
+    return cal.quenched_max * 0.5 * (1 + np.tanh((np.asarray(logm) - cal.quenched_logm) / cal.quenched_width))
 
 
-def schechter(logm, z):
-    """Schechter stellar-mass function :data:`MF` [Mpc^-3 dex^-1] at ``logm`` and redshift ``z``."""
-    phi = MF["phi0"] * 10 ** (-MF["phi_evol"] * np.asarray(z))
-    x = 10 ** (np.asarray(logm) - MF["logm_star"])
-    return np.log(10) * phi * x ** (1 + MF["alpha"]) * np.exp(-x)
+def schechter(logm, z, cal: RolesCalibration = DEFAULT_CALIBRATION):
+    """Schechter stellar-mass function ``cal.mf`` [Mpc^-3 dex^-1] at ``logm`` and redshift ``z``."""
+    mf = cal.mf
+    phi = mf["phi0"] * 10 ** (-mf["phi_evol"] * np.asarray(z))
+    x = 10 ** (np.asarray(logm) - mf["logm_star"])
+    return np.log(10) * phi * x ** (1 + mf["alpha"]) * np.exp(-x)
 
 
-def k_magnitude(logm, z, log_delta, field_offset, rng=None):
+def k_magnitude(logm, z, log_delta, field_offset, rng=None, cal: RolesCalibration = DEFAULT_CALIBRATION):
     """Observed K_AB from stellar mass: M/L with distance, k-correction and a brighter M/L
-    above the sequence (-0.3 mag per dex of Δ(sSFR))."""
+    above the sequence (-0.3 mag per dex of Δ(sSFR)); mass-to-light from ``cal``."""
     z = np.asarray(z, float)
     dl = ROLES_COSMO.luminosity_distance(z).to_value(u.Mpc)
     dl1 = ROLES_COSMO.luminosity_distance(1.0).to_value(u.Mpc)
-    k = (K0_AT_1E9_Z1 - ML_SLOPE * (np.asarray(logm) - 9.0) + 5 * np.log10(dl / dl1)
+    k = (cal.k0_at_1e9_z1 - cal.ml_slope * (np.asarray(logm) - 9.0) + 5 * np.log10(dl / dl1)
          + k_correction_k(z) - k_correction_k(1.0) - 0.3 * np.asarray(log_delta) + field_offset)
     if rng is not None:
-        k = k + rng.normal(0, K_SCATTER, np.size(k))
+        k = k + rng.normal(0, cal.k_scatter, np.size(k))
     return k
 
 
@@ -61,7 +65,7 @@ OII_MODEL = "g10"
 OII_SCATTER = 0.15   # dex, ionisation / metallicity scatter of [OII]/SFR
 
 
-def oii_flux_observed(sfr, av, z, logm, rng, model=None):
+def oii_flux_observed(sfr, av, z, logm, rng, model=None, scatter=OII_SCATTER):
     """Observed [OII]3727 flux [erg/s/cm2] of galaxies with true ``sfr``.
 
     ROLES eq. 9 inverted (:func:`~redshift1.mock.population.oii_flux`) assumes A(Hα) = 1 mag
@@ -80,7 +84,7 @@ def oii_flux_observed(sfr, av, z, logm, rng, model=None):
         f = oii_flux(sfr, z)
     else:
         raise ValueError(f"unknown [OII] model {model!r}")
-    return f * 10 ** rng.normal(0, OII_SCATTER, np.size(sfr))
+    return f * 10 ** rng.normal(0, scatter, np.size(sfr))
 
 
 def galaxy_size_arcsec(logm, z, rng):
@@ -117,18 +121,20 @@ def _positions(spec: FieldSpec, n, rng):
     return np.concatenate(ras)[:n], np.concatenate(decs)[:n]
 
 
-def draw_field_population(spec: FieldSpec, seed: int, rel: Relations) -> Table:
-    """All galaxies with K_obs < 24.5 in one field, with their true properties."""
+def draw_field_population(spec: FieldSpec, seed: int, rel: Relations,
+                          cal: RolesCalibration = DEFAULT_CALIBRATION) -> Table:
+    """All galaxies with K_obs < 24.5 in one field, with their true properties (distributions
+    from ``rel`` and ``cal``; ``spec`` as ``cal`` overrides it)."""
     rng = stream(seed, "roles", spec.name, "population")
     omega_sr = spec.area_arcmin2 * (np.pi / 180 / 60) ** 2
     zc = np.arange(0.025, 4.0, 0.01)
     mc = np.arange(7.01, 12.0, 0.02)
     dvdz = ROLES_COSMO.differential_comoving_volume(zc).to_value(u.Mpc**3 / u.sr) * omega_sr
     Z, M = np.meshgrid(zc, mc, indexing="ij")
-    W = spec.density * schechter(M, Z) * dvdz[:, None] * 0.01 * 0.02
+    W = spec.density * schechter(M, Z, cal) * dvdz[:, None] * 0.01 * 0.02
     for z_lo, z_hi, fac in spec.structure:
         W[(Z > z_lo) & (Z < z_hi)] *= fac
-    kbar = k_magnitude(M, Z, 0.0, spec.k_offset)
+    kbar = k_magnitude(M, Z, 0.0, spec.k_offset, cal=cal)
     W[kbar > K_CATALOGUE_LIMIT + 1.3] = 0.0
     n = rng.poisson(W.sum())
     cell = rng.choice(W.size, n, p=(W / W.sum()).ravel())
@@ -148,12 +154,12 @@ def draw_field_population(spec: FieldSpec, seed: int, rel: Relations) -> Table:
         is_cluster = np.concatenate([is_cluster, np.ones(nc, bool)])
         n += nc
     log_delta = draw_log_delta(n, rng, rel)
-    fq = quenched_fraction(logm)
+    fq = quenched_fraction(logm, cal)
     if spec.cluster is not None:
         fq = np.where(is_cluster, np.maximum(fq, spec.cluster["quenched_fraction"]), fq)
     quenched = rng.random(n) < fq
     log_delta[quenched] = rng.normal(-1.4, 0.3, quenched.sum())
-    k_true = k_magnitude(logm, z, log_delta, spec.k_offset, rng)
+    k_true = k_magnitude(logm, z, log_delta, spec.k_offset, rng, cal)
     k_err = k_error(k_true, spec.k_depth5)
     k_obs = k_true + rng.normal(0, 1, n) * k_err
     keep = k_obs < K_CATALOGUE_LIMIT
@@ -179,8 +185,9 @@ def draw_field_population(spec: FieldSpec, seed: int, rel: Relations) -> Table:
     t["ra"] = ra
     t["dec"] = dec
     # star formation, dust, sizes
-    t["sfr_true"] = 10 ** (log_sfr_main_sequence(t["logm_true"], t["z_true"], rel, cosmo=ROLES_COSMO)
-                           + t["log_delta"])
+    log_sfr = log_sfr_main_sequence(t["logm_true"], t["z_true"], rel, cosmo=ROLES_COSMO) + t["log_delta"]
+    adjust = cal.log_sfr_adjustment(t["logm_true"])
+    t["sfr_true"] = 10 ** (log_sfr if adjust is None else log_sfr + adjust)
     t["av"] = draw_av(t["logm_true"], rng, rel)
     t["oh"] = draw_metallicity(t["logm_true"], t["log_delta"], rng, rel)
     t["fwhm_int"] = galaxy_size_arcsec(t["logm_true"], t["z_true"], rng)
@@ -191,11 +198,14 @@ def draw_field_population(spec: FieldSpec, seed: int, rel: Relations) -> Table:
     return t
 
 
-def add_line_fluxes(t: Table, rng) -> None:
-    """Emission-line fluxes [erg/s/cm2] of every galaxy (any redshift)."""
+def add_line_fluxes(t: Table, rng, cal: RolesCalibration = DEFAULT_CALIBRATION, oii_offset_dex: float = 0.0) -> None:
+    """Emission-line fluxes [erg/s/cm2] of every galaxy (any redshift); [OII] scatter from ``cal``,
+    [OII] scaled by ``10**oii_offset_dex`` (the field's dust, :attr:`FieldSpec.oii_offset_dex`)."""
     sfr, av, z, logm = (np.asarray(t[c], float) for c in ("sfr_true", "av", "z_true", "logm_true"))
     n = len(t)
-    f_oii = oii_flux_observed(sfr, av, z, logm, rng)
+    f_oii = oii_flux_observed(sfr, av, z, logm, rng, scatter=cal.oii_scatter)
+    if oii_offset_dex:
+        f_oii = f_oii * 10 ** oii_offset_dex
     f_ha, f_hb, f_oiii = interloper_line_fluxes(sfr, av, z, rng, cosmo=ROLES_COSMO)
     n2 = n2_from_oh(np.asarray(t["oh"], float))
     t["f_OII_3727"] = f_oii

@@ -52,8 +52,9 @@ def build_survey(preset: RolesPreset, seed: int, rel: Relations, noise_seed: int
     """
     sv = Survey(preset, seed, seed if noise_seed is None else noise_seed)
     for fname in preset.fields:
-        spec = FIELDS[fname]
-        t = draw_field_population(spec, seed, rel)
+        cal = preset.calibration
+        spec = cal.field_spec(FIELDS[fname])
+        t = draw_field_population(spec, seed, rel, cal)
         rng = stream(seed, "roles", fname, "lines")
         # deterministic order and ids: by declination then RA
         order = np.lexsort((np.asarray(t["ra"]), np.asarray(t["dec"])))
@@ -70,7 +71,7 @@ def build_survey(preset: RolesPreset, seed: int, rel: Relations, noise_seed: int
             i = np.flatnonzero(ok)[np.argmin(np.abs(np.asarray(t["z_true"])[ok] - 0.915))]
             t["z_true"][i] = 7140.0 / LINES["OII_3727"] - 1
             t["_injected"][i] = True
-        add_line_fluxes(t, rng)
+        add_line_fluxes(t, rng, cal, spec.oii_offset_dex)
         if preset.inject_bright:
             t["f_OII_3727"][t["_injected"]] = INJECTED_OII_FLUX
             t["sigma_kms"][t["_injected"]] = 50.0
