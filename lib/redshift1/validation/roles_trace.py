@@ -25,7 +25,7 @@ from astropy.table import Table
 from ..cosmology import ROLES_COSMO
 from ..science.sfr import line_luminosity, sfr_from_oii
 from ..science.vmax import flux_visibility, k_visibility, vmax, window_volume, z_grid
-from .core import column
+from ..columns import column
 from .roles import LINE_WINDOWS, OII_REST, RolesInputs, product_flux_limit, selected_truth, truly_oii
 
 __all__ = ["sfrd_stage_trace"]
