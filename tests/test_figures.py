@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from redshift1.plots import MIN_DPI, figure_paths, save_figure  # noqa: E402
-from redshift1.plots.roles import no_data_message  # noqa: E402
+from redshift1.plots import no_data_message  # noqa: E402
 
 #: grey-level standard deviation (0-255) below which an image counts as blank; a figure with
 #: only a framed one-line message has ~20, a white canvas 0, a flat grey canvas 0

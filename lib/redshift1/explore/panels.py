@@ -33,7 +33,7 @@ def plot_sfrd_panel(sfrd: Table, estimator: str = "nominal", paper=ROLES_TABLE2,
              "HIGHMASS": ("D", "none", "C0", "higher-mass sample")}
     fld = np.asarray(sfrd["field"]).astype(str)
     for f, (fmt, mfc, col, label) in style.items():
-        rplots._sfrd_points(ax, sfrd[fld == f], fmt, label, mfc, col)
+        rplots.sfrd_points(ax, sfrd[fld == f], fmt, label, mfc, col)
     if estimator == "nominal" and paper is not None:
         rplots.paper_table2_points(ax, paper)
     title = "[OII] SFR (eq. 9)" if estimator == "nominal" else "[OII] SFR / G10 mass-dependent correction"

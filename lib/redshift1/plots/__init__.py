@@ -59,3 +59,26 @@ def save_figure(fig: plt.Figure, name: str, figures_dir: str | Path, dpi: int = 
     with atomic_path(pdf) as tmp:
         fig.savefig(tmp, bbox_inches="tight", format="pdf",
                     metadata={"Creator": None, "Producer": None, "CreationDate": None})
+
+
+def no_data_message(ax, text: str) -> None:
+    """Turn ``ax`` into a framed message (a figure whose data do not exist in this run).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes to replace.
+    text : str
+        The message.
+
+    Returns
+    -------
+    None
+        Draws on ``ax``.
+    """
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_color("0.7")
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=10, wrap=True,
+            bbox=dict(boxstyle="round,pad=0.6", fc="0.95", ec="0.6"))
