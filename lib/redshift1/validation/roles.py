@@ -413,13 +413,12 @@ def lf_vs_truth(r: RolesInputs, tlf: Table) -> Table:
 
 
 def combined_phi(t: Table, areas: dict, col: str = "phi") -> tuple[np.ndarray, np.ndarray]:
-    """Volume-weighted φ (column ``col``) of all fields per LF bin (fields share the bins); returns
-    ``(logl, phi)``. ``areas``: arcmin² per field (its window volume is the weight).
+    """``(logl, phi)``: window-volume-weighted φ (column ``col``) of all fields per LF bin (shared bins).
 
     Parameters
     ----------
     t : `~astropy.table.Table`
-    areas : dict
+    areas : dict, arcmin² per field
     col : str
     """
     fields = sorted(set(np.asarray(t["field"]).tolist()))
