@@ -20,10 +20,11 @@ __all__ = ["finalise_fluxes", "line_doubts", "flux_systematic", "across_slit_sca
 
 def finalise_fluxes(cat: Table, sens: Sensitivity | None, params: DetectParams | None = None, apcorr_objects=None,
                     median_loss: dict | None = None):
-    """Apply the spectral aperture correction (measured on bright lines, see :func:`detect_survey`)
-    and the per-mask slit/box-loss correction (:func:`seeing_correction`) to the fluxes of a raw
-    catalogue from :func:`detect_mask` (calibrated with ``apcorr = 1``); add the total flux error
-    and the ``doubt`` column.
+    """Apply the spectral aperture correction (measured on bright lines, see
+    :func:`~redshift1.ldss3.catalogue.detect_survey`) and the per-mask slit/box-loss correction
+    (:func:`seeing_correction`) to the fluxes of a raw catalogue from
+    :func:`~redshift1.ldss3.catalogue.detect_mask` (calibrated with ``apcorr = 1``); add the
+    total flux error and the ``doubt`` column.
 
     Parameters
     ----------
