@@ -14,6 +14,7 @@ the environment variable ``CI`` is set: then it fails.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
@@ -53,9 +54,7 @@ def _requirements():
     missing = []
     if not CHROMIUM.is_file():
         missing.append(f"{CHROMIUM} (apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         missing.append("the playwright package (pip install playwright; its browser download is not needed)")
     if missing:
         msg = "real-browser test needs " + " and ".join(missing)

@@ -3,7 +3,6 @@
 import io
 
 import numpy as np
-import pytest
 from astropy.io import fits
 from hypothesis import HealthCheck, given, settings, strategies as st
 

@@ -56,7 +56,6 @@ def test_nii_near_a_sky_line_is_classified_so():
 
 
 def test_faint_nii_away_from_sky_is_an_upper_limit():
-    sky = strong_sky_lines_um(20.0)
     zs = np.linspace(0.82, 0.95, 400)
     d = sky_line_distance_aa(LINES_UM[1] * (1 + zs))
     z = zs[np.argmax(d)]

@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-from astropy.cosmology import FlatLambdaCDM
 from astropy.table import Table
 import astropy.units as u
 

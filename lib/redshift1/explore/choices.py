@@ -93,7 +93,7 @@ class Choices:
 
     @classmethod
     def from_walk(cls, walk) -> "Choices":
-        """The walk's own choices (read from the products by :func:`load_products`)."""
+        """The walk's own choices (read from the products by :func:`~redshift1.explore.state.load_products`)."""
         return cls(snr_halpha_min=walk.snr_halpha_min, snr_nii_min=walk.snr_nii_min,
                    ms_prescription=walk.ms_prescription, delta_edges=tuple(walk.delta_edges),
                    z_mass_range=tuple(walk.z_mass_range), detect_sigma=walk.detect_sigma,

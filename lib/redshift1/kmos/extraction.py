@@ -121,7 +121,7 @@ def optimal_extraction(nb, nb_err, valid2d, centre, psf_sigma: float, r_min: flo
     """The circular aperture with the highest model flux over the map's noise.
 
     A PSF-convolved exponential disc is fitted to the Hα map ``nb``
-    (:func:`~redshift1.kmos.sizes.disc_model_total`); among circles around ``centre`` the one
+    (:func:`~redshift1.kmos.disc_model.disc_model_total`); among circles around ``centre`` the one
     where the model's flux over the map's noise peaks is summed, and the model gives the factor
     to the whole field's flux.
 

@@ -23,9 +23,18 @@ from .spectra import SpectraConfig, galaxy_rng, measure_cube
 
 @dataclass(frozen=True)
 class PSFInfo:
-    """The PSF a galaxy's sizes need, in arcsec: ``r_half`` (the star's curve-of-growth
-    r½, subtracted in quadrature; notebook 01's ``r_half``), ``hwhm`` (the optical HWHM,
-    shaping the disc model) and the ellipticity (error budget)."""
+    """The PSF a galaxy's sizes need.
+
+    Attributes
+    ----------
+    r_half : float
+        The star's curve-of-growth r½, arcsec (notebook 01's ``r_half``), subtracted from the
+        galaxy's r½ in quadrature.
+    hwhm : float
+        The optical half width at half maximum, arcsec, shaping the PSF of the disc model.
+    ellipticity : float
+        The PSF's ellipticity, 1 - b/a (enters the size error budget); default 0.
+    """
 
     r_half: float
     hwhm: float
@@ -70,6 +79,10 @@ def measure_galaxy(cube: KMOSCube, z_guess: float, psf: PSFInfo | None = None,
         Catalogue redshift (the line is searched within ``spectra_cfg.dz``).
     psf : PSFInfo or None
         Without a PSF the size is measured but not corrected (flag ``no_psf``).
+    spectra_cfg : SpectraConfig
+        Notebook 02's analysis choices (detection threshold, extraction, redshift window).
+    size_cfg : SizeConfig
+        Notebook 03's analysis choices (smoothing, extrapolation, PSF correction).
     rng : numpy Generator
         Noise realisations of the flux errors; default :func:`galaxy_rng` of the cube's
         object name, as notebook 02 seeds it.

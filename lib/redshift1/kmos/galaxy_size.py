@@ -41,7 +41,38 @@ INCLINATION_SOURCES = ("morphology", "kinematic")
 
 @dataclass(frozen=True)
 class SizeConfig:
-    """Analysis choices of notebook 03 (each one a notebook parameter)."""
+    """Analysis choices of notebook 03 (each one a notebook parameter).
+
+    Attributes
+    ----------
+    smooth : int
+        Boxcar width, spaxels, applied before the per-spaxel line fits.
+    spaxel_snr_min : float
+        A spaxel enters the velocity field above this Hα S/N.
+    centre_prior : float
+        Width, spaxels, of the prior tying the dynamical centre to the light centroid.
+    map_nsig : float
+        The Hα map sums the channels within ± this many line σ.
+    max_extrapolation : float
+        Cap on the curve-of-growth extrapolation (total over the flux inside the field).
+    extrapolation : str
+        How light beyond the field is recovered: ``"disc"`` (PSF-convolved exponential disc
+        fitted to the map), ``"exponential"`` (the curve's tail) or ``"gaussian"`` (KROSS).
+    seeing_variation : float
+        Fractional PSF variation entering the size error budget.
+    psf_correction : bool
+        Subtract the PSF HWHM from r½ in quadrature.
+    psf_correction_method : str
+        ``"model"`` (scale by what the PSF does to the fitted disc model; needs
+        ``extrapolation="disc"``) or ``"quadrature"`` (KROSS).
+    inclination_from : str
+        ``"morphology"`` (axis ratio of the disc model or HST) or ``"kinematic"``
+        (six-parameter velocity-field fit alone).
+    q0 : float
+        Intrinsic axial ratio (thickness) of the disc in the inclination formula.
+    hst_q_err : float
+        1σ uncertainty assigned to an HST (GALFIT) axis ratio, which carries none.
+    """
 
     smooth: int = 3                  # spaxels: boxcar before the per-spaxel fits
     spaxel_snr_min: float = 5.0      # a spaxel enters the velocity field above this S/N

@@ -38,7 +38,44 @@ from ..validation.paper import KROSS_COUNTS
 
 @dataclass(frozen=True)
 class SpectraConfig:
-    """Analysis choices of notebook 02 (each one a notebook parameter)."""
+    """Analysis choices of notebook 02 (each one a notebook parameter).
+
+    Attributes
+    ----------
+    snr_min : float
+        Hα / [NII] detection threshold in S/N (KROSS: 3).
+    n_perturb : int
+        Noise realisations drawn for the flux errors.
+    extraction : str
+        Spaxels the integrated spectrum sums: ``"optimal"`` (S/N-peaked circular aperture,
+        scaled to the field by a disc model) or ``"paper"`` (every valid spaxel, or
+        ``aperture_radius``).
+    aperture_radius : float
+        ``"paper"`` extraction: radius, arcsec, around the Hα centroid; <= 0 sums every valid
+        spaxel.
+    psf_fwhm : float
+        Seeing FWHM, arcsec, assumed by the optimal extraction's disc model.
+    aperture_correction_err : float
+        Uncertainty of the aperture correction as a fraction of its natural log.
+    dz : float
+        Half-width of the redshift search around the catalogue redshift.
+    sky_strength_min : float
+        OH line strength (Rousselot scale) counted as a strong sky line.
+    sky_distance_aa : float
+        Observed Å: [NII] this close to a strong sky line is flagged "near sky".
+    upper_limit_sigma : float
+        Significance of the [NII] upper limits away from sky lines.
+    continuum_halfwidth_um : float
+        Half-width, µm, of the continuum side bands around the lines.
+    seed : int
+        Seed of the per-galaxy noise realisations (:func:`galaxy_rng`).
+    edge_mask_um : float
+        Channels within this many µm of the valid band's ends are masked.
+    noise_fail_factor : float
+        Channels whose local scatter exceeds the NOISE extension's by this factor are masked.
+    sigma_max_kms : float
+        Intrinsic line σ, km/s, above which a fit is not taken as a galaxy's Hα.
+    """
 
     snr_min: float = 3.0                 # Hα / [NII] detection threshold (KROSS: S/N > 3)
     n_perturb: int = 50                  # noise realisations for the flux errors

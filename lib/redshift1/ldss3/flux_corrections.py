@@ -20,10 +20,11 @@ __all__ = ["finalise_fluxes", "line_doubts", "flux_systematic", "across_slit_sca
 
 def finalise_fluxes(cat: Table, sens: Sensitivity | None, params: DetectParams | None = None, apcorr_objects=None,
                     median_loss: dict | None = None):
-    """Apply the spectral aperture correction (measured on bright lines, see :func:`detect_survey`)
-    and the per-mask slit/box-loss correction (:func:`seeing_correction`) to the fluxes of a raw
-    catalogue from :func:`detect_mask` (calibrated with ``apcorr = 1``); add the total flux error
-    and the ``doubt`` column.
+    """Apply the spectral aperture correction (measured on bright lines, see
+    :func:`~redshift1.ldss3.catalogue.detect_survey`) and the per-mask slit/box-loss correction
+    (:func:`seeing_correction`) to the fluxes of a raw catalogue from
+    :func:`~redshift1.ldss3.catalogue.detect_mask` (calibrated with ``apcorr = 1``); add the
+    total flux error and the ``doubt`` column.
 
     Parameters
     ----------
@@ -152,7 +153,30 @@ def flux_systematic(cat: Table, sens: Sensitivity | None, params: DetectParams, 
     drift, line widths). The ratios' own noise (the small box is part of the big one) is
     subtracted in quadrature, so that noise is not counted twice. Without the big-box columns
     (older catalogues) the scatter of the spectral aperture fraction. A term of every line's
-    ``flux_err``."""
+    ``flux_err``.
+
+    Parameters
+    ----------
+    cat : `~astropy.table.Table`
+        The line catalogue of notebook 08 (one row per line; ``mask``, ``status``, ``sigma``,
+        ``fwhm_y``, ``box5_fraction``, counts columns).
+    sens : Sensitivity or None
+        The flux standard's calibration (its ``fwhm``, ``box5`` and ``slit_width``); None
+        without a standard.
+    params : DetectParams
+        Detection choices (``apcorr_min_sigma`` selects the bright lines).
+    apcorr : float
+        The aperture correction (5 x 5 box over the wide box) applied to the fluxes.
+    ap_scatter : float
+        Scatter of the aperture fractions about ``apcorr``; with ``apcorr`` the fallback
+        ``ap_scatter / apcorr`` when the catalogue has no big-box columns or fewer than 5 lines.
+
+    Returns
+    -------
+    float
+        The fractional systematic flux uncertainty (dimensionless, >= 0), including
+        :func:`across_slit_scatter` in quadrature.
+    """
     if not len(cat) or "counts_big" not in cat.colnames:
         return float(ap_scatter / apcorr) if np.isfinite(ap_scatter) and apcorr > 0 else 0.0
     f5 = np.asarray(cat["counts"], float)
@@ -186,7 +210,25 @@ def flux_systematic(cat: Table, sens: Sensitivity | None, params: DetectParams, 
 def across_slit_scatter(cat: Table, sens: Sensitivity | None, params: DetectParams) -> float:
     """Intrinsic scatter of the bright lines' slit transmission ``ln T(FWHM)`` about their mask's
     median (no box sees the light the slit jaws cut: galaxy sizes), the FWHMs' fit errors
-    subtracted in quadrature; 0 without a standard or FWHM errors."""
+    subtracted in quadrature; 0 without a standard or FWHM errors.
+
+    Parameters
+    ----------
+    cat : `~astropy.table.Table`
+        The line catalogue of notebook 08 (one row per line; ``mask``, ``status``, ``sigma``,
+        ``fwhm_y``, ``box5_fraction``, counts columns).
+    sens : Sensitivity or None
+        The flux standard's calibration (its ``fwhm``, ``box5`` and ``slit_width``); None
+        without a standard.
+    params : DetectParams
+        Detection choices (``apcorr_min_sigma`` selects the bright lines).
+
+    Returns
+    -------
+    float
+        The intrinsic scatter of ``ln T`` (a fractional flux scatter), 0 with fewer than 5
+        usable lines.
+    """
     from .fluxes import slit_transmission
     if sens is None or "fwhm_y_err" not in cat.colnames:
         return 0.0
@@ -213,7 +255,24 @@ def across_slit_scatter(cat: Table, sens: Sensitivity | None, params: DetectPara
 def line_log_correction(cat: Table, sens: Sensitivity | None, use) -> np.ndarray:
     """Each line's own log slit/box-loss correction relative to the flux standard,
     ``ln(box5_star / box5_line x T(FWHM_star) / T(FWHM_line))``, for the rows ``use`` (NaN elsewhere
-    or without a standard)."""
+    or without a standard).
+
+    Parameters
+    ----------
+    cat : `~astropy.table.Table`
+        The line catalogue of notebook 08 (one row per line; ``mask``, ``status``, ``sigma``,
+        ``fwhm_y``, ``box5_fraction``, counts columns).
+    sens : Sensitivity or None
+        The flux standard's calibration (its ``fwhm``, ``box5`` and ``slit_width``); None
+        without a standard.
+    use : array_like of bool
+        Rows for which the correction is computed (length of ``cat``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``ln`` of the correction per row, NaN outside ``use``.
+    """
     from .fluxes import slit_transmission
     out = np.full(len(cat), np.nan)
     use = np.asarray(use, bool)
@@ -246,7 +305,30 @@ def seeing_correction(cat: Table, sens: Sensitivity | None, params: DetectParams
     is noisy, so it is shrunk towards the survey's median as far as its standard error exceeds the
     true mask-to-mask spread (:func:`redshift1.ldss3.errormodel.shrink_to_survey`), and
     ``correction_err`` (fractional) is what remains uncertain: a per-mask calibration term of every
-    line's flux error. Masks with fewer than ``min_lines`` bright lines take the survey medians."""
+    line's flux error. Masks with fewer than ``min_lines`` bright lines take the survey medians.
+
+    Parameters
+    ----------
+    cat : `~astropy.table.Table`
+        The line catalogue of notebook 08 (one row per line; ``mask``, ``status``, ``sigma``,
+        ``fwhm_y``, ``box5_fraction``, counts columns).
+    sens : Sensitivity or None
+        The flux standard's calibration (its ``fwhm``, ``box5`` and ``slit_width``); None
+        without a standard.
+    params : DetectParams
+        Detection choices (``apcorr_min_sigma`` selects the bright lines).
+    min_lines : int
+        Fewest bright lines for a mask's own medians.
+    median_loss : dict or None
+        ``{mask: flux(clipped mean) / flux(median)}`` from notebook 07; None or a missing mask
+        means 1.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        One row per mask: ``mask, n_lines, fwhm_lines, fwhm_star`` (arcsec), ``box5_lines,
+        box5_star, along, across, median, correction, correction_unshrunk, correction_err``.
+    """
     from .errormodel import median_with_error, shrink_to_survey
     from .fluxes import slit_transmission
     masks = list(dict.fromkeys(np.asarray(cat["mask"]).tolist()))

@@ -26,7 +26,49 @@ LINE_STATUS = {
 
 @dataclass
 class DetectParams:
-    """Choices of the line detection (ROLES §2.4); defaults are the paper's."""
+    """Choices of the line detection (ROLES §2.4); defaults are the paper's.
+
+    Attributes
+    ----------
+    fwhm_x, fwhm_y : float
+        FWHM, pixels, of the detection kernel along the dispersion and along the slit.
+    sideband_inner, sideband_outer : int
+        Continuum side bands span ``i ± inner ... outer`` pixels along the dispersion.
+    remask_sigma : float
+        Pixels above this significance are masked in the continuum re-estimate.
+    continuum_noise : bool
+        Include the continuum's Poisson term in the noise (ROLES eq. 8).
+    follow_throughput : bool
+        Continuum side bands follow the measured throughput.
+    raw_sigma, adopt_sigma : float
+        Significance thresholds of the raw and the adopted catalogues.
+    connectivity : int
+        Pixel connectivity of a detection group (2: 8-connected).
+    leak_rows : int
+        ``sky_leak``: peak within this many rows of the box edge ...
+    leak_sky_factor : float
+        ... on sky brighter than this many times the slit's median sky.
+    broad_fwhm : float
+        Pixels: "lines" wider than this are continuum (``broad``).
+    telluric_band : tuple of float
+        Observed Å range of the O2 A band head (``telluric`` residuals).
+    telluric_contrast : float
+        ``telluric``: per-pixel line fainter than the continuum over this.
+    box_half : int
+        Half-size of the flux box (2: 5 x 5 pixels).
+    centre_on_signal : bool
+        Centre the box on the filtered signal's peak rather than the significance's.
+    centre_search : int
+        Pixels around the significance peak searched for that centre.
+    wide_half_x : int
+        Half-width, columns, of the wide box used for the aperture correction.
+    apcorr_min_sigma : float
+        Lines at least this significant are "bright" (aperture and slit-loss corrections).
+    own_profile : bool
+        Correct bright lines' slit/box loss from their own profile, not the mask's median.
+    own_profile_sigma : float
+        Significance above which ``own_profile`` applies.
+    """
 
     fwhm_x: float = 5.0            # px, kernel FWHM along the dispersion
     fwhm_y: float = 3.5            # px, kernel FWHM along the slit

@@ -61,7 +61,31 @@ SLIT_STATUS = {
 
 @dataclass
 class ReduceParams:
-    """Choices of the reduction (ROLES §2.3); the defaults are the paper's."""
+    """Choices of the reduction (ROLES §2.3); the defaults are the paper's.
+
+    Attributes
+    ----------
+    trap_nsigma : float
+        Deviant-pixel threshold in the 1 x 3-smoothed nod-and-shuffle dark (charge traps).
+    trap_grow_nsigma : float
+        Trap streaks grow along their column into pixels above this significance.
+    reject_nsigma : float
+        Outlier rejection threshold, in units of the noise, in the exposure combination.
+    combine : str
+        ``"median"`` (ROLES) or ``"mean"`` of the unrejected values.
+    median_noise : bool
+        Use the noise of a median (not ROLES eq. 2's mean) for the combined noise.
+    shrink : int
+        Rows removed at the top and bottom of each extraction box.
+    spec_range : tuple of float
+        Observed Å range of the columns kept (the KG750 pass band and its edges).
+    drift_min_sigma : float
+        Significance of the bright lines used to register the galaxies along the slits.
+    drift_max_lines : int
+        Most bright lines used for that registration.
+    register_drift : bool
+        Measure and correct the galaxies' drift along the slits between exposures.
+    """
 
     trap_nsigma: float = 5.0          # deviant-pixel threshold in the 1x3-smoothed N&S dark
     trap_grow_nsigma: float = 2.0     # trap streaks grow along the column into pixels above this

@@ -22,7 +22,36 @@ __all__ = ["ReducedMask", "write_reduced", "read_reduced", "with_off_frame_slits
 
 @dataclass
 class ReducedMask:
-    """Final slit spectra of one mask (see the module docstring)."""
+    """Final slit spectra of one mask (see the module docstring).
+
+    Attributes
+    ----------
+    name : str
+        The mask's name (its folder).
+    field : str
+        The field the mask observed.
+    slits : `~astropy.table.Table`
+        One row per slit: design, registration, extraction box rows (``box_lo``, ``box_hi``)
+        and status.
+    exposures : `~astropy.table.Table`
+        One row per exposure: registration (flexure, drift) and rejection diagnostics.
+    sci : numpy.ndarray
+        ``(n_slit, n_row, n_col)`` combined ``A' - B'`` in electrons per exposure (both nods).
+    noise : numpy.ndarray
+        Same shape: its 1σ noise (ROLES eq. 3).
+    good : numpy.ndarray
+        Same shape, bool: good pixel inside the extraction box and the spectral range.
+    nexp : numpy.ndarray
+        Same shape, uint8: exposures that survived the rejection at the ``A'`` pixel.
+    sky : numpy.ndarray
+        ``(n_slit, n_col)`` median sky per pixel per nod per exposure over the box rows.
+    wave : numpy.ndarray
+        ``(n_slit, n_col)`` vacuum wavelength, Å, of every column.
+    meta : dict
+        Header-like facts of the reduction (field, ``n_exp``, parameters, drift lines).
+    figure : dict or None
+        Cut-outs for ROLES Fig. 3, only when the reduction was asked to keep them.
+    """
 
     name: str
     field: str

@@ -34,7 +34,39 @@ A_BAND = (7582.0, 7700.0)
 
 @dataclass
 class Sensitivity:
-    """Flux calibration from the standard star."""
+    """Flux calibration from the standard star.
+
+    Attributes
+    ----------
+    wave : numpy.ndarray
+        Vacuum wavelength, Å.
+    response : numpy.ndarray
+        e-/s per erg/s/cm² as observed (telluric absorption included, at the star's airmass).
+    smooth : numpy.ndarray
+        The same, interpolated over the telluric A band.
+    telluric : numpy.ndarray
+        ``response / smooth`` inside the A band, 1 outside.
+    airmass : float
+        The star's airmass.
+    star : str
+        The standard's name (``STDNAME``).
+    slit_id : int
+        The slit the star was observed in.
+    mask : str
+        The mask it was observed with.
+    box_rows : int
+        Rows of the extraction box.
+    box_fraction : float
+        Star counts in the box over those in the whole slit.
+    fwhm : float
+        The star's FWHM along the slit, arcsec (NaN if not measured).
+    box5 : float
+        Star counts in the 5-row box over the fitted total of its ``A' - B'`` profile.
+    slit_width : float
+        Slit width, arcsec.
+    pixscale : float
+        Arcsec per pixel.
+    """
 
     wave: np.ndarray          # Å, vacuum
     response: np.ndarray      # e-/s per erg/s/cm2 (observed, telluric included, star airmass)

@@ -45,7 +45,17 @@ __all__ = [
 
 @dataclass
 class RawFrame:
-    """One N&S exposure: its path, primary header and (optionally) its pixels in electrons."""
+    """One N&S exposure: its path, primary header and (optionally) its pixels in electrons.
+
+    Attributes
+    ----------
+    path : `~pathlib.Path`
+        The raw FITS file.
+    header : `~astropy.io.fits.Header`
+        Its primary header.
+    data : numpy.ndarray or None
+        The pixels in electrons; None until :meth:`load` reads them.
+    """
 
     path: Path
     header: fits.Header
@@ -66,7 +76,21 @@ class RawFrame:
 
 @dataclass
 class MaskData:
-    """Everything needed to reduce one slit mask."""
+    """Everything needed to reduce one slit mask.
+
+    Attributes
+    ----------
+    name : str
+        The mask's name (its folder name).
+    path : `~pathlib.Path`
+        The ``masks/<mask>`` folder.
+    design : `~astropy.table.Table`
+        The mask design, one row per slit.
+    frames, darks : list of RawFrame
+        The science exposures and the survey's N&S darks.
+    bpm : numpy.ndarray or None
+        The CCD's bad-pixel mask (bool, True = bad).
+    """
 
     name: str
     path: Path

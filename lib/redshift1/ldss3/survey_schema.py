@@ -201,7 +201,7 @@ def slit_length_px(header, design: Table, pixscale_default: float | None = None)
     header : `~astropy.io.fits.Header` or mapping
         A raw frame's header.
     design : `~astropy.table.Table`
-        The mask design (:func:`read_design`).
+        The mask design (:func:`~redshift1.ldss3.survey_files.read_design`).
     pixscale_default : float, optional
         Arcsec per pixel when the header has no usable ``PIXSCALE``; default LDSS3's
         (:data:`redshift1.constants.LDSS3_PIXSCALE`).

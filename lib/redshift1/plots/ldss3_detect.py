@@ -32,7 +32,7 @@ def plot_sensitivity(sens):
 
     Parameters
     ----------
-    sens : redshift1.ldss3.fluxes.Sensitivity
+    sens : redshift1.ldss3.standard_star.Sensitivity
         The sensitivity function.
 
     Returns

@@ -27,8 +27,27 @@ DELTA_EDGES = (0.1, 0.5, 1.0, 2.0, 10.0)
 def align(ids, table: Table, name: str = "table") -> tuple[Table, np.ndarray]:
     """Rows of ``table`` in the order of ``ids``; targets it lacks get NaN/False/"" rows.
 
-    Returns the aligned table and a boolean array: True where the target was present.
-    Raises if ``table`` lists an id twice.
+    Parameters
+    ----------
+    ids : sequence
+        Target ids in the wanted order (compared as strings).
+    table : `~astropy.table.Table`
+        A product with an ``id`` column.
+    name : str
+        How error messages name the table.
+
+    Returns
+    -------
+    aligned : `~astropy.table.Table`
+        One row per id, units and meta kept; missing targets hold NaN (float), False (bool),
+        -1 (integer) or "" (string).
+    present : numpy.ndarray
+        Bool per id: True where ``table`` had the target.
+
+    Raises
+    ------
+    DataFormatError
+        ``table`` lists an id twice.
     """
     ids = [str(i) for i in ids]
     tids = [str(i) for i in table["id"]]
@@ -64,6 +83,18 @@ def update_summary(path, updates: dict) -> Path:
     """Merge ``updates`` into the JSON summary at ``path`` (created if absent), atomically.
 
     NaN/inf become ``null`` so the file is strict JSON.
+
+    Parameters
+    ----------
+    path : path-like
+        The JSON file (``kross_fits.json``).
+    updates : dict
+        Keys to add or replace; numpy scalars, arrays and Quantities are converted.
+
+    Returns
+    -------
+    `~pathlib.Path`
+        The file written.
     """
     path = Path(path)
     data = json.loads(path.read_text()) if path.is_file() else {}
@@ -88,7 +119,21 @@ def _clean(obj):
 
 
 def fit_summary(prefix: str, fit) -> dict:
-    """Flat ``{prefix_slope, prefix_slope_lo, prefix_slope_hi, ...}`` of a LinearRelationFit (or Nones)."""
+    """Flat ``{prefix_slope, prefix_slope_lo, prefix_slope_hi, ...}`` of a LinearRelationFit (or Nones).
+
+    Parameters
+    ----------
+    prefix : str
+        Key prefix (the relation's name).
+    fit : LinearRelationFit or None
+        The fit; None gives None values and ``n_points`` 0.
+
+    Returns
+    -------
+    dict
+        Median, ``_lo`` and ``_hi`` of slope, intercept and scatter, the ``_method`` and the
+        ``_n_points``.
+    """
     out = {}
     for name in ("slope", "intercept", "scatter"):
         if fit is None:
@@ -125,7 +170,27 @@ def fit_with_error_terms(x, y, x_only_err=None, y_only_err=None, shared=(), cens
     ``method="ols"`` is the papers' least squares instead: raw x and y, limits dropped, the
     scatter the rms residual (measurement errors not subtracted).
 
-    Returns the last :class:`~redshift1.science.regression.LinearRelationFit`.
+    Parameters
+    ----------
+    x, y : array_like
+        Data; for limits ``y`` is the limit value.
+    x_only_err, y_only_err : array_like or float, optional
+        1σ errors affecting only x or only y (0 when omitted; NaN counts as 0).
+    shared : sequence of (sigma, ky, kx)
+        Error terms shared by both axes, each array_like or float.
+    censored : array_like of int, optional
+        0 detection, +1 lower limit on y, -1 upper limit on y.
+    method : {"emcee", "ols"}
+        As in :func:`~redshift1.science.regression.fit_line`.
+    iterations : int
+        MCMC refits, each with the y error from the previous fit's slope (at least 1).
+    **kwargs
+        Passed to :func:`~redshift1.science.regression.fit_line` (``nsteps``, ``seed``, ...).
+
+    Returns
+    -------
+    LinearRelationFit
+        The last fit.
     """
     from .regression import fit_line, true_x_population
 
@@ -159,7 +224,26 @@ def fit_with_error_terms(x, y, x_only_err=None, y_only_err=None, shared=(), cens
 
 
 def read_product(folder, name: str, producer: str) -> Table:
-    """Read a product table, or say which notebook writes it."""
+    """Read a product table, or say which notebook writes it.
+
+    Parameters
+    ----------
+    folder : path-like
+        The run's products folder.
+    name : str
+        File name of the product (e.g. ``kmos_sizes.ecsv``).
+    producer : str
+        The notebook that writes it, named in the error.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+
+    Raises
+    ------
+    MissingInputError
+        The file does not exist.
+    """
     from ..errors import MissingInputError
 
     path = Path(folder) / name

@@ -40,7 +40,13 @@ OII_SEARCH_WINDOW = (7040.0, 8010.0)
 
 
 class UncalibratedFluxWarning(UserWarning):
-    """The survey has no flux standard: fluxes and flux limits are uncalibrated (NaN)."""
+    """The survey has no flux standard: fluxes and flux limits are uncalibrated (NaN).
+
+    Parameters
+    ----------
+    *args : str
+        The message, as for any :class:`UserWarning` (it names the survey and the reason).
+    """
 
 
 def flux_standard(root, bad_pixels) -> tuple[Sensitivity | None, str]:

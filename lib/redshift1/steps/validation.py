@@ -72,12 +72,34 @@ class ValidationResult(StepResult):
 
 
 def have_kross(*, products, truth) -> bool:
-    """Whether the KROSS walk can be validated: a KMOS truth catalogue and notebook 02's spectra."""
+    """Whether the KROSS walk can be validated: a KMOS truth catalogue and notebook 02's spectra.
+
+    Parameters
+    ----------
+    products, truth : path-like
+        The run's products folder and the survey's ``truth/`` folder.
+
+    Returns
+    -------
+    bool
+        True if ``truth/kmos_galaxies.ecsv`` and ``products/kmos_spectra.ecsv`` both exist.
+    """
     return (Path(truth) / "kmos_galaxies.ecsv").is_file() and (Path(products) / "kmos_spectra.ecsv").is_file()
 
 
 def have_roles(*, products, truth) -> bool:
-    """Whether the ROLES walk can be validated: an LDSS3 truth catalogue and notebook 08's lines."""
+    """Whether the ROLES walk can be validated: an LDSS3 truth catalogue and notebook 08's lines.
+
+    Parameters
+    ----------
+    products, truth : path-like
+        The run's products folder and the survey's ``truth/`` folder.
+
+    Returns
+    -------
+    bool
+        True if ``truth/roles_galaxies.ecsv`` and ``products/ldss3_lines.ecsv`` both exist.
+    """
     return (Path(truth) / "roles_galaxies.ecsv").is_file() and (Path(products) / "ldss3_lines.ecsv").is_file()
 
 

@@ -35,7 +35,17 @@ __all__ = ["robust_sigma", "match_ids", "match_keys", "match_lines", "recovery_s
 
 def robust_sigma(x) -> float:
     """Robust σ (``astropy.stats.mad_std``: 1.4826 × the median absolute deviation) of the
-    finite values (NaN if none)."""
+    finite values (NaN if none).
+
+    Parameters
+    ----------
+    x : array_like
+        Values; NaN and inf are ignored.
+
+    Returns
+    -------
+    float
+    """
     x = np.asarray(x, float)
     x = x[np.isfinite(x)]
     if x.size == 0:
@@ -47,8 +57,22 @@ def robust_sigma(x) -> float:
 def match_ids(ids, truth_ids) -> np.ndarray:
     """Index into ``truth_ids`` of every entry of ``ids`` (−1 where absent).
 
-    Raises :class:`~redshift1.errors.DataFormatError` if ``truth_ids`` repeats an id: a
-    truth catalogue holds every object once.
+    Parameters
+    ----------
+    ids : sequence
+        Ids of the product's rows (compared as strings).
+    truth_ids : sequence
+        Ids of the truth catalogue.
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer index into ``truth_ids`` per entry of ``ids``, -1 where absent.
+
+    Raises
+    ------
+    DataFormatError
+        ``truth_ids`` repeats an id: a truth catalogue holds every object once.
     """
     truth_ids = [str(t) for t in truth_ids]
     index: dict[str, int] = {}
@@ -60,7 +84,22 @@ def match_ids(ids, truth_ids) -> np.ndarray:
 
 
 def match_keys(table: Table, truth: Table, keys: Sequence[str]) -> np.ndarray:
-    """Like :func:`match_ids` for several key columns (e.g. pointing and spectrograph)."""
+    """Like :func:`match_ids` for several key columns (e.g. pointing and spectrograph).
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        The product.
+    truth : `~astropy.table.Table`
+        The truth catalogue.
+    keys : sequence of str
+        Columns present in both whose values together identify an object.
+
+    Returns
+    -------
+    numpy.ndarray
+        Index into ``truth`` per row of ``table``, -1 where absent.
+    """
     def key(t, i):
         return "\x1f".join(str(t[k][i]) for k in keys)
     return match_ids([key(table, i) for i in range(len(table))], [key(truth, i) for i in range(len(truth))])
@@ -73,8 +112,21 @@ def match_lines(det_keys: Sequence, det_wave, truth_keys: Sequence, truth_wave, 
     increasing separation; a pair is accepted if neither member is taken yet (so a line split
     into two detections matches once, and the second detection counts as unmatched).
 
-    Returns ``(truth_of_det, det_of_truth)``: for every detection the index of its injected
-    line (−1: none, a false positive), and for every injected line its detection (−1: missed).
+    Parameters
+    ----------
+    det_keys, truth_keys : sequence
+        Key (e.g. ``"mask/slit"``) of every detection and every injected line.
+    det_wave, truth_wave : array_like
+        Their wavelengths (same unit as ``tol``); detections at NaN never match.
+    tol : float
+        Largest accepted ``|λ_det − λ_true|`` (> 0).
+
+    Returns
+    -------
+    truth_of_det : numpy.ndarray
+        For every detection the index of its injected line (−1: none, a false positive).
+    det_of_truth : numpy.ndarray
+        For every injected line its detection (−1: missed).
     """
     if tol <= 0:
         raise ParameterError(f"tol must be positive, not {tol}")
@@ -169,7 +221,29 @@ def recovery_stats(measured, true, error=None, kind: str = "difference", min_poi
 
 @dataclass
 class Matched:
-    """Matched measured/true values of one quantity (and the 1σ errors of the measurements)."""
+    """Matched measured/true values of one quantity (and the 1σ errors of the measurements).
+
+    Attributes
+    ----------
+    survey : str
+        ``"KROSS"`` or ``"ROLES"``.
+    quantity : str
+        The measured quantity (a row name of the recovery table).
+    sample : str
+        Which galaxies or lines enter.
+    kind : str
+        ``"difference"``, ``"ratio"`` or ``"log"`` (see :func:`recovery_stats`).
+    unit : str
+        Unit of ``true`` and ``measured`` (as text).
+    true, measured : numpy.ndarray
+        Matched values, 1-D, same length.
+    error : numpy.ndarray or None
+        1σ errors of ``measured``; None: no pulls.
+    log_axes : bool
+        Plot on logarithmic axes.
+    note : str
+        Caveat shown in the recovery table.
+    """
 
     survey: str
     quantity: str
@@ -198,7 +272,18 @@ class Matched:
 
 
 def recovery_table(rows: Iterable[Mapping]) -> Table:
-    """Stack recovery rows (dicts with the keys of :data:`RECOVERY_COLUMNS`) into a table."""
+    """Stack recovery rows (dicts with the keys of :data:`RECOVERY_COLUMNS`) into a table.
+
+    Parameters
+    ----------
+    rows : iterable of mapping
+        Rows as :meth:`Matched.stats` gives them; missing keys become NaN, "" or 0.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        Columns :data:`RECOVERY_COLUMNS`, with a ``description`` in its meta.
+    """
     rows = list(rows)
     data = {c: [r.get(c, np.nan if c not in ("survey", "quantity", "sample", "kind", "unit", "note") else "")
                 for r in rows] for c in RECOVERY_COLUMNS}
@@ -222,6 +307,20 @@ def asymmetric_pulls(measured, lo, hi, true) -> np.ndarray:
 
     ``lo``/``hi`` are the lower and upper 1σ limits (not the errors). Where the truth lies
     above the measurement σ = hi − measured, below it σ = measured − lo; NaN where σ ≤ 0.
+
+    Parameters
+    ----------
+    measured : array_like
+        Measured values.
+    lo, hi : array_like
+        Lower and upper 1σ limits of the measurements.
+    true : array_like
+        True values.
+
+    Returns
+    -------
+    numpy.ndarray
+        The pulls, broadcast shape of the inputs.
     """
     m, lo, hi, t = (np.asarray(v, float) for v in (measured, lo, hi, true))
     sig = np.where(t > m, hi - m, m - lo)
@@ -236,6 +335,24 @@ def completeness_curve(values, recovered, edges, confidence: float = 0.6827, geo
     Returns a table with ``lo, hi, centre`` (geometric centre if ``geometric``; by default when
     every edge is positive),
     ``n, n_recovered, fraction, fraction_lo, fraction_hi`` (NaN fraction in empty bins).
+
+    Parameters
+    ----------
+    values : array_like
+        The injected quantity of every object (NaN: in no bin).
+    recovered : array_like of bool
+        Whether each object was recovered.
+    edges : array_like
+        Increasing bin edges (at least two); the last bin includes its upper edge.
+    confidence : float
+        Confidence level of the Wilson intervals (default 1σ).
+    geometric : bool or None
+        Geometric rather than arithmetic bin centres; None: geometric if every edge > 0.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        One row per bin.
     """
     v = np.asarray(values, float)
     rec = np.asarray(recovered, bool)
@@ -263,7 +380,22 @@ def completeness_curve(values, recovered, edges, confidence: float = 0.6827, geo
 
 def value_at_fraction(curve: Table, fraction: float = 0.5, log: bool = True) -> float:
     """Where the completeness curve first rises through ``fraction`` (interpolated between bin
-    centres, in log10 of the value if ``log``); NaN if it never does."""
+    centres, in log10 of the value if ``log``); NaN if it never does.
+
+    Parameters
+    ----------
+    curve : `~astropy.table.Table`
+        A :func:`completeness_curve`.
+    fraction : float
+        The completeness level sought (0.5: 50 %).
+    log : bool
+        Interpolate in log10 of the value (only positive centres used).
+
+    Returns
+    -------
+    float
+        The value (first bin centre if the curve starts above ``fraction``).
+    """
     x = np.asarray(curve["centre"], float)
     f = np.asarray(curve["fraction"], float)
     ok = np.isfinite(f) & np.isfinite(x) & ((x > 0) if log else True)
@@ -289,6 +421,18 @@ def n_sigma(median: float, lo: float, hi: float, reference: float) -> float:
     reference is used: (median − reference) / (median − lo) when the reference lies below
     the median, (median − reference) / (hi − median) when above. Positive: the measurement
     is above the reference.
+
+    Parameters
+    ----------
+    median, lo, hi : float
+        Posterior median and 16th/84th percentiles.
+    reference : float
+        The value compared with.
+
+    Returns
+    -------
+    float
+        Signed distance in σ; NaN if an input is not finite, ±inf for a zero-width side.
     """
     if not all(np.isfinite(v) for v in (median, lo, hi, reference)):
         return np.nan
@@ -301,7 +445,29 @@ def n_sigma(median: float, lo: float, hi: float, reference: float) -> float:
 
 @dataclass
 class SlopeCheck:
-    """A recovered slope (posterior median and 16/84 percentiles) against a reference value."""
+    """A recovered slope (posterior median and 16/84 percentiles) against a reference value.
+
+    Attributes
+    ----------
+    name : str
+        The relation.
+    reference_kind : str
+        ``"injected"`` (a Relations parameter) or ``"truth sample"`` (same fit on true values).
+    measured, measured_lo, measured_hi : float
+        Posterior median and 16th/84th percentiles of the recovered slope.
+    reference, reference_lo, reference_hi : float
+        The reference slope and its interval (NaN if exact).
+    n_points : int
+        Galaxies in the fit.
+    n_sigma : float
+        Distance of the reference in σ (:func:`n_sigma`).
+    within_2sigma : bool
+        ``|n_sigma|`` within the tolerance (2 by default).
+    note : str
+        Caveat shown with the check.
+    primary : bool
+        The designated reference: injected where the relation is injected, else the truth sample.
+    """
 
     name: str
     reference_kind: str       # "injected" (a Relations parameter) or "truth sample" (same fit on true values)
@@ -326,7 +492,33 @@ def check_slope(name: str, measured: Sequence[float], reference: float, referenc
                 tolerance: float = 2.0, primary: bool = True) -> SlopeCheck:
     """Compare ``measured = (median, lo, hi)`` with ``reference``: σ distance and whether it is
     within ``tolerance`` σ. The reference is treated as exact (for a truth-sample fit, the same
-    galaxies enter both, so its sampling noise is already part of the measured interval)."""
+    galaxies enter both, so its sampling noise is already part of the measured interval).
+
+    Parameters
+    ----------
+    name : str
+        The relation.
+    measured : sequence of float
+        ``(median, lo, hi)`` of the recovered slope (None entries count as NaN).
+    reference : float
+        The reference slope.
+    reference_kind : str
+        ``"injected"`` or ``"truth sample"``.
+    reference_interval : sequence of float
+        ``(lo, hi)`` of the reference, for display only.
+    n_points : int
+        Galaxies in the fit.
+    note : str
+        Caveat kept with the check.
+    tolerance : float
+        Largest ``|n_sigma|`` that passes.
+    primary : bool
+        Whether this is the designated reference of the relation.
+
+    Returns
+    -------
+    SlopeCheck
+    """
     med, lo, hi = (float(v) if v is not None else np.nan for v in measured)
     ns = n_sigma(med, lo, hi, float(reference) if reference is not None else np.nan)
     return SlopeCheck(name, reference_kind, med, lo, hi, float(reference) if reference is not None else np.nan,
@@ -335,7 +527,17 @@ def check_slope(name: str, measured: Sequence[float], reference: float, referenc
 
 
 def slope_table(checks: Iterable[SlopeCheck]) -> Table:
-    """The slope checks as a table (one row each)."""
+    """The slope checks as a table (one row each).
+
+    Parameters
+    ----------
+    checks : iterable of SlopeCheck
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        The fields of :class:`SlopeCheck` as columns (empty with those columns if no checks).
+    """
     checks = list(checks)
     names = ("name", "reference_kind", "measured", "measured_lo", "measured_hi", "reference", "reference_lo",
              "reference_hi", "n_points", "n_sigma", "within_2sigma", "note", "primary")

@@ -53,7 +53,15 @@ METHODS = {
 
 
 class Interval(NamedTuple):
-    """A 95 % interval ``[lo, hi]`` and how it was computed (a key of :data:`METHODS`)."""
+    """A 95 % interval ``[lo, hi]`` and how it was computed (a key of :data:`METHODS`).
+
+    Attributes
+    ----------
+    lo, hi : float
+        The interval's ends (NaN when method is ``"none"``).
+    method : str
+        A key of :data:`METHODS`.
+    """
 
     lo: float
     hi: float
@@ -61,13 +69,36 @@ class Interval(NamedTuple):
 
 
 def exact_interval(value: float) -> Interval:
-    """A number without sampling noise: ``lo = hi = value``."""
+    """A number without sampling noise: ``lo = hi = value``.
+
+    Parameters
+    ----------
+    value : float
+
+    Returns
+    -------
+    Interval
+        Method ``"exact"``, or ``"none"`` if ``value`` is not finite.
+    """
     v = float(value)
     return Interval(v, v, "exact" if np.isfinite(v) else "none")
 
 
 def poisson_interval(n: float, confidence: float = CONFIDENCE) -> Interval:
-    """95 % Gehrels limits of a count ``n`` (astropy ``poisson_conf_interval``, frequentist-confidence)."""
+    """95 % Gehrels limits of a count ``n`` (astropy ``poisson_conf_interval``, frequentist-confidence).
+
+    Parameters
+    ----------
+    n : float
+        The count (>= 0).
+    confidence : float
+        Central probability of the interval (default :data:`CONFIDENCE`, 0.95).
+
+    Returns
+    -------
+    Interval
+        Method ``"poisson"``, or NaN ends and ``"none"`` for a negative or missing count.
+    """
     n = float(n)
     if not np.isfinite(n) or n < 0:
         return Interval(np.nan, np.nan, "none")
@@ -82,6 +113,20 @@ def scaled_poisson_interval(value: float, n_eff: float, confidence: float = CONF
     ``n_eff = (Σw)² / Σw²`` is the number of equal weights with the same relative Poisson error
     (:func:`redshift1.science.lf.effective_poisson`). With no galaxies (``n_eff = 0``) the interval
     is ``[0, 0]`` for a zero value and missing otherwise.
+
+    Parameters
+    ----------
+    value : float
+        The weighted sum.
+    n_eff : float
+        Its effective number of objects (>= 0).
+    confidence : float
+        Central probability of the interval (default :data:`CONFIDENCE`, 0.95).
+
+    Returns
+    -------
+    Interval
+        Method ``"scaled_poisson"``, or ``"none"`` with NaN ends.
     """
     value, n_eff = float(value), float(n_eff)
     if not (np.isfinite(value) and np.isfinite(n_eff)) or n_eff < 0:
@@ -93,7 +138,22 @@ def scaled_poisson_interval(value: float, n_eff: float, confidence: float = CONF
 
 
 def binomial_interval(k: float, n: float, confidence: float = CONFIDENCE) -> Interval:
-    """Wilson limits of the fraction ``k / n`` (``k``, ``n`` may be weighted, i.e. non-integer)."""
+    """Wilson limits of the fraction ``k / n`` (``k``, ``n`` may be weighted, i.e. non-integer).
+
+    Parameters
+    ----------
+    k : float
+        Successes (``0 <= k <= n``).
+    n : float
+        Trials (> 0).
+    confidence : float
+        Central probability of the interval (default :data:`CONFIDENCE`, 0.95).
+
+    Returns
+    -------
+    Interval
+        Method ``"binomial"`` (ends clipped to [0, 1] and to contain ``k / n``), or ``"none"``.
+    """
     k, n = float(k), float(n)
     if not (np.isfinite(k) and np.isfinite(n)) or n <= 0 or not 0 <= k <= n:
         return Interval(np.nan, np.nan, "none")
@@ -122,6 +182,9 @@ def bootstrap_interval(statistic: Callable, *samples, n_boot: int = 1000, seed=0
         Seed of the resampling, so the same run gives the same interval.
     confidence : float
         Central probability of the interval.
+    vectorised : bool
+        Call ``statistic`` once on all resamples (2-D arrays, ``axis=1``) instead of once per
+        resample.
 
     Returns
     -------
@@ -155,7 +218,22 @@ def posterior_interval(median: float, lo: float, hi: float, samples=None,
                        confidence: float = CONFIDENCE) -> Interval:
     """95 % interval of a fitted parameter: percentiles of ``samples`` if given, else the
     16th/84th percentiles ``lo``/``hi`` stretched about ``median`` by the Gaussian ratio
-    (1.96 on each side)."""
+    (1.96 on each side).
+
+    Parameters
+    ----------
+    median, lo, hi : float
+        Posterior median and 16th/84th percentiles.
+    samples : array_like, optional
+        The chain of the parameter; used when given and holding finite values.
+    confidence : float
+        Central probability of the interval (default :data:`CONFIDENCE`, 0.95).
+
+    Returns
+    -------
+    Interval
+        Method ``"posterior"``, or ``"none"`` if the summary is not finite.
+    """
     if samples is not None:
         s = np.asarray(samples, float)
         s = s[np.isfinite(s)]
@@ -181,25 +259,75 @@ def _slack(x) -> np.ndarray:
 
 def intervals_overlap(a_lo, a_hi, b_lo, b_hi) -> np.ndarray:
     """True where ``[a_lo, a_hi]`` and ``[b_lo, b_hi]`` share a point, to within :data:`ROUNDOFF`
-    (False where any end is NaN)."""
+    (False where any end is NaN).
+
+    Parameters
+    ----------
+    a_lo, a_hi, b_lo, b_hi : array_like
+        Ends of the two intervals (broadcast together).
+
+    Returns
+    -------
+    numpy.ndarray
+        Bool, broadcast shape.
+    """
     a_lo, a_hi, b_lo, b_hi = (np.asarray(v, float) for v in (a_lo, a_hi, b_lo, b_hi))
     with np.errstate(invalid="ignore"):
         return (a_lo <= b_hi + _slack(b_hi)) & (b_lo <= a_hi + _slack(a_hi))
 
 
 def interval_contains(lo, hi, value) -> np.ndarray:
-    """True where ``lo ≤ value ≤ hi`` to within :data:`ROUNDOFF` (False where any of them is NaN)."""
+    """True where ``lo ≤ value ≤ hi`` to within :data:`ROUNDOFF` (False where any of them is NaN).
+
+    Parameters
+    ----------
+    lo, hi : array_like
+        Ends of the intervals.
+    value : array_like
+        Values tested (broadcast with the ends).
+
+    Returns
+    -------
+    numpy.ndarray
+        Bool, broadcast shape.
+    """
     lo, hi, value = (np.asarray(v, float) for v in (lo, hi, value))
     with np.errstate(invalid="ignore"):
         return (lo - _slack(lo) <= value) & (value <= hi + _slack(hi))
 
 
 def summary_line(n_paper: int, n_truth: int, n_rows: int) -> str:
-    """``"N of M rows agree with the paper; K of M with the truth."``"""
+    """``"N of M rows agree with the paper; K of M with the truth."``
+
+    Parameters
+    ----------
+    n_paper : int
+        Rows whose compendium interval agrees with the paper (N).
+    n_truth : int
+        Rows whose compendium interval agrees with the truth (K).
+    n_rows : int
+        Rows of the table (M).
+
+    Returns
+    -------
+    str
+    """
     return f"{n_paper} of {n_rows} rows agree with the paper; {n_truth} of {n_rows} with the truth."
 
 
 def row_rng(key: str, seed: int = 0) -> np.random.Generator:
     """A generator seeded by the run's ``seed`` and the row ``key`` (stable across processes:
-    a row's interval does not depend on which other rows were computed first)."""
+    a row's interval does not depend on which other rows were computed first).
+
+    Parameters
+    ----------
+    key : str
+        The row's key (its CRC32 enters the seed).
+    seed : int
+        The run's seed.
+
+    Returns
+    -------
+    numpy.random.Generator
+    """
     return np.random.default_rng([int(seed), zlib.crc32(key.encode("utf-8"))])

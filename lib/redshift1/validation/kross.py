@@ -47,7 +47,22 @@ def _read(path: Path) -> Table | None:
 
 @dataclass
 class KrossInputs:
-    """Products of notebooks 01–06 and the truth, each ``None`` when absent."""
+    """Products of notebooks 01–06 and the truth, each ``None`` when absent.
+
+    Attributes
+    ----------
+    truth : `~astropy.table.Table`
+        ``truth/kmos_galaxies.ecsv``.
+    truth_psf : `~astropy.table.Table` or None
+        ``truth/kmos_psf.ecsv`` (injected PSF per pointing and spectrograph).
+    relations : dict
+        The injected scaling relations (the truth's ``relations`` meta).
+    psf, spectra, sizes, sfr, resolved, metallicity : `~astropy.table.Table` or None
+        ``kmos_psf``, ``kmos_spectra``, ``kmos_sizes``, ``kross_sfr``, ``kross_resolved`` and
+        ``kross_metallicity`` (notebooks 01–06).
+    fits : dict
+        ``kross_fits.json`` (empty if absent).
+    """
 
     truth: Table
     truth_psf: Table | None
@@ -72,7 +87,19 @@ class KrossInputs:
 
 
 def load_kross(products_dir, truth_dir) -> KrossInputs:
-    """Read the KROSS products of a run and the KMOS truth."""
+    """Read the KROSS products of a run and the KMOS truth.
+
+    Parameters
+    ----------
+    products_dir : path-like
+        The run's products folder.
+    truth_dir : path-like
+        The survey's ``truth/`` folder (must hold ``kmos_galaxies.ecsv``).
+
+    Returns
+    -------
+    KrossInputs
+    """
     p, t = Path(products_dir), Path(truth_dir)
     truth = Table.read(t / "kmos_galaxies.ecsv")
     fits_path = p / "kross_fits.json"
@@ -90,7 +117,18 @@ def _wrap180(d):
 
 
 def kross_matched(k: KrossInputs) -> list[Matched]:
-    """Matched measured/true pairs of every KMOS quantity (see the module docstring)."""
+    """Matched measured/true pairs of every KMOS quantity (see the module docstring).
+
+    Parameters
+    ----------
+    k : KrossInputs
+        The products and truth of the run (:func:`load_kross`).
+
+    Returns
+    -------
+    list of Matched
+        One per quantity and sample whose products are present.
+    """
     out: list[Matched] = []
     if k.psf is not None and k.truth_psf is not None:
         idx = match_keys(k.psf, k.truth_psf, ("pointing", "spectrograph"))
@@ -164,14 +202,39 @@ def kross_matched(k: KrossInputs) -> list[Matched]:
 
 
 def true_log_sigma_star(k: KrossInputs, table: Table) -> np.ndarray:
-    """log Σ★ from the true mass, true Hα r½ and the true stellar Sérsic profile."""
+    """log Σ★ from the true mass, true Hα r½ and the true stellar Sérsic profile.
+
+    Parameters
+    ----------
+    k : KrossInputs
+        The products and truth of the run (:func:`load_kross`).
+    table : `~astropy.table.Table`
+        A product with an ``id`` column, matched to the truth by id.
+
+    Returns
+    -------
+    numpy.ndarray
+        log10 Σ★ (M☉/kpc², as :func:`~redshift1.science.resolved.stellar_surface_density`)
+        per row of ``table``, NaN where unmatched.
+    """
     ratio = k.t(table, "r_half_arcsec") / k.t(table, "re_star_arcsec")
     ls, _ = stellar_surface_density(k.t(table, "logmstar"), k.t(table, "r_half_kpc"), ratio, k.t(table, "sersic_n"))
     return ls
 
 
 def kross_limit_checks(k: KrossInputs) -> list[dict]:
-    """Do the limits hold? Unresolved: true r½ ≤ assigned HWHM; [NII] upper limits: 12+log(O/H) ≥ truth."""
+    """Do the limits hold? Unresolved: true r½ ≤ assigned HWHM; [NII] upper limits: 12+log(O/H) ≥ truth.
+
+    Parameters
+    ----------
+    k : KrossInputs
+        The products and truth of the run (:func:`load_kross`).
+
+    Returns
+    -------
+    list of dict
+        One row per kind of limit present: ``survey, quantity, n, fraction_holding, definition``.
+    """
     rows = []
     if k.sizes is not None:
         z = k.sizes
@@ -196,7 +259,20 @@ def truth_fits(k: KrossInputs, nwalkers: int = 32, nsteps: int = 2000, seed: int
     """The resolved MS, ΣSFR–Δ(sSFR) and Z–Δ(sSFR) regressions on the TRUE quantities of the
     galaxies that enter the measured fits (emcee, intrinsic scatter; no limits: truth has values).
 
-    Returns ``{name: (LinearRelationFit or None, ids)}`` for ``resolved_ms``, ``sigma_delta``, ``oh_delta``.
+    Parameters
+    ----------
+    k : KrossInputs
+        The products and truth of the run (:func:`load_kross`).
+    nwalkers, nsteps, seed : int
+        emcee settings of :func:`~redshift1.science.regression.fit_line`.
+    min_points : int
+        Fewer galaxies than this give None instead of a fit.
+
+    Returns
+    -------
+    dict
+        ``{name: (LinearRelationFit or None, ids)}`` for ``resolved_ms``, ``sigma_delta``,
+        ``oh_delta`` (only those whose products are present).
     """
     kw = dict(method="emcee", nwalkers=nwalkers, nsteps=nsteps, seed=seed)
     out = {}
@@ -226,7 +302,19 @@ def _fit_triplet(fits: dict, prefix: str, name: str):
 
 def kross_slope_checks(k: KrossInputs, tfits: dict) -> list:
     """Recovered KROSS slopes (from ``kross_fits.json``) against the injected relation and the
-    truth-sample regressions of :func:`truth_fits`."""
+    truth-sample regressions of :func:`truth_fits`.
+
+    Parameters
+    ----------
+    k : KrossInputs
+        The products and truth of the run (:func:`load_kross`).
+    tfits : dict
+        :func:`truth_fits` of the same inputs.
+
+    Returns
+    -------
+    list of SlopeCheck
+    """
     checks = []
     labels = {"resolved_ms": "resolved MS slope (log ΣSFR–log Σ★)", "sigma_delta": "ΣSFR–Δ(sSFR) slope",
               "oh_delta": "Z–Δ(sSFR) slope"}

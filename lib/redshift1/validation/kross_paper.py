@@ -52,7 +52,20 @@ KROSS_NOTES = {
 
 
 def kross_compendium_values(k: KrossInputs, ms_band_dex: float = 0.3) -> dict:
-    """The compendium's KROSS numbers (keys of :data:`~redshift1.validation.paper.PAPER_NUMBERS`)."""
+    """The compendium's KROSS numbers (keys of :data:`~redshift1.validation.paper.PAPER_NUMBERS`).
+
+    Parameters
+    ----------
+    k : KrossInputs
+        The run's products and truth (:func:`~redshift1.validation.kross.load_kross`).
+    ms_band_dex : float
+        Half-width, dex, of the main-sequence band in Δ(sSFR) (notebook 05).
+
+    Returns
+    -------
+    dict of str to float
+        ``kross.*`` keys; NaN where the product or the summary entry is missing.
+    """
     f = k.fits
     v = {}
 
@@ -99,7 +112,25 @@ def kross_compendium_values(k: KrossInputs, ms_band_dex: float = 0.3) -> dict:
 
 def kross_truth_values(k: KrossInputs, tfits: dict, ms_band_dex: float = 0.3, starburst_min: float = 2.0,
                        sky_distance_aa: float = 7.0, sky_strength_min: float = 20.0) -> dict:
-    """The same statistics on the true values of the same galaxies (see :data:`KROSS_NOTES`)."""
+    """The same statistics on the true values of the same galaxies (see :data:`KROSS_NOTES`).
+
+    Parameters
+    ----------
+    k : KrossInputs
+        The run's products and truth (:func:`~redshift1.validation.kross.load_kross`).
+    tfits : dict
+        Truth-sample regressions (:func:`~redshift1.validation.kross.truth_fits`).
+    ms_band_dex, starburst_min : float
+        The main-sequence band (dex) and the starburst threshold (linear Δ(sSFR)) of notebook 05.
+    sky_distance_aa, sky_strength_min : float
+        Notebook 02's "near sky" distance (observed Å) and strong-sky-line strength, applied to
+        the true redshifts of the [NII] non-detections.
+
+    Returns
+    -------
+    dict of str to float
+        ``kross.*`` keys that the truth defines.
+    """
     v = {"kross.n_targets": float(len(k.truth))}
     if k.metallicity is not None:
         m = k.metallicity
@@ -272,8 +303,24 @@ def kross_truth_intervals(k: KrossInputs, tfits: dict, values_: dict, ms_band_de
     :func:`kross_truth_values`, bootstrapped over the same galaxies' true values; the truth-sample
     regressions' own posteriors; the injected Z–Δ(sSFR) slope is exact.
 
-    Parameters are those of :func:`kross_compendium_intervals`, plus ``tfits`` (from
-    :func:`~redshift1.validation.kross.truth_fits`); ``values_`` from :func:`kross_truth_values`.
+    Parameters
+    ----------
+    k : KrossInputs
+        The run's products and truth (:func:`~redshift1.validation.kross.load_kross`).
+    tfits : dict
+        Truth-sample regressions (:func:`~redshift1.validation.kross.truth_fits`).
+    values_ : dict
+        The truth values (:func:`kross_truth_values`; counts are read from there).
+    ms_band_dex, starburst_min : float
+        The main-sequence band and the starburst threshold of notebook 05 (size rows).
+    seed : int
+        Seed of the bootstraps (each row draws from :func:`~redshift1.validation.intervals.row_rng`).
+    n_boot : int
+        Resamples per bootstrap.
+
+    Returns
+    -------
+    dict of str to Interval
     """
     out = _counts(values_)
     samples = {}

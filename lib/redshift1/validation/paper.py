@@ -92,7 +92,19 @@ class PaperNumber:
 
 
 def sfrd_key(field: str, lo: float, hi: float) -> str:
-    """Key of a ROLES Table 2 row: ``roles.sfrd.<field>.<lo>-<hi>`` (two decimals)."""
+    """Key of a ROLES Table 2 row: ``roles.sfrd.<field>.<lo>-<hi>`` (two decimals).
+
+    Parameters
+    ----------
+    field : str
+        The field or sample (e.g. ``"CDFS"``, ``"HIGHMASS"``).
+    lo, hi : float
+        The row's log stellar-mass bin edges (log M☉).
+
+    Returns
+    -------
+    str
+    """
     return f"roles.sfrd.{field}.{lo:.2f}-{hi:.2f}"
 
 
@@ -387,13 +399,33 @@ def _row_note(p: PaperNumber, comp: float, truth: float, method: str) -> str:
 
 def table_summary(table: Table) -> str:
     """The summary line of a paper-vs-compendium table:
-    ``"N of M rows agree with the paper; K of M with the truth."``"""
+    ``"N of M rows agree with the paper; K of M with the truth."``
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        A paper-vs-compendium table (:func:`build_paper_table`).
+
+    Returns
+    -------
+    str
+    """
     return summary_line(int(np.sum(table["agrees"])), int(np.sum(table["agrees_truth"])), len(table))
 
 
 def format_value(v: float) -> str:
     """Compact text of a table value: integers as integers, 3 significant digits otherwise,
-    scientific notation outside 1e-3–1e5, '—' for NaN."""
+    scientific notation outside 1e-3–1e5, '—' for NaN.
+
+    Parameters
+    ----------
+    v : float or None
+        The value (None counts as NaN).
+
+    Returns
+    -------
+    str
+    """
     if v is None or not np.isfinite(v):
         return "—"
     if float(v).is_integer() and abs(v) < 1e5:
@@ -408,7 +440,19 @@ def format_value(v: float) -> str:
 
 
 def format_interval(value: float, lo: float, hi: float) -> str:
-    """``value [lo, hi]`` (the interval left out where it is the value alone; '—' for NaN)."""
+    """``value [lo, hi]`` (the interval left out where it is the value alone; '—' for NaN).
+
+    Parameters
+    ----------
+    value : float
+        The value.
+    lo, hi : float
+        Its interval (left out if either is NaN or both equal the value).
+
+    Returns
+    -------
+    str
+    """
     text = format_value(value)
     if not np.isfinite(value) or not (np.isfinite(lo) and np.isfinite(hi)) or (lo == value == hi):
         return text
@@ -417,7 +461,20 @@ def format_interval(value: float, lo: float, hi: float) -> str:
 
 def markdown_table(table: Table, title: str | None = None) -> str:
     """The table in Markdown: the summary line, a one-line header, then per row the paper's, the
-    compendium's and the truth's value with their intervals, both verdicts and the note."""
+    compendium's and the truth's value with their intervals, both verdicts and the note.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        A paper-vs-compendium table (:func:`build_paper_table`).
+    title : str or None
+        Header sentence; default names the preset, seed, papers and how to read the columns.
+
+    Returns
+    -------
+    str
+        The Markdown text, ending in a newline.
+    """
     preset = table.meta.get("preset", "")
     seed = table.meta.get("seed", "")
     seed = seed if "seed" in str(seed) else f"seed {seed}"   # "survey_seed 1, noise_seed 2" names itself
@@ -442,7 +499,22 @@ def markdown_table(table: Table, title: str | None = None) -> str:
 
 
 def write_paper_table(table: Table, folder, name: str = "paper_vs_compendium") -> tuple[Path, Path]:
-    """Write ``<folder>/<name>.ecsv`` and its Markdown copy ``<folder>/<name>.md`` (atomically)."""
+    """Write ``<folder>/<name>.ecsv`` and its Markdown copy ``<folder>/<name>.md`` (atomically).
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        A paper-vs-compendium table (:func:`build_paper_table`).
+    folder : path-like
+        Where to write (the run's products folder).
+    name : str
+        File stem.
+
+    Returns
+    -------
+    ecsv, md : `~pathlib.Path`
+        The two files written.
+    """
     folder = Path(folder)
     ecsv = write_table(table, folder / f"{name}.ecsv")
     md = folder / f"{name}.md"

@@ -55,7 +55,17 @@ def _read(path: Path) -> Table | None:
 
 @dataclass
 class RolesInputs:
-    """ROLES products of a run, the LDSS3 truth and the field areas (``None`` when absent)."""
+    """ROLES products of a run, the LDSS3 truth and the field areas (``None`` when absent).
+
+    Attributes
+    ----------
+    truth, truth_lines, truth_slits, truth_highmass : `~astropy.table.Table`
+        ``truth/roles_galaxies``, ``roles_lines``, ``roles_slits``, ``roles_highmass_truth``.
+    truth_summary, areas : dict
+        ``truth/roles_truth_summary.json``; the photometric area per field, arcmin².
+    lines, slits, repeats, limits, poii, completeness, galaxies, lf, sfrd, highmass : `~astropy.table.Table`
+        The run's products (:func:`load_roles`) and the high-mass comparison sample.
+    """
 
     truth: Table
     truth_lines: Table
@@ -86,7 +96,13 @@ class RolesInputs:
 
 
 def load_roles(products_dir, truth_dir, data_dir) -> RolesInputs:
-    """Read the ROLES products of a run, the LDSS3 truth, and the field areas of the photometry."""
+    """Read the ROLES products of a run, the LDSS3 truth, and the field areas of the photometry.
+
+    Parameters
+    ----------
+    products_dir, truth_dir, data_dir : path-like
+        The run's products, the survey's ``truth/`` and its data folder.
+    """
     p, t = Path(products_dir), Path(truth_dir)
     summ = t / "roles_truth_summary.json"
     areas = {}
@@ -113,9 +129,14 @@ def _slit_key(mask, slit):
 def line_matching(r: RolesInputs, tol: float = 10.0) -> dict:
     """Match the line catalogue to the injected lines (see the module docstring).
 
-    Returns a dict with ``truth_of_det`` (per catalogue row), ``det_of_truth`` (per truth
-    line), ``good_truth`` (truth lines inside 7040–8010 Å in slits reduced ``ok``),
-    ``adopted`` (catalogue rows adopted) and the tolerance.
+    Returns a dict with ``truth_of_det`` (per catalogue row), ``det_of_truth`` (per truth line), ``good_truth``
+    (truth lines inside 7040–8010 Å in slits reduced ``ok``), ``adopted`` (catalogue rows adopted),
+    ``recovered`` (per truth line) and ``tol``.
+
+    Parameters
+    ----------
+    r : RolesInputs
+    tol : float, Å (line-matching tolerance)
     """
     lines, tl = r.lines, r.truth_lines
     tkeys = _slit_key(tl["mask"], tl["slit_id"])
@@ -135,7 +156,14 @@ def line_matching(r: RolesInputs, tol: float = 10.0) -> dict:
 
 def line_completeness(r: RolesInputs, m: dict, flux_edges=None, snr_edges=None) -> dict:
     """Detection completeness of the injected lines (good slits, inside the filter) against
-    injected flux and against the mock's expected matched-filter S/N; the 50 % points."""
+    injected flux and against the mock's expected matched-filter S/N; the 50 % points.
+
+    Parameters
+    ----------
+    r : RolesInputs
+    m : dict from :func:`line_matching`
+    flux_edges, snr_edges : array_like, optional
+    """
     tl = r.truth_lines
     g = m["good_truth"]
     flux = column(tl, "flux")[g]
@@ -151,7 +179,13 @@ def line_completeness(r: RolesInputs, m: dict, flux_edges=None, snr_edges=None) 
 
 def false_positives(r: RolesInputs, m: dict) -> dict:
     """Adopted detections matching no injected line; and of the unmatched raw-catalogue
-    detections (adopted or below threshold), the fraction below the adoption threshold."""
+    detections (adopted or below threshold), the fraction below the adoption threshold.
+
+    Parameters
+    ----------
+    r : RolesInputs
+    m : dict from :func:`line_matching`
+    """
     lines = r.lines
     st = np.asarray(lines["status"])
     raw = np.isin(st, ["adopted", "below_threshold"])
@@ -173,7 +207,13 @@ def _truly_oii(wave, z_true, tol):
 
 
 def roles_matched(r: RolesInputs, m: dict) -> list[Matched]:
-    """Matched measured/true pairs of the LDSS3 / ROLES quantities."""
+    """Matched measured/true pairs of the LDSS3 / ROLES quantities.
+
+    Parameters
+    ----------
+    r : RolesInputs
+    m : dict from :func:`line_matching`
+    """
     out = []
     lines, tl = r.lines, r.truth_lines
     sel = m["adopted"] & (m["truth_of_det"] >= 0)
@@ -202,7 +242,14 @@ def roles_matched(r: RolesInputs, m: dict) -> list[Matched]:
 
 def poii_calibration(r: RolesInputs, tol: float = 10.0, edges=(0.0, 0.05, 0.5, 0.95, 1.0)) -> tuple[Table, Table]:
     """P([OII]) against the truth: per P class the fraction of detections truly [OII]; per field
-    Σ P against the true number of [OII] lines (detected ROLES targets)."""
+    Σ P against the true number of [OII] lines (detected ROLES targets).
+
+    Parameters
+    ----------
+    r : RolesInputs
+    tol : float, Å (line-matching tolerance)
+    edges : sequence of float
+    """
     p = r.poii
     det = (np.asarray(p["status"]) == "detected") & np.asarray(p["is_roles_target"], bool)
     zt = r.truth_col(p["id"], "z_true")
@@ -227,10 +274,17 @@ def poii_calibration(r: RolesInputs, tol: float = 10.0, edges=(0.0, 0.05, 0.5, 0
 
 
 def poii_reliability(r: RolesInputs, tol: float = 10.0, edges=(0.0, 1e-9, 0.2, 0.4, 0.6, 0.8, 1.0 - 1e-9, 1.0)) -> Table:
-    """Reliability diagram of P([OII]) (issue 12): detected ROLES targets in bins of P (the first
-    and last bins hold P = 0 and P = 1 exactly), with the mean P, the fraction truly [OII] and its
-    binomial 1-sigma error (from the mean P, at least that of one object in the bin), and
-    ``calibrated`` = fraction within max(0.05, 2 sigma) of the mean P."""
+    """Reliability diagram of P([OII]) (issue 12): detected ROLES targets in bins of P (the first and last
+    bins hold P = 0 and P = 1 exactly), with the mean P, the fraction truly [OII], its binomial 1-sigma error
+    (from the mean P, at least that of one object in the bin) and ``calibrated`` = fraction within
+    max(0.05, 2 sigma) of the mean P.
+
+    Parameters
+    ----------
+    r : RolesInputs
+    tol : float, Å (line-matching tolerance)
+    edges : sequence of float
+    """
     p = r.poii
     det = (np.asarray(p["status"]) == "detected") & np.asarray(p["is_roles_target"], bool)
     truly = _truly_oii(column(p, "wavelength"), r.truth_col(p["id"], "z_true"), tol)
@@ -254,7 +308,12 @@ def poii_reliability(r: RolesInputs, tol: float = 10.0, edges=(0.0, 1e-9, 0.2, 0
 
 def completeness_vs_truth(r: RolesInputs) -> Table:
     """W per field and K bin (notebook 09) beside the true W: targeted galaxies truly in the
-    window over all catalogue galaxies truly in the window, same K bins."""
+    window over all catalogue galaxies truly in the window, same K bins.
+
+    Parameters
+    ----------
+    r : RolesInputs
+    """
     c = r.completeness
     win = LINE_WINDOWS["OII"]
     zt = column(r.truth, "z_true")
@@ -275,13 +334,12 @@ def completeness_vs_truth(r: RolesInputs) -> Table:
 
 # --------------------------------------------------------------------------- LF and SFRD
 def _selected_truth(r: RolesInputs, field: str, k_range=(22.5, 24.0)):
-    """The true galaxies of ``field`` that the LF/SFRD estimator counts (issue 12): in the [OII]
-    window and *visible somewhere in it* -- their K, moved across the window, reaches the K range,
-    and their true [OII] flux, moved likewise, clears the flux limit the product used. The 1/V_max
-    estimator weights a galaxy seen at z by V_window / V_max to stand for the galaxies like it at
-    the redshifts where it would not be seen, so its expectation is the density of these galaxies
-    -- not that of the galaxies inside the K range at their own z, which is smaller by the
-    visibility fraction."""
+    """The true galaxies of ``field`` that the LF/SFRD estimator counts (issue 12): in the [OII] window and
+    *visible somewhere in it* -- their K, moved across the window, reaches the K range, and their true [OII]
+    flux, moved likewise, clears the product's flux limit. The 1/V_max estimator weights a galaxy seen at z
+    by V_window / V_max to stand for the galaxies like it where it would not be seen, so its expectation is
+    the density of these galaxies, not that of those inside the K range at their own z (fewer by the
+    visibility fraction)."""
     from ..science.vmax import flux_visibility, k_visibility, z_grid
     win = LINE_WINDOWS["OII"]
     zt = column(r.truth, "z_true")
@@ -300,8 +358,7 @@ def _selected_truth(r: RolesInputs, field: str, k_range=(22.5, 24.0)):
 
 
 def _product_flux_limit(r: RolesInputs):
-    """``(wavelength, flux)`` of the [OII] limit the LF product used (mask and n-sigma from its
-    metadata), or None."""
+    """``(wavelength, flux)`` of the [OII] limit the LF product used (mask, n-sigma from its meta), or None."""
     if r.limits is None or r.galaxies is None:
         return None
     mask = str(r.galaxies.meta.get("flux_limit_mask", ""))
@@ -313,7 +370,13 @@ def _product_flux_limit(r: RolesInputs):
 
 def truth_lf(r: RolesInputs, k_range=(22.5, 24.0)) -> Table:
     """The true [OII] LF per field of the population the estimator counts (:func:`_selected_truth`;
-    LF bins of the product)."""
+    LF bins of the product).
+
+    Parameters
+    ----------
+    r : RolesInputs
+    k_range : (float, float), K magnitudes of the ROLES selection
+    """
     lf = r.lf
     edges_by_field = {}
     for f in sorted(set(np.asarray(lf["field"]).tolist())):
@@ -332,7 +395,13 @@ def truth_lf(r: RolesInputs, k_range=(22.5, 24.0)) -> Table:
 
 
 def lf_vs_truth(r: RolesInputs, tlf: Table) -> Table:
-    """Measured φ beside the true φ per field and bin, with ratios and asymmetric pulls."""
+    """Measured φ beside the true φ per field and bin, with ratios and asymmetric pulls.
+
+    Parameters
+    ----------
+    r : RolesInputs
+    tlf : `~astropy.table.Table` from :func:`truth_lf`
+    """
     lf = r.lf
     out = Table({"field": lf["field"], "logl": column(lf, "logl"), "n_gal": column(lf, "n_gal"),
                  "phi": column(lf, "phi"), "phi_lo": column(lf, "phi_lo"), "phi_hi": column(lf, "phi_hi"),
@@ -344,7 +413,14 @@ def lf_vs_truth(r: RolesInputs, tlf: Table) -> Table:
 
 
 def combined_phi(t: Table, areas: dict, col: str = "phi") -> tuple[np.ndarray, np.ndarray]:
-    """Volume-weighted φ of all fields per LF bin (fields share the bins)."""
+    """``(logl, phi)``: window-volume-weighted φ (column ``col``) of all fields per LF bin (shared bins).
+
+    Parameters
+    ----------
+    t : `~astropy.table.Table`
+    areas : dict, arcmin² per field
+    col : str
+    """
     fields = sorted(set(np.asarray(t["field"]).tolist()))
     x = column(t, "logl")[np.asarray(t["field"]) == fields[0]]
     num = np.zeros(x.size)
@@ -358,7 +434,13 @@ def combined_phi(t: Table, areas: dict, col: str = "phi") -> tuple[np.ndarray, n
 
 def lf_turnover(logl, phi, fraction: float = 0.5) -> float:
     """Where an LF turns over: from its maximum towards fainter L, the lower edge of the last bin
-    with φ ≥ ``fraction`` × the maximum (bins of equal width, ``logl`` their centres)."""
+    with φ ≥ ``fraction`` × the maximum (bins of equal width, ``logl`` their centres).
+
+    Parameters
+    ----------
+    logl, phi : array_like
+    fraction : float
+    """
     x = np.asarray(logl, float)
     y = np.nan_to_num(np.asarray(phi, float))
     if x.size < 2 or not np.any(y > 0):
@@ -374,7 +456,13 @@ def truth_sfrd(r: RolesInputs, k_range=(22.5, 24.0)) -> Table:
     """True ρ_SFR in the bins of ``roles_sfrd.ecsv`` (see the module docstring): columns
     ``rho_true`` (the estimator's definition with true fluxes and masses), ``rho_true_sfr``
     (Σ true SFR of the same selection), ``rho_true_all`` (true SFR, no K cut) and ``n_true_eff``
-    (the effective number (Σw)²/Σw² of the terms of ``rho_true``: its Poisson sampling noise)."""
+    (the effective number (Σw)²/Σw² of the terms of ``rho_true``: its Poisson sampling noise).
+
+    Parameters
+    ----------
+    r : RolesInputs
+    k_range : (float, float), K magnitudes of the ROLES selection
+    """
     s = r.sfrd
     win = LINE_WINDOWS["OII"]
     rows = []
@@ -421,7 +509,12 @@ def truth_sfrd(r: RolesInputs, k_range=(22.5, 24.0)) -> Table:
 
 
 def effective_number(w) -> float:
-    """``(Σw)² / Σw²`` of the finite weights (0 when there are none)."""
+    """``(Σw)² / Σw²`` of the finite weights (0 when there are none).
+
+    Parameters
+    ----------
+    w : array_like
+    """
     w = np.asarray(w, float)
     w = w[np.isfinite(w)]
     s2 = float(np.sum(w * w))
@@ -429,7 +522,12 @@ def effective_number(w) -> float:
 
 
 def sfrd_vs_truth(tsfrd: Table) -> Table:
-    """Ratios and asymmetric pulls of ρ_SFR against ``rho_true``."""
+    """Ratios and asymmetric pulls of ρ_SFR against ``rho_true`` (columns ``ratio``, ``pull``).
+
+    Parameters
+    ----------
+    tsfrd : `~astropy.table.Table` from :func:`truth_sfrd`
+    """
     t = tsfrd.copy()
     with np.errstate(divide="ignore", invalid="ignore"):
         t["ratio"] = t["rho_sfr"] / t["rho_true"]
@@ -453,7 +551,12 @@ def _ratio_rows(survey, quantity, sample, unit, note, ratio, pulls) -> dict:
 
 def density_recovery_rows(lf_cmp: Table | None, sfrd_cmp: Table | None, comp_truth: Table | None) -> list[dict]:
     """Recovery rows of the binned quantities: LF φ and ρ_SFR (measured/true per bin with
-    measured galaxies and a non-zero truth; pulls from the asymmetric Poisson limits) and W."""
+    measured galaxies and a non-zero truth; pulls from the asymmetric Poisson limits) and W.
+
+    Parameters
+    ----------
+    lf_cmp, sfrd_cmp, comp_truth : `~astropy.table.Table` or None
+    """
     rows = []
     if lf_cmp is not None:
         s = (column(lf_cmp, "n_gal") > 0) & (column(lf_cmp, "phi_true") > 0)
@@ -476,7 +579,13 @@ def density_recovery_rows(lf_cmp: Table | None, sfrd_cmp: Table | None, comp_tru
 
 
 def roles_slope_checks(r: RolesInputs, tlf: Table) -> list:
-    """The faint-end LF slope against the same fit to the true LF."""
+    """The faint-end LF slope against the same fit to the true LF.
+
+    Parameters
+    ----------
+    r : RolesInputs
+    tlf : `~astropy.table.Table` from :func:`truth_lf`
+    """
     checks = []
     if r.lf is None:
         return checks

@@ -60,7 +60,21 @@ ROLES_NOTES = {
 
 
 def roles_compendium_values(r: RolesInputs, pct_dark: float = 5.0, pct_sky: float = 95.0) -> dict:
-    """The compendium's ROLES numbers (keys of :data:`~redshift1.validation.paper.PAPER_NUMBERS`)."""
+    """The compendium's ROLES numbers (keys of :data:`~redshift1.validation.paper.PAPER_NUMBERS`).
+
+    Parameters
+    ----------
+    r : RolesInputs
+        The run's products and truth (:func:`~redshift1.validation.roles.load_roles`).
+    pct_dark, pct_sky : float
+        Percentiles, within the KG750 band, of each mask's flux-limit curve taken as its limit
+        between and on sky lines (the median over masks is reported).
+
+    Returns
+    -------
+    dict of str to float
+        ``roles.*`` keys of the products present.
+    """
     v = {}
     if r.slits is not None:
         masks, counts = np.unique(np.asarray(r.slits["mask"]), return_counts=True)
@@ -118,7 +132,24 @@ def roles_compendium_values(r: RolesInputs, pct_dark: float = 5.0, pct_sky: floa
 
 
 def roles_truth_values(r: RolesInputs, m: dict | None, tlf: Table | None, tsfrd: Table | None) -> dict:
-    """The ROLES truth numbers (see :data:`ROLES_NOTES`)."""
+    """The ROLES truth numbers (see :data:`ROLES_NOTES`).
+
+    Parameters
+    ----------
+    r : RolesInputs
+        The run's products and truth (:func:`~redshift1.validation.roles.load_roles`).
+    m : dict or None
+        The line matching (:func:`~redshift1.validation.roles.line_matching`); None: no line rows.
+    tlf : `~astropy.table.Table` or None
+        The true LF (:func:`~redshift1.validation.roles.truth_lf`).
+    tsfrd : `~astropy.table.Table` or None
+        The true ρ_SFR (:func:`~redshift1.validation.roles.truth_sfrd`).
+
+    Returns
+    -------
+    dict of str to float
+        ``roles.*`` keys that the truth defines.
+    """
     v = {}
     ts = r.truth_summary
     if r.truth_slits is not None:
@@ -333,7 +364,29 @@ def _turnover_truth(r: RolesInputs, m: dict, key: str, seed: int, n_boot: int) -
 def roles_truth_intervals(r: RolesInputs, m: dict | None, tlf: Table | None, tsfrd: Table | None, values_: dict,
                           seed: int = 0, n_boot: int = 1000) -> dict:
     """95 % sampling intervals of the ROLES truth numbers (same methods as the compendium's on the
-    true values; ``values_`` from :func:`roles_truth_values`)."""
+    true values; ``values_`` from :func:`roles_truth_values`).
+
+    Parameters
+    ----------
+    r : RolesInputs
+        The run's products and truth (:func:`~redshift1.validation.roles.load_roles`).
+    m : dict or None
+        The line matching (:func:`~redshift1.validation.roles.line_matching`); None: no line rows.
+    tlf : `~astropy.table.Table` or None
+        The true LF (:func:`~redshift1.validation.roles.truth_lf`).
+    tsfrd : `~astropy.table.Table` or None
+        The true ρ_SFR (:func:`~redshift1.validation.roles.truth_sfrd`).
+    values_ : dict
+        The truth values (:func:`roles_truth_values`).
+    seed : int
+        Seed of the bootstraps (per row, :func:`~redshift1.validation.intervals.row_rng`).
+    n_boot : int
+        Resamples per bootstrap.
+
+    Returns
+    -------
+    dict of str to Interval
+    """
     out = _design_and_counts(values_)
     if r.truth_slits is not None:
         out["roles.slits_per_mask"] = _boot("roles.slits_per_mask", np.median, [_per_mask_counts(r.truth_slits)],
