@@ -141,7 +141,7 @@ def test_completeness_curve_counts():
 
 
 def test_lf_turnover():
-    from redshift1.validation.roles import lf_turnover
+    from redshift1.validation.roles_density import lf_turnover
     x = np.arange(39.625, 42.7, 0.25)
     phi = np.where(x < 40.5, 1e-4, 3e-3) * np.where(x > 41.9, 0.1, 1.0)
     phi[x == 41.375] = 4e-3                          # noise at the top does not move the turnover
@@ -281,12 +281,12 @@ def test_paper_preset_slopes_within_two_sigma():
     missing = [str(p.relative_to(ROOT)) for p in need if not p.is_file()]
     if missing:
         pytest.skip(f"paper-preset products not built ({', '.join(missing)}): run `python run_all.py --preset paper`")
-    from redshift1.validation import kross as VK, roles as VR
+    from redshift1.validation import kross as VK, roles as VR, roles_density as VRD
 
     k = VK.load_kross(PAPER_PRODUCTS, PAPER_TRUTH)
     checks = VK.kross_slope_checks(k, VK.truth_fits(k))
     r = VR.load_roles(PAPER_PRODUCTS, PAPER_TRUTH, PAPER_TRUTH.parent)
-    checks += VR.roles_slope_checks(r, VR.truth_lf(r))
+    checks += VRD.roles_slope_checks(r, VRD.truth_lf(r))
     slopes = [c for c in checks if "slope" in c.name and c.primary]
     names = {c.name for c in slopes}
     assert {"resolved MS slope (log ΣSFR–log Σ★)", "ΣSFR–Δ(sSFR) slope", "Z–Δ(sSFR) slope"} <= names, names

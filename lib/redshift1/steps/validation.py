@@ -29,6 +29,7 @@ from ..validation import kross as VK
 from ..validation import kross_paper as VKP
 from ..validation import paper as VP
 from ..validation import roles as VR
+from ..validation import roles_density as VRD
 from ..validation import roles_paper as VRP
 from .result import StepResult
 
@@ -185,11 +186,11 @@ def roles_densities(*, inputs: VR.RolesInputs | None, line_match_tol: float = 10
     if inputs.completeness is not None:
         v["completeness_truth"] = VR.completeness_vs_truth(inputs)
     if inputs.lf is not None and inputs.sfrd is not None:
-        v["truth_lf"] = VR.truth_lf(inputs)
-        v["lf_truth"] = VR.lf_vs_truth(inputs, v["truth_lf"])
-        v["truth_sfrd"] = VR.truth_sfrd(inputs)
-        v["sfrd_truth"] = VR.sfrd_vs_truth(v["truth_sfrd"])
-    v["density_rows"] = VR.density_recovery_rows(v["lf_truth"], v["sfrd_truth"], v["completeness_truth"])
+        v["truth_lf"] = VRD.truth_lf(inputs)
+        v["lf_truth"] = VRD.lf_vs_truth(inputs, v["truth_lf"])
+        v["truth_sfrd"] = VRD.truth_sfrd(inputs)
+        v["sfrd_truth"] = VRD.sfrd_vs_truth(v["truth_sfrd"])
+    v["density_rows"] = VRD.density_recovery_rows(v["lf_truth"], v["sfrd_truth"], v["completeness_truth"])
     return res
 
 
@@ -250,7 +251,7 @@ def slopes(*, kross_inputs=None, roles_inputs=None, truth_lf: Table | None = Non
         tfits = VK.truth_fits(kross_inputs, nwalkers=nwalkers, nsteps=nsteps, seed=mcmc_seed)
         checks += VK.kross_slope_checks(kross_inputs, tfits)
     if roles_inputs is not None and truth_lf is not None:
-        checks += VR.roles_slope_checks(roles_inputs, truth_lf)
+        checks += VRD.roles_slope_checks(roles_inputs, truth_lf)
     checks = [VC.check_slope(c.name, (c.measured, c.measured_lo, c.measured_hi), c.reference, c.reference_kind,
                              (c.reference_lo, c.reference_hi), c.n_points, c.note, tolerance, c.primary)
               for c in checks]

@@ -28,7 +28,8 @@ from .core import completeness_curve, value_at_fraction
 from .intervals import (Interval, binomial_interval, bootstrap_interval, exact_interval, poisson_interval,
                         posterior_interval, row_rng, scaled_poisson_interval)
 from .paper import PAPER_VALUES, sfrd_key
-from .roles import (KG750, RolesInputs, combined_phi, completeness_vs_truth, false_positives, lf_turnover)
+from .roles import KG750, RolesInputs, completeness_vs_truth, false_positives
+from .roles_density import combined_phi, lf_turnover
 
 __all__ = ["ROLES_NOTES", "roles_compendium_values", "roles_truth_values", "roles_compendium_intervals",
            "roles_truth_intervals", "roles_notes"]

@@ -26,7 +26,8 @@ from ..cosmology import ROLES_COSMO
 from ..science.sfr import line_luminosity, sfr_from_oii
 from ..science.vmax import flux_visibility, k_visibility, vmax, window_volume, z_grid
 from ..columns import column
-from .roles import LINE_WINDOWS, OII_REST, RolesInputs, product_flux_limit, selected_truth, truly_oii
+from .roles import LINE_WINDOWS, OII_REST, RolesInputs, truly_oii
+from .roles_density import product_flux_limit, selected_truth
 
 __all__ = ["sfrd_stage_trace"]
 
