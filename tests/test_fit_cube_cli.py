@@ -99,7 +99,7 @@ def test_cli_and_notebook_path_agree(tiny_kmos_survey):
     """One measurement, two entry points: fit-cube on a cube and its PSF gives the numbers
     notebooks 02 and 03 write for that galaxy (kmos_spectra.ecsv, kmos_sizes.ecsv)."""
     from redshift1.kmos.catalogue import read_targets
-    from redshift1.kmos.psf import attach_psf, measure_psf_stars
+    from redshift1.kmos.psf_stars import attach_psf, measure_psf_stars
     from redshift1.kmos.galaxy_size import SizeConfig
     from redshift1.kmos.spectra import SpectraConfig
     from redshift1.steps.kmos_sizes import measure_sizes

@@ -16,8 +16,8 @@ from astropy.table import Table, join
 
 from redshift1.kmos.cube import cube_wcs_header, make_cube_hdulist
 from redshift1.constants import SIGMA_TO_FWHM
-from redshift1.kmos.psf import (attach_psf, collapse_cube, fit_psf, measure_psf_star,
-                                measure_psf_stars, psf_for, psf_per_spectrograph)
+from redshift1.kmos.psf import collapse_cube, fit_psf
+from redshift1.kmos.psf_stars import attach_psf, measure_psf_star, measure_psf_stars, psf_for, psf_per_spectrograph
 from redshift1.io import write_fits
 from redshift1.kmos.sizes import gaussian_psf_r_half
 from redshift1.mock.kmos import PSF, KMOSNoise, observe_star

@@ -83,7 +83,7 @@ def plot_psf_per_spectrograph(table: Table, per_spectrograph: Table | None = Non
     table : astropy.table.Table
         The PSF-star table (notebook 01).
     per_spectrograph : astropy.table.Table, optional
-        :func:`~redshift1.kmos.psf.psf_per_spectrograph` result; default from the ok rows of ``table``.
+        :func:`~redshift1.kmos.psf_stars.psf_per_spectrograph` result; default from the ok rows of ``table``.
 
     Returns
     -------

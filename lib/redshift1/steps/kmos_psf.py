@@ -12,7 +12,8 @@ from astropy.table import Table
 
 from ..kmos.catalogue import read_psf_stars
 from ..kmos.cube import read_kmos_cube
-from ..kmos.psf import collapse_cube, fit_psf, measure_psf_stars, psf_per_spectrograph
+from ..kmos.psf import collapse_cube, fit_psf
+from ..kmos.psf_stars import measure_psf_stars, psf_per_spectrograph
 from .result import StepResult
 
 __all__ = ["PRODUCT", "read_stars", "example_star", "measure_psf"]
@@ -83,8 +84,8 @@ def measure_psf(*, data: str | Path, clip_sigma: float = 3.0, fit_background: bo
     -------
     StepResult
         Table ``kmos_psf.ecsv`` (one row per star, ``status`` ``"ok"`` or why not; see
-        :func:`redshift1.kmos.psf.measure_psf_stars`); values ``per_spectrograph`` (the
-        averages of the ok stars, :func:`redshift1.kmos.psf.psf_per_spectrograph`) and
+        :func:`redshift1.kmos.psf_stars.measure_psf_stars`); values ``per_spectrograph`` (the
+        averages of the ok stars, :func:`redshift1.kmos.psf_stars.psf_per_spectrograph`) and
         ``failed`` (the rows whose star could not be measured).
     """
     psf = measure_psf_stars(Path(data) / "kmos", read_stars(data=data), clip_sigma=clip_sigma,

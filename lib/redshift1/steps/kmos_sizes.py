@@ -18,7 +18,7 @@ from ..errors import Redshift1Error
 from ..kmos.catalogue import read_targets
 from ..kmos.cube import read_kmos_cube
 from ..kmos.galaxy_size import SizeConfig, measure_size_cube, size_flags
-from ..kmos.psf import attach_psf
+from ..kmos.psf_stars import attach_psf
 from ..science.kross_tables import read_product
 from .result import StepResult
 
@@ -138,7 +138,7 @@ def measure_sizes(*, data: str | Path, targets: Table, spectra: Table, psf: Tabl
 
     Each galaxy takes the PSF of its pointing's star on its spectrograph (notebook 01), or
     that spectrograph's survey mean where the star failed
-    (:func:`redshift1.kmos.psf.attach_psf`).
+    (:func:`redshift1.kmos.psf_stars.attach_psf`).
 
     Parameters
     ----------

@@ -16,7 +16,7 @@ from astropy.table import Table
 from ..errors import Redshift1Error
 from ..kmos.catalogue import orphan_cubes, read_targets
 from ..kmos.cube import read_kmos_cube
-from ..kmos.psf import attach_psf
+from ..kmos.psf_stars import attach_psf
 from ..kmos.spectra import SpectraConfig, detection_counts, galaxy_rng, measure_cube
 from ..science.kross_tables import read_product
 from .result import StepResult
