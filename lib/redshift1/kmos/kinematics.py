@@ -64,7 +64,9 @@ def spaxel_fits(data_cs: np.ndarray, noise: np.ndarray, wave_um: np.ndarray, z_s
             v = v / cnt / (cnt * smooth * smooth)
     else:
         cnt = valid.astype(float)
-    err = np.sqrt(v)
+    # uniform_filter sums with running differences: a variance of zero next to large ones
+    # comes back as a tiny negative round-off, which is zero
+    err = np.sqrt(np.clip(v, 0.0, None))
     spax_ok = valid.any(axis=0).ravel()
     flux = d.reshape(nl, -1).T[spax_ok]
     e = err.reshape(nl, -1).T[spax_ok]
