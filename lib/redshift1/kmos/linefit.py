@@ -12,7 +12,8 @@ non-detection is an unbiased flux with its error rather than a zero.
 Every spectrum gets its own window of the same number of channels, cut around its
 catalogue redshift; a coarse matched-filter search over ``z ± dz`` starts each fit, then
 all spectra iterate together: one (N, 5, 5) linear solve per step instead of N Python
-fits. ``benchmarks/bench_fitting.py`` compares it with a ``scipy.optimize.curve_fit`` loop.
+fits. ``benchmarks/bench_fitting.py`` compares it with ``scipy.optimize.curve_fit``, lmfit and
+specutils loops started from the same redshift (:func:`fit_start`) on the same channels.
 """
 from __future__ import annotations
 
@@ -224,6 +225,41 @@ def _matched_filter_z(centres, y, w, z_guess, dz, resolution, nii_ratio=0.3, sig
     best = np.argmax(score, axis=1)
     found = np.isfinite(score[np.arange(len(best)), best])
     return np.where(found, z_of[np.arange(len(best)), best], z_guess)
+
+
+def fit_start(wave_um, flux, noise, z_guess, dz: float = 0.01,
+              resolution: float = C.KMOS_RESOLUTION) -> tuple[np.ndarray, np.ndarray]:
+    """Where :func:`fit_halpha_nii` starts: the matched-filter redshift of each spectrum and
+    the channels of the window its fit works in.
+
+    Parameters
+    ----------
+    wave_um : (M_all,) array
+        Channel centres in µm (vacuum), uniformly sampled.
+    flux, noise : (N, M_all) arrays
+        Flux densities and 1σ noise; NaN or non-positive noise channels are ignored.
+    z_guess : float or (N,) array
+        Catalogue redshift; the search covers ``z_guess ± dz``.
+    dz : float
+        Half-width of the redshift search.
+    resolution : float
+        Spectral resolving power λ/Δλ (FWHM).
+
+    Returns
+    -------
+    z0 : (N,) array
+        The matched-filter redshift (``z_guess`` where no channel scores).
+    window : (N, M) int array
+        Channel indices of each spectrum's fitting window around ``z0``; other fitters
+        given ``z0`` and these channels do the same work (``benchmarks/bench_fitting.py``).
+    """
+    wave = np.asarray(wave_um, float)
+    flux = np.atleast_2d(np.asarray(flux, float))
+    noise = np.atleast_2d(np.asarray(noise, float))
+    zg = np.broadcast_to(np.asarray(z_guess, float), (flux.shape[0],)).copy()
+    search = _cut(wave, flux, noise, zg, dz)
+    z0 = _matched_filter_z(search.centres, search.y, search.w, zg, dz, resolution)
+    return z0, _windows(wave, z0, min(dz, FIT_HALF_DZ))
 
 
 def fit_halpha_nii(wave_um, flux, noise, z_guess, dz: float = 0.01, resolution: float = C.KMOS_RESOLUTION,
