@@ -14,6 +14,7 @@ on which notebook 03 centres its curve of growth.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import astropy.units as u
@@ -113,10 +114,36 @@ def smeared_disc_velocity(params, shape, r_d: float, psf_sigma: float, smooth: i
     Beam smearing flattens the inner velocity gradient; a model without it explains the
     flattening with a large turnover radius, and v_max then extrapolates an arctan far
     beyond the data (×1.3 on KinMS discs).
+
+    A least-squares fit calls this for every column of its finite-difference Jacobian: the
+    light (and its PSF-smeared image) depends on the geometry only, not on v_max or r_t, and
+    a step in the fit's velocity offset leaves the whole map unchanged, so both are kept
+    for the last few parameter sets (the values are exactly those computed afresh; the
+    returned map is read-only).
     """
+    return _smeared_velocity(tuple(float(p) for p in params), tuple(int(n) for n in shape), float(r_d),
+                             float(psf_sigma), int(smooth), int(oversample), int(pad))
+
+
+@lru_cache(maxsize=16)
+def _smeared_velocity(params, shape, r_d, psf_sigma, smooth, oversample, pad):
     from scipy.ndimage import gaussian_filter
 
     inc, vmax, pa, x0, y0, rt = params
+    xx, yy, light, den, sig = _smeared_light((inc, pa, x0, y0), shape, r_d, psf_sigma, smooth, oversample, pad)
+    vel = disc_velocity(params, xx, yy)
+    num = gaussian_filter(light * vel, sig, mode="constant")
+    out = np.divide(_bin_smooth(num, shape, smooth, oversample, pad), den, out=np.zeros_like(den), where=den > 0)
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=16)
+def _smeared_light(geometry, shape, r_d, psf_sigma, smooth, oversample, pad):
+    """Sub-pixel grid, exponential-disc light on it, and the light after PSF, spaxels and boxcar."""
+    from scipy.ndimage import gaussian_filter
+
+    inc, pa, x0, y0 = geometry
     ny, nx = shape
     step = 1.0 / oversample
     ys = (np.arange((ny + 2 * pad) * oversample) + 0.5) * step - pad - 0.5
@@ -128,19 +155,20 @@ def smeared_disc_velocity(params, shape, r_d: float, psf_sigma: float, smooth: i
     ym = -dx * np.cos(t) + dy * np.sin(t)
     r = np.hypot(xm, ym / max(np.cos(np.radians(inc)), 0.05))
     light = np.exp(-r / max(r_d, 0.05))
-    vel = disc_velocity(params, xx, yy)
     sig = max(psf_sigma, 1e-3) * oversample
-    num = gaussian_filter(light * vel, sig, mode="constant")
-    den = gaussian_filter(light, sig, mode="constant")
+    den = _bin_smooth(gaussian_filter(light, sig, mode="constant"), shape, smooth, oversample, pad)
+    for a in (xx, yy, light, den):
+        a.setflags(write=False)
+    return xx, yy, light, den, sig
 
-    def binned(a):
-        b = a.reshape(ny + 2 * pad, oversample, nx + 2 * pad, oversample).sum(axis=(1, 3))
-        if smooth > 1:
-            b = uniform_filter(b, size=smooth, mode="constant")
-        return b[pad:-pad, pad:-pad]
 
-    d = binned(den)
-    return np.divide(binned(num), d, out=np.zeros_like(d), where=d > 0)
+def _bin_smooth(a, shape, smooth, oversample, pad):
+    """Sum sub-pixels into spaxels, apply the ``smooth`` boxcar, crop the padding."""
+    ny, nx = shape
+    b = a.reshape(ny + 2 * pad, oversample, nx + 2 * pad, oversample).sum(axis=(1, 3))
+    if smooth > 1:
+        b = uniform_filter(b, size=smooth, mode="constant")
+    return b[pad:-pad, pad:-pad]
 
 
 @dataclass
