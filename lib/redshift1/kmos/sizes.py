@@ -10,6 +10,7 @@ upper limit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from photutils.aperture import EllipticalAperture, CircularAperture, aperture_photometry
@@ -141,6 +142,29 @@ def disc_frame(shape, centre, pa_deg: float, oversample: int = 5, pad: int = 6):
     return xx * np.cos(t) + yy * np.sin(t), -xx * np.sin(t) + yy * np.cos(t)
 
 
+@lru_cache(maxsize=64)
+def psf_bin_matrix(n: int, pad: int, oversample: int, sigma_sub: float, smooth: int = 1) -> np.ndarray:
+    """The (n, (n + 2 pad) oversample) matrix that smooths a row of sub-pixels with a Gaussian
+    of σ ``sigma_sub`` sub-pixels (``scipy.ndimage.gaussian_filter1d``, zero beyond the grid,
+    truncated at 4σ), sums each spaxel's ``oversample`` sub-pixels, applies a ``smooth``-spaxel
+    boxcar (``uniform_filter1d``, zero beyond) and drops the ``pad`` spaxels either side.
+
+    The PSF, binning, boxcar and crop are linear and act on each axis apart, so
+    ``M_y @ image @ M_x.T`` equals those filters applied to an image in turn (to rounding),
+    for a stack of images at once and at a fraction of the cost.
+    """
+    from scipy.ndimage import gaussian_filter1d, uniform_filter1d
+
+    m = (n + 2 * pad) * oversample
+    g = gaussian_filter1d(np.eye(m), sigma_sub, axis=0, mode="constant")     # column j: impulse at j
+    out = g.reshape(n + 2 * pad, oversample, m).sum(axis=1)
+    if smooth > 1:
+        out = uniform_filter1d(np.eye(n + 2 * pad), smooth, axis=0, mode="constant") @ out
+    out = np.ascontiguousarray(out[pad:pad + n])
+    out.setflags(write=False)
+    return out
+
+
 def disc_model_total(image, error, centre, axis_ratio: float | None, pa_deg: float, psf_sigma: float,
                      scales=None, axis_ratios=None, oversample: int = 5, pad: int = 4,
                      with_axis_ratio_error: bool = False) -> tuple:
@@ -162,8 +186,6 @@ def disc_model_total(image, error, centre, axis_ratio: float | None, pa_deg: flo
     map has no usable pixel. ``with_axis_ratio_error`` appends q refined between the grid's
     points and its 1σ error (:func:`axis_ratio_from_profile`).
     """
-    from scipy.ndimage import gaussian_filter
-
     img = np.asarray(image, float)
     err = np.asarray(error, float)
     good = np.isfinite(img) & np.isfinite(err) & (err > 0)
@@ -178,19 +200,22 @@ def disc_model_total(image, error, centre, axis_ratio: float | None, pa_deg: flo
     u, v = disc_frame((ny, nx), centre, pa_deg, oversample, pad)
     w = np.where(good, 1.0 / np.where(good, err, 1.0) ** 2, 0.0)
     y = np.where(good, img, 0.0)
+    # PSF, spaxel binning and crop are linear and separable: one (spaxels × sub-pixels)
+    # matrix per axis takes every trial disc to its model map at once
+    m_y = psf_bin_matrix(ny, pad, oversample, psf_sigma * oversample)
+    m_x = psf_bin_matrix(nx, pad, oversample, psf_sigma * oversample)
     best = (np.inf, np.nan, np.nan, np.nan, np.nan)
     profile = {}
     for q in axis_ratios:
         q = max(float(q), 0.05)
         r = np.hypot(u, v / q)
-        for rd in scales:
-            sb = np.exp(-r / rd) / (2 * np.pi * rd**2 * q * oversample**2)   # unit flux on the infinite plane
-            if rd * q < 2.0 / oversample:      # below two sub-pixels: not resolved by the grid
-                # narrower than the sub-grid: the samples miss the cusp's flux, but all of it
-                # lies inside the padded grid, so normalise by the sum
-                sb /= sb.sum()
-            conv = gaussian_filter(sb, psf_sigma * oversample, mode="constant")
-            model = conv.reshape(ny + 2 * pad, oversample, nx + 2 * pad, oversample).sum(axis=(1, 3))[pad:-pad, pad:-pad]
+        sb = np.exp(-r[None] / scales[:, None, None]) / (2 * np.pi * scales[:, None, None] ** 2 * q * oversample**2)
+        # a disc narrower than two sub-pixels is not resolved by the grid: the samples miss
+        # the cusp's flux, but all of it lies inside the padded grid, so normalise by the sum
+        narrow = scales * q < 2.0 / oversample
+        sb[narrow] /= sb[narrow].sum(axis=(1, 2), keepdims=True)
+        models = m_y @ sb @ m_x.T                                        # (n_scales, ny, nx)
+        for rd, model in zip(scales, models):
             den = (w * model**2).sum()
             if den <= 0:
                 continue
