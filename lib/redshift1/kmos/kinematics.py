@@ -23,6 +23,7 @@ from scipy.optimize import least_squares
 
 from .cube import KMOSCube
 from .linefit import fit_halpha_nii
+from .sizes import psf_bin_matrix
 
 C_KMS = 299792.458
 DISC_PARAMS = ("inclination", "v_max", "pa", "x0", "y0", "r_turn")
@@ -127,22 +128,18 @@ def smeared_disc_velocity(params, shape, r_d: float, psf_sigma: float, smooth: i
 
 @lru_cache(maxsize=16)
 def _smeared_velocity(params, shape, r_d, psf_sigma, smooth, oversample, pad):
-    from scipy.ndimage import gaussian_filter
-
     inc, vmax, pa, x0, y0, rt = params
-    xx, yy, light, den, sig = _smeared_light((inc, pa, x0, y0), shape, r_d, psf_sigma, smooth, oversample, pad)
-    vel = disc_velocity(params, xx, yy)
-    num = gaussian_filter(light * vel, sig, mode="constant")
-    out = np.divide(_bin_smooth(num, shape, smooth, oversample, pad), den, out=np.zeros_like(den), where=den > 0)
+    xx, yy, light, den, m_y, m_x = _smeared_light((inc, pa, x0, y0), shape, r_d, psf_sigma, smooth, oversample, pad)
+    num = m_y @ (light * disc_velocity(params, xx, yy)) @ m_x.T
+    out = np.divide(num, den, out=np.zeros_like(den), where=den > 0)
     out.setflags(write=False)
     return out
 
 
 @lru_cache(maxsize=16)
 def _smeared_light(geometry, shape, r_d, psf_sigma, smooth, oversample, pad):
-    """Sub-pixel grid, exponential-disc light on it, and the light after PSF, spaxels and boxcar."""
-    from scipy.ndimage import gaussian_filter
-
+    """Sub-pixel grid, exponential-disc light on it, the light after PSF, spaxels and boxcar,
+    and the matrices applying those (:func:`redshift1.kmos.sizes.psf_bin_matrix`)."""
     inc, pa, x0, y0 = geometry
     ny, nx = shape
     step = 1.0 / oversample
@@ -156,19 +153,12 @@ def _smeared_light(geometry, shape, r_d, psf_sigma, smooth, oversample, pad):
     r = np.hypot(xm, ym / max(np.cos(np.radians(inc)), 0.05))
     light = np.exp(-r / max(r_d, 0.05))
     sig = max(psf_sigma, 1e-3) * oversample
-    den = _bin_smooth(gaussian_filter(light, sig, mode="constant"), shape, smooth, oversample, pad)
+    m_y = psf_bin_matrix(ny, pad, oversample, sig, smooth)
+    m_x = psf_bin_matrix(nx, pad, oversample, sig, smooth)
+    den = m_y @ light @ m_x.T
     for a in (xx, yy, light, den):
         a.setflags(write=False)
-    return xx, yy, light, den, sig
-
-
-def _bin_smooth(a, shape, smooth, oversample, pad):
-    """Sum sub-pixels into spaxels, apply the ``smooth`` boxcar, crop the padding."""
-    ny, nx = shape
-    b = a.reshape(ny + 2 * pad, oversample, nx + 2 * pad, oversample).sum(axis=(1, 3))
-    if smooth > 1:
-        b = uniform_filter(b, size=smooth, mode="constant")
-    return b[pad:-pad, pad:-pad]
+    return xx, yy, light, den, m_y, m_x
 
 
 @dataclass
