@@ -206,9 +206,11 @@ def main(argv=None):
     # the keys earlier versions printed
     res.update({"batched_per_s": res["methods"]["batched"]["per_s"], "curve_fit_per_s": cf["per_s"],
                 "speedup": cf["slower_than_batched"], "speedup_per_core": cf["slower_per_cpu_s"],
-                "max_rel_flux_diff": cf["max_rel_flux_diff"]})
+                "max_rel_flux_diff": cf["max_rel_flux_diff"],
+                "batched_not_converged": int((~batched.converged).sum())})
     print(f"batched vs curve_fit loop: x{res['speedup']} wall, x{res['speedup_per_core']} per CPU-second "
-          f"(batched {res['methods']['batched']['per_cpu_s']} spectra per CPU-second)")
+          f"(batched {res['methods']['batched']['per_cpu_s']} spectra per CPU-second); "
+          f"{res['batched_not_converged']} batched fits flagged not at a chi2 minimum")
     if a.json:
         print(json.dumps(res))
 
