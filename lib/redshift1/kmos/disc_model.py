@@ -9,6 +9,8 @@ are drawn on (also by the S/N-optimal extraction, :mod:`redshift1.kmos.extractio
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 __all__ = ["disc_frame", "disc_model_total", "axis_ratio_from_profile", "inclination_from_axis_ratio"]
@@ -45,6 +47,48 @@ def disc_frame(shape, centre, pa_deg: float, oversample: int = 5, pad: int = 6):
     xx, yy = np.meshgrid(xs - centre[0], ys - centre[1])
     t = np.radians(pa_deg)
     return xx * np.cos(t) + yy * np.sin(t), -xx * np.sin(t) + yy * np.cos(t)
+
+
+@lru_cache(maxsize=64)
+def psf_bin_matrix(n: int, pad: int, oversample: int, sigma_sub: float, smooth: int = 1) -> np.ndarray:
+    """The matrix that takes a row of model sub-pixels to observed spaxels.
+
+    It smooths a row of sub-pixels with a Gaussian of σ ``sigma_sub`` sub-pixels
+    (``scipy.ndimage.gaussian_filter1d``, zero beyond the grid, truncated at 4σ), sums each
+    spaxel's ``oversample`` sub-pixels, applies a ``smooth``-spaxel boxcar
+    (``uniform_filter1d``, zero beyond) and drops the ``pad`` spaxels either side. The PSF,
+    binning, boxcar and crop are linear and act on each axis apart, so
+    ``M_y @ image @ M_x.T`` equals those filters applied to an image in turn (to rounding),
+    for a stack of images at once and at a fraction of the cost.
+
+    Parameters
+    ----------
+    n : int
+        Spaxels along the axis (without padding).
+    pad : int
+        Padding spaxels either side of the model grid.
+    oversample : int
+        Sub-pixels per spaxel.
+    sigma_sub : float
+        σ of the Gaussian PSF [sub-pixels].
+    smooth : int, optional
+        Boxcar size [spaxels]; 1 for none.
+
+    Returns
+    -------
+    numpy.ndarray
+        Read-only (n, (n + 2 pad) oversample) matrix (cached).
+    """
+    from scipy.ndimage import gaussian_filter1d, uniform_filter1d
+
+    m = (n + 2 * pad) * oversample
+    g = gaussian_filter1d(np.eye(m), sigma_sub, axis=0, mode="constant")     # column j: impulse at j
+    out = g.reshape(n + 2 * pad, oversample, m).sum(axis=1)
+    if smooth > 1:
+        out = uniform_filter1d(np.eye(n + 2 * pad), smooth, axis=0, mode="constant") @ out
+    out = np.ascontiguousarray(out[pad:pad + n])
+    out.setflags(write=False)
+    return out
 
 
 def disc_model_total(image, error, centre, axis_ratio: float | None, pa_deg: float, psf_sigma: float,
@@ -91,8 +135,6 @@ def disc_model_total(image, error, centre, axis_ratio: float | None, pa_deg: flo
         q error) with ``with_axis_ratio_error``; NaNs (four) if the map has fewer than three
         usable pixels.
     """
-    from scipy.ndimage import gaussian_filter
-
     img = np.asarray(image, float)
     err = np.asarray(error, float)
     good = np.isfinite(img) & np.isfinite(err) & (err > 0)
@@ -107,19 +149,22 @@ def disc_model_total(image, error, centre, axis_ratio: float | None, pa_deg: flo
     u, v = disc_frame((ny, nx), centre, pa_deg, oversample, pad)
     w = np.where(good, 1.0 / np.where(good, err, 1.0) ** 2, 0.0)
     y = np.where(good, img, 0.0)
+    # PSF, spaxel binning and crop are linear and separable: one (spaxels × sub-pixels)
+    # matrix per axis takes every trial disc to its model map at once
+    m_y = psf_bin_matrix(ny, pad, oversample, psf_sigma * oversample)
+    m_x = psf_bin_matrix(nx, pad, oversample, psf_sigma * oversample)
     best = (np.inf, np.nan, np.nan, np.nan, np.nan)
     profile = {}
     for q in axis_ratios:
         q = max(float(q), 0.05)
         r = np.hypot(u, v / q)
-        for rd in scales:
-            sb = np.exp(-r / rd) / (2 * np.pi * rd**2 * q * oversample**2)   # unit flux on the infinite plane
-            if rd * q < 2.0 / oversample:      # below two sub-pixels: not resolved by the grid
-                # narrower than the sub-grid: the samples miss the cusp's flux, but all of it
-                # lies inside the padded grid, so normalise by the sum
-                sb /= sb.sum()
-            conv = gaussian_filter(sb, psf_sigma * oversample, mode="constant")
-            model = conv.reshape(ny + 2 * pad, oversample, nx + 2 * pad, oversample).sum(axis=(1, 3))[pad:-pad, pad:-pad]
+        sb = np.exp(-r[None] / scales[:, None, None]) / (2 * np.pi * scales[:, None, None] ** 2 * q * oversample**2)
+        # a disc narrower than two sub-pixels is not resolved by the grid: the samples miss
+        # the cusp's flux, but all of it lies inside the padded grid, so normalise by the sum
+        narrow = scales * q < 2.0 / oversample
+        sb[narrow] /= sb[narrow].sum(axis=(1, 2), keepdims=True)
+        models = m_y @ sb @ m_x.T                                        # (n_scales, ny, nx)
+        for rd, model in zip(scales, models):
             den = (w * model**2).sum()
             if den <= 0:
                 continue

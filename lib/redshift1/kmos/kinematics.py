@@ -14,6 +14,7 @@ on which notebook 03 centres its curve of growth.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import astropy.units as u
@@ -23,6 +24,7 @@ from scipy.optimize import least_squares
 from ..constants import C_KMS
 from .cube import KMOSCube
 from .linefit import fit_halpha_nii
+from .disc_model import psf_bin_matrix
 
 DISC_PARAMS = ("inclination", "v_max", "pa", "x0", "y0", "r_turn")
 
@@ -100,7 +102,9 @@ def spaxel_fits(data_cs: np.ndarray, noise: np.ndarray, wave_um: np.ndarray, z_s
             v = v / cnt / (cnt * smooth * smooth)
     else:
         cnt = valid.astype(float)
-    err = np.sqrt(v)
+    # uniform_filter sums with running differences: a variance of zero next to large ones
+    # comes back as a tiny negative round-off, which is zero
+    err = np.sqrt(np.clip(v, 0.0, None))
     spax_ok = valid.any(axis=0).ravel()
     flux = d.reshape(nl, -1).T[spax_ok]
     e = err.reshape(nl, -1).T[spax_ok]
@@ -156,6 +160,12 @@ def smeared_disc_velocity(params, shape, r_d: float, psf_sigma: float, smooth: i
     gradient; a model without it explains the flattening with a large turnover radius, and
     v_max then extrapolates an arctan far beyond the data (×1.3 on KinMS discs).
 
+    A least-squares fit calls this for every column of its finite-difference Jacobian: the
+    light (and its PSF-smeared image) depends on the geometry only, not on v_max or r_t, and
+    a step in the fit's velocity offset leaves the whole map unchanged, so both are kept
+    for the last few parameter sets (the values are exactly those computed afresh; the
+    returned map is read-only).
+
     Parameters
     ----------
     params : sequence of float
@@ -178,9 +188,25 @@ def smeared_disc_velocity(params, shape, r_d: float, psf_sigma: float, smooth: i
     numpy.ndarray
         (ny, nx) velocity [km/s].
     """
-    from scipy.ndimage import gaussian_filter
+    return _smeared_velocity(tuple(float(p) for p in params), tuple(int(n) for n in shape), float(r_d),
+                             float(psf_sigma), int(smooth), int(oversample), int(pad))
 
+
+@lru_cache(maxsize=16)
+def _smeared_velocity(params, shape, r_d, psf_sigma, smooth, oversample, pad):
     inc, vmax, pa, x0, y0, rt = params
+    xx, yy, light, den, m_y, m_x = _smeared_light((inc, pa, x0, y0), shape, r_d, psf_sigma, smooth, oversample, pad)
+    num = m_y @ (light * disc_velocity(params, xx, yy)) @ m_x.T
+    out = np.divide(num, den, out=np.zeros_like(den), where=den > 0)
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=16)
+def _smeared_light(geometry, shape, r_d, psf_sigma, smooth, oversample, pad):
+    """Sub-pixel grid, exponential-disc light on it, the light after PSF, spaxels and boxcar,
+    and the matrices applying those (:func:`redshift1.kmos.sizes.psf_bin_matrix`)."""
+    inc, pa, x0, y0 = geometry
     ny, nx = shape
     step = 1.0 / oversample
     ys = (np.arange((ny + 2 * pad) * oversample) + 0.5) * step - pad - 0.5
@@ -192,19 +218,13 @@ def smeared_disc_velocity(params, shape, r_d: float, psf_sigma: float, smooth: i
     ym = -dx * np.cos(t) + dy * np.sin(t)
     r = np.hypot(xm, ym / max(np.cos(np.radians(inc)), 0.05))
     light = np.exp(-r / max(r_d, 0.05))
-    vel = disc_velocity(params, xx, yy)
     sig = max(psf_sigma, 1e-3) * oversample
-    num = gaussian_filter(light * vel, sig, mode="constant")
-    den = gaussian_filter(light, sig, mode="constant")
-
-    def binned(a):
-        b = a.reshape(ny + 2 * pad, oversample, nx + 2 * pad, oversample).sum(axis=(1, 3))
-        if smooth > 1:
-            b = uniform_filter(b, size=smooth, mode="constant")
-        return b[pad:-pad, pad:-pad]
-
-    d = binned(den)
-    return np.divide(binned(num), d, out=np.zeros_like(d), where=d > 0)
+    m_y = psf_bin_matrix(ny, pad, oversample, sig, smooth)
+    m_x = psf_bin_matrix(nx, pad, oversample, sig, smooth)
+    den = m_y @ light @ m_x.T
+    for a in (xx, yy, light, den):
+        a.setflags(write=False)
+    return xx, yy, light, den, m_y, m_x
 
 
 @dataclass

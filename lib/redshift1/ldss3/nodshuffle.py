@@ -402,22 +402,34 @@ def reject_unpaired(stack, bad, noise, nsigma: float = 5.0, reach: int = 2):
     n_flag = 0
     with _quiet():
         for e in range(n_exp):
-            cand = lonely & ok[e]
-            if not cand.any():
+            # only the candidates can be flagged: gather their neighbours in the other
+            # exposures rather than shifting whole stacks (a frame-sized copy per exposure
+            # and shift was this reduction's peak memory)
+            cy, cx = np.nonzero(lonely & ok[e])
+            if cy.size == 0:
                 continue
-            others = np.delete(x, e, axis=0)
-            hi = np.full(x.shape[1:], np.nan, np.float32)
-            lo = np.full(x.shape[1:], np.nan, np.float32)
+            others = np.delete(np.arange(n_exp), e)[:, None]
+            hi = np.full(cy.size, np.nan, np.float32)
+            lo = np.full(cy.size, np.nan, np.float32)
             for d in range(1, reach + 1):          # nearest columns first; farther only where none
-                vals = np.concatenate([shift_integer(others, 0, d, np.nan), shift_integer(others, 0, -d, np.nan)])
+                vals = np.concatenate([_column_values(x, others, cy, cx - s) for s in (d, -d)])
                 need = ~np.isfinite(hi)
                 hi = np.where(need, np.nanmax(vals, axis=0), hi)
                 lo = np.where(need, np.nanmin(vals, axis=0), lo)
-            tol = nsigma * np.sqrt(2.0) * nse[e]
-            rej = cand & np.isfinite(hi) & ((x[e] - hi > tol) | (lo - x[e] > tol))
-            out[e] |= rej
+            tol = nsigma * np.sqrt(2.0) * nse[e, cy, cx]
+            xe = x[e, cy, cx]
+            rej = np.isfinite(hi) & ((xe - hi > tol) | (lo - xe > tol))
+            out[e, cy[rej], cx[rej]] = True
             n_flag += int(rej.sum())
     return out, n_flag
+
+
+def _column_values(x, planes, rows, cols):
+    """``x[planes, rows, cols]`` (planes a column vector), NaN where ``cols`` leaves the frame."""
+    inside = (cols >= 0) & (cols < x.shape[-1])
+    v = np.full((planes.shape[0], rows.size), np.nan, x.dtype)
+    v[:, inside] = x[planes, rows[inside][None, :], cols[inside][None, :]]
+    return v
 
 
 def nod_combine(combined, noise, nod: int):

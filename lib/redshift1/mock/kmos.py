@@ -152,13 +152,15 @@ def line_cube(gal: dict, psf: PSF, wave_um: np.ndarray, n_spaxel: int = C.KMOS_N
 
     keep = surf > surf.max() * 1e-5
     s_k, v_k = surf[keep], v_los[keep]
-    cube_sub = np.zeros((i1 - i0,) + surf.shape)
+    lit = np.zeros((i1 - i0, s_k.size))                 # the lines on the lit sub-pixels only
     for rest, flux in lines:
         centre = rest * (1 + z) * (1 + v_k / C_KMS) / 1e4
         sig = np.hypot(centre * gal["sigma0"] / C_KMS, centre / C.KMOS_RESOLUTION / C.SIGMA_TO_FWHM)
         cdf = 0.5 * (1 + erf((edges[:, None] - centre[None, :]) / (np.sqrt(2) * sig[None, :])))
         prof = np.diff(cdf, axis=0) / dlam                              # per µm
-        cube_sub[:, keep] += flux * prof * s_k[None, :]
+        lit += flux * prof * s_k[None, :]
+    cube_sub = np.zeros((i1 - i0,) + surf.shape)
+    cube_sub[:, keep] = lit
     k = psf.kernel(pixscale / OVERSAMPLE)
     conv = fftconvolve(cube_sub, k[None], mode="same", axes=(1, 2))
     # convolution is linear: the Hα light inside the field is the convolved Hα image's sum

@@ -25,8 +25,8 @@ from astropy.table import QTable, Table, vstack
 from .. import constants as C
 from ..cosmology import KROSS_COSMO
 from ..io import write_fits, write_table
+from ..parallel import map_objects
 from ..kmos.cube import cube_wcs_header, make_cube_hdulist
-from ..progress import progress_bar
 from . import population as pop
 from .kmos import PSF, KMOSNoise, observe_cube, observe_star, wavelength_grid
 from .rng import stream
@@ -189,7 +189,8 @@ def _pointing_centre(field: str, k: int, rng) -> SkyCoord:
 
 # --------------------------------------------------------------------------- survey
 def observe_kross(out_dir: Path, preset: str, survey_seed: int, relations: pop.Relations, truth_dir: Path,
-                  noise: KMOSNoise = KMOSNoise(), progress: bool = False, noise_seed: int | None = None) -> dict:
+                  noise: KMOSNoise = KMOSNoise(), progress: bool = False, noise_seed: int | None = None,
+                  workers: int = 1) -> dict:
     """Write the KMOS part of a mock survey (cubes, PSF stars, catalogues) and its truth.
 
     Parameters
@@ -210,6 +211,8 @@ def observe_kross(out_dir: Path, preset: str, survey_seed: int, relations: pop.R
     noise_seed : int, optional
         The noise realisation of every cube (and the acquisition jitter of the PSF stars);
         default ``survey_seed``.
+    workers : int
+        Local processes rendering the cubes (the files are identical for any number).
 
     Returns
     -------
@@ -221,7 +224,6 @@ def observe_kross(out_dir: Path, preset: str, survey_seed: int, relations: pop.R
     noise_seed = survey_seed if noise_seed is None else noise_seed
     out_dir, truth_dir = Path(out_dir), Path(truth_dir)
     wave = wavelength_grid().to_value(u.um)
-    wcs_lam = (C.KMOS_LAM0.to_value(u.um), C.KMOS_DLAM.to_value(u.um))
 
     pointing_rows, star_rows, psf_truth, target_rows, truth_tables, hst_rows = [], [], [], [], [], []
     counters = {f: 0 for f in KROSS_FIELDS}
@@ -270,25 +272,10 @@ def observe_kross(out_dir: Path, preset: str, survey_seed: int, relations: pop.R
         gals["psf_fwhm"] = [psfs[(i - 1) // 8].fwhm for i in galaxy_ifus] * u.arcsec
         truth_tables.append(gals)
 
-    fov = {}
-    for job in progress_bar(jobs, desc="KMOS cubes", disable=not progress):
-        if job[0] == "star":
-            _, pname, field, ifu, psf, centre, date_obs, fname = job
-            rng = stream(noise_seed, "kmos", "star", fname)
-            data, sig = observe_star(psf, 16.0, 6.5 + rng.normal(0, 0.4), 6.5 + rng.normal(0, 0.4),
-                                     KMOSNoise(floor=noise.floor * 4), rng, wave)
-            obj = f"{pname}_STAR{(ifu - 1) // 8 + 1}"
-            ph = _primary_header(obj, centre.ra.deg, centre.dec.deg, pname, field, ifu, date_obs, 600.0, "psf_star")
-            wh = cube_wcs_header(centre.ra.deg, centre.dec.deg, (7.5, 7.5), C.KMOS_PIXSCALE.value, *wcs_lam)
-        else:
-            _, gid, pname, ifu, psf, gal, pos, date_obs, fname = job
-            rng = stream(noise_seed, "kmos", "cube", gid)
-            gal = {k: (np.asarray(getattr(v, "value", v)).item()) for k, v in gal.items()}
-            data, sig, extra = observe_cube(gal, psf, noise, rng, wave)
-            fov[gid] = extra["flux_halpha_fov"]
-            ph = _primary_header(gid, pos.ra.deg, pos.dec.deg, pname, gal["field"], ifu, date_obs, 9000.0, "galaxy")
-            wh = cube_wcs_header(pos.ra.deg, pos.dec.deg, (7.5, 7.5), C.KMOS_PIXSCALE.value, *wcs_lam)
-        write_fits(make_cube_hdulist(ph["OBJECT"], data, sig, ph, wh, CUBE_BUNIT), out_dir / fname)
+    # every cube has its own noise stream, so they can be rendered in any order, on any process
+    rendered = map_objects(render_kmos_job, [(job, out_dir, noise, noise_seed, wave) for job in jobs],
+                           workers=workers, desc="KMOS cubes", progress=progress)
+    fov = dict(r for r in rendered if r is not None)
 
     # ----- catalogues the pipeline reads
     targets = Table(rows=target_rows, names=(
@@ -334,6 +321,33 @@ def observe_kross(out_dir: Path, preset: str, survey_seed: int, relations: pop.R
     write_table(psf_t, truth_dir / "kmos_psf.ecsv")
     return {"n_pointings": len(pointing_rows), "n_galaxies": len(targets), "n_psf_stars": len(star_rows),
             "n_hst": len(hst)}
+
+
+def render_kmos_job(task) -> tuple[str, float] | None:
+    """Observe and write one cube of :func:`observe_kross` (a PSF star or a galaxy); module
+    level so that it runs on other processes. Returns (id, noise-free Hα flux inside the IFU)
+    for a galaxy, None for a star."""
+    job, out_dir, noise, noise_seed, wave = task
+    wcs_lam = (C.KMOS_LAM0.to_value(u.um), C.KMOS_DLAM.to_value(u.um))
+    found = None
+    if job[0] == "star":
+        _, pname, field, ifu, psf, centre, date_obs, fname = job
+        rng = stream(noise_seed, "kmos", "star", fname)
+        data, sig = observe_star(psf, 16.0, 6.5 + rng.normal(0, 0.4), 6.5 + rng.normal(0, 0.4),
+                                 KMOSNoise(floor=noise.floor * 4), rng, wave)
+        obj = f"{pname}_STAR{(ifu - 1) // 8 + 1}"
+        ph = _primary_header(obj, centre.ra.deg, centre.dec.deg, pname, field, ifu, date_obs, 600.0, "psf_star")
+        wh = cube_wcs_header(centre.ra.deg, centre.dec.deg, (7.5, 7.5), C.KMOS_PIXSCALE.value, *wcs_lam)
+    else:
+        _, gid, pname, ifu, psf, gal, pos, date_obs, fname = job
+        rng = stream(noise_seed, "kmos", "cube", gid)
+        gal = {k: (np.asarray(getattr(v, "value", v)).item()) for k, v in gal.items()}
+        data, sig, extra = observe_cube(gal, psf, noise, rng, wave)
+        found = (gid, extra["flux_halpha_fov"])
+        ph = _primary_header(gid, pos.ra.deg, pos.dec.deg, pname, gal["field"], ifu, date_obs, 9000.0, "galaxy")
+        wh = cube_wcs_header(pos.ra.deg, pos.dec.deg, (7.5, 7.5), C.KMOS_PIXSCALE.value, *wcs_lam)
+    write_fits(make_cube_hdulist(ph["OBJECT"], data, sig, ph, wh, CUBE_BUNIT), Path(out_dir) / fname)
+    return found
 
 
 def _round(t: Table, sig: int = 9):

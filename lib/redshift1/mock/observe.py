@@ -29,7 +29,8 @@ DEFAULT_SEED = 20161
 
 def observe(out: str | Path, preset: str = "quick", survey_seed: int = DEFAULT_SEED,
             noise_seed: int = DEFAULT_SEED, relations: Relations | None = None,
-            instruments=("kmos", "ldss3"), progress: bool = False, *, seed: int | None = None) -> dict:
+            instruments=("kmos", "ldss3"), progress: bool = False, *, seed: int | None = None,
+            workers: int = 1) -> dict:
     """Generate a mock survey.
 
     Parameters
@@ -55,6 +56,8 @@ def observe(out: str | Path, preset: str = "quick", survey_seed: int = DEFAULT_S
     seed : int, optional
         Shorthand for ``survey_seed = noise_seed = seed`` (the single seed of older
         versions: equal seeds reproduce their files byte for byte).
+    workers : int
+        Local processes rendering the KMOS cubes; the files are the same for any number.
 
     Returns
     -------
@@ -86,7 +89,7 @@ def observe(out: str | Path, preset: str = "quick", survey_seed: int = DEFAULT_S
             from .kross import observe_kross
             t0 = time.perf_counter()
             summary["kmos"] = observe_kross(work / "kmos", preset, survey_seed, relations, work / "truth",
-                                            progress=progress, noise_seed=noise_seed)
+                                            progress=progress, noise_seed=noise_seed, workers=workers)
             timing["kmos"] = round(time.perf_counter() - t0, 2)
         if "ldss3" in instruments:
             from .roles import observe_roles
@@ -191,7 +194,8 @@ def generator_id() -> str:
 
 def ensure_survey(out: str | Path, preset: str = "quick", survey_seed: int = DEFAULT_SEED,
                   noise_seed: int = DEFAULT_SEED, relations: Relations | None = None, regenerate: bool = False,
-                  progress: bool = False, instruments=("kmos", "ldss3"), *, seed: int | None = None) -> dict:
+                  progress: bool = False, instruments=("kmos", "ldss3"), *, seed: int | None = None,
+                  workers: int = 1) -> dict:
     """Return the manifest of the survey at ``out``, generating it unless the folder already
     holds this preset, both seeds, relations, instruments and generator version with every
     file intact.
@@ -214,6 +218,6 @@ def ensure_survey(out: str | Path, preset: str = "quick", survey_seed: int = DEF
             m["reused"] = True
             return m
     m = observe(out, preset=preset, survey_seed=survey_seed, noise_seed=noise_seed, relations=relations,
-                instruments=instruments, progress=progress)
+                instruments=instruments, progress=progress, workers=workers)
     m["reused"] = False
     return m
