@@ -73,6 +73,10 @@ class KROSSSample:
     passive_mass_shift: float = 0.3
     # compact Hα also in a fraction (Relations.compact_fraction_massive) of log M* > this
     compact_mass_min: float = 10.2
+    # the stellar r_e of compact galaxies: None = shrunk with their Hα (r½ / ratio), else
+    # r_disc / ratio × this factor, with the Sérsic n raised by compact_sersic_shift
+    compact_stellar_size_factor: float | None = None
+    compact_sersic_shift: float = 0.0
     # starbursts: a fraction with log Δ ~ N(offset, scatter) (0: none)
     starburst_fraction: float = 0.0
     starburst_offset: float = 0.5
@@ -88,61 +92,75 @@ class KROSSSample:
         return rel.updated(**dict(self.relations)) if self.relations else rel
 
 
-#: The ``paper`` preset's KROSS targets, calibrated to Magdis et al. (2016) (M16 below).
+#: The ``paper`` preset's KROSS targets, calibrated to Magdis et al. (2016) (M16 below);
+#: docs/mock-calibration.md says what each number is tuned to.
 KROSS_PAPER_SAMPLE = KROSSSample(
     # M16 §2: 96% of the targets within 0.8 < z < 1.0, median 0.86; the rest spans 0.7 up
     # to where Hα leaves YJ. A core of σ 0.025 holds ~99% inside 0.8-1.0, and 7% drawn
-    # uniformly over 0.70-1.04 puts ~3% outside: 96% in all.
+    # uniformly over 0.70-1.04 puts ~3% outside: 96% in all. (This also sets how many
+    # [NII] lines fall within 7 Å of a strong OH line, M16 §3.3: ~25%.)
     z_median=0.86,
     z_sd=0.025,
     z_clip=(0.70, 1.04),
     z_outlier_fraction=0.07,
     z_outlier_range=(0.70, 1.04),
-    # M16 §2: K_AB < 22.5 "roughly corresponds to log M* > 9.3 ± 0.5"; Table 2: median
-    # SED SFR 4.8 (all), 6.8 (Hα detected) M☉/yr, on the Speagle MS at z = 0.86 (Fig. 2)
+    # M16 §2: K_AB < 22.5 "roughly corresponds to log M* > 9.3 ± 0.5"; Table 2 and §3.1:
+    # median SFR(Hα) 7 M☉/yr on the Speagle MS at z = 0.86 (Fig. 2): log M* ≈ 10
     logm_mean=10.0,
     logm_sd=0.45,
     logm_min=9.0,
     logm_max=11.5,
     # M16 Table 2: the unresolved (63) and undetected (50) galaxies are K 0.6 mag brighter
-    # than the resolved ones (K-band M/L: ~0.25 dex more massive), redder, with SED SFRs of
-    # 1.2-2.0 M☉/yr against 7 (about 1 dex below the MS)
+    # than the resolved ones (K-band M/L: ~0.25 dex more massive) and redder
     passive_delta_max=-0.5,
     passive_mass_shift=0.25,
     compact_mass_min=10.3,
-    # M16 §3.1: SFRs up to 330 M☉/yr; §4.2: "almost all galaxies have Δ(sSFR) < 4" -- a
-    # few per cent lie above: the tail that reaches the largest SFRs at the highest masses
+    # M16 §4.2: unresolved galaxies are "predominantly passive ... with more concentrated
+    # light profiles": their starlight is a bulge (half the disc's r_e, Sérsic n + 1.5),
+    # while their Hα is nuclear (Relations.compact_size_factor)
+    compact_stellar_size_factor=0.5,
+    compact_sersic_shift=1.5,
+    # M16 §3.1: SFRs up to 330 M☉/yr; §4.2: "almost all galaxies have Δ(sSFR) < 4": a
+    # few per cent lie above the MS band
     starburst_fraction=0.03,
     starburst_offset=0.6,
     starburst_scatter=0.15,
     # M16 §3.2: r′½ from 1.4 to 22.3 kpc around a median of 5.1 (mean 5.4): a lognormal of
     # 0.15 dex holds the median and mean, but its largest of ~400 is ~14 kpc; a few per cent
-    # of extended discs (×2.2) reach the largest sizes
-    extended_fraction=0.03,
-    extended_size_factor=2.2,
+    # of extended discs reach the largest sizes
+    extended_fraction=0.04,
+    extended_size_factor=2.6,
     relations=(
-        # M16 §2, Table 2: 113 of 487 (23%) are the weak-Hα population (63 unresolved, 50
-        # undetected), ~1 dex below the MS (SED SFR 1.2-2.0 against 7 M☉/yr)
-        ("below_ms_fraction", 0.20),
-        ("below_ms_offset", -1.0),
-        # M16 §3.2 and §4.2: unresolved = r½(Hα) below the PSF HWHM (0.23-0.42", ~2 kpc);
-        # their Hα is nuclear (the "more concentrated light profiles" of passive galaxies):
-        # well below a KMOS spaxel, so that the noise, not the size, decides r½ > HWHM
+        # M16 §2, Table 2: the weak-Hα population (63 unresolved + 50 undetected of 487) has
+        # SED SFRs of 1.2-2.0 M☉/yr against 6.8-7.2 for the resolved: ~0.8 dex below the MS
+        ("below_ms_fraction", 0.15),
+        ("below_ms_offset", -0.8),
+        # M16 §3.2: unresolved = r½(Hα) below the PSF HWHM (0.23-0.42", ~2.5 kpc); their Hα
+        # is nuclear, well below a spaxel: the noise, not the size, decides r½ > HWHM. With
+        # the below-MS galaxies, a third of the massive (log M* > 10.3) ones are compact
         ("compact_size_factor", 0.05),
-        ("compact_fraction_massive", 0.15),
-        # M16 §3.2: median r′½ 5.1 kpc, mean 5.4 (mean/median 1.06: a 0.15 dex lognormal)
-        ("halpha_r_half_kpc_at_1e10", 5.0),
+        ("compact_fraction_massive", 0.35),
+        # M16 §3.2: median r′½ 5.1 kpc, mean 5.4 (mean/median 1.06: a 0.15 dex lognormal);
+        # the normalisation is above 5.1 because the median is taken over the resolved
+        # galaxies, which include the noise-resolved nuclear ones
+        ("halpha_r_half_kpc_at_1e10", 5.4),
         ("halpha_size_scatter", 0.15),
         # M16 §4.1: r½(Hα) "on average 1.3 times" the F160W r_H: the mean of a ratio with
         # 0.08 dex scatter is 1.017 × its median
         ("halpha_to_stellar_size", 1.28),
-        # M16 §3.3: mean 12+log(O/H) = 8.64 ± 0.02 of the 190 [NII] detections (40% of the
-        # Hα detections); 9 of them have 0 < N2 < 0.2 (12+log(O/H) > 8.9): a broad
-        # distribution whose [NII]-bright part is detected
-        ("oh_at_1e10", 8.52),
-        ("oh_scatter", 0.06),
+        # M16 §3.3: mean 12+log(O/H) = 8.64 ± 0.02 of the 190 [NII] detections, "≈40%" of the
+        # Hα detections, which the paper reads as a bias towards the metal-rich: the
+        # population's mean lies below the detections'
+        ("oh_at_1e10", 8.55),
+        ("oh_scatter", 0.10),
     ),
 )
+
+#: The paper preset's KMOS depth: M16 detects Hα (S/N > 3) in 90% and [NII] in 40% of the
+#: targets with a mean [NII]/Hα of 0.35 (12+log(O/H) = 8.64), which needs a shallower cube
+#: than the quick preset's (noise floor × 1.35); M16 §3.3 blames the [NII] non-detections
+#: near OH lines on imperfect sky subtraction: residuals twice the quick preset's.
+KROSS_PAPER_NOISE = KMOSNoise(floor=KMOSNoise().floor * 1.35, residual=KMOSNoise().residual * 2)
 
 
 @dataclass(frozen=True)
@@ -178,7 +196,8 @@ def _paper_pointings():
 KROSS_PRESETS = {
     "tiny": KROSSPreset(pointings=(("COSMOS", 4),), stars_in_science_ifus=True, hst_fraction=0.5),
     "quick": KROSSPreset(pointings=(("COSMOS", 21),), stars_in_science_ifus=True),
-    "paper": KROSSPreset(pointings=_paper_pointings(), stars_in_science_ifus=False, sample=KROSS_PAPER_SAMPLE),
+    "paper": KROSSPreset(pointings=_paper_pointings(), stars_in_science_ifus=False, sample=KROSS_PAPER_SAMPLE,
+                         noise=KROSS_PAPER_NOISE),
 }
 
 
@@ -223,6 +242,12 @@ def draw_kross_galaxies(n: int, field: str, rng: np.random.Generator, rel: pop.R
         extended = ~compact & (rng.random(n) < s.extended_fraction)
         r_half_kpc = np.where(extended, r_half_kpc * s.extended_size_factor, r_half_kpc)
     n_sersic, re_star_kpc = pop.draw_sersic(r_half_kpc, rng, rel)
+    if s.compact_stellar_size_factor is not None:
+        # nuclear Hα does not shrink the stars: a compact galaxy's starlight is a concentrated
+        # bulge-like profile of its own size, not the Hα's
+        re_star_kpc = np.where(compact, re_star_kpc / rel.compact_size_factor * s.compact_stellar_size_factor,
+                               re_star_kpc)
+        n_sersic = np.where(compact, np.clip(n_sersic + s.compact_sersic_shift, 0.5, 4.0), n_sersic)
     inc, q = pop.draw_inclination_deg(n, rng)
     f_ha, f_nii = pop.halpha_nii_fluxes(10**log_sfr, av, z, oh)
     kpc_per_arcsec = KROSS_COSMO.kpc_proper_per_arcmin(z).to_value(u.kpc / u.arcsec)
