@@ -121,7 +121,8 @@ KROSS_PAPER_SAMPLE = KROSSSample(
     # light profiles": their starlight is a compact bulge (r_e 0.15 × the disc's, ~1 kpc at
     # log M* ≈ 10.5; Sérsic n + 1.5), while their Hα is nuclear (compact_size_factor).
     # The bulge size also sets where the noise-resolved ones fall on the resolved MS
-    # (M16 §4.1, eq. 5): 0.5 gives a truth slope of 1.13, 0.15 of 0.94, 0.1 of 0.90
+    # (M16 §4.1, eq. 5: slope 0.91): on two walks' samples 0.5 gives a truth slope of
+    # 1.08-1.13, 0.15 of 0.89-0.94, 0.1 of 0.90
     compact_stellar_size_factor=0.15,
     compact_sersic_shift=1.5,
     # M16 §3.1: SFRs up to 330 M☉/yr; §4.2: "almost all galaxies have Δ(sSFR) < 4": a
