@@ -13,7 +13,7 @@ and the truth, apart, under ``<survey>/truth/kmos_galaxies.ecsv`` and ``kmos_psf
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,17 +45,146 @@ STAR_IFUS = (8, 16, 24)
 
 
 @dataclass(frozen=True)
+class KROSSSample:
+    """Who the KROSS targets are: the target selection's mass and redshift distributions,
+    the weak-Hα (passive, compact) population, and the KROSS-only population relations.
+
+    The defaults are the simple sample of the ``tiny`` and ``quick`` presets;
+    :data:`KROSS_PAPER_SAMPLE` is calibrated to what Magdis et al. (2016) state about
+    theirs (``docs/mock-calibration.md``, "KROSS"). ``relations`` replaces fields of the
+    survey's :class:`~redshift1.mock.population.Relations` for the KROSS targets only (the
+    truth records the relations actually injected).
+    """
+
+    # stellar mass of the K-selected targets: log M* ~ N(mean, sd) clipped to [min, max]
+    logm_mean: float = 10.0
+    logm_sd: float = 0.45
+    logm_min: float = 9.0
+    logm_max: float = 11.4
+    # redshift: a core N(median, sd) clipped to z_clip, and a fraction drawn uniformly in
+    # z_outlier_range (Hα must fall in YJ: z < 1.05)
+    z_median: float = 0.865
+    z_sd: float = 0.035
+    z_clip: tuple = (0.76, 1.02)
+    z_outlier_fraction: float = 0.03
+    z_outlier_range: tuple = (0.76, 1.02)
+    # the below-sequence (log Δ < passive_delta_max) galaxies are the more massive ones
+    passive_delta_max: float = -0.6
+    passive_mass_shift: float = 0.3
+    # compact Hα also in a fraction (Relations.compact_fraction_massive) of log M* > this
+    compact_mass_min: float = 10.2
+    # the stellar r_e of compact galaxies: None = shrunk with their Hα (r½ / ratio), else
+    # r_disc / ratio × this factor, with the Sérsic n raised by compact_sersic_shift
+    compact_stellar_size_factor: float | None = None
+    compact_sersic_shift: float = 0.0
+    # starbursts: a fraction with log Δ ~ N(offset, scatter) (0: none)
+    starburst_fraction: float = 0.0
+    starburst_offset: float = 0.5
+    starburst_scatter: float = 0.15
+    # extended Hα discs: a fraction whose r½ is multiplied by extended_size_factor (0: none)
+    extended_fraction: float = 0.0
+    extended_size_factor: float = 1.0
+    # KROSS-only replacements of Relations fields: ((name, value), ...)
+    relations: tuple = ()
+
+    def relations_for(self, rel: pop.Relations) -> pop.Relations:
+        """The survey's relations with this sample's replacements."""
+        return rel.updated(**dict(self.relations)) if self.relations else rel
+
+
+#: The ``paper`` preset's KROSS targets, calibrated to Magdis et al. (2016) (M16 below);
+#: docs/mock-calibration.md says what each number is tuned to.
+KROSS_PAPER_SAMPLE = KROSSSample(
+    # M16 §2: 96% of the targets within 0.8 < z < 1.0, median 0.86; the rest spans 0.7 up
+    # to where Hα leaves YJ: a core holding all but ~0.1% inside 0.8-1.0, and 7% drawn
+    # uniformly over 0.70-1.04 that put ~3% outside. The core's width sets how many [NII]
+    # lines fall within 7 Å of a strong OH line (M16 §3.3: 113 of the 247 [NII]
+    # non-detections, ≥ 26% of the Hα detections): 0.02 gives the most (~28%) that the
+    # 42 strong YJ lines of the project's OH table allow near z = 0.86
+    z_median=0.86,
+    z_sd=0.02,
+    z_clip=(0.70, 1.04),
+    z_outlier_fraction=0.07,
+    z_outlier_range=(0.70, 1.04),
+    # M16 §2: K_AB < 22.5 "roughly corresponds to log M* > 9.3 ± 0.5"; Table 2 and §3.1:
+    # median SFR(Hα) 7 M☉/yr on the Speagle MS at z = 0.86 (Fig. 2): log M* ≈ 10
+    logm_mean=10.0,
+    logm_sd=0.45,
+    logm_min=9.0,
+    logm_max=11.5,
+    # M16 Table 2: the unresolved (63) and undetected (50) galaxies are K 0.6 mag brighter
+    # than the resolved ones (K-band M/L: ~0.25 dex more massive) and redder
+    passive_delta_max=-0.5,
+    passive_mass_shift=0.25,
+    compact_mass_min=10.3,
+    # M16 §4.2: unresolved galaxies are "predominantly passive ... with more concentrated
+    # light profiles": their starlight is a compact bulge (r_e 0.15 × the disc's, ~1 kpc at
+    # log M* ≈ 10.5; Sérsic n + 1.5), while their Hα is nuclear (compact_size_factor).
+    # The bulge size also sets where the noise-resolved ones fall on the resolved MS
+    # (M16 §4.1, eq. 5: slope 0.91): on two walks' samples 0.5 gives a truth slope of
+    # 1.08-1.13, 0.15 of 0.89-0.94, 0.1 of 0.90
+    compact_stellar_size_factor=0.15,
+    compact_sersic_shift=1.5,
+    # M16 §3.1: SFRs up to 330 M☉/yr; §4.2: "almost all galaxies have Δ(sSFR) < 4": a
+    # few per cent lie above the MS band
+    starburst_fraction=0.03,
+    starburst_offset=0.6,
+    starburst_scatter=0.15,
+    # M16 §3.2: r′½ from 1.4 to 22.3 kpc around a median of 5.1 (mean 5.4): a lognormal
+    # holds the median and mean, but its largest of ~400 is ~14 kpc; 2% of extended discs
+    # (×2.6) reach the largest sizes
+    extended_fraction=0.02,
+    extended_size_factor=2.6,
+    relations=(
+        # M16 §2, Table 2: the weak-Hα population (63 unresolved + 50 undetected of 487) has
+        # SED SFRs of 1.2-2.0 M☉/yr against 6.8-7.2 for the resolved: ~0.8 dex below the MS
+        ("below_ms_fraction", 0.15),
+        ("below_ms_offset", -0.8),
+        # M16 §3.2: unresolved = r½(Hα) below the PSF HWHM (0.23-0.42", ~2.5 kpc); their Hα
+        # is nuclear, well below a spaxel: the noise, not the size, decides r½ > HWHM. With
+        # the below-MS galaxies, a third of the massive (log M* > 10.3) ones are compact
+        ("compact_size_factor", 0.05),
+        ("compact_fraction_massive", 0.35),
+        # M16 §3.2: median r′½ 5.1 kpc, mean 5.4 (mean/median 1.06: a 0.15 dex lognormal
+        # in all, of which the mass and Δ(sSFR) terms give ~0.08 and the scatter 0.12); the
+        # normalisation is above 5.1 because the median is taken over the resolved galaxies,
+        # which include the noise-resolved nuclear ones
+        ("halpha_r_half_kpc_at_1e10", 5.4),
+        ("halpha_size_scatter", 0.12),
+        # M16 §4.1: r½(Hα) "on average 1.3 times" the F160W r_H: the mean of a ratio with
+        # 0.08 dex scatter is 1.017 × its median
+        ("halpha_to_stellar_size", 1.28),
+        # M16 §3.3: 190 [NII] detections, "≈40%" of the Hα detections, which the paper reads
+        # as a bias towards the metal-rich. At the mock's depth, 40% needs [NII]/Hα ≈ 0.09
+        # at 10^10 M☉; the detections' mean then falls below the paper's 8.64 (see
+        # docs/mock-calibration.md, "What could not be matched")
+        ("oh_at_1e10", 8.35),
+        ("oh_scatter", 0.10),
+    ),
+)
+
+#: The paper preset's KMOS depth: M16 §2 detects Hα (S/N > 3) in 90% of the targets (437 of
+#: 487), the undetected being the passive ones: with the weak-Hα population above, a noise
+#: floor 1.1 × the quick preset's; M16 §3.3 blames the [NII] non-detections near OH lines
+#: on imperfect sky subtraction: residuals twice the quick preset's.
+KROSS_PAPER_NOISE = KMOSNoise(floor=KMOSNoise().floor * 1.1, residual=KMOSNoise().residual * 2)
+
+
+@dataclass(frozen=True)
 class KROSSPreset:
-    """How big the KROSS part of a mock survey is.
+    """How big the KROSS part of a mock survey is, and who its targets are.
 
     ``pointings`` lists (field, number of galaxy IFUs) per pointing; PSF stars sit in
     ``star_ifus`` of the science frame when ``stars_in_science_ifus`` (monitor stars),
-    otherwise they come from acquisition exposures through the same IFUs.
+    otherwise they come from acquisition exposures through the same IFUs. ``sample``
+    draws the targets; ``noise`` is the cubes' noise model.
     """
 
     pointings: tuple
     stars_in_science_ifus: bool
     hst_fraction: float = 0.32
+    sample: KROSSSample = KROSSSample()
+    noise: KMOSNoise = KMOSNoise()
 
 
 def _paper_pointings():
@@ -74,29 +203,58 @@ def _paper_pointings():
 KROSS_PRESETS = {
     "tiny": KROSSPreset(pointings=(("COSMOS", 4),), stars_in_science_ifus=True, hst_fraction=0.5),
     "quick": KROSSPreset(pointings=(("COSMOS", 21),), stars_in_science_ifus=True),
-    "paper": KROSSPreset(pointings=_paper_pointings(), stars_in_science_ifus=False),
+    "paper": KROSSPreset(pointings=_paper_pointings(), stars_in_science_ifus=False, sample=KROSS_PAPER_SAMPLE,
+                         noise=KROSS_PAPER_NOISE),
 }
 
 
+def pointing_plan(cfg: KROSSPreset):
+    """(index, field, number of galaxies, pointing name) of every pointing, in survey order."""
+    counters = {f: 0 for f in KROSS_FIELDS}
+    for p_idx, (field, n_gal) in enumerate(cfg.pointings):
+        counters[field] += 1
+        yield p_idx, field, n_gal, f"{field}_P{counters[field]:02d}"
+
+
+def _galaxy_ifus(cfg: KROSSPreset, n_gal: int) -> list[int]:
+    return [i for i in range(1, 25) if not (cfg.stars_in_science_ifus and i in STAR_IFUS)][:n_gal]
+
+
 # --------------------------------------------------------------------------- population
-def draw_kross_galaxies(n: int, field: str, rng: np.random.Generator, rel: pop.Relations) -> Table:
-    """True properties of ``n`` KROSS targets (mass-selected star-formers at z≈0.86)."""
-    # K_AB < 22.5 mass selection: log M* ≈ N(10.0, 0.45), a floor near 10^9
-    logm = np.clip(rng.normal(10.0, 0.45, n), 9.0, 11.4)
-    # 96% within 0.8<z<1.0, median 0.86; Hα must fall in YJ (z < 1.05)
-    z = np.clip(rng.normal(0.865, 0.035, n), 0.76, 1.02)
-    z = np.where(rng.random(n) < 0.03, rng.uniform(0.76, 1.02, n), z)
+def draw_kross_galaxies(n: int, field: str, rng: np.random.Generator, rel: pop.Relations,
+                        sample: KROSSSample = KROSSSample()) -> Table:
+    """True properties of ``n`` KROSS targets (mass-selected star-formers at z≈0.86).
+
+    ``rel`` are the relations injected (already with ``sample``'s replacements).
+    """
+    s = sample
+    # K_AB < 22.5 mass selection
+    logm = np.clip(rng.normal(s.logm_mean, s.logm_sd, n), s.logm_min, s.logm_max)
+    z = np.clip(rng.normal(s.z_median, s.z_sd, n), *s.z_clip)
+    z = np.where(rng.random(n) < s.z_outlier_fraction, rng.uniform(*s.z_outlier_range, n), z)
     log_delta = pop.draw_log_delta(n, rng, rel)
+    if s.starburst_fraction > 0:
+        burst = rng.random(n) < s.starburst_fraction
+        log_delta[burst] = rng.normal(s.starburst_offset, s.starburst_scatter, burst.sum())
     # the below-sequence galaxies of KROSS are the more massive ones
-    low = log_delta < -0.6
-    logm[low] = np.clip(logm[low] + 0.3, 9.0, 11.4)
+    low = log_delta < s.passive_delta_max
+    logm[low] = np.clip(logm[low] + s.passive_mass_shift, s.logm_min, s.logm_max)
     log_sfr = pop.log_sfr_main_sequence(logm, z, rel) + log_delta
     av = pop.draw_av(logm, rng, rel)
     oh = pop.draw_metallicity(logm, log_delta, rng, rel)
     r_half_kpc = pop.draw_halpha_r_half_kpc(logm, log_delta, rng, rel)
-    compact = (log_delta < -0.6) | ((logm > 10.2) & (rng.random(n) < rel.compact_fraction_massive))
+    compact = low | ((logm > s.compact_mass_min) & (rng.random(n) < rel.compact_fraction_massive))
     r_half_kpc = np.where(compact, r_half_kpc * rel.compact_size_factor, r_half_kpc)
+    if s.extended_fraction > 0:
+        extended = ~compact & (rng.random(n) < s.extended_fraction)
+        r_half_kpc = np.where(extended, r_half_kpc * s.extended_size_factor, r_half_kpc)
     n_sersic, re_star_kpc = pop.draw_sersic(r_half_kpc, rng, rel)
+    if s.compact_stellar_size_factor is not None:
+        # nuclear Hα does not shrink the stars: a compact galaxy's starlight is a concentrated
+        # bulge-like profile of its own size, not the Hα's
+        re_star_kpc = np.where(compact, re_star_kpc / rel.compact_size_factor * s.compact_stellar_size_factor,
+                               re_star_kpc)
+        n_sersic = np.where(compact, np.clip(n_sersic + s.compact_sersic_shift, 0.5, 4.0), n_sersic)
     inc, q = pop.draw_inclination_deg(n, rng)
     f_ha, f_nii = pop.halpha_nii_fluxes(10**log_sfr, av, z, oh)
     kpc_per_arcsec = KROSS_COSMO.kpc_proper_per_arcmin(z).to_value(u.kpc / u.arcsec)
@@ -154,6 +312,31 @@ def draw_psfs(pointing: str, seed: int) -> list[PSF]:
     return out
 
 
+def draw_kross_truth(preset: str, survey_seed: int, relations: pop.Relations | None = None) -> Table:
+    """The true KROSS targets of a preset, exactly as :func:`observe_kross` draws them, without
+    observing them (no cubes: seconds for the paper preset).
+
+    Columns are those of ``truth/kmos_galaxies.ecsv`` except ``flux_halpha_fov`` (an outcome
+    of the observation); ``psf_fwhm`` is the injected PSF of the galaxy's spectrograph.
+    """
+    cfg = KROSS_PRESETS[preset]
+    rel = cfg.sample.relations_for(relations or pop.Relations())
+    tables = []
+    for _, field, n_gal, pname in pointing_plan(cfg):
+        psfs = draw_psfs(pname, survey_seed)
+        ifus = _galaxy_ifus(cfg, n_gal)
+        gals = draw_kross_galaxies(n_gal, field, stream(survey_seed, "kmos", "population", pname), rel, cfg.sample)
+        gals["id"] = [f"{field}-{pname[-2:]}{ifu:02d}" for ifu in ifus]
+        gals["pointing"] = pname
+        gals["ifu"] = ifus
+        gals["spectrograph"] = [(i - 1) // 8 + 1 for i in ifus]
+        gals["psf_fwhm"] = [psfs[(i - 1) // 8].fwhm for i in ifus] * u.arcsec
+        tables.append(gals)
+    truth = Table(vstack(tables, metadata_conflicts="silent"))
+    truth.meta.update({"relations": rel.as_dict(), "kross_sample": asdict(cfg.sample)})
+    return truth
+
+
 # --------------------------------------------------------------------------- headers
 def _primary_header(obj: str, ra: float, dec: float, pointing: str, field: str, ifu: int,
                     date_obs: str, exptime: float, kind: str) -> fits.Header:
@@ -189,7 +372,7 @@ def _pointing_centre(field: str, k: int, rng) -> SkyCoord:
 
 # --------------------------------------------------------------------------- survey
 def observe_kross(out_dir: Path, preset: str, survey_seed: int, relations: pop.Relations, truth_dir: Path,
-                  noise: KMOSNoise = KMOSNoise(), progress: bool = False, noise_seed: int | None = None) -> dict:
+                  noise: KMOSNoise | None = None, progress: bool = False, noise_seed: int | None = None) -> dict:
     """Write the KMOS part of a mock survey (cubes, PSF stars, catalogues) and its truth.
 
     Parameters
@@ -200,11 +383,12 @@ def observe_kross(out_dir: Path, preset: str, survey_seed: int, relations: pop.R
     survey_seed : int
         What the sky and the set-up are: pointings, galaxies, catalogues, PSFs.
     relations : Relations
-        Population relations to inject.
+        Population relations to inject (the preset's :class:`KROSSSample` may replace
+        KROSS-only fields; the truth's meta records the relations injected).
     truth_dir : Path
         ``<survey>/truth``; nothing the pipeline reads is written there.
-    noise : KMOSNoise
-        Noise model of the cubes.
+    noise : KMOSNoise, optional
+        Noise model of the cubes; default the preset's.
     progress : bool
         Show a progress bar.
     noise_seed : int, optional
@@ -217,6 +401,8 @@ def observe_kross(out_dir: Path, preset: str, survey_seed: int, relations: pop.R
         Counts and file sizes for the manifest.
     """
     cfg = KROSS_PRESETS[preset]
+    rel = cfg.sample.relations_for(relations)
+    noise = cfg.noise if noise is None else noise
     seed = survey_seed
     noise_seed = survey_seed if noise_seed is None else noise_seed
     out_dir, truth_dir = Path(out_dir), Path(truth_dir)
@@ -226,9 +412,8 @@ def observe_kross(out_dir: Path, preset: str, survey_seed: int, relations: pop.R
     pointing_rows, star_rows, psf_truth, target_rows, truth_tables, hst_rows = [], [], [], [], [], []
     counters = {f: 0 for f in KROSS_FIELDS}
     jobs = []
-    for p_idx, (field, n_gal) in enumerate(cfg.pointings):
+    for p_idx, field, n_gal, pname in pointing_plan(cfg):
         counters[field] += 1
-        pname = f"{field}_P{counters[field]:02d}"
         prng = stream(seed, "kmos", "pointing", pname)
         centre = _pointing_centre(field, p_idx, prng)
         date_obs = f"2014-{1 + p_idx % 12:02d}-{10 + p_idx % 18:02d}T0{p_idx % 6}:00:00"
@@ -241,10 +426,10 @@ def observe_kross(out_dir: Path, preset: str, survey_seed: int, relations: pop.R
             star_rows.append((pname, k, ifu, fname, origin))
             psf_truth.append((pname, k, ifu, psf.fwhm, psf.hwhm, psf.ellipticity, psf.pa))
             jobs.append(("star", pname, field, ifu, psf, centre, date_obs, fname))
-        galaxy_ifus = [i for i in range(1, 25) if not (cfg.stars_in_science_ifus and i in STAR_IFUS)][:n_gal]
+        galaxy_ifus = _galaxy_ifus(cfg, n_gal)
         grng = stream(seed, "kmos", "population", pname)
-        gals = draw_kross_galaxies(n_gal, field, grng, relations)
-        sed = sed_catalogue(gals, grng, relations)
+        gals = draw_kross_galaxies(n_gal, field, grng, rel, cfg.sample)
+        sed = sed_catalogue(gals, grng, rel)
         offs = grng.uniform(-3.6, 3.6, (n_gal, 2))  # within the 7.2' patrol field
         for j, ifu in enumerate(galaxy_ifus):
             gid = f"{field}-{counters[field]:02d}{ifu:02d}"
@@ -324,7 +509,7 @@ def observe_kross(out_dir: Path, preset: str, survey_seed: int, relations: pop.R
     truth = vstack(truth_tables, metadata_conflicts="silent")
     truth["flux_halpha_fov"] = [fov[i] for i in truth["id"]] * u.erg / u.s / u.cm**2
     truth.meta.update({"description": "mock truth of the KROSS targets (never read by the pipeline)",
-                       "relations": relations.as_dict(), "noise": noise.__dict__})
+                       "relations": rel.as_dict(), "kross_sample": asdict(cfg.sample), "noise": noise.__dict__})
     truth = Table(truth)  # plain columns with units: readable ECSV
     _round(truth)
     write_table(truth, truth_dir / "kmos_galaxies.ecsv")
