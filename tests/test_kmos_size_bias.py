@@ -76,3 +76,15 @@ def test_disc_fit_takes_the_pedestal_off_a_point_source():
     fixed = half_light_radius(img - background, err, CENTRE, max_extrapolation=1.0).r_half
     assert fixed == pytest.approx(h, rel=0.03)
     assert len(disc_model_total(img, err, CENTRE, None, 0.0, PSF_SIGMA)) == 4      # default unchanged
+
+
+def test_marginal_sizes_keep_an_upper_limit_that_holds():
+    """A disc whose r½ lies above the HWHM but within 2σ is not called resolved, and its
+    upper limit is the intrinsic size of r½ + 2σ (not the HWHM, which it exceeds); a point
+    source below the HWHM keeps KROSS's limit, the HWHM."""
+    r, res = psf_corrected_radius([0.50, 0.28], 0.30, [0.15, 0.05], min_significance=2.0)
+    assert not res.any()
+    assert r[0] == pytest.approx(np.sqrt(0.80**2 - 0.30**2))
+    assert r[1] == 0.30
+    r_paper, res_paper = psf_corrected_radius([0.50, 0.28], 0.30)
+    assert res_paper.tolist() == [True, False] and r_paper[0] == pytest.approx(0.4)

@@ -423,7 +423,8 @@ def psf_corrected_radius(r_half, hwhm, r_half_err=0.0, min_significance: float =
     Returns
     -------
     r_corr : ndarray
-        r′½ where resolved; HWHM (an upper limit) where not.
+        r′½ where resolved; where not, an upper limit: the HWHM (KROSS), or with
+        ``min_significance`` > 0 the larger of the HWHM and sqrt((r½ + k σ)² − HWHM²).
     resolved : ndarray of bool
         r½ > HWHM.
     """
@@ -431,6 +432,12 @@ def psf_corrected_radius(r_half, hwhm, r_half_err=0.0, min_significance: float =
     margin = min_significance * np.nan_to_num(np.asarray(r_half_err, float), nan=np.inf) if min_significance > 0 else 0.0
     resolved = np.isfinite(r_half) & (r_half > hwhm + margin)
     r_corr = np.where(resolved, np.sqrt(np.clip(r_half**2 - hwhm**2, 0, None)), hwhm)
+    if min_significance > 0:
+        # not significantly resolved is not "smaller than the HWHM": a faint disc with r½ above
+        # the HWHM keeps the intrinsic size of r½ + kσ as its upper limit (at least the HWHM)
+        with np.errstate(invalid="ignore"):
+            bound = np.sqrt(np.clip((r_half + margin) ** 2 - hwhm**2, 0, None))
+        r_corr = np.where(~resolved & np.isfinite(bound), np.maximum(hwhm, bound), r_corr)
     return r_corr, resolved
 
 
