@@ -92,6 +92,17 @@ class SizeConfig:
     # quadrature result by what it does to the fitted disc model itself (needs
     # extrapolation="disc"); "quadrature" is KROSS's
     psf_correction_method: str = "model"
+    # KROSS calls r½ > HWHM resolved (0 here); noise then "resolves" half of the point
+    # sources, whose r′½ comes out several times too large and flattens the resolved main
+    # sequence. The walk asks r½ to exceed the HWHM by this many σ(r½)
+    resolved_significance: float = 2.0
+    # σ(r½) from the half-light level's noise (half the total's: "total") or from the
+    # enclosed flux's at r½ only ("enclosed", the former error; 1.4x too small on the mock)
+    size_error: str = "total"
+    # fit a constant under the disc model and take it off the Hα map before the curve of
+    # growth: sky residuals common to the spaxels leave such a pedestal (on the paper preset
+    # it made point sources' r½ 25% larger than the PSF's); False is KROSS's map as summed
+    map_background: bool = True
     # the velocity field alone trades v_max against sin i: "morphology" ties the inclination
     # to the axis ratio of the Hα disc model (or the HST one, where given) for a disc of
     # intrinsic thickness q0; "kinematic" is the six-parameter velocity-field fit alone
@@ -134,6 +145,9 @@ def gaussian_profile_r_half(image, error, centre) -> float:
         return np.nan
     return float(SIGMA_TO_FWHM / 2 * np.sqrt(abs(g.x_stddev.value * g.y_stddev.value)))
 
+
+#: the map's pedestal is taken off only where the disc model holds this fraction of its light in the field
+BACKGROUND_MIN_IN_FIELD = 0.9
 
 #: psf correction factors outside this range are not applied (the disc model is not the galaxy)
 PSF_FACTOR_RANGE = (0.6, 1.4)
@@ -183,7 +197,7 @@ def quadrature_bias_factor(shape, centre, r_d, q, theta, psf_sigma, q_apertures,
 
 def _cog_options(cfg: SizeConfig, psf_r_half_spaxels: float, model_total: float | None = None) -> dict:
     return {"max_extrapolation": cfg.max_extrapolation, "extrapolation": cfg.extrapolation,
-            "psf_r_half": psf_r_half_spaxels, "model_total": model_total}
+            "psf_r_half": psf_r_half_spaxels, "model_total": model_total, "level_error": cfg.size_error}
 
 
 class _Maps(NamedTuple):
@@ -205,6 +219,7 @@ class _DiscModel(NamedTuple):
     q_refined: float
     q_err: float
     psf_sigma: float             # spaxels, optical
+    background: float = 0.0      # the constant fitted under the disc (map units per spaxel)
 
 
 def _maps_and_velocity_field(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, cfg: SizeConfig) -> _Maps:
@@ -229,12 +244,17 @@ def _disc_model(maps: _Maps, centre, theta: float, hwhm: float, pix: float, cfg:
     # the axis ratio from the light: the velocity field's inclination trades off against
     # the rotation speed and came out ~30° too face-on on the mock, making the apertures
     # too round and large discs' r½ ~20% small
-    _, r_d, q, in_field, q_refined, q_err = disc_model_total(maps.nb, maps.nb_err, centre, None, theta, psf_sigma,
-                                                            with_axis_ratio_error=True)
+    fit = disc_model_total(maps.nb, maps.nb_err, centre, None, theta, psf_sigma, with_axis_ratio_error=True,
+                           fit_background=cfg.map_background)
+    _, r_d, q, in_field, q_refined, q_err = fit[:6]
+    # a disc spilling out of the field is degenerate with a constant (both fill the edges):
+    # only a model that the field mostly holds separates the pedestal from the disc's wings
+    background = fit[6] if (cfg.map_background and np.isfinite(fit[6])
+                            and in_field >= BACKGROUND_MIN_IN_FIELD) else 0.0
     # the model says which fraction of the light the field holds; the total is the map's
-    # own sum scaled by it, so the half-light level shares the map's normalisation
-    total = float(np.nansum(maps.nb)) / in_field if np.isfinite(in_field) and in_field > 0 else None
-    return _DiscModel(total, in_field, r_d, q, q_refined, q_err, psf_sigma)
+    # own sum (less the pedestal) scaled by it, so the half-light level shares the map's normalisation
+    total = float(np.nansum(maps.nb - background)) / in_field if np.isfinite(in_field) and in_field > 0 else None
+    return _DiscModel(total, in_field, r_d, q, q_refined, q_err, psf_sigma, background)
 
 
 def _morphological_axis_ratio(model: _DiscModel, cfg: SizeConfig, axis_ratio_prior) -> tuple[float, float, str]:
@@ -302,8 +322,9 @@ def _psf_corrected(r_half: float, r_err: float, hwhm: float, psf_ell: float, cfg
                    shape, centre, theta: float, q_apertures: float, h: float, opts: dict):
     """r′½ (arcsec), its error, the resolved flag and the model's correction factor."""
     hw = hwhm if cfg.psf_correction else 0.0
-    r_corr, resolved = psf_corrected_radius(r_half, hw)
-    r_corr_err = size_error_budget(r_half, r_err, hw, cfg.seeing_variation, psf_ell) if cfg.psf_correction else r_err
+    r_corr, resolved = psf_corrected_radius(r_half, hw, r_err, cfg.resolved_significance)
+    r_corr_err = size_error_budget(r_half, r_err, hw, cfg.seeing_variation, psf_ell,
+                                   cfg.resolved_significance) if cfg.psf_correction else r_err
     factor = 1.0
     if cfg.psf_correction and cfg.psf_correction_method == "model" and resolved and np.isfinite(model.r_d):
         factor = quadrature_bias_factor(shape, centre, model.r_d, model.q, theta, model.psf_sigma, q_apertures, h, opts)
@@ -360,6 +381,7 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
     q = disc.axis_ratio if disc.success else 1.0
     theta = disc.pa_photutils if disc.success else 0.0
     model = _disc_model(maps, centre, theta, hwhm, pix, cfg, psf_hwhm_optical)
+    maps = maps._replace(nb=maps.nb - model.background)
     if np.isfinite(model.q):
         q = model.q
     q_morph, q_morph_err, q_source = _morphological_axis_ratio(model, cfg, axis_ratio_prior)

@@ -220,8 +220,8 @@ TAIL_MIN_SIGNIFICANCE = 2.0
 def half_light_radius(image, error, centre, axis_ratio: float = 1.0, pa_deg: float = 0.0,
                       r_max: float | None = None, step: float = 0.25, max_extrapolation: float = 2.0,
                       extrapolation: str = "gaussian", psf_r_half: float = 0.0,
-                      model_total: float | None = None) -> SizeMeasurement:
-    """Curve of growth, extrapolation and the half-light semi-major axis (KROSS §3.2).
+                      model_total: float | None = None, level_error: str = "total") -> SizeMeasurement:
+    """Curve of growth, extrapolation and the half-light semi-major axis (KROSS §3.2; spaxels).
 
     The extrapolated total may exceed the measured one by at most ``max_extrapolation``: a
     profile fitted to a curve that has not turned over is unconstrained.
@@ -245,12 +245,15 @@ def half_light_radius(image, error, centre, axis_ratio: float = 1.0, pa_deg: flo
         :func:`fit_exponential_tail` on the curve beyond two PSF radii (the Gaussian where
         too few points lie there or the tail is not significant), or the total of a
         PSF-convolved disc fitted to the whole map
-    (:func:`redshift1.kmos.disc_model.disc_model_total`), passed as
-        ``model_total``.
+        (:func:`redshift1.kmos.disc_model.disc_model_total`), passed as ``model_total``.
     psf_r_half : float
         The PSF's r½, spaxels (``"exponential"``).
     model_total : float, optional
         The disc model's total (required by ``"disc"``).
+    level_error : {"total", "enclosed"}
+        Which noise moves r½ (:func:`half_light_radius_error`): that of the half-light
+        level, half the total's (default), or the enclosed flux's at r½ alone (the walk's
+        former error, which misses most of a compact source's).
 
     Returns
     -------
@@ -287,15 +290,53 @@ def half_light_radius(image, error, centre, axis_ratio: float = 1.0, pa_deg: flo
     if total_measured > 0 and total > max_extrapolation * total_measured:
         total = max_extrapolation * total_measured
     r_half = radius_at(radii, cog, 0.5 * total)
-    # error of r½ from the curve's error at half light, through its local slope
-    r_err = np.nan
-    if np.isfinite(r_half):
-        slope = np.interp(r_half, radii[1:], np.diff(cog) / np.diff(radii))
-        e_half = np.interp(r_half, radii, cog_err)
-        r_err = abs(e_half / slope) if slope > 0 else np.nan
+    r_err = half_light_radius_error(radii, cog, cog_err, r_half, total, total_measured, level_error)
     return SizeMeasurement(radii=radii, cog=cog, cog_err=cog_err, total_measured=total_measured, total_model=total,
                            recovered_fraction=total_measured / total if total > 0 else np.nan,
                            r_half=r_half, r_half_err=r_err, r_half_gauss=s * SIGMA_TO_FWHM / 2)
+
+
+#: how :func:`half_light_radius_error` propagates the curve's noise
+LEVEL_ERRORS = ("total", "enclosed")
+
+
+def half_light_radius_error(radii, cog, cog_err, r_half, total, total_measured, level_error: str = "total") -> float:
+    """1σ of r½ from the noise of the curve of growth, through its slope at r½.
+
+    r½ solves cog(r½) = total / 2. With nested apertures the enclosed flux c = cog(r½) and
+    the flux o outside it are independent and the total is c + o (scaled by the
+    extrapolation), so the quantity that moves r½ is total/2 − c, whose variance is a
+    quarter of the total's: σ(r½) = ½ σ(total) / cog′(r½). For a compact source most of
+    the field's noise lies outside r½, and the enclosed noise alone (``level_error=
+    "enclosed"``) under-states σ(r½) two- to three-fold.
+
+    Parameters
+    ----------
+    radii, cog, cog_err : ndarray
+        The curve of growth and its 1σ noise.
+    r_half : float
+        The half-light radius found on it.
+    total, total_measured : float
+        The extrapolated and the measured totals (their ratio scales the total's noise).
+    level_error : {"total", "enclosed"}
+        As above.
+
+    Returns
+    -------
+    float
+        σ(r½), same unit as ``radii``; NaN where r½ or the slope is undefined.
+    """
+    if level_error not in LEVEL_ERRORS:
+        raise ValueError(f"level_error must be one of {LEVEL_ERRORS}, got {level_error!r}")
+    if not np.isfinite(r_half):
+        return np.nan
+    slope = np.interp(r_half, radii[1:], np.diff(cog) / np.diff(radii))
+    if not slope > 0:
+        return np.nan
+    if level_error == "enclosed":
+        return float(abs(np.interp(r_half, radii, cog_err) / slope))
+    scale = total / total_measured if total_measured > 0 and np.isfinite(total) else 1.0
+    return float(0.5 * cog_err[-1] * scale / slope)
 
 
 def radius_at(radii, cog, level) -> float:
@@ -383,8 +424,12 @@ def optical_hwhm(sampled_r_half: float, pixel_scale: float) -> float:
     return float(brentq(f, lo, hi, xtol=1e-4 * sampled_r_half))
 
 
-def psf_corrected_radius(r_half, hwhm):
+def psf_corrected_radius(r_half, hwhm, r_half_err=0.0, min_significance: float = 0.0):
     """Intrinsic r′½ = sqrt(r½² − HWHM²) and the resolved flag.
+
+    KROSS calls a galaxy resolved where r½ > HWHM (``min_significance=0``). Noise puts a
+    point source's r½ above the HWHM half the time, and then r′½ = sqrt(r½² − HWHM²) is
+    several times its true size; ``min_significance=k`` asks for r½ > HWHM + k σ(r½).
 
     Parameters
     ----------
@@ -392,21 +437,34 @@ def psf_corrected_radius(r_half, hwhm):
         Observed r½.
     hwhm : float or array_like
         The PSF's r½ (same unit).
+    r_half_err : float or array_like
+        1σ of r½ (used only with ``min_significance > 0``).
+    min_significance : float
+        How many σ(r½) r½ must exceed the HWHM by.
 
     Returns
     -------
     r_corr : ndarray
-        r′½ where resolved; HWHM (an upper limit) where not.
+        r′½ where resolved; where not, an upper limit: the HWHM (KROSS), or with
+        ``min_significance`` > 0 the larger of the HWHM and sqrt((r½ + k σ)² − HWHM²).
     resolved : ndarray of bool
         r½ > HWHM.
     """
     r_half, hwhm = np.asarray(r_half, float), np.asarray(hwhm, float)
-    resolved = np.isfinite(r_half) & (r_half > hwhm)
+    margin = min_significance * np.nan_to_num(np.asarray(r_half_err, float), nan=np.inf) if min_significance > 0 else 0.0
+    resolved = np.isfinite(r_half) & (r_half > hwhm + margin)
     r_corr = np.where(resolved, np.sqrt(np.clip(r_half**2 - hwhm**2, 0, None)), hwhm)
+    if min_significance > 0:
+        # not significantly resolved is not "smaller than the HWHM": a faint disc with r½ above
+        # the HWHM keeps the intrinsic size of r½ + kσ as its upper limit (at least the HWHM)
+        with np.errstate(invalid="ignore"):
+            bound = np.sqrt(np.clip((r_half + margin) ** 2 - hwhm**2, 0, None))
+        r_corr = np.where(~resolved & np.isfinite(bound), np.maximum(hwhm, bound), r_corr)
     return r_corr, resolved
 
 
-def size_error_budget(r_half, r_half_err, hwhm, seeing_variation: float = 0.2, psf_ellipticity: float = 0.1):
+def size_error_budget(r_half, r_half_err, hwhm, seeing_variation: float = 0.2, psf_ellipticity: float = 0.1,
+                      min_significance: float = 0.0):
     """1σ error of r′½ from the curve of growth, a ±20% seeing variation and the PSF's
     ellipticity (treated as a ±e/2 spread of the HWHM), added in quadrature (KROSS §3.2).
 
@@ -420,6 +478,8 @@ def size_error_budget(r_half, r_half_err, hwhm, seeing_variation: float = 0.2, p
         Fractional PSF variation.
     psf_ellipticity : float or array_like
         The PSF's ellipticity.
+    min_significance : float
+        The resolved test of :func:`psf_corrected_radius`.
 
     Returns
     -------
@@ -427,7 +487,7 @@ def size_error_budget(r_half, r_half_err, hwhm, seeing_variation: float = 0.2, p
         The error of r′½; NaN where unresolved.
     """
     r_half, hwhm = np.asarray(r_half, float), np.asarray(hwhm, float)
-    r_corr, resolved = psf_corrected_radius(r_half, hwhm)
+    r_corr, resolved = psf_corrected_radius(r_half, hwhm, r_half_err, min_significance)
     safe = np.where(r_corr > 0, r_corr, np.nan)
     d_cog = r_half / safe * np.asarray(r_half_err, float)          # ∂r′/∂r · σ_r
     d_hwhm_dr = hwhm / safe                                          # |∂r′/∂HWHM|

@@ -118,7 +118,7 @@ def kross_resolved_table(sfr_table: Table, sizes: Table, hst: Table | None, targ
     """One row per target: r′½, ΣSFR (value or lower limit), Σ★ where HST exists.
 
     ``status``: ``ok`` (resolved: ΣSFR and r′½ measured), ``lower_limit: unresolved …``
-    (ΣSFR lower limit, r′½ upper limit = HWHM), ``no size: …`` (Hα detected but no size
+    (ΣSFR lower limit, r′½ upper limit: HWHM or notebook 03's bound), ``no size: …`` (Hα detected but no size
     from notebook 03), or the SFR table's status (undetected / skipped).
     ``sigma_star_status``: ``ok``, ``lower_limit`` (unresolved), ``no HST morphology``,
     ``n/a``. ``censored`` is the regression code of log ΣSFR: 0 value, +1 lower limit.
@@ -192,7 +192,7 @@ def kross_resolved_table(sfr_table: Table, sizes: Table, hst: Table | None, targ
         elif resolved[i]:
             status.append("ok")
         else:
-            status.append("lower_limit: unresolved (r′½ upper limit = PSF HWHM)")
+            status.append("lower_limit: unresolved (r′½ upper limit: the PSF HWHM or notebook 03's larger bound)")
         if not use[i]:
             star_status.append("n/a")
         elif not morph[i]:
