@@ -128,6 +128,8 @@ _EXTREME = ("an extreme of the sample: it depends on the sample's size and on si
             "so its interval is narrow and one-sided")
 _DESIGN = "a design number of the survey: the mock places the paper's number"
 _MOCK = "set by the mock universe's calibration to the published sample (docs/mock-calibration.md)"
+_RESOLVED_TEST = ("the walk calls a galaxy resolved when r½ > HWHM + 2σ(r½) (notebook 03's resolved_significance); "
+                  "KROSS's r½ > HWHM (resolved_significance=0) calls noise-broadened point sources resolved; " + _MOCK)
 _HIGHMASS = ("the paper's FORS2 sample is replaced by the mock's higher-mass comparison catalogue in the same "
              "bins; " + _MOCK)
 
@@ -135,8 +137,8 @@ PAPER_NUMBERS: tuple[PaperNumber, ...] = (
     # ---------------------------------------------------------------- KROSS (Magdis et al. 2016)
     PaperNumber("kross.n_targets", "KROSS targets", 487, f"{KROSS} §2", note=_DESIGN),
     PaperNumber("kross.n_halpha", "KROSS Hα detected (S/N > 3)", 437, f"{KROSS} §2", note=_MOCK),
-    PaperNumber("kross.n_resolved", "KROSS Hα resolved", 374, f"{KROSS} §3.2", note=_MOCK),
-    PaperNumber("kross.n_unresolved", "KROSS Hα unresolved", 63, f"{KROSS} §3.2", note=_MOCK),
+    PaperNumber("kross.n_resolved", "KROSS Hα resolved", 374, f"{KROSS} §3.2", note=_RESOLVED_TEST),
+    PaperNumber("kross.n_unresolved", "KROSS Hα unresolved", 63, f"{KROSS} §3.2", note=_RESOLVED_TEST),
     PaperNumber("kross.n_undetected", "KROSS Hα undetected", 50, f"{KROSS} §2", note=_MOCK),
     PaperNumber("kross.n_nii", "KROSS [NII] detected", 190, f"{KROSS} §3.3", note=_MOCK),
     PaperNumber("kross.n_nii_near_sky", "KROSS [NII] non-detections near a sky line", 113, f"{KROSS} §3.3",
