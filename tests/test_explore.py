@@ -172,8 +172,11 @@ def test_resolved_criterion_and_psf_correction(ex, tiny_data):
     sizes = tiny_data.sizes
     r = np.asarray(sizes["r_half_arcsec"], float)
     hw = np.asarray(sizes["psf_r_half"], float)       # the PSF radius notebook 03 subtracts
+    r_err = np.nan_to_num(np.asarray(sizes["r_half_err_arcsec"], float), nan=np.inf)
+    k = float(sizes.meta["resolved_significance"])      # notebook 03's test: r½ > HWHM + k σ(r½)
     ex.controls["resolved_factor"].value = 1.2
-    np.testing.assert_array_equal(np.asarray(ex.results["sizes"]["resolved"]), np.isfinite(r) & (r > 1.2 * hw))
+    np.testing.assert_array_equal(np.asarray(ex.results["sizes"]["resolved"]),
+                                  np.isfinite(r) & (r > 1.2 * hw + k * r_err))
     res = ex.results["sizes"]
     res_ok = np.asarray(res["resolved"], bool)
     corrected = np.asarray(res["r_half_corr_arcsec"], float)[res_ok]

@@ -17,6 +17,7 @@ import numpy as np
 import astropy.units as u
 from astropy.table import Table
 
+from ..kmos.galaxy_size import SizeConfig
 from ..kmos.sizes import psf_corrected_radius, size_error_budget
 from ..science.kross_metallicity import (fit_oh_delta, kross_metallicity_table, oh_delta_bins,
                                          z_delta_sample)
@@ -47,15 +48,20 @@ def subtracted_psf_radius(sizes: Table) -> np.ndarray:
     return values(sizes, "psf_hwhm", u.arcsec)
 
 
-def sizes_with_criterion(sizes: Table, resolved_factor: float = 1.0, psf_correction: bool = True) -> Table:
+def sizes_with_criterion(sizes: Table, resolved_factor: float = 1.0, psf_correction: bool = True,
+                         resolved_significance: float | None = None) -> Table:
     """A copy of ``kmos_sizes`` with the resolved flag and r′½ of another criterion.
 
-    Resolved ⇔ r½ > ``resolved_factor`` × PSF HWHM (KROSS: 1), the HWHM as notebook 03
-    subtracts it (:func:`subtracted_psf_radius`). With ``psf_correction`` the
+    Resolved ⇔ r½ > ``resolved_factor`` × PSF HWHM + ``resolved_significance`` σ(r½)
+    (KROSS: factor 1, significance 0), the HWHM as notebook 03 subtracts it
+    (:func:`subtracted_psf_radius`), through notebook 03's own
+    :func:`~redshift1.kmos.sizes.psf_corrected_radius`. ``resolved_significance`` defaults to
+    the one that made the table (its ``resolved_significance`` meta, else notebook 03's
+    default). With ``psf_correction`` the
     intrinsic radius is √(r½² − HWHM²), times notebook 03's ``psf_correction_factor`` where
     the table has one, and its error notebook 03's budget; without, the
-    observed r½ and its curve-of-growth error. Unresolved galaxies keep KROSS's limit
-    r′½ = HWHM. The kpc scale of each galaxy is notebook 03's (same redshift).
+    observed r½ and its curve-of-growth error. Unresolved galaxies keep notebook 03's upper
+    limit (KROSS's r′½ = HWHM at significance 0). The kpc scale of each galaxy is notebook 03's (same redshift).
     """
     if resolved_factor < 1.0 and psf_correction:
         raise ValueError("with the PSF correction the resolved criterion needs r½ > HWHM (factor ≥ 1)")
@@ -66,7 +72,11 @@ def sizes_with_criterion(sizes: Table, resolved_factor: float = 1.0, psf_correct
     r_corr_walk = values(sizes, "r_half_corr_arcsec", u.arcsec)
     with np.errstate(invalid="ignore", divide="ignore"):
         kpc_per_arcsec = values(sizes, "r_half_corr_kpc", u.kpc) / r_corr_walk
-    resolved = np.isfinite(r) & np.isfinite(hw) & (r > resolved_factor * hw)
+    if resolved_significance is None:
+        resolved_significance = float(sizes.meta.get("resolved_significance", SizeConfig().resolved_significance))
+    _, resolved = psf_corrected_radius(r, resolved_factor * hw, r_err, resolved_significance)
+    resolved &= np.isfinite(hw)
+    limit, _ = psf_corrected_radius(r, hw, r_err, resolved_significance)
     if psf_correction:
         r_corr, _ = psf_corrected_radius(r, hw)
         # notebook 03 scales the quadrature radius by what quadrature does to the galaxy's own
@@ -78,7 +88,7 @@ def sizes_with_criterion(sizes: Table, resolved_factor: float = 1.0, psf_correct
         err = np.where(np.isfinite(err_walk), err_walk, size_error_budget(r, r_err, hw))
     else:
         r_corr, err = r.copy(), r_err
-    r_corr = np.where(resolved, r_corr, hw)
+    r_corr = np.where(resolved, r_corr, limit if psf_correction else hw)
     err = np.where(resolved, err, np.nan)
     t["resolved"] = resolved
     t["r_half_corr_arcsec"] = r_corr * u.arcsec
@@ -86,6 +96,7 @@ def sizes_with_criterion(sizes: Table, resolved_factor: float = 1.0, psf_correct
     t["r_half_corr_kpc"] = r_corr * kpc_per_arcsec * u.kpc
     t["r_half_corr_err_kpc"] = err * kpc_per_arcsec * u.kpc
     t.meta["resolved_factor"] = resolved_factor
+    t.meta["resolved_significance"] = resolved_significance
     t.meta["psf_correction"] = bool(psf_correction)
     return t
 

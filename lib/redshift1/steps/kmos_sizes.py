@@ -177,4 +177,7 @@ def measure_sizes(*, data: str | Path, targets: Table, spectra: Table, psf: Tabl
     results = map_objects(_size_target, jobs, workers=workers, scheduler=scheduler, desc="Hα sizes",
                           progress=progress)
     maps = {r["id"]: m for r, m in results if m is not None}
-    return StepResult(tables={PRODUCT: _size_table([r for r, _ in results])}, values={"maps": maps})
+    table = _size_table([r for r, _ in results])
+    # the explorer re-applies the resolution test; it must know which one made the table
+    table.meta["resolved_significance"] = float(config.resolved_significance)
+    return StepResult(tables={PRODUCT: table}, values={"maps": maps})
