@@ -108,3 +108,33 @@ def test_shrinkage_keeps_precise_masks_and_pulls_noisy_ones_to_the_survey():
 def test_total_error_adds_fractional_terms_in_quadrature():
     e = total_flux_error([10.0, -10.0], [3.0, 3.0], 0.4, np.array([0.0, 0.3]))
     np.testing.assert_allclose(e, [5.0, np.sqrt(9 + 16 + 9)])
+
+
+def test_repeat_pulls_use_only_the_errors_that_differ_between_masks():
+    """Hand-built repeats: each galaxy's aperture loss (a 15 % scatter, its size) is common to its two
+    masks and is part of ``flux_err``; pixel noise and the mask's calibration are not. Divided by the
+    independent errors (ROLES Fig. 10's noise-frame errors) the repeat pulls have unit width; divided
+    by the total errors they are too narrow."""
+    from astropy.table import Table
+    from redshift1.ldss3.reliability import flux_pulls, repeat_matches
+    rng = np.random.default_rng(11)
+    n, ap_sys, cal = 400, 0.15, 0.03
+    truth = 10 ** rng.uniform(-17, -16, n)
+    loss = 1 + ap_sys * rng.normal(size=n)                 # common to both observations
+    rows, slits = [], []
+    for m in ("m1", "m2"):
+        stat = truth * rng.uniform(0.05, 0.2, n)
+        f = truth * loss * (1 + cal * rng.normal(size=n)) + stat * rng.normal(size=n)
+        indep = np.hypot(stat, cal * f)
+        total = np.hypot(indep, ap_sys * f)
+        for i in range(n):
+            rows.append((m, i, f"G{i}", "F", 7500.0, 10.0, f[i], total[i], indep[i], "adopted"))
+            slits.append((m, f"G{i}", "ok"))
+    cat = Table(rows=rows, names=("mask", "slit_id", "object_id", "field", "wavelength", "sigma", "flux", "flux_err",
+                                  "flux_err_indep", "status"))
+    rep = repeat_matches(cat, Table(rows=slits, names=("mask", "object_id", "status")))
+    _, width = flux_pulls(rep)
+    tol = 3.0 / np.sqrt(2 * n)
+    assert abs(width - 1) < tol, width
+    _, width_total = flux_pulls(rep[[c for c in rep.colnames if not c.startswith("flux_err_indep")]])
+    assert width_total < 1 - tol, width_total

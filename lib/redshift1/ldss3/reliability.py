@@ -54,7 +54,9 @@ def repeat_matches(cat: Table, slits: Table, tol: float = 8.0, statuses=("adopte
     astropy.table.Table
         One row per such detection with ``n_other`` (other masks with a good slit of the
         object), ``n_found``, ``reproduced`` and, for the nearest match on the first other mask
-        where it was found, ``dwave``, ``flux_other``, ``flux_err_other``.
+        where it was found, ``dwave``, ``flux_other``, ``flux_err_other``; ``flux_err_indep`` and
+        ``flux_err_indep_other`` are the two fluxes' errors without the terms common to both
+        observations (the catalogue's ``flux_err_indep``; its ``flux_err`` where it has none).
     """
     ok_slit = np.asarray(slits["status"]) == "ok"
     obj_masks: dict = {}
@@ -65,10 +67,11 @@ def repeat_matches(cat: Table, slits: Table, tol: float = 8.0, statuses=("adopte
     c = cat[use]
     rows = []
     wave = np.asarray(c["wavelength"], float)
+    indep = np.asarray(c["flux_err_indep" if "flux_err_indep" in c.colnames else "flux_err"], float)
     for i in range(len(c)):
         o, m = c["object_id"][i], c["mask"][i]
         others = sorted(obj_masks[o] - {m})
-        found, dw, fo, eo = 0, np.nan, np.nan, np.nan
+        found, dw, fo, eo, io = 0, np.nan, np.nan, np.nan, np.nan
         for om in others:
             sel = np.flatnonzero((np.asarray(c["object_id"]) == o) & (np.asarray(c["mask"]) == om))
             if sel.size == 0:
@@ -81,19 +84,21 @@ def repeat_matches(cat: Table, slits: Table, tol: float = 8.0, statuses=("adopte
                     dw = float(d[j])
                     fo = float(c["flux"][sel[j]])
                     eo = float(c["flux_err"][sel[j]])
+                    io = float(indep[sel[j]])
         rows.append({"mask": m, "slit_id": int(c["slit_id"][i]), "object_id": o, "field": c["field"][i],
                      "wavelength": float(wave[i]), "sigma": float(c["sigma"][i]), "flux": float(c["flux"][i]),
                      "flux_err": float(c["flux_err"][i]), "n_other": len(others), "n_found": found,
-                     "reproduced": found == len(others), "dwave": dw, "flux_other": fo, "flux_err_other": eo})
+                     "reproduced": found == len(others), "dwave": dw, "flux_other": fo, "flux_err_other": eo,
+                     "flux_err_indep": float(indep[i]), "flux_err_indep_other": io})
     names = ("mask", "slit_id", "object_id", "field", "wavelength", "sigma", "flux", "flux_err", "n_other",
-             "n_found", "reproduced", "dwave", "flux_other", "flux_err_other")
+             "n_found", "reproduced", "dwave", "flux_other", "flux_err_other", "flux_err_indep", "flux_err_indep_other")
     if not rows:
         return Table(names=names, dtype=(str, int, str, str, float, float, float, float, int, int, bool, float,
-                                         float, float))
+                                         float, float, float, float))
     t = Table(rows=rows, names=names)
     for cname in ("wavelength", "dwave"):
         t[cname].unit = u.AA
-    for cname in ("flux", "flux_err", "flux_other", "flux_err_other"):
+    for cname in ("flux", "flux_err", "flux_other", "flux_err_other", "flux_err_indep", "flux_err_indep_other"):
         t[cname].unit = u.erg / u.s / u.cm**2
     return t
 
@@ -153,6 +158,11 @@ def wavelength_repeatability(rep: Table, min_sigma: float = 4.0):
 def flux_pulls(rep: Table, min_sigma: float = 4.0):
     """``(f1 - f2) / sqrt(e1^2 + e2^2)`` of reproduced lines and their clipped width.
 
+    ``e`` are the errors independent between the two masks (``flux_err_indep``: pixel noise and
+    the mask's calibration, as ROLES Fig. 10 divides by the noise-frame errors): the line's aperture
+    loss is common to both observations and cancels in the difference. Tables without that
+    column use ``flux_err``.
+
     Parameters
     ----------
     rep : astropy.table.Table
@@ -170,8 +180,11 @@ def flux_pulls(rep: Table, min_sigma: float = 4.0):
     k = unique_pairs(rep, min_sigma)
     if k.size == 0:
         return np.zeros(0), np.nan
-    f1, e1 = np.asarray(rep["flux"], float)[k], np.asarray(rep["flux_err"], float)[k]
-    f2, e2 = np.asarray(rep["flux_other"], float)[k], np.asarray(rep["flux_err_other"], float)[k]
+    ind = "flux_err_indep" in rep.colnames
+    f1 = np.asarray(rep["flux"], float)[k]
+    e1 = np.asarray(rep["flux_err_indep" if ind else "flux_err"], float)[k]
+    f2 = np.asarray(rep["flux_other"], float)[k]
+    e2 = np.asarray(rep["flux_err_indep_other" if ind else "flux_err_other"], float)[k]
     pull = (f1 - f2) / np.hypot(e1, e2)
     pull = pull[np.isfinite(pull)]
     if pull.size < 3:
