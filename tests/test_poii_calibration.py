@@ -10,7 +10,7 @@ import pytest
 from astropy.table import Table
 
 from redshift1.ldss3.purity import (NEIII_OVER_OII, chance_reproduction, line_purity, neiii_fraction,
-                                    purity_from_repeats)
+                                    purity_from_repeats, purity_summary)
 from redshift1.science.poii import LINE_REST, calibrate_p, oii_line_density
 
 SIGMA0, SCALE, CHANCE = 5.0, 0.5, 0.02
@@ -62,6 +62,22 @@ def test_purity_is_one_without_unreproduced_repeats():
     rep = Table({"sigma": [5.0, 8.0, 12.0, 20.0, 30.0], "reproduced": [True] * 5})
     fit = purity_from_repeats(rep)
     np.testing.assert_array_equal(line_purity([4.0, 10.0], fit), [1.0, 1.0])
+    # the fallback is said, not printed as "50 % real at -inf sigma"
+    assert fit["status"] == "all_reproduced"
+    assert fit["purity_lo95"] == pytest.approx(0.05 ** (1 / 5))
+    text = purity_summary(fit)
+    assert "inf" not in text and "all 5 of 5" in text and "every line counts as real" in text
+
+
+def test_purity_summary_of_a_fitted_curve_and_of_too_few_repeats():
+    rng = np.random.default_rng(3)
+    sigma = rng.uniform(3.0, 10.0, 300)
+    rep = Table({"sigma": sigma, "reproduced": rng.random(300) < 1 / (1 + np.exp(-(sigma - 5.0) / 0.5))})
+    fit = purity_from_repeats(rep)
+    assert fit["status"] == "fitted"
+    assert purity_summary(fit).startswith(f"50 % real at {fit['sigma0']:.2f}σ")
+    few = purity_from_repeats(rep[:3])
+    assert few["status"] == "too_few" and "fewer than 5" in purity_summary(few)
 
 
 def _lines(rng, n=200, with_neiii=0.25):

@@ -22,7 +22,7 @@ from scipy.optimize import minimize
 
 from .reliability import LINES
 
-__all__ = ["purity_from_repeats", "object_line_repeats", "chance_reproduction", "line_purity", "neiii_fraction", "NEIII_OVER_OII", "neiii_range"]
+__all__ = ["purity_from_repeats", "purity_summary", "line_mixture", "object_line_repeats", "chance_reproduction", "line_purity", "neiii_fraction", "NEIII_OVER_OII", "neiii_range"]
 
 #: rest-wavelength ratio [NeIII]3869 / [OII]3727
 NEIII_OVER_OII = LINES["NeIII_3869"] / LINES["OII_3727"]
@@ -150,17 +150,24 @@ def purity_from_repeats(rep: Table, chance: float = 0.0, statuses_min_sigma: flo
     Returns
     -------
     dict
-        ``{"sigma0", "scale", "chance", "n", "n_reproduced"}``; with fewer than 5 lines or no
-        unreproduced one, ``sigma0 = -inf`` (every line counts as real).
+        ``{"sigma0", "scale", "chance", "n", "n_reproduced", "status", "purity_lo95"}``. ``status`` is
+        ``fitted``, or, when there is nothing to fit, ``too_few`` (fewer than 5 lines), ``all_reproduced``
+        or ``none_reproduced``; then ``sigma0 = -inf`` (every line counts as real: a fallback, said by
+        :func:`purity_summary`). ``purity_lo95`` is the one-sided 95 % lower limit on the purity of the
+        fitted lines when all were reproduced (``0.05 ** (1 / n)``), else NaN.
     """
     if rep is None or len(rep) == 0:
-        return {"sigma0": -np.inf, "scale": 1.0, "chance": chance, "n": 0, "n_reproduced": 0}
+        return {"sigma0": -np.inf, "scale": 1.0, "chance": chance, "n": 0, "n_reproduced": 0, "status": "too_few",
+                "purity_lo95": np.nan}
     s = np.asarray(rep["sigma"], float)
     r = np.asarray(rep["reproduced"], bool)
     ok = np.isfinite(s) & (s >= statuses_min_sigma)
     s, r = s[ok], r[ok]
     if s.size < 5 or r.all() or not r.any():
-        return {"sigma0": -np.inf, "scale": 1.0, "chance": chance, "n": int(s.size), "n_reproduced": int(r.sum())}
+        status = "too_few" if s.size < 5 else ("all_reproduced" if r.all() else "none_reproduced")
+        return {"sigma0": -np.inf, "scale": 1.0, "chance": chance, "n": int(s.size), "n_reproduced": int(r.sum()),
+                "status": status, "purity_lo95": float(0.05 ** (1.0 / s.size)) if status == "all_reproduced"
+                else np.nan}
 
     def nll(th):
         q = 1.0 / (1.0 + np.exp(-(s - th[0]) / np.exp(th[1])))
@@ -168,7 +175,34 @@ def purity_from_repeats(rep: Table, chance: float = 0.0, statuses_min_sigma: flo
         return -np.sum(np.where(r, np.log(q), np.log(1 - q)))
     th = minimize(nll, [float(np.median(s)), np.log(0.5)], method="Nelder-Mead").x
     return {"sigma0": float(th[0]), "scale": float(np.exp(th[1])), "chance": float(chance), "n": int(s.size),
-            "n_reproduced": int(r.sum())}
+            "n_reproduced": int(r.sum()), "status": "fitted", "purity_lo95": np.nan}
+
+
+def purity_summary(fit: dict) -> str:
+    """One sentence on a :func:`purity_from_repeats` result, saying when no curve could be fitted.
+
+    Parameters
+    ----------
+    fit : dict
+        :func:`purity_from_repeats` result (older results without ``status`` are read from ``sigma0``).
+
+    Returns
+    -------
+    str
+        E.g. ``"50 % real at 4.20σ (scale 0.50σ; 40 of 52 objects' lines on repeated slits reproduced)"``
+        or, with every line reproduced, the lower limit on the purity and that every line counts as real.
+    """
+    n, k = int(fit.get("n", 0)), int(fit.get("n_reproduced", 0))
+    status = fit.get("status") or ("fitted" if np.isfinite(fit.get("sigma0", -np.inf)) else "too_few")
+    counts = f"{k} of {n} objects' lines on repeated slits reproduced"
+    if status == "fitted":
+        return f"50 % real at {fit['sigma0']:.2f}σ (scale {fit['scale']:.2f}σ; {counts})"
+    if status == "all_reproduced":
+        return (f"no purity curve fitted: all {counts} (purity ≥ {fit.get('purity_lo95', np.nan):.2f} at 95 %); "
+                "every line counts as real")
+    if status == "none_reproduced":
+        return f"no purity curve fitted: none of {n} objects' lines on repeated slits reproduced; every line counts as real"
+    return f"no purity curve fitted: only {n} objects' lines on repeated slits (fewer than 5); every line counts as real"
 
 
 def line_purity(sigma, fit: dict):
@@ -227,3 +261,49 @@ def neiii_fraction(lines: Table, min_sigma: float = 12.0, tol: float = 6.0, band
     comp = np.isin(st, ["adopted", "multiline_rejected"])
     k = sum(bool(np.any(comp & (key == key[i]) & (np.abs(w - w[i] * NEIII_OVER_OII) < tol))) for i in cand)
     return {"fraction": float(k / cand.size) if cand.size else 0.0, "n": int(cand.size), "n_with_neiii": int(k)}
+
+
+def line_mixture(integrals, widths, weights=None, n_iter: int = 500, tol: float = 1e-10) -> np.ndarray:
+    """Fractions of real detected lines that are each of the candidate lines, from the photo-z PDFs.
+
+    Expectation-maximisation of the mixture ``P(line k | PDF) ∝ w_k I_k / Δ_k``, ``I_k`` the PDF's
+    integral over line ``k``'s redshift window of width ``Δ_k`` (a line's galaxy spread evenly over
+    its window): ROLES' P([OII]) takes ``w_k ∝ Δ_k``; here ``w`` are the fractions that make the
+    average posterior of the survey's lines equal to ``w`` (each object weighted by the probability
+    that its line is real).
+
+    Parameters
+    ----------
+    integrals : array_like
+        ``(n_obj, n_line)`` window integrals of the objects' PDFs (rows with a zero sum are ignored).
+    widths : array_like
+        ``(n_line,)`` widths of the windows (redshift).
+    weights : array_like, optional
+        Per object, how much it counts (e.g. the probability that its line is real); default 1.
+    n_iter : int, optional
+        Most iterations.
+    tol : float, optional
+        Convergence on the fractions.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_line,)`` fractions summing to 1 (equal without usable objects).
+    """
+    integ = np.asarray(integrals, float) / np.asarray(widths, float)[None, :]
+    wts = np.ones(len(integ)) if weights is None else np.nan_to_num(np.asarray(weights, float))
+    ok = np.all(np.isfinite(integ), axis=1) & (integ.sum(axis=1) > 0) & (wts > 0)
+    k = integ.shape[1] if integ.ndim == 2 else 1
+    frac = np.full(k, 1.0 / k)
+    if not ok.any():
+        return frac
+    integ, wts = integ[ok], wts[ok]
+    for _ in range(n_iter):
+        post = integ * frac
+        post /= post.sum(axis=1, keepdims=True)
+        new = (wts[:, None] * post).sum(axis=0) / wts.sum()
+        done = np.max(np.abs(new - frac)) < tol
+        frac = new
+        if done:
+            break
+    return frac

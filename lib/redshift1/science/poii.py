@@ -23,8 +23,8 @@ from astropy.table import Table
 from .. import constants as C
 from ..errors import DataFormatError
 
-__all__ = ["LINE_REST", "LINE_WINDOWS", "window_integrals", "p_oii", "clamp_p", "p_class", "assign_poii",
-           "completeness", "summed_nz", "calibrate_p", "oii_line_density"]
+__all__ = ["LINE_REST", "LINE_WINDOWS", "LINE_GROUPS", "window_integrals", "p_oii", "clamp_p", "p_class", "assign_poii",
+           "completeness", "summed_nz", "calibrate_p", "oii_line_density", "photoz_outlier_fraction"]
 
 #: vacuum rest wavelengths (Å) of the lines whose windows enter P([OII])
 LINE_REST = {"OII": C.OII_3727.to_value(u.AA), "Hbeta": C.HBETA.to_value(u.AA),
@@ -37,6 +37,9 @@ def _windows(band=C.KG750_WINDOW):
 
 #: redshift windows of the four lines in the KG750 band
 LINE_WINDOWS = _windows()
+#: the windows' union in three disjoint groups (Hβ and [OIII]5007 overlap): the identities a line can have
+LINE_GROUPS = {"OII": LINE_WINDOWS["OII"], "Hbeta_OIII": (LINE_WINDOWS["OIII"][0], LINE_WINDOWS["Hbeta"][1]),
+               "Halpha": LINE_WINDOWS["Halpha"]}
 
 
 def window_integrals(zgrid, pdf, windows=None):
@@ -154,7 +157,9 @@ def assign_poii(slits: Table, lines: Table, multiline: Table, photometry: dict, 
     redshift: P = 1 if it puts [OII] in the window, else 0), ``multiline`` (our own
     multi-line redshift, same rule), ``photoz`` (the PDF, clamped). ``p_window_photoz`` is
     the clamped probability that the galaxy lies in the [OII] window at all (∫_[OII] p(z) dz,
-    for galaxies without a line, ROLES §4.2.1). ``status``:
+    for galaxies without a line, ROLES §4.2.1); ``p_union_photoz`` the (unclamped) probability that
+    it lies in any of the four windows, where a listed line can be seen, and ``p_window_<group>`` in
+    each of :data:`LINE_GROUPS`. ``status``:
     ``detected``, ``no_line`` (no adopted line), ``no_good_slit``, ``filler`` or
     ``not_in_photometry`` (the slit's ``object_id`` is in no field's catalogue: the object
     keeps its row, with NaN photometry and P, and is left out of everything that needs them).
@@ -210,6 +215,8 @@ def assign_poii(slits: Table, lines: Table, multiline: Table, photometry: dict, 
                                   f"{np.shape(pdf)[0]} rows of {field}_photoz_pdf.fits")
         raw, clamped = p_oii(zgrid, pdf[prow], clamp_lo, clamp_hi)
         p_win = window_integrals(zgrid, pdf[prow], {"OII": LINE_WINDOWS["OII"]})["OII"]
+        p_union = window_integrals(zgrid, pdf[prow])["union"]
+        groups = window_integrals(zgrid, pdf[prow], LINE_GROUPS)
         for k, o in enumerate(fobjs):
             ph = phot[cat_of[o]]
             s = slits[sl_obj == o]
@@ -225,6 +232,8 @@ def assign_poii(slits: Table, lines: Table, multiline: Table, photometry: dict, 
                    "mask_best": "", "slit_best": -1, "z_multi": ml_z.get(o, np.nan),
                    "p_oii_photoz_raw": float(raw[k]), "p_oii_photoz": float(clamped[k]),
                    "p_window_photoz": float(clamp_p(p_win[k], clamp_lo, clamp_hi)),
+                   "p_union_photoz": float(p_union[k]),
+                   **{f"p_window_{g}": float(groups[g][k]) for g in LINE_GROUPS},
                    "pdf_norm": float(norm_of.get(int(prow[k]), 1.0))}
             if not target:
                 status = "filler"
@@ -282,7 +291,8 @@ def assign_poii(slits: Table, lines: Table, multiline: Table, photometry: dict, 
                      "masks": ",".join(np.asarray(s["mask"]).tolist()), "n_lines": int(len(li)),
                      "wavelength": np.nan, "sigma": np.nan, "flux": np.nan, "flux_err": np.nan, "n_repeat": 0,
                      "mask_best": "", "slit_best": -1, "z_multi": ml_z.get(o, np.nan), "p_oii_photoz_raw": np.nan,
-                     "p_oii_photoz": np.nan, "p_window_photoz": np.nan, "pdf_norm": np.nan, "p_oii": np.nan,
+                     "p_oii_photoz": np.nan, "p_window_photoz": np.nan, "p_union_photoz": np.nan,
+                     **{f"p_window_{g}": np.nan for g in LINE_GROUPS}, "pdf_norm": np.nan, "p_oii": np.nan,
                      "p_source": "none", "p_class": "none", "z_oii": np.nan, "status": "not_in_photometry"})
     t = Table(rows=rows)
     if len(t):
@@ -416,7 +426,8 @@ def oii_line_density(poii: Table, photometry: dict, pdfs: dict) -> np.ndarray:
 
 
 def calibrate_p(poii: Table, purity_fit: dict, neiii: dict, spec_tol: float = 10.0,
-                band=(7040.0, 8010.0), line_density=None) -> Table:
+                band=(7040.0, 8010.0), line_density=None, union_outliers: float | None = None,
+                line_mixture: bool = False, clamps=(0.1, 0.9)) -> Table:
     """Calibrated P([OII]) of the detected objects (issue 12, item 7), in place; returns ``poii``.
 
     ROLES' P (kept as ``p_oii_roles``) assumes the line is real and is one of [OII], Hβ, [OIII]
@@ -432,6 +443,19 @@ def calibrate_p(poii: Table, purity_fit: dict, neiii: dict, spec_tol: float = 10
       PDFs are not posteriors of the targeted population.) The ROLES step leaves it out by
       default: on the calibrated paper preset it took real lines off the PDF peak to P ≈ 0.1-0.5
       and made Σ P fall 10 % short of the lines truly [OII] (issue 12).
+    * with ``union_outliers`` (:func:`photoz_outlier_fraction`), Bayes with where the photo-z puts
+      the galaxy: a real line (one of the four) needs the galaxy inside one of their windows, a noise
+      peak does not, so ``q`` becomes ``q B / (q B + 1 - q)`` with ``B = u_eff / <u_eff>``,
+      ``u_eff = (1 - f) u + f <u>``, ``u`` = ``p_union_photoz`` and ``<u>`` its mean over the ROLES
+      targets with a good slit; ``f`` is the fraction of photo-z PDFs that miss their galaxy's
+      redshift (a PDF that puts nothing in any window still leaves that chance). On the calibrated
+      paper preset, lines of galaxies whose PDF lies beyond every window (z_phot ≈ 2) had ROLES' P
+      ≈ 0.67 and were 86 % noise (issue 12, item 7).
+    * with ``line_mixture``, ROLES' equal weights of the three window groups (:data:`LINE_GROUPS`)
+      become the fractions of real detected lines in each, fitted to the survey's photo-z objects
+      (:func:`redshift1.ldss3.purity.line_mixture`; ROLES' clamps ``clamps`` applied after): on the
+      paper preset ~90 % of the real lines are [OII], so a PDF split between the [OII] and the
+      Hβ/[OIII] windows is more likely [OII] than its integrals say (issue 12, items 6-7).
     * ``p_not_neiii`` -- ``1 -`` the [NeIII] fraction for lone lines at 7040-7307 Å (where a
       [NeIII] line whose [OII] lies below the filter passes for [OII]), 1 elsewhere;
     * a public spectroscopic redshift identifies the line itself: P = 1 when the line lies
@@ -454,6 +478,12 @@ def calibrate_p(poii: Table, purity_fit: dict, neiii: dict, spec_tol: float = 10
         The filter's band [Å].
     line_density : array_like, optional
         :func:`oii_line_density` of the objects.
+    union_outliers : float, optional
+        :func:`photoz_outlier_fraction`'s ``fraction``; None leaves the windows' union out.
+    line_mixture : bool, optional
+        Weigh the windows by the fitted fractions of the lines (needs the ``p_window_<group>`` columns).
+    clamps : tuple of float, optional
+        ROLES' clamps, applied to the re-weighted P.
 
     Returns
     -------
@@ -472,10 +502,33 @@ def calibrate_p(poii: Table, purity_fit: dict, neiii: dict, spec_tol: float = 10
             bf = np.asarray(line_density, float) / np.clip(p, 0.1, 1.0) * (band[1] - band[0])
             bf = np.where(np.isfinite(bf), bf, 1.0)
             real = np.where(real < 1, real * bf / (real * bf + 1 - real), real)
+    union_info = None
+    if union_outliers is not None and "p_union_photoz" in poii.colnames:
+        u_ = np.asarray(poii["p_union_photoz"], float)
+        pop = np.asarray(poii["is_roles_target"], bool) & (np.asarray(poii["n_good_slits"]) > 0) & np.isfinite(u_)
+        mean_u = float(np.mean(u_[pop])) if pop.any() else np.nan
+        if np.isfinite(mean_u) and mean_u > 0:
+            f = float(np.clip(union_outliers, 0.0, 1.0))
+            bu = np.where(np.isfinite(u_), ((1 - f) * u_ + f * mean_u) / mean_u, 1.0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                real = np.where(real < 1, real * bu / (real * bu + 1 - real), real)
+        union_info = {"outlier_fraction": float(union_outliers), "mean_union": mean_u}
+    mix_info = None
+    photo = det & (src == "photoz")
+    cols = [f"p_window_{g}" for g in LINE_GROUPS]
+    if line_mixture and all(c in poii.colnames for c in cols):
+        from ..ldss3.purity import line_mixture as fit_mixture
+        integ = np.column_stack([np.asarray(poii[c], float) for c in cols])
+        fit = photo & np.all(np.isfinite(integ), axis=1) & (integ.sum(axis=1) > 0) & np.isfinite(real)
+        widths = np.array([b - a for a, b in LINE_GROUPS.values()])
+        weights = fit_mixture(integ[fit], widths, real[fit])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pm = integ[:, 0] * weights[0] / widths[0] / (integ @ (weights / widths))
+        p = np.where(photo & np.isfinite(pm), clamp_p(np.nan_to_num(pm), *clamps), p)
+        mix_info = {"groups": list(LINE_GROUPS), "fractions": [float(w) for w in weights], "n": int(fit.sum())}
     lo, hi = neiii_range(band)
     with np.errstate(invalid="ignore"):
         not_ne = np.where(det & (w >= lo) & (w < hi), 1.0 - float(neiii.get("fraction", 0.0)), 1.0)
-    photo = det & (src == "photoz")
     p[photo] = p[photo] * real[photo] * not_ne[photo]
     spec = det & (src == "zspec_public")
     zsp = np.asarray(poii["z_spec_public"], float)
@@ -485,7 +538,49 @@ def calibrate_p(poii: Table, purity_fit: dict, neiii: dict, spec_tol: float = 10
     poii["p_not_neiii"] = np.where(det, not_ne, np.nan)
     poii["p_oii"] = p
     poii["p_class"] = np.where(np.isfinite(p), p_class(np.nan_to_num(p)), poii["p_class"])
-    poii.meta["p_calibration"] = {"purity": purity_fit, "neiii": neiii, "spec_tol_aa": spec_tol,
-                                  "description": "p_oii = ROLES P x p_real (repeats) x p_not_neiii for photo-z "
+    poii.meta["p_calibration"] = {"purity": purity_fit, "neiii": neiii, "spec_tol_aa": spec_tol, "union": union_info,
+                                  "line_mixture": mix_info,
+                                  "description": "p_oii = ROLES P x p_real (repeats, windows' union) x p_not_neiii for photo-z "
                                                  "objects; spec-z objects: the line is [OII] at z_spec or not"}
     return poii
+
+
+def photoz_outlier_fraction(photometry: dict, pdfs: dict, tail: float = 0.0015) -> dict:
+    """How often a photo-z PDF misses its galaxy's redshift, from the secure public redshifts.
+
+    The fraction of galaxies with a public spectroscopic redshift (all fields pooled) at which their
+    PDF's cumulative lies below ``tail`` or above ``1 - tail`` (beyond 3 sigma two-sided), less
+    the ``2 tail`` a correct PDF puts there.
+
+    Parameters
+    ----------
+    photometry : dict
+        ``{field: photometric catalogue}`` (``z_spec_public``, ``pdf_row``).
+    pdfs : dict
+        ``{field: (zgrid, pdf, ids)}``.
+    tail : float, optional
+        One-sided tail probability.
+
+    Returns
+    -------
+    dict
+        ``{"fraction", "n", "n_outside"}``; fraction 0 without public redshifts.
+    """
+    n = n_out = 0
+    for field, phot in photometry.items():
+        if "z_spec_public" not in phot.colnames:
+            continue
+        zgrid, pdf, _ = pdfs[field]
+        zs = np.asarray(phot["z_spec_public"], float)
+        rows = np.asarray(phot["pdf_row"], int)
+        ok = np.isfinite(zs) & (rows >= 0) & (rows < np.shape(pdf)[0])
+        if not ok.any():
+            continue
+        z = np.asarray(zgrid, float)
+        cdf = np.cumsum(np.asarray(pdf, float)[rows[ok]] * np.gradient(z), axis=1)
+        cdf = cdf / np.where(cdf[:, -1:] > 0, cdf[:, -1:], 1.0)
+        c = np.array([np.interp(v, z, cc) for v, cc in zip(zs[ok], cdf)])
+        n += int(ok.sum())
+        n_out += int(np.sum((c < tail) | (c > 1 - tail)))
+    frac = max(n_out / n - 2 * tail, 0.0) if n else 0.0
+    return {"fraction": float(frac), "n": n, "n_outside": n_out}

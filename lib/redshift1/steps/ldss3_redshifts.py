@@ -15,7 +15,7 @@ from astropy.table import Table
 from ..errors import MissingInputError
 from ..ldss3.doubt import completeness_doubts, poii_doubts
 from ..ldss3.purity import chance_reproduction, neiii_fraction, object_line_repeats, purity_from_repeats
-from ..science.poii import assign_poii, calibrate_p, oii_line_density
+from ..science.poii import assign_poii, calibrate_p, oii_line_density, photoz_outlier_fraction
 from ..science.roles import completeness_per_field, load_fields, p_class_counts
 from .result import StepResult
 
@@ -46,7 +46,8 @@ def read_product(path: Path, notebook: str) -> Table:
 
 def line_identities(*, data_dir, products_dir, clamp_lo: float = 0.1, clamp_hi: float = 0.9,
                     k_range=(22.5, 24.0), k_step: float = 0.25, use_zspec: bool = False,
-                    calibrate: bool = True, wavelength_likelihood: bool = False) -> StepResult:
+                    calibrate: bool = True, wavelength_likelihood: bool = False,
+                    union_likelihood: bool = True, line_mixture: bool = True) -> StepResult:
     """P([OII]) of every observed object, counts per P class, and the completeness per K bin.
 
     Parameters
@@ -73,6 +74,13 @@ def line_identities(*, data_dir, products_dir, clamp_lo: float = 0.1, clamp_hi: 
         PDFs are too narrow to be likelihoods of the line's redshift (catastrophic and wider
         photo-z errors), so real lines away from the PDF peak lost most of their P and the
         calibrated P came out under-confident (issue 12, items 6-7).
+    union_likelihood : bool
+        Also weigh the realness of a line by the photo-z probability that the galaxy lies in any of
+        the four line windows, allowing for the fraction of PDFs that miss their galaxy's redshift
+        (measured on the public spectroscopic redshifts, :func:`~redshift1.science.poii.photoz_outlier_fraction`).
+    line_mixture : bool
+        Weigh the line windows by the fractions of the survey's real lines in each, fitted to the
+        photo-z objects (:func:`~redshift1.ldss3.purity.line_mixture`), instead of ROLES' equal weights.
 
     Returns
     -------
@@ -93,8 +101,13 @@ def line_identities(*, data_dir, products_dir, clamp_lo: float = 0.1, clamp_hi: 
         rep = Table.read(rep_path) if rep_path.is_file() else None
         # the purity of objects' lines, from the repeats of objects' lines; chance from every detection
         purity = purity_from_repeats(object_line_repeats(rep, lines), chance_reproduction(lines, rep))
+        outliers = photoz_outlier_fraction(phot, pdfs) if union_likelihood else None
         calibrate_p(poii, purity, neiii_fraction(lines),
-                    line_density=oii_line_density(poii, phot, pdfs) if wavelength_likelihood else None)
+                    line_density=oii_line_density(poii, phot, pdfs) if wavelength_likelihood else None,
+                    union_outliers=outliers["fraction"] if outliers else None, line_mixture=line_mixture,
+                    clamps=(clamp_lo, clamp_hi))
+        if outliers:
+            poii.meta["p_calibration"]["union"].update(outliers)
     comp = completeness_per_field(slits, phot, pdfs, k_range, k_step, use_zspec)
     counts = p_class_counts(poii)
     poii["doubt"] = poii_doubts(poii, lines, clamp_lo, clamp_hi)       # issue 17: doubt visible
