@@ -26,6 +26,10 @@ DOUBT_WORDS = {
     "box_mirrored": "bad pixels in the 5x5 flux box replaced by their mirror images",
     "box_incomplete": "pixels of the 5x5 flux box missing (no good mirror): flux is a lower limit",
     "slit_unregistered": "no sky-line registration of its slit: design wavelength solution",
+    "extended_profile": "its spatial profile is wider than its mask's bright lines: its own slit/box-loss correction "
+                        "(clearly wider) or that loss in its flux error (marginally wider)",
+    "singlet_apcorr": "identified by a multi-line redshift as a single line (not the [OII] doublet): the spectral "
+                      "aperture correction of single lines",
     # slits (07)
     "mostly_bad": "fewer than half of the slit's extraction-box pixels are good",
     "off_frame": "slit not on the detector frame: not reduced",
@@ -35,8 +39,8 @@ DOUBT_WORDS = {
     "no_line": "no adopted line: not a detection",
     "no_good_slit": "no reduced slit: not observed",
     "line_doubt": "its best line carries a doubt flag in the line catalogue",
-    "purity_unmeasured": "too few repeat detections to measure how often lines of this significance are real: "
-                         "P([OII]) takes the line as real",
+    "purity_unmeasured": "no purity curve could be fitted to the repeat detections (too few, or all or none "
+                         "reproduced): P([OII]) takes the line as real",
     "maybe_spurious": "its line is more likely noise than real (p_real < 0.5, from the repeats): P([OII]) is small",
     "maybe_neiii": "a lone line at 7040-7307 Å: it may be [NeIII]3869 of a galaxy whose [OII] is below the "
                    "filter (P([OII]) lowered by the measured [NeIII] fraction)",

@@ -68,6 +68,13 @@ class DetectParams:
         Correct bright lines' slit/box loss from their own profile, not the mask's median.
     own_profile_sigma : float
         Significance above which ``own_profile`` applies.
+    extended_correct : float
+        A bright line whose spatial FWHM exceeds its mask's median by more than this many of its
+        own FWHM errors gets its own profile's slit/box-loss correction
+        (:func:`~redshift1.ldss3.flux_corrections.extended_profile`).
+    extended_error : float
+        ... by more than this many (and no more than ``extended_correct``): the loss its profile
+        implies enters its flux error instead.
     """
 
     fwhm_x: float = 5.0            # px, kernel FWHM along the dispersion
@@ -92,3 +99,5 @@ class DetectParams:
     apcorr_min_sigma: float = 10.0
     own_profile: bool = False      # slit/box-loss correction of bright lines from their own profile
     own_profile_sigma: float = 15.0
+    extended_correct: float = 5.0   # FWHM errors: extended galaxies (e.g. Halpha at z ~ 0.1) corrected ...
+    extended_error: float = 1.0     # ... or, marginally wider, their profile's loss in the error

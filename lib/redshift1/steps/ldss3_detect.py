@@ -21,10 +21,11 @@ from astropy.table import Table
 
 from ..errors import MissingInputError
 from ..ldss3.catalogue import LINE_STATUS, DetectParams, detect_survey
+from ..ldss3.flux_corrections import singlet_aperture_correction, telluric_flux_error
 from ..ldss3.flux_limits import flux_limit_grid, mask_flux_limits
 from ..ldss3.standard_star import Sensitivity, standard_sensitivity
 from ..ldss3.reduce import survey_root, survey_trap_mask
-from ..ldss3.reliability import multiline_redshifts, repeat_matches
+from ..ldss3.reliability import multiline_redshifts, repeat_matches, wavelength_repeatability
 from ..ldss3.summary import slit_summary, summarise
 from ..science.roles import likely_oii_objects
 from .result import StepResult
@@ -125,7 +126,14 @@ def detect_lines(*, data_dir, products_dir, params: DetectParams | None = None, 
                                       apcorr_objects=likely_oii_objects(root, slits, apcorr_poii))
     seeing = apinfo.pop("seeing")
     ml = _multiline_and_window(cat, multiline_tol)
+    if sens is not None and len(cat):      # identified single lines: not the [OII] doublet's aperture
+        apinfo["singlet"] = singlet_aperture_correction(cat, ml, apinfo["apcorr"], p)
     rep = repeat_matches(cat, slits, repeat_tol)
+    if sens is not None and len(rep):      # the A band: a line's wavelength error scatters its telluric correction
+        sigma_wave = wavelength_repeatability(rep, p.adopt_sigma)[0] / np.sqrt(2)
+        apinfo["telluric_sigma_wave"] = float(sigma_wave)
+        apinfo["n_telluric_error"] = int(np.sum(telluric_flux_error(cat, sens, sigma_wave) > 0))
+        rep = repeat_matches(cat, slits, repeat_tol)
     flux_limits, slit_noise = mask_flux_limits(products, masks, sens, apinfo["apcorr"], seeing, limit_nsigma,
                                                p.box_half, progress)
     summary = summarise(cat, slits, rep, ml, p)
