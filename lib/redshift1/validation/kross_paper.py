@@ -1,13 +1,20 @@
 """The KROSS rows of the paper-vs-compendium table: values and 95 % intervals (notebook 12).
 
 * :func:`kross_compendium_values` -- this run's numbers, from the products (``kross_fits.json``,
-  ``kmos_psf.ecsv``);
+  ``kmos_psf.ecsv``, ``kmos_sizes``, ``kross_resolved``);
 * :func:`kross_truth_values` -- the same statistics on the true values of the same galaxies
   (:data:`KROSS_NOTES` says how each is defined);
 * :func:`kross_compendium_intervals` / :func:`kross_truth_intervals` -- their 95 % intervals
   (:mod:`~redshift1.validation.intervals`): Poisson for counts, a seeded bootstrap over the
-  galaxies (or PSF stars) for medians, means, extremes, widths and the Spearman p, the posterior
-  for fitted slopes; the injected Z–Δ(sSFR) slope and the number of targets are exact.
+  galaxies (or PSF stars) for medians, means, widths, the least-squares lines and the Spearman p,
+  order statistics for extremes (:func:`extreme_interval`), the posterior for the Z–Δ(sSFR)
+  slope; the injected Z–Δ(sSFR) slope and the number of targets are exact.
+
+Where the paper's number is defined by its own criterion or estimator, the row applies it to the
+walk's measured products (docs/paper-vs-compendium.md): KROSS's resolution test r½ > HWHM
+(:func:`resolved_by_kross_test`) and least-squares lines with the rms about them
+(:func:`ols_line`). The walk's own choices (notebook 03's significance margin, emcee fits with
+intrinsic scatter and limits) stay its defaults and are reported in ``kross_fits.json``.
 """
 from __future__ import annotations
 
@@ -293,7 +300,9 @@ def kross_truth_values(k: KrossInputs, tfits: dict, ms_band_dex: float = 0.3, st
     k : KrossInputs
         The run's products and truth (:func:`~redshift1.validation.kross.load_kross`).
     tfits : dict
-        Truth-sample regressions (:func:`~redshift1.validation.kross.truth_fits`).
+        Truth-sample regressions (:func:`~redshift1.validation.kross.truth_fits`); the table's
+        slope rows use the paper's least squares instead, so they are not read here (the walk's
+        own fits are checked against them in ``validation_slopes``).
     ms_band_dex, starburst_min : float
         The main-sequence band (dex) and the starburst threshold (linear Δ(sSFR)) of notebook 05.
     sky_distance_aa, sky_strength_min : float
@@ -488,15 +497,17 @@ def kross_compendium_intervals(k: KrossInputs, values_: dict, ms_band_dex: float
 def kross_truth_intervals(k: KrossInputs, tfits: dict, values_: dict, ms_band_dex: float = 0.3,
                           starburst_min: float = 2.0, seed: int = 0, n_boot: int = 1000) -> dict:
     """95 % sampling intervals of the KROSS truth numbers: the same statistics as
-    :func:`kross_truth_values`, bootstrapped over the same galaxies' true values; the truth-sample
-    regressions' own posteriors; the injected Z–Δ(sSFR) slope is exact.
+    :func:`kross_truth_values`, bootstrapped over the same galaxies' true values (extremes: order
+    statistics, :func:`extreme_interval`); the injected Z–Δ(sSFR) slope is exact.
 
     Parameters
     ----------
     k : KrossInputs
         The run's products and truth (:func:`~redshift1.validation.kross.load_kross`).
     tfits : dict
-        Truth-sample regressions (:func:`~redshift1.validation.kross.truth_fits`).
+        Truth-sample regressions (:func:`~redshift1.validation.kross.truth_fits`); the table's
+        slope rows use the paper's least squares instead, so they are not read here (the walk's
+        own fits are checked against them in ``validation_slopes``).
     values_ : dict
         The truth values (:func:`kross_truth_values`; counts are read from there).
     ms_band_dex, starburst_min : float
