@@ -2,7 +2,6 @@
 test, least-squares lines with the rms about them, order-statistic intervals of extremes, and
 truth counts defined from the true fluxes and sizes."""
 import numpy as np
-import pytest
 from astropy.table import Table
 
 from redshift1.validation.kross import KrossInputs
