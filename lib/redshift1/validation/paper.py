@@ -189,8 +189,10 @@ PAPER_NUMBERS: tuple[PaperNumber, ...] = (
     PaperNumber("kross.n_hst", "KROSS galaxies with HST F160W morphology", 117, f"{KROSS} §2", note=_MOCK),
     # ---------------------------------------------------------------- ROLES (Gilbank et al. 2010)
     PaperNumber("roles.n_masks", "ROLES LDSS3 masks", 18, f"{ROLES} Table 1", note=_DESIGN),
-    PaperNumber("roles.slits_per_mask", "ROLES slits per mask (median; paper: ~200)", 200, f"{ROLES} §2.2",
-                note=_APPROX),
+    PaperNumber("roles.slits_per_mask", "ROLES slits per mask (median; paper: 'an average of almost 200')", 200,
+                f"{ROLES} §2.2", lo=190, hi=200,
+                note="'an average of almost 200 objects in each mask': read as 190–200; the compendium quotes the "
+                     "median over the masks, with its distribution-free (order-statistic) 95 % interval"),
     PaperNumber("roles.n_targets_cdfs", "ROLES CDFS targets (22.5 < K < 24)", 1849, f"{ROLES} §2.2", note=_DESIGN),
     PaperNumber("roles.n_targets_fires", "ROLES FIRES targets (22.5 < K < 24)", 533, f"{ROLES} §2.2", note=_DESIGN),
     PaperNumber("roles.n_detected_cdfs", "ROLES CDFS targets with a line detection", 246, f"{ROLES} §2.4",
