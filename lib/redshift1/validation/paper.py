@@ -127,6 +127,8 @@ _APPROX = "the paper states this number only approximately (≈ / ~)"
 _EXTREME = ("an extreme of the sample: it depends on the sample's size and on single galaxies, "
             "so its interval is narrow and one-sided")
 _DESIGN = "a design number of the survey: the mock places the paper's number"
+_SHALLOW = ("the mock's sky brightness and throughput, which the paper does not state, leave it ~2x shallower "
+            "than ROLES at the same exposures (docs/mock-calibration.md, ROLES)")
 _MOCK = "set by the mock universe's calibration to the published sample (docs/mock-calibration.md)"
 _RESOLVED_TEST = ("the walk calls a galaxy resolved when r½ > HWHM + 2σ(r½) (notebook 03's resolved_significance); "
                   "KROSS's r½ > HWHM (resolved_significance=0) calls noise-broadened point sources resolved; " + _MOCK)
@@ -206,9 +208,12 @@ PAPER_NUMBERS: tuple[PaperNumber, ...] = (
     PaperNumber("roles.flux_pull_width", "repeat flux-error pull width", 0.9, f"{ROLES} §2.5, Fig. 10",
                 note="read off the paper's Fig. 10 (a Gaussian of width 0.9σ)"),
     PaperNumber("roles.limit_dark", "4σ [OII] limit between sky lines [erg s⁻¹ cm⁻²]", 3e-18, f"{ROLES} §3.4.2",
-                note=_APPROX + " ('approximately 3 × 10⁻¹⁸ in the deepest regions')"),
+                note=_APPROX + " ('approximately 3 × 10⁻¹⁸ in the deepest regions' of the shallowest mask's "
+                     "curve); compendium: the same curve of its shallowest mask, 5th percentile over 7100–7950 Å; "
+                     + _SHALLOW),
     PaperNumber("roles.limit_sky", "4σ [OII] limit under sky lines [erg s⁻¹ cm⁻²]", 1e-17, f"{ROLES} §3.4.2",
-                note=_APPROX + " ('around 1 × 10⁻¹⁷')"),
+                note=_APPROX + " ('around 1 × 10⁻¹⁷ underneath the brighter sky lines'); compendium: the "
+                     "shallowest mask's curve, 95th percentile over 7100–7950 Å; " + _SHALLOW),
     PaperNumber("roles.completeness_cdfs", "spectroscopic completeness, CDFS", 0.85, f"{ROLES} §3.3",
                 note=_APPROX),
     PaperNumber("roles.completeness_fires", "spectroscopic completeness, FIRES", 0.7, f"{ROLES} §3.3",
