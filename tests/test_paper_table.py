@@ -203,3 +203,16 @@ def test_validation_step_writes_the_table_and_its_markdown_in_view(tmp_path):
     back = Table.read(tmp_path / "products" / "paper_vs_compendium.ecsv")
     assert _compare_tables(back, t) == [] and back.meta["keys"] == t.meta["keys"]
     assert res["paper_vs_compendium.md"].startswith(t.meta["summary"])
+
+
+def test_every_interval_method_is_named_once():
+    # Two methods once shared the key "order_statistic" and the dict literal kept only the second
+    # meaning: a repeated key is silently dropped, so it is checked in the source.
+    import ast
+    import redshift1.validation.intervals as intervals
+    tree = ast.parse(Path(intervals.__file__).read_text())
+    keys = [k.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
+            and any(getattr(t, "id", None) == "METHODS" for t in node.targets)
+            for k in node.value.keys]
+    assert len(keys) == len(set(keys)), keys
+    assert set(keys) == set(intervals.METHODS)

@@ -46,8 +46,10 @@ METHODS = {
     "scaled_poisson": "value x 95% Poisson limits of its effective number N_eff / N_eff",
     "binomial": "95% Wilson binomial limits of the fraction",
     "bootstrap": "2.5-97.5 percentiles of the statistic over seeded resamples of the galaxies/objects",
+    "median_order_statistic": "distribution-free interval of a median: the order statistics x_(k), x_(n+1-k) of "
+                       "binomial coverage >= 95%",
     "posterior": "95% credible interval of the fit (chain percentiles, or the 16/84 percentiles x 1.96)",
-    "order_statistic": "95% interval of the extreme of n draws from a lognormal fitted to the sample (holding "
+    "extreme_order_statistic": "95% interval of the extreme of n draws from a lognormal fitted to the sample (holding "
                        "the sample's own extreme)",
     "point": "no interval computed: the value is compared as a point",
     "none": "no interval: the value is missing",

@@ -163,7 +163,7 @@ def extreme_interval(x, which: str, confidence: float = CONFIDENCE) -> Interval:
     Returns
     -------
     Interval
-        Method ``"order_statistic"``; ``"none"`` with fewer than three values.
+        Method ``"extreme_order_statistic"``; ``"none"`` with fewer than three values.
     """
     x = np.asarray(x, float)
     x = x[np.isfinite(x) & (x > 0)]
@@ -175,7 +175,7 @@ def extreme_interval(x, which: str, confidence: float = CONFIDENCE) -> Interval:
     p = u_ ** (1 / n) if which == "max" else 1 - (1 - u_) ** (1 / n)
     lo, hi = np.sort(10 ** (mu + sd * stats.norm.ppf(p)))
     value = x.max() if which == "max" else x.min()
-    return Interval(float(min(lo, value)), float(max(hi, value)), "order_statistic")
+    return Interval(float(min(lo, value)), float(max(hi, value)), "extreme_order_statistic")
 
 
 

@@ -127,6 +127,8 @@ _APPROX = "the paper states this number only approximately (≈ / ~)"
 _EXTREME_OS = ("an extreme of the sample: its interval is that of the extreme of as many draws from a lognormal "
                "fitted to the sample (order statistics), so it says how far another sample's extreme could reach")
 _DESIGN = "a design number of the survey: the mock places the paper's number"
+_SHALLOW = ("the mock's sky brightness and throughput, which the paper does not state, leave it ~2x shallower "
+            "than ROLES at the same exposures (docs/mock-calibration.md, ROLES)")
 _MOCK = "set by the mock universe's calibration to the published sample (docs/mock-calibration.md)"
 _RESOLVED_TEST = ("KROSS's test (r½ > HWHM) applied to notebook 03's measured r½; the walk's own test "
                   "(r½ > HWHM + 2σ(r½), notebook 03's resolved_significance) is stricter: noise puts a point "
@@ -195,8 +197,10 @@ PAPER_NUMBERS: tuple[PaperNumber, ...] = (
     PaperNumber("kross.n_hst", "KROSS galaxies with HST F160W morphology", 117, f"{KROSS} §2", note=_MOCK),
     # ---------------------------------------------------------------- ROLES (Gilbank et al. 2010)
     PaperNumber("roles.n_masks", "ROLES LDSS3 masks", 18, f"{ROLES} Table 1", note=_DESIGN),
-    PaperNumber("roles.slits_per_mask", "ROLES slits per mask (median; paper: ~200)", 200, f"{ROLES} §2.2",
-                note=_APPROX),
+    PaperNumber("roles.slits_per_mask", "ROLES slits per mask (median; paper: 'an average of almost 200')", 200,
+                f"{ROLES} §2.2", lo=190, hi=200,
+                note="'an average of almost 200 objects in each mask': read as 190–200; the compendium quotes the "
+                     "median over the masks, with its distribution-free (order-statistic) 95 % interval"),
     PaperNumber("roles.n_targets_cdfs", "ROLES CDFS targets (22.5 < K < 24)", 1849, f"{ROLES} §2.2", note=_DESIGN),
     PaperNumber("roles.n_targets_fires", "ROLES FIRES targets (22.5 < K < 24)", 533, f"{ROLES} §2.2", note=_DESIGN),
     PaperNumber("roles.n_detected_cdfs", "ROLES CDFS targets with a line detection", 246, f"{ROLES} §2.4",
@@ -210,9 +214,12 @@ PAPER_NUMBERS: tuple[PaperNumber, ...] = (
     PaperNumber("roles.flux_pull_width", "repeat flux-error pull width", 0.9, f"{ROLES} §2.5, Fig. 10",
                 note="read off the paper's Fig. 10 (a Gaussian of width 0.9σ)"),
     PaperNumber("roles.limit_dark", "4σ [OII] limit between sky lines [erg s⁻¹ cm⁻²]", 3e-18, f"{ROLES} §3.4.2",
-                note=_APPROX + " ('approximately 3 × 10⁻¹⁸ in the deepest regions')"),
+                note=_APPROX + " ('approximately 3 × 10⁻¹⁸ in the deepest regions' of the shallowest mask's "
+                     "curve); compendium: the same curve of its shallowest mask, 5th percentile over 7100–7950 Å; "
+                     + _SHALLOW),
     PaperNumber("roles.limit_sky", "4σ [OII] limit under sky lines [erg s⁻¹ cm⁻²]", 1e-17, f"{ROLES} §3.4.2",
-                note=_APPROX + " ('around 1 × 10⁻¹⁷')"),
+                note=_APPROX + " ('around 1 × 10⁻¹⁷ underneath the brighter sky lines'); compendium: the "
+                     "shallowest mask's curve, 95th percentile over 7100–7950 Å; " + _SHALLOW),
     PaperNumber("roles.completeness_cdfs", "spectroscopic completeness, CDFS", 0.85, f"{ROLES} §3.3",
                 note=_APPROX),
     PaperNumber("roles.completeness_fires", "spectroscopic completeness, FIRES", 0.7, f"{ROLES} §3.3",

@@ -5,8 +5,9 @@
 * :func:`roles_truth_values` -- the same statistics on the mock's truth (:data:`ROLES_NOTES`);
 * :func:`roles_compendium_intervals` / :func:`roles_truth_intervals` -- their 95 % intervals
   (:mod:`~redshift1.validation.intervals`): Poisson for counts, scaled Poisson on the effective
-  number for the ρ_SFR bins, binomial for fractions and completeness, a seeded bootstrap over
-  masks or lines for medians and widths, the fit error for α, a Poisson resampling of the LF bins
+  number for the ρ_SFR bins, binomial for fractions and completeness, the order statistics for
+  the median slits per mask, a seeded bootstrap over lines or the limit curve's wavelengths for
+  widths and percentiles, the fit error for α, a Poisson resampling of the LF bins
   (compendium) or a bootstrap of the injected lines (truth) for the turnover; the design numbers
   and the volume are exact.
 """
@@ -18,6 +19,7 @@ from astropy.stats import sigma_clipped_stats
 from astropy.table import Table
 
 from ..cosmology import ROLES_COSMO
+from ..ldss3.flux_limits import shallowest_mask_limits
 from ..ldss3.reliability import flux_pulls, unique_pairs, wavelength_repeatability
 from ..science.lf import fit_faint_end
 from ..science.poii import LINE_WINDOWS
@@ -28,11 +30,11 @@ from .core import completeness_curve, value_at_fraction
 from .intervals import (Interval, binomial_interval, bootstrap_interval, exact_interval, poisson_interval,
                         posterior_interval, row_rng, scaled_poisson_interval)
 from .paper import PAPER_VALUES, sfrd_key
-from .roles import KG750, RolesInputs, completeness_vs_truth, false_positives
+from .roles import RolesInputs, completeness_vs_truth, false_positives
 from .roles_density import combined_phi, lf_turnover
 
 __all__ = ["ROLES_NOTES", "roles_compendium_values", "roles_truth_values", "roles_compendium_intervals",
-           "roles_truth_intervals", "roles_notes"]
+           "roles_truth_intervals", "roles_notes", "median_order_interval"]
 
 #: Log-luminosity bins of the truth's 50 % line-completeness point (the turnover's truth)
 TURNOVER_EDGES = np.arange(39.0, 42.51, 0.25)
@@ -46,8 +48,10 @@ ROLES_NOTES = {
                                               "the fraction below 4σ",
     "roles.repeat_wavelength_sigma": "truth: √2 x clipped σ of λ_det − λ_true (a repeat difference has two errors)",
     "roles.flux_pull_width": "truth: clipped σ of (f − f_true)/σ_f of adopted matched lines",
-    "roles.limit_dark": "compendium: median over masks of the 5th percentile of the 4σ limit in 7040–8010 Å "
-                        "(under sky lines: 95th percentile)",
+    "roles.limit_dark": "compendium: the 4σ curve of the shallowest mask (the paper's conservative limit, §3.4.2, "
+                        "Fig. 13), its 5th percentile over 7100–7950 Å ('the deepest regions')",
+    "roles.limit_sky": "compendium: the 4σ curve of the shallowest mask, its 95th percentile over 7100–7950 Å "
+                       "('underneath the brighter sky lines')",
     "roles.completeness_cdfs": "truth: targeted / catalogue galaxies with TRUE z in the window, 22.5 < K ≤ 24",
     "roles.volume": "compendium: window volume of the fields' areas; truth: the same from the truth areas",
     "roles.lf_alpha": "truth: the same faint-end fit on the true LF of the galaxies in the window visible somewhere in it",
@@ -68,8 +72,8 @@ def roles_compendium_values(r: RolesInputs, pct_dark: float = 5.0, pct_sky: floa
     r : RolesInputs
         The run's products and truth (:func:`~redshift1.validation.roles.load_roles`).
     pct_dark, pct_sky : float
-        Percentiles, within the KG750 band, of each mask's flux-limit curve taken as its limit
-        between and on sky lines (the median over masks is reported).
+        Percentiles of the shallowest mask's flux-limit curve taken as its limit between and under
+        the sky lines (:func:`~redshift1.ldss3.flux_limits.shallowest_mask_limits`).
 
     Returns
     -------
@@ -98,12 +102,8 @@ def roles_compendium_values(r: RolesInputs, pct_dark: float = 5.0, pct_sky: floa
         v["roles.repeat_wavelength_sigma"] = wavelength_repeatability(rep, r.adopt_sigma)[0] if len(rep) else np.nan
         v["roles.flux_pull_width"] = flux_pulls(rep, r.adopt_sigma)[1] if len(rep) else np.nan
     if r.limits is not None:
-        w = column(r.limits, "wavelength")
-        inside = (w >= KG750[0]) & (w <= KG750[1])
-        masks = [c for c in r.limits.colnames if c != "wavelength"]
-        dark = [np.nanpercentile(column(r.limits, m)[inside], pct_dark) for m in masks]
-        sky = [np.nanpercentile(column(r.limits, m)[inside], pct_sky) for m in masks]
-        v["roles.limit_dark"], v["roles.limit_sky"] = float(np.median(dark)), float(np.median(sky))
+        lim = shallowest_mask_limits(r.limits, pct_dark=pct_dark, pct_sky=pct_sky)
+        v["roles.limit_dark"], v["roles.limit_sky"] = lim["dark"], lim["sky"]
     if r.completeness is not None:
         c = r.completeness
         for f in ("CDFS", "FIRES"):
@@ -233,6 +233,38 @@ def _per_mask_counts(slits: Table) -> np.ndarray:
     return np.unique(np.asarray(slits["mask"]), return_counts=True)[1].astype(float)
 
 
+def median_order_interval(x, confidence: float = 0.95) -> Interval:
+    """Distribution-free interval of the median of ``x``: the order statistics x_(k), x_(n+1-k)
+    with the largest k whose binomial coverage is at least ``confidence``.
+
+    A bootstrap of the median of a few discrete values (18 masks) only ever returns values of the
+    sample and flips between clusters of them; the order-statistic interval says the same without
+    resampling noise and keeps its coverage for any distribution.
+
+    Parameters
+    ----------
+    x : array_like
+        The sample (NaN dropped).
+    confidence : float
+        Minimum coverage.
+
+    Returns
+    -------
+    Interval
+        method ``"median_order_statistic"``; NaN limits for fewer than 6 values (no k reaches 95 %).
+    """
+    from scipy.stats import binom
+    v = np.sort(np.asarray(x, float)[np.isfinite(np.asarray(x, float))])
+    n = v.size
+    k = np.arange(1, n // 2 + 1)
+    # P(x_(k) <= median <= x_(n+1-k)) = P(k <= B(n, 1/2) <= n - k), falling with k
+    ok = k[binom.cdf(n - k, n, 0.5) - binom.cdf(k - 1, n, 0.5) >= confidence]
+    best = int(ok.max()) if ok.size else 0
+    if best == 0:
+        return Interval(np.nan, np.nan, "none")
+    return Interval(float(v[best - 1]), float(v[n - best]), "median_order_statistic")
+
+
 def _design_and_counts(v: dict) -> dict:
     out = {}
     for key in ("roles.n_masks", "roles.n_targets_cdfs", "roles.n_targets_fires", "roles.volume"):
@@ -289,8 +321,7 @@ def roles_compendium_intervals(r: RolesInputs, values_: dict, pct_dark: float = 
     """
     out = _design_and_counts(values_)
     if r.slits is not None:
-        out["roles.slits_per_mask"] = _boot("roles.slits_per_mask", np.median, [_per_mask_counts(r.slits)], seed,
-                                            n_boot, True)
+        out["roles.slits_per_mask"] = median_order_interval(_per_mask_counts(r.slits))
     if r.repeats is not None and len(r.repeats):
         rep = r.repeats
         nrep = ~np.asarray(rep["reproduced"], bool)
@@ -304,12 +335,12 @@ def roles_compendium_intervals(r: RolesInputs, values_: dict, pct_dark: float = 
         if pulls.size >= 3:
             out["roles.flux_pull_width"] = _boot("roles.flux_pull_width", _clipped_std, [pulls], seed, n_boot)
     if r.limits is not None:
-        w = column(r.limits, "wavelength")
-        inside = (w >= KG750[0]) & (w <= KG750[1])
-        masks = [c for c in r.limits.colnames if c != "wavelength"]
-        for key, pct in (("roles.limit_dark", pct_dark), ("roles.limit_sky", pct_sky)):
-            per_mask = [np.nanpercentile(column(r.limits, m)[inside], pct) for m in masks]
-            out[key] = _boot(key, np.median, [per_mask], seed, n_boot, True)
+        # the curve's sampling over its wavelengths (the noise spectrum itself averages ~200 slits
+        # and is known to < 1 %)
+        curve = shallowest_mask_limits(r.limits)["values"]
+        if curve.size >= 3:
+            for key, pct in (("roles.limit_dark", pct_dark), ("roles.limit_sky", pct_sky)):
+                out[key] = _boot(key, lambda x, axis, q=pct: np.percentile(x, q, axis=axis), [curve], seed, n_boot, True)
     if r.completeness is not None:
         c = r.completeness
         rows = {f"roles.completeness_{f.lower()}": (np.asarray(c["field"]) == f) & (np.asarray(c["bin"]) == "all")
@@ -390,8 +421,7 @@ def roles_truth_intervals(r: RolesInputs, m: dict | None, tlf: Table | None, tsf
     """
     out = _design_and_counts(values_)
     if r.truth_slits is not None:
-        out["roles.slits_per_mask"] = _boot("roles.slits_per_mask", np.median, [_per_mask_counts(r.truth_slits)],
-                                            seed, n_boot, True)
+        out["roles.slits_per_mask"] = median_order_interval(_per_mask_counts(r.truth_slits))
     if m is not None and r.lines is not None:
         fp = false_positives(r, m)
         n = fp["raw_unmatched"]

@@ -148,13 +148,20 @@ class RolesPreset:
         return L.Layout(self.n_tiers, self.frame_rows)
 
 
+#: Slot rows per tier of the paper preset's masks (5 tiers: 200 slots; ROLES §2.2).
+PAPER_SLOT_ROWS = 40
+
 ROLES_PRESETS = {
     "tiny": RolesPreset("tiny", (("mask4", 21.6, "CDFS.1"),), 2, 1, {"CDFS": 12}, 12,
                         {"CDFS": 11}, {"CDFS": (0, 0)}, n_darks=2, inject_bright=True),
     "quick": RolesPreset("quick", (("mask4", 21.6, "CDFS.1"), ("mask1", 31.2, "FIRES")), 3, 2,
                          {"CDFS": 20, "FIRES": 20}, 20, {"CDFS": 36, "FIRES": 36},
                          {"CDFS": (0, 0), "FIRES": (0, 0)}, n_darks=2),
-    "paper": RolesPreset("paper", PAPER_MASKS, None, 5, {"CDFS": 38, "FIRES": 22}, 38,
-                         {"CDFS": 1849, "FIRES": 533}, {"CDFS": (24, 8), "FIRES": (8, 4)},
+    # ROLES §2.2: "an average of almost 200 objects in each mask": 5 tiers x PAPER_SLOT_ROWS slots,
+    # less the 0-3 slots a mask loses to collisions and badly cut slits. FIRES masks too: LDSS3's
+    # 8.2' field of view is larger than the 29.1 arcmin² FIRES K area, and the slots the targets
+    # leave free take fillers (other programmes' targets).
+    "paper": RolesPreset("paper", PAPER_MASKS, None, 5, {"CDFS": PAPER_SLOT_ROWS, "FIRES": PAPER_SLOT_ROWS},
+                         PAPER_SLOT_ROWS, {"CDFS": 1849, "FIRES": 533}, {"CDFS": (24, 8), "FIRES": (8, 4)},
                          workers=2, calibration=PAPER_CALIBRATION),
 }
