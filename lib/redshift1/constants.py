@@ -20,6 +20,9 @@ FWHM_TO_SIGMA = 1.0 / SIGMA_TO_FWHM
 #: for a median absolute deviation about a fixed centre, where ``mad_std`` (about the median) does not apply.
 MAD_TO_SIGMA = 1.482602218505602
 
+#: Standard error of a median / (σ / √n) for a Gaussian sample, √(π/2) = 1.2533 (asymptotic).
+MEDIAN_ERROR_FACTOR = float(np.sqrt(np.pi / 2.0))
+
 # Vacuum rest wavelengths (NIST / SDSS line list).
 HALPHA = 6564.61 * u.AA
 NII_6548 = 6549.86 * u.AA

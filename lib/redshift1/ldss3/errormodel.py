@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 from astropy.stats import mad_std
+from ..constants import MEDIAN_ERROR_FACTOR
 
 __all__ = ["median_with_error", "shrink_to_survey", "total_flux_error", "blank_box_noise_factor"]
 
@@ -28,7 +29,7 @@ __all__ = ["median_with_error", "shrink_to_survey", "total_flux_error", "blank_b
 def median_with_error(x, min_n: int = 3):
     """Median of ``x`` and its standard error.
 
-    The error is 1.2533 × ``mad_std`` / sqrt(n), the asymptotic error of a median.
+    The error is √(π/2) × ``mad_std`` / sqrt(n), the asymptotic error of a median.
 
     Parameters
     ----------
@@ -49,7 +50,7 @@ def median_with_error(x, min_n: int = 3):
     med = float(np.median(x))
     if x.size < min_n:
         return med, np.inf
-    return med, 1.2533 * float(mad_std(x)) / np.sqrt(x.size)
+    return med, MEDIAN_ERROR_FACTOR * float(mad_std(x)) / np.sqrt(x.size)
 
 
 def shrink_to_survey(values, errors, survey_value: float, survey_error: float = 0.0):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from astropy.stats import mad_std
 
-from ..constants import SIGMA_TO_FWHM
+from ..constants import MEDIAN_ERROR_FACTOR, SIGMA_TO_FWHM
 from .detect import sideband_continuum
 
 if TYPE_CHECKING:
@@ -349,7 +349,7 @@ def aperture_correction(flux5, flux_wide, sigma, min_sigma: float = 10.0, min_li
         noise = float(np.sqrt(np.nanmedian(var_r)))
         scatter = float(np.sqrt(max(observed**2 - noise**2, 0.0)))
     if return_error:
-        return med, int(r.size), scatter, 1.2533 * observed / np.sqrt(r.size)
+        return med, int(r.size), scatter, MEDIAN_ERROR_FACTOR * observed / np.sqrt(r.size)
     return med, int(r.size), scatter
 
 

@@ -28,6 +28,7 @@ from astropy.stats import binom_conf_interval, mad_std, sigma_clipped_stats
 from astropy.table import Table
 
 from ..errors import DataFormatError, ParameterError
+from ..constants import MEDIAN_ERROR_FACTOR
 
 __all__ = ["robust_sigma", "match_ids", "match_keys", "match_lines", "recovery_stats",
            "recovery_table", "RECOVERY_COLUMNS", "asymmetric_pulls", "completeness_curve", "value_at_fraction",
@@ -176,7 +177,7 @@ def recovery_stats(measured, true, error=None, kind: str = "difference", min_poi
     kind : {"difference", "ratio", "log"}
         How the bias is expressed: median of measured − true, of measured / true (rows with
         true ≠ 0), or of log10(measured / true) in dex (rows with both > 0). ``scatter`` is
-        1.4826·MAD of the same quantity; ``bias_err`` = 1.2533 · scatter / √n (the standard
+        1.4826·MAD of the same quantity; ``bias_err`` = √(π/2) · scatter / √n (the standard
         error of a median).
     min_points : int
         Fewer usable rows than this give NaN statistics (``n`` is still reported).
@@ -206,7 +207,7 @@ def recovery_stats(measured, true, error=None, kind: str = "difference", min_poi
             r = {"difference": m - t, "ratio": m / t, "log": np.log10(m / t)}[kind][good]
         out["bias"] = float(np.median(r))
         out["scatter"] = robust_sigma(r)
-        out["bias_err"] = float(1.2533 * out["scatter"] / np.sqrt(r.size))
+        out["bias_err"] = float(MEDIAN_ERROR_FACTOR * out["scatter"] / np.sqrt(r.size))
     pgood = good & np.isfinite(e) & (e > 0)
     out["n_pull"] = int(pgood.sum())
     if pgood.sum() >= min_points:

@@ -21,6 +21,7 @@ from ..science.vmax import window_volume
 from ..columns import column
 from .core import asymmetric_pulls, check_slope, recovery_stats, robust_sigma
 from .roles import RolesInputs
+from ..constants import MEDIAN_ERROR_FACTOR
 
 __all__ = ["selected_truth", "product_flux_limit", "truth_lf", "lf_vs_truth", "combined_phi", "lf_turnover",
            "truth_sfrd", "effective_number", "sfrd_vs_truth", "ratio_rows", "density_recovery_rows",
@@ -278,7 +279,7 @@ def ratio_rows(survey, quantity, sample, unit, note, ratio, pulls) -> dict:
     st = recovery_stats(pulls, np.zeros(pulls.size), np.ones(pulls.size))
     st.update({"n": int(ratio.size), "bias": float(np.median(ratio)) if ratio.size else np.nan,
                "scatter": robust_sigma(ratio)})
-    st["bias_err"] = float(1.2533 * st["scatter"] / np.sqrt(ratio.size)) if ratio.size else np.nan
+    st["bias_err"] = float(MEDIAN_ERROR_FACTOR * st["scatter"] / np.sqrt(ratio.size)) if ratio.size else np.nan
     return {"survey": survey, "quantity": quantity, "sample": sample, "kind": "ratio", "unit": unit, "note": note,
             **st}
 
