@@ -11,10 +11,13 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from ..errors import Redshift1Error
 from .notebooks import DEFAULT_KERNEL, notebook_kernel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .kernel import WalkKernel
 
 __all__ = ["KERNEL_ARGUMENTS", "NotebookResult", "execute_notebook", "kernel_options",
            "project_root_in_environment", "sweep_leftovers"]
@@ -82,6 +85,7 @@ def execute_notebook(
     parameters: Mapping[str, Any],
     cwd: Path,
     kernel: str | None = None,
+    walk_kernel: "WalkKernel | None" = None,
 ) -> NotebookResult:
     """Execute one notebook with papermill into ``executed``.
 
@@ -101,6 +105,9 @@ def execute_notebook(
         Working directory of the kernel.
     kernel : str, optional
         Kernel name; default the notebook's kernelspec, else ``python3``.
+    walk_kernel : WalkKernel, optional
+        Execute in this kernel, reset first (:class:`~.kernel.WalkKernel`), instead of in a
+        kernel of its own; its start (first notebook) and reset count in ``seconds``.
 
     Returns
     -------
@@ -117,6 +124,7 @@ def execute_notebook(
     partial = executed.with_name(f".{executed.stem}.partial.ipynb")
     start = time.perf_counter()
     try:
+        shared = {} if walk_kernel is None else {"km": walk_kernel.prepare(kernel)}
         papermill.execute_notebook(
             str(source),
             str(partial),
@@ -126,6 +134,7 @@ def execute_notebook(
             progress_bar=False,
             log_output=False,
             **kernel_options(),
+            **shared,
         )
         result.status = "ok"
     except Exception as exc:  # a failing cell, kernel death, missing kernel, unreadable notebook...
@@ -133,6 +142,8 @@ def execute_notebook(
         result.error = _error_record(exc)
     finally:
         result.seconds = time.perf_counter() - start
+        if walk_kernel is not None:
+            walk_kernel.release_clients()
         if partial.exists():
             os.replace(partial, executed)
     if executed.exists():
