@@ -45,7 +45,10 @@ def test_killed_run_leaves_no_partial_product_and_resumes(tmp_path):
     from redshift1.runner import main
     assert main(["--root", str(root)]) == 0
     summary = json.loads((root / "build" / "quick" / "run_summary.json").read_text())
-    assert [(n["name"], n["status"]) for n in summary["notebooks"]] == [
-        ("00_alpha", "cached"), ("01_beta", "ok"), ("02_gamma", "ok")]
+    # a rerun says why the cache could not serve it: a failure here names its cause
+    assert [(n["name"], n["status"], n["reason"]) for n in summary["notebooks"]] == [
+        ("00_alpha", "cached", None),
+        ("01_beta", "ok", "ran: not in the cache (first run, --force, or killed while running)"),
+        ("02_gamma", "ok", "ran: not in the cache (first run, --force, or killed while running)")]
     assert (products / "beta.txt").read_text() == "complete"
     assert not list(products.glob(".*.tmp"))                 # the killed run's leftovers are swept

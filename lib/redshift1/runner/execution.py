@@ -50,7 +50,8 @@ class NotebookResult:
         ``source`` and ``redshift1`` (whether ``ename`` is a
         :class:`redshift1.Redshift1Error`).
     reason : str
-        For a skipped notebook: why (one line).
+        For a skipped notebook: why (one line); for an executed one, why the cache could not
+        serve it (``"ran: ..."``).
     """
 
     name: str

@@ -201,12 +201,14 @@ def run_notebook(plan: RunPlan, path: Path, cache: dict, code: str, kernel: str 
         return NotebookResult(name=path.stem, status="skipped", seconds=0.0, reason=reason)
     key = cache_mod.notebook_key(path, params, code)
     executed = plan.layout.notebooks / path.name
-    if cache_mod.is_fresh(cache.get(path.stem, {}), key, upstream, executed, data, products):
+    stale = cache_mod.stale_reason(cache.get(path.stem, {}), key, upstream, executed, data, products)
+    if stale is None:
         return NotebookResult(name=path.stem, status="cached", seconds=0.0, executed=executed)
     cache.pop(path.stem, None)   # a run killed now leaves no record: the next run resumes here
     cache_mod.save(cache_file, cache)
     before = cache_mod.snapshot(products)
     result = execute_notebook(path, executed, params, plan.walk.notebooks_dir, kernel, walk_kernel)
+    result.reason = f"ran: {stale}"       # why the cache could not serve it (run_summary.json)
     if result.status == "ok":
         outputs = cache_mod.written_since(before, cache_mod.snapshot(products))
         cache[path.stem] = cache_mod.ran_entry(key, upstream, outputs, cache_mod.folder_state(data), result.seconds)
