@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from test_run_all import PARAMS, _notebook, _project
 
@@ -26,7 +27,13 @@ def test_killed_run_leaves_no_partial_product_and_resumes(tmp_path):
     hold = root / "hold"                                     # outside the survey: not an input
     hold.write_text("")
     products = root / "build" / "quick" / "products"
-    proc = subprocess.Popen([sys.executable, "-m", "redshift1.runner", "--root", str(root)],
+    # The killed run must run the package this test imports: with a relative PYTHONPATH (``lib``)
+    # the child, started in the temporary project, would import the installed copy instead, whose
+    # different code hash makes the resume rerun 00_alpha ("package code changed").
+    import redshift1
+    package_parent = str(Path(redshift1.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen([sys.executable, "-m", "redshift1.runner", "--root", str(root)], env=env,
                             cwd=root, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
