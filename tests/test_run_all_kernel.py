@@ -73,3 +73,17 @@ def test_failure_in_shared_kernel_stops_the_walk(tmp_path):
     summary = json.loads((root / "build" / "quick" / "run_summary.json").read_text())
     assert [(n["name"], n["status"]) for n in summary["notebooks"]] == [("00_first", "failed"),
                                                                         ("01_second", "not run")]
+
+
+def test_kernels_get_an_absolute_pythonpath(tmp_path, monkeypatch):
+    """Kernels start in the notebooks' folder: a relative PYTHONPATH must reach them resolved."""
+    import os
+
+    from redshift1.runner.execution import project_root_in_environment
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(["lib", str(tmp_path / "abs")]))
+    with project_root_in_environment(tmp_path / "root"):
+        assert os.environ["PYTHONPATH"].split(os.pathsep) == [str(tmp_path.resolve() / "lib"), str(tmp_path / "abs")]
+        assert os.environ["REDSHIFT1_ROOT"] == str(tmp_path / "root")
+    assert os.environ["PYTHONPATH"] == os.pathsep.join(["lib", str(tmp_path / "abs")])

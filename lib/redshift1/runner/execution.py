@@ -205,17 +205,25 @@ _PARTIAL_NOTEBOOK = re.compile(r"^\.\d\d_.+\.partial\.ipynb$")
 
 @contextmanager
 def project_root_in_environment(root: Path) -> Iterator[None]:
-    """Set ``REDSHIFT1_ROOT`` for the kernels (inherited), restoring the caller's value after.
+    """Set ``REDSHIFT1_ROOT`` for the kernels (inherited), and make ``PYTHONPATH`` absolute,
+    restoring the caller's values after.
 
     The notebooks resolve relative paths at the project root (:func:`redshift1.paths.project_root`);
-    a run with ``--root`` must make them agree with the runner.
+    a run with ``--root`` must make them agree with the runner. The kernels start in the
+    notebooks' folder, where a relative ``PYTHONPATH`` (``PYTHONPATH=lib``) would point nowhere and
+    the kernel would import another installed copy of the package than the runner hashed for
+    its cache: its entries are resolved against the runner's working directory.
     """
-    old_root = os.environ.get("REDSHIFT1_ROOT")
+    saved = {name: os.environ.get(name) for name in ("REDSHIFT1_ROOT", "PYTHONPATH")}
     os.environ["REDSHIFT1_ROOT"] = str(root)
+    if saved["PYTHONPATH"]:
+        os.environ["PYTHONPATH"] = os.pathsep.join(str(Path(entry).resolve()) if entry else entry
+                                                   for entry in saved["PYTHONPATH"].split(os.pathsep))
     try:
         yield
     finally:
-        if old_root is None:
-            os.environ.pop("REDSHIFT1_ROOT", None)
-        else:
-            os.environ["REDSHIFT1_ROOT"] = old_root
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
