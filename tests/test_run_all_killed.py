@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from test_run_all import PARAMS, _notebook, _project
 
@@ -26,7 +27,13 @@ def test_killed_run_leaves_no_partial_product_and_resumes(tmp_path):
     hold = root / "hold"                                     # outside the survey: not an input
     hold.write_text("")
     products = root / "build" / "quick" / "products"
-    proc = subprocess.Popen([sys.executable, "-m", "redshift1.runner", "--root", str(root)],
+    # The killed run must run the package this test imports: with a relative PYTHONPATH (``lib``)
+    # the child, started in the temporary project, would import the installed copy instead, whose
+    # different code hash makes the resume rerun 00_alpha ("package code changed").
+    import redshift1
+    package_parent = str(Path(redshift1.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen([sys.executable, "-m", "redshift1.runner", "--root", str(root)], env=env,
                             cwd=root, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
@@ -45,7 +52,10 @@ def test_killed_run_leaves_no_partial_product_and_resumes(tmp_path):
     from redshift1.runner import main
     assert main(["--root", str(root)]) == 0
     summary = json.loads((root / "build" / "quick" / "run_summary.json").read_text())
-    assert [(n["name"], n["status"]) for n in summary["notebooks"]] == [
-        ("00_alpha", "cached"), ("01_beta", "ok"), ("02_gamma", "ok")]
+    # a rerun says why the cache could not serve it: a failure here names its cause
+    assert [(n["name"], n["status"], n["reason"]) for n in summary["notebooks"]] == [
+        ("00_alpha", "cached", None),
+        ("01_beta", "ok", "ran: not in the cache (first run, --force, or killed while running)"),
+        ("02_gamma", "ok", "ran: not in the cache (first run, --force, or killed while running)")]
     assert (products / "beta.txt").read_text() == "complete"
     assert not list(products.glob(".*.tmp"))                 # the killed run's leftovers are swept

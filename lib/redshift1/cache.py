@@ -119,10 +119,35 @@ def is_fresh(entry: dict, key: str, upstream: str, executed: Path, data: Path, p
     bool
         ``True`` when key, upstream chain, survey and outputs are all as recorded.
     """
+    return stale_reason(entry, key, upstream, executed, data, products) is None
+
+
+def stale_reason(entry: dict, key: str, upstream: str, executed: Path, data: Path, products: Path) -> str | None:
+    """Why a notebook must run again (``None``: it may be skipped); arguments as :func:`is_fresh`.
+
+    Returns
+    -------
+    str or None
+        The first of: no record, cells/parameters/package code changed, upstream changed, executed
+        copy missing, survey changed, an output changed (named).
+    """
     # cheapest tests first: the survey's state and the outputs' snapshot read the disk
-    return (entry.get("key") == key and entry.get("upstream") == upstream and Path(executed).exists()
-            and entry.get("data_state") == folder_state(data)
-            and outputs_intact(products, entry.get("outputs", {})))
+    if not entry.get("key"):
+        return "not in the cache (first run, --force, or killed while running)"
+    if entry["key"] != key:
+        return "its cells, parameters or the package code changed"
+    if entry.get("upstream") != upstream:
+        return "a notebook before it changed or reran"
+    if not Path(executed).exists():
+        return f"{executed} is missing"
+    if entry.get("data_state") != folder_state(data):
+        return f"the survey {data} changed"
+    outputs = entry.get("outputs", {})
+    now = snapshot(products) if outputs else {}
+    changed = sorted(k for k, v in outputs.items() if now.get(k) != v)
+    if changed:
+        return f"its output {changed[0]} changed or is missing" + (f" (and {len(changed) - 1} more)" if len(changed) > 1 else "")
+    return None
 
 
 def upstream_chain(notebooks: list, path: Path, cache: dict) -> str:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from photutils.aperture import EllipticalAperture, CircularAperture, aperture_photometry
+from photutils.aperture import EllipticalAperture, CircularAperture
 
 from ..constants import SIGMA_TO_FWHM
 
@@ -93,9 +93,11 @@ def curve_of_growth(image, error, centre, radii, axis_ratio: float = 1.0, pa_deg
         aps = [CircularAperture(centre, r=r) for r in radii]
     else:
         aps = [EllipticalAperture(centre, a=r, b=max(r * axis_ratio, 1e-3), theta=np.radians(pa_deg)) for r in radii]
-    tab = aperture_photometry(img, aps, error=err, mask=mask, method="exact")
-    flux = np.array([tab[f"aperture_sum_{i}"][0] for i in range(len(aps))], float)
-    ferr = np.array([tab[f"aperture_sum_err_{i}"][0] for i in range(len(aps))], float)
+    # each aperture's own do_photometry, as aperture_photometry calls it, without the table it
+    # builds around the sums (two thirds of this function's time)
+    sums = [ap.do_photometry(img, error=err, mask=mask, method="exact") for ap in aps]
+    flux = np.array([f[0] for f, _ in sums], float)
+    ferr = np.array([e[0] for _, e in sums], float)
     return flux, ferr
 
 

@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="rerun every selected notebook, ignoring the cache of unchanged ones")
     parser.add_argument("--kernel", metavar="NAME",
                         help="Jupyter kernel (default: the notebook's kernelspec, else python3)")
+    parser.add_argument("--fresh-kernels", action="store_true",
+                        help="start a kernel per notebook (default: one kernel for the walk, "
+                        "reset to a fresh kernel's state before each notebook)")
     # Hidden hooks for tests and unusual layouts.
     parser.add_argument("--root", help=argparse.SUPPRESS)
     parser.add_argument("--notebooks", help=argparse.SUPPRESS)
@@ -90,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
                 else paths.default_data_dir(args.preset, root).resolve())
     plan = plan_run(walk, args.preset, build_dir, data_dir, args.parameters, args.workers, args.scheduler)
     prepare_folders(plan)
-    results, failed, cache = run_walk(plan, force=args.force, kernel=args.kernel)
+    results, failed, cache = run_walk(plan, force=args.force, kernel=args.kernel, fresh_kernels=args.fresh_kernels)
     # only the paper run with the default folders updates the committed results
     default_folders = not args.out and not args.data_dir and plan.figures_dir == plan.layout.figures
     publish_to = paths.figures_dir(root) if args.preset == "paper" and default_folders else None

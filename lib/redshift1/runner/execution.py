@@ -11,10 +11,13 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from ..errors import Redshift1Error
 from .notebooks import DEFAULT_KERNEL, notebook_kernel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .kernel import WalkKernel
 
 __all__ = ["KERNEL_ARGUMENTS", "NotebookResult", "execute_notebook", "kernel_options",
            "project_root_in_environment", "sweep_leftovers"]
@@ -47,7 +50,8 @@ class NotebookResult:
         ``source`` and ``redshift1`` (whether ``ename`` is a
         :class:`redshift1.Redshift1Error`).
     reason : str
-        For a skipped notebook: why (one line).
+        For a skipped notebook: why (one line); for an executed one, why the cache could not
+        serve it (``"ran: ..."``).
     """
 
     name: str
@@ -82,6 +86,7 @@ def execute_notebook(
     parameters: Mapping[str, Any],
     cwd: Path,
     kernel: str | None = None,
+    walk_kernel: "WalkKernel | None" = None,
 ) -> NotebookResult:
     """Execute one notebook with papermill into ``executed``.
 
@@ -101,6 +106,9 @@ def execute_notebook(
         Working directory of the kernel.
     kernel : str, optional
         Kernel name; default the notebook's kernelspec, else ``python3``.
+    walk_kernel : WalkKernel, optional
+        Execute in this kernel, reset first (:class:`~.kernel.WalkKernel`), instead of in a
+        kernel of its own; its start (first notebook) and reset count in ``seconds``.
 
     Returns
     -------
@@ -117,6 +125,7 @@ def execute_notebook(
     partial = executed.with_name(f".{executed.stem}.partial.ipynb")
     start = time.perf_counter()
     try:
+        shared = {} if walk_kernel is None else {"km": walk_kernel.prepare(kernel)}
         papermill.execute_notebook(
             str(source),
             str(partial),
@@ -126,6 +135,7 @@ def execute_notebook(
             progress_bar=False,
             log_output=False,
             **kernel_options(),
+            **shared,
         )
         result.status = "ok"
     except Exception as exc:  # a failing cell, kernel death, missing kernel, unreadable notebook...
@@ -133,6 +143,8 @@ def execute_notebook(
         result.error = _error_record(exc)
     finally:
         result.seconds = time.perf_counter() - start
+        if walk_kernel is not None:
+            walk_kernel.release_clients()
         if partial.exists():
             os.replace(partial, executed)
     if executed.exists():
@@ -193,17 +205,25 @@ _PARTIAL_NOTEBOOK = re.compile(r"^\.\d\d_.+\.partial\.ipynb$")
 
 @contextmanager
 def project_root_in_environment(root: Path) -> Iterator[None]:
-    """Set ``REDSHIFT1_ROOT`` for the kernels (inherited), restoring the caller's value after.
+    """Set ``REDSHIFT1_ROOT`` for the kernels (inherited), and make ``PYTHONPATH`` absolute,
+    restoring the caller's values after.
 
     The notebooks resolve relative paths at the project root (:func:`redshift1.paths.project_root`);
-    a run with ``--root`` must make them agree with the runner.
+    a run with ``--root`` must make them agree with the runner. The kernels start in the
+    notebooks' folder, where a relative ``PYTHONPATH`` (``PYTHONPATH=lib``) would point nowhere and
+    the kernel would import another installed copy of the package than the runner hashed for
+    its cache: its entries are resolved against the runner's working directory.
     """
-    old_root = os.environ.get("REDSHIFT1_ROOT")
+    saved = {name: os.environ.get(name) for name in ("REDSHIFT1_ROOT", "PYTHONPATH")}
     os.environ["REDSHIFT1_ROOT"] = str(root)
+    if saved["PYTHONPATH"]:
+        os.environ["PYTHONPATH"] = os.pathsep.join(str(Path(entry).resolve()) if entry else entry
+                                                   for entry in saved["PYTHONPATH"].split(os.pathsep))
     try:
         yield
     finally:
-        if old_root is None:
-            os.environ.pop("REDSHIFT1_ROOT", None)
-        else:
-            os.environ["REDSHIFT1_ROOT"] = old_root
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

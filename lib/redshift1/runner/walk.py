@@ -4,6 +4,7 @@ executed -- recording in the cache what each one ran on and wrote."""
 from __future__ import annotations
 
 import sys
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -11,7 +12,8 @@ from typing import Mapping, Sequence
 from .. import cache as cache_mod
 from .. import paths
 from ..errors import MissingInputError
-from .execution import NotebookResult, execute_notebook, project_root_in_environment, sweep_leftovers
+from .execution import NotebookResult, execute_notebook, kernel_options, project_root_in_environment, sweep_leftovers
+from .kernel import WalkKernel
 from .notebooks import discover_notebooks, notebook_needs, select_notebooks, skip_reason
 from .parameters import NotebookParameter, build_parameters, forwarded_options, notebook_parameters
 
@@ -163,7 +165,8 @@ def prepare_folders(plan: RunPlan) -> None:
     sweep_leftovers((plan.layout.notebooks, plan.products_dir, plan.figures_dir))
 
 
-def run_notebook(plan: RunPlan, path: Path, cache: dict, code: str, kernel: str | None = None) -> NotebookResult:
+def run_notebook(plan: RunPlan, path: Path, cache: dict, code: str, kernel: str | None = None,
+                 walk_kernel: WalkKernel | None = None) -> NotebookResult:
     """Skip, serve from the cache, or execute one notebook, and record it in ``cache``.
 
     Parameters
@@ -178,6 +181,8 @@ def run_notebook(plan: RunPlan, path: Path, cache: dict, code: str, kernel: str 
         The package's :func:`~redshift1.cache.code_hash`.
     kernel : str, optional
         The Jupyter kernel.
+    walk_kernel : WalkKernel, optional
+        The walk's shared kernel (default: a kernel of its own).
 
     Returns
     -------
@@ -196,12 +201,14 @@ def run_notebook(plan: RunPlan, path: Path, cache: dict, code: str, kernel: str 
         return NotebookResult(name=path.stem, status="skipped", seconds=0.0, reason=reason)
     key = cache_mod.notebook_key(path, params, code)
     executed = plan.layout.notebooks / path.name
-    if cache_mod.is_fresh(cache.get(path.stem, {}), key, upstream, executed, data, products):
+    stale = cache_mod.stale_reason(cache.get(path.stem, {}), key, upstream, executed, data, products)
+    if stale is None:
         return NotebookResult(name=path.stem, status="cached", seconds=0.0, executed=executed)
     cache.pop(path.stem, None)   # a run killed now leaves no record: the next run resumes here
     cache_mod.save(cache_file, cache)
     before = cache_mod.snapshot(products)
-    result = execute_notebook(path, executed, params, plan.walk.notebooks_dir, kernel)
+    result = execute_notebook(path, executed, params, plan.walk.notebooks_dir, kernel, walk_kernel)
+    result.reason = f"ran: {stale}"       # why the cache could not serve it (run_summary.json)
     if result.status == "ok":
         outputs = cache_mod.written_since(before, cache_mod.snapshot(products))
         cache[path.stem] = cache_mod.ran_entry(key, upstream, outputs, cache_mod.folder_state(data), result.seconds)
@@ -209,8 +216,8 @@ def run_notebook(plan: RunPlan, path: Path, cache: dict, code: str, kernel: str 
     return result
 
 
-def run_walk(plan: RunPlan, force: bool = False,
-             kernel: str | None = None) -> tuple[list[NotebookResult], NotebookResult | None, Mapping]:
+def run_walk(plan: RunPlan, force: bool = False, kernel: str | None = None,
+             fresh_kernels: bool = False) -> tuple[list[NotebookResult], NotebookResult | None, Mapping]:
     """Run the selected notebooks in order, stopping at the first failure.
 
     Parameters
@@ -221,6 +228,9 @@ def run_walk(plan: RunPlan, force: bool = False,
         Ignore the cache: rerun every selected notebook.
     kernel : str, optional
         The Jupyter kernel.
+    fresh_kernels : bool
+        Start a kernel per notebook instead of one for the walk (:class:`~.kernel.WalkKernel`),
+        which every notebook then finds reset to a fresh kernel's state.
 
     Returns
     -------
@@ -237,12 +247,17 @@ def run_walk(plan: RunPlan, force: bool = False,
     failed: NotebookResult | None = None
     cache = {} if force else cache_mod.load(plan.layout.cache_file)
     code = cache_mod.code_hash()
-    with project_root_in_environment(plan.walk.root):
+    with project_root_in_environment(plan.walk.root), ExitStack() as stack:
+        walk_kernel = None
+        if not fresh_kernels:   # started in the environment above, which the kernel inherits
+            options = kernel_options()
+            walk_kernel = stack.enter_context(WalkKernel(plan.walk.notebooks_dir, options["extra_arguments"],
+                                                         options.get("config")))
         bar = tqdm(plan.walk.selected, desc=f"run_all [{plan.preset}]", unit="nb",
                    file=sys.stderr, disable=not sys.stderr.isatty())
         for i, path in enumerate(bar):
             bar.set_postfix_str(path.stem)
-            results[i] = run_notebook(plan, path, cache, code, kernel)
+            results[i] = run_notebook(plan, path, cache, code, kernel, walk_kernel)
             if results[i].status == "failed":
                 failed = results[i]
                 break
