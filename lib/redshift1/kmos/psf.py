@@ -156,6 +156,12 @@ class SpaxelGaussian2D(models.Gaussian2D):
     The parameters are those of `~astropy.modeling.functional_models.Gaussian2D` (widths in
     spaxels, of the optical PSF); the value at a spaxel centre is the mean of the Gaussian
     over :data:`SUBSAMPLE`² points spread evenly over that spaxel. Derivatives are numerical.
+
+    Parameters
+    ----------
+    amplitude, x_mean, y_mean, x_stddev, y_stddev, theta : float
+        As `~astropy.modeling.functional_models.Gaussian2D`'s (centre and σ's in spaxels,
+        θ in radians counter-clockwise from +x).
     """
 
     fit_deriv = None
