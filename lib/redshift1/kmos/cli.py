@@ -53,8 +53,9 @@ def add_parser(sub) -> None:
     p.add_argument("--psf-ellipticity", type=float, default=0.0,
                    help="PSF ellipticity 1-b/a (notebook 01's): shapes the extraction's disc model and enters the size "
                         "error budget")
-    p.add_argument("--psf-pa", type=float, default=0.0, metavar="DEG",
-                   help="PSF major axis, degrees counter-clockwise from the cube's +x axis (notebook 01's pa)")
+    p.add_argument("--psf-pa", type=float, default=None, metavar="DEG",
+                   help="PSF major axis, degrees counter-clockwise from the cube's +x axis (notebook 01's pa); "
+                        "with --psf-ellipticity the disc models use the elliptical PSF, without it a round one")
     p.add_argument("--extraction", choices=("optimal", "paper"), default=SpectraConfig.extraction,
                    help="integrated spectrum: 'optimal' (the aperture where a disc model of the Hα map peaks in S/N, "
                         "flux scaled to the IFU by that model; default) or 'paper' (KROSS: every valid spaxel, or "
@@ -85,7 +86,7 @@ def _finite_or_none(v):
 
 def fit_cube(path, z=None, psf_fwhm=None, aperture=SpectraConfig.aperture_radius, n_perturb=SpectraConfig.n_perturb,
              seed=SpectraConfig.seed, psf_r_half=None, psf_ellipticity=0.0,
-             extraction=SpectraConfig.extraction, axis_ratio=None, psf_pa=0.0) -> dict:
+             extraction=SpectraConfig.extraction, axis_ratio=None, psf_pa=None) -> dict:
     """Everything ``fit-cube`` reports: one cube through :func:`redshift1.kmos.galaxy.measure_galaxy`
     with notebooks 02 and 03's defaults.
 
@@ -110,8 +111,9 @@ def fit_cube(path, z=None, psf_fwhm=None, aperture=SpectraConfig.aperture_radius
         The integrated spectrum's spaxels.
     axis_ratio : (float, float), optional
         An axis ratio measured elsewhere and its error, fixing the inclination.
-    psf_pa : float
-        The PSF's major axis, degrees counter-clockwise from +x.
+    psf_pa : float, optional
+        The PSF's major axis, degrees counter-clockwise from +x (None: the disc models take
+        the PSF round).
 
     Returns
     -------

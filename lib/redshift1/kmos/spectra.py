@@ -156,7 +156,7 @@ class _Extraction(NamedTuple):
 
 def _extract(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, valid2d: np.ndarray, z_guess: float,
              cfg: SpectraConfig, psf_fwhm: float | None, psf_ellipticity: float = 0.0,
-             psf_pa: float = 0.0) -> _Extraction:
+             psf_pa: float | None = None) -> _Extraction:
     """Stage 2 of :func:`measure_cube`: the aperture (S/N-optimal, the paper's, or the whole field)."""
     optimal = cfg.extraction == "optimal"
     if not optimal and cfg.aperture_radius <= 0:
@@ -175,9 +175,11 @@ def _extract(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, valid2d: np.ndarra
         fwhm = psf_fwhm if psf_fwhm is not None and np.isfinite(psf_fwhm) and psf_fwhm > 0 else cfg.psf_fwhm
         psf_sigma = fwhm / SIGMA_TO_FWHM / cube.pixel_scale.to_value(u.arcsec)
         centre = psf_matched_centre(np.where(valid2d, nb, np.nan), psf_sigma)
-        ell = psf_ellipticity if np.isfinite(psf_ellipticity) and psf_ellipticity > 0 else 0.0
-        ext = optimal_extraction(nb, nb_err, valid2d, centre, psf_sigma, psf_ellipticity=ell,
-                                 psf_pa=psf_pa if np.isfinite(psf_pa) else 0.0)
+        known = (psf_pa is not None and np.isfinite(psf_pa) and np.isfinite(psf_ellipticity)
+                 and psf_ellipticity > 0)
+        ext = optimal_extraction(nb, nb_err, valid2d, centre, psf_sigma,
+                                 psf_ellipticity=float(psf_ellipticity) if known else 0.0,
+                                 psf_pa=float(psf_pa) if known else 0.0)
         return _Extraction(ext.mask, ext.correction, ext.description, ext.fallback, centre, fit1, field_scale)
     centre = light_centroid(nb, nb / nb_err)
     radius = cfg.aperture_radius / cube.pixel_scale.to_value(u.arcsec)
@@ -262,7 +264,7 @@ def _check_cube(cube: KMOSCube, lam: np.ndarray, valid2d: np.ndarray, z_guess: f
 
 def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraConfig(),
                  rng: np.random.Generator | None = None, psf_fwhm: float | None = None,
-                 psf_ellipticity: float = 0.0, psf_pa: float = 0.0) -> dict:
+                 psf_ellipticity: float = 0.0, psf_pa: float | None = None) -> dict:
     """Measure one cube: fit the integrated spectrum, classify detections.
 
     The stages: check the cube, subtract each spaxel's continuum, choose the spaxels to sum
@@ -286,7 +288,7 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
         01's star of the galaxy's pointing); default ``cfg.psf_fwhm``.
     psf_ellipticity, psf_pa : float, optional
         That star's 1 − b/a and major axis (degrees counter-clockwise from +x): the disc model
-        is convolved with the elliptical PSF (0: round; NaN is taken as round).
+        is convolved with the elliptical PSF (round without a PA, or with NaNs).
 
     Returns
     -------
