@@ -117,7 +117,7 @@ def test_cli_and_notebook_path_agree(tiny_kmos_survey):
     for t, s, z in zip(with_psf, spectra, sizes):
         r = run(kmos / t["cube"], "--z", repr(float(t["z_cat"])), "--psf-fwhm", repr(2 * float(t["psf_hwhm"])),
                 "--psf-r-half", repr(float(t["psf_r_half"])), "--psf-ellipticity", repr(float(t["psf_ellipticity"])),
-                "--n-perturb", 10, "--json")
+                "--psf-pa", repr(float(t["psf_pa"])), "--n-perturb", 10, "--json")
         assert r.returncode == 0, r.stderr
         out = json.loads(r.stdout)
         for key in ("z", "z_err", "flux_halpha", "flux_halpha_err", "flux_nii6583", "flux_nii6583_err", "fwhm_kms",

@@ -163,6 +163,24 @@ def test_flux_beyond_the_ifu_enters_the_sfr():
     assert out.meta["flux_beyond_ifu_corrected"] and not plain.meta["flux_beyond_ifu_corrected"]
 
 
+def test_extrapolation_uncertainty_enters_the_sfr_error():
+    """The total's relative error adds extrapolation_err × ln(1/recovered fraction) in
+    quadrature: nothing where the IFU holds all the light, ~0.28 for a galaxy whose IFU holds
+    half (at the default 0.4); extrapolation_err = 0 is the flux error alone."""
+    rng = np.random.default_rng(5)
+    n = 3
+    tg = make_targets(n, rng)
+    sp = spectra_from(tg, np.full(n, 10.0), np.full(n, 8.6), snr_ha=10.0)
+    sizes = Table({"id": [str(i) for i in tg["id"]], "recovered_fraction": [1.0, 0.5, 0.25]})
+    bare = kross_sfr_table(tg, sp, sizes=sizes, extrapolation_err=0.0)
+    out = kross_sfr_table(tg, sp, sizes=sizes)
+    rel_bare = np.asarray(bare["l_halpha_err"] / bare["l_halpha"])
+    rel = np.asarray(out["l_halpha_err"] / out["l_halpha"])
+    np.testing.assert_allclose(rel_bare, 0.1, rtol=1e-6)                 # S/N 10
+    np.testing.assert_allclose(rel, np.hypot(0.1, 0.4 * np.log(1 / np.array([1.0, 0.5, 0.25]))), rtol=1e-6)
+    np.testing.assert_allclose(out["sfr"], bare["sfr"])
+
+
 def test_speagle_ms_at_z086():
     """Speagle+14 at z=0.86 (t≈6.6 Gyr in WMAP-7) gives log SFR ≈ 0.9 at 10^10 M☉."""
     t = KROSS_COSMO.age(0.86).value

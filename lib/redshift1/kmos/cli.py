@@ -50,7 +50,12 @@ def add_parser(sub) -> None:
     p.add_argument("--psf-r-half", type=float, metavar="ARCSEC",
                    help="the PSF star's curve-of-growth r½ (notebook 01's r_half); default: that of a Gaussian "
                         "of --psf-fwhm sampled by the cube's spaxels")
-    p.add_argument("--psf-ellipticity", type=float, default=0.0, help="PSF ellipticity for the size error budget")
+    p.add_argument("--psf-ellipticity", type=float, default=0.0,
+                   help="PSF ellipticity 1-b/a (notebook 01's): shapes the extraction's disc model and enters the size "
+                        "error budget")
+    p.add_argument("--psf-pa", type=float, default=None, metavar="DEG",
+                   help="PSF major axis, degrees counter-clockwise from the cube's +x axis (notebook 01's pa); "
+                        "with --psf-ellipticity the disc models use the elliptical PSF, without it a round one")
     p.add_argument("--extraction", choices=("optimal", "paper"), default=SpectraConfig.extraction,
                    help="integrated spectrum: 'optimal' (the aperture where a disc model of the Hα map peaks in S/N, "
                         "flux scaled to the IFU by that model; default) or 'paper' (KROSS: every valid spaxel, or "
@@ -81,7 +86,7 @@ def _finite_or_none(v):
 
 def fit_cube(path, z=None, psf_fwhm=None, aperture=SpectraConfig.aperture_radius, n_perturb=SpectraConfig.n_perturb,
              seed=SpectraConfig.seed, psf_r_half=None, psf_ellipticity=0.0,
-             extraction=SpectraConfig.extraction, axis_ratio=None) -> dict:
+             extraction=SpectraConfig.extraction, axis_ratio=None, psf_pa=None) -> dict:
     """Everything ``fit-cube`` reports: one cube through :func:`redshift1.kmos.galaxy.measure_galaxy`
     with notebooks 02 and 03's defaults.
 
@@ -101,11 +106,14 @@ def fit_cube(path, z=None, psf_fwhm=None, aperture=SpectraConfig.aperture_radius
     psf_r_half : float, optional
         The PSF star's curve-of-growth r½, arcsec (default: a sampled Gaussian's).
     psf_ellipticity : float
-        For the size error budget.
+        The PSF's 1 − b/a: shapes the extraction's disc model, enters the size error budget.
     extraction : {"optimal", "paper"}
         The integrated spectrum's spaxels.
     axis_ratio : (float, float), optional
         An axis ratio measured elsewhere and its error, fixing the inclination.
+    psf_pa : float, optional
+        The PSF's major axis, degrees counter-clockwise from +x (None: the disc models take
+        the PSF round).
 
     Returns
     -------
@@ -130,7 +138,7 @@ def fit_cube(path, z=None, psf_fwhm=None, aperture=SpectraConfig.aperture_radius
     pix = cube.pixel_scale.to_value(u.arcsec)
     scfg = SpectraConfig(aperture_radius=aperture, n_perturb=n_perturb, seed=seed, extraction=extraction,
                          **({"dz": BLIND_DZ_FIT} if blind else {}))
-    psf = PSFInfo.from_fwhm(psf_fwhm, pix, psf_ellipticity, psf_r_half) if psf_fwhm is not None else None
+    psf = PSFInfo.from_fwhm(psf_fwhm, pix, psf_ellipticity, psf_r_half, psf_pa) if psf_fwhm is not None else None
     if axis_ratio is not None and not (0 < axis_ratio[0] <= 1 and axis_ratio[1] > 0):
         raise ParameterError(f"--axis-ratio needs 0 < Q <= 1 and Q_ERR > 0, got {axis_ratio}")
     g = measure_galaxy(cube, blind_redshift(cube) if blind else z, psf, scfg, SizeConfig(),
@@ -218,7 +226,7 @@ def run(args) -> int:
         The exit status (0).
     """
     out = fit_cube(args.path, args.z, args.psf_fwhm, args.aperture, args.n_perturb, args.seed,
-                   args.psf_r_half, args.psf_ellipticity, args.extraction, args.axis_ratio)
+                   args.psf_r_half, args.psf_ellipticity, args.extraction, args.axis_ratio, args.psf_pa)
     if args.json:
         print(json.dumps(out, allow_nan=True))
         return 0

@@ -13,7 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["disc_frame", "disc_model_total", "axis_ratio_from_profile", "inclination_from_axis_ratio"]
+__all__ = ["disc_frame", "disc_model_total", "axis_ratio_from_profile", "inclination_from_axis_ratio",
+           "psf_covariance", "convolve_and_bin"]
 
 
 def disc_frame(shape, centre, pa_deg: float, oversample: int = 5, pad: int = 6):
@@ -47,6 +48,88 @@ def disc_frame(shape, centre, pa_deg: float, oversample: int = 5, pad: int = 6):
     xx, yy = np.meshgrid(xs - centre[0], ys - centre[1])
     t = np.radians(pa_deg)
     return xx * np.cos(t) + yy * np.sin(t), -xx * np.sin(t) + yy * np.cos(t)
+
+
+def psf_covariance(psf_sigma: float, ellipticity: float, pa_deg: float) -> tuple[float, float, float]:
+    """(Σxx, Σyy, Σxy) of an elliptical Gaussian PSF [spaxel²].
+
+    Parameters
+    ----------
+    psf_sigma : float
+        Geometric-mean σ [spaxel] (σ_major = σ/√q, σ_minor = σ√q, q = 1 − e).
+    ellipticity : float
+        1 − b/a.
+    pa_deg : float
+        Major axis, degrees counter-clockwise from +x (notebook 01's ``pa``).
+
+    Returns
+    -------
+    tuple of float
+    """
+    q = 1.0 - float(np.clip(ellipticity, 0.0, 0.9))
+    va, vb = psf_sigma ** 2 / q, psf_sigma ** 2 * q
+    c, s = np.cos(np.radians(pa_deg)), np.sin(np.radians(pa_deg))
+    return va * c * c + vb * s * s, va * s * s + vb * c * c, (va - vb) * s * c
+
+
+def _diagonal_smooth(sb: np.ndarray, var_sub: float, sign: int) -> np.ndarray:
+    """``sb`` convolved with a 1D Gaussian along the sub-pixel diagonal (1, ``sign``) whose
+    variance is ``var_sub`` sub-pixel² along x (and along y); zero beyond the grid."""
+    sig = np.sqrt(var_sub)
+    half = int(np.ceil(4 * sig))
+    k = np.arange(-half, half + 1)
+    w = np.exp(-0.5 * (k / sig) ** 2)
+    w /= w.sum()
+    out = np.zeros_like(sb)
+    ny, nx = sb.shape[-2:]
+    for kk, wk in zip(k, w):
+        dx, dy = int(kk), int(sign * kk)
+        ys, yd = (slice(0, ny - dy), slice(dy, ny)) if dy >= 0 else (slice(-dy, ny), slice(0, ny + dy))
+        xs, xd = (slice(0, nx - dx), slice(dx, nx)) if dx >= 0 else (slice(-dx, nx), slice(0, nx + dx))
+        out[..., yd, xd] += wk * sb[..., ys, xs]
+    return out
+
+
+def convolve_and_bin(sb: np.ndarray, shape, pad: int, oversample: int, psf_sigma: float,
+                     ellipticity: float = 0.0, pa_deg: float = 0.0) -> np.ndarray:
+    """Sub-pixel disc images convolved with the PSF, summed per spaxel and cropped to the field.
+
+    KMOS PSFs have ellipticities of 0.05-0.2 (notebook 01): a round PSF of the same
+    geometric-mean FWHM puts a point source's light 1.5-4 % more into a central aperture than
+    the real one, so a round-PSF model of a compact source is a disc too wide. An elliptical
+    Gaussian's covariance splits exactly into a diagonal part (a Gaussian along x times one
+    along y: the separable matrices of :func:`psf_bin_matrix`) and a line along the
+    sub-pixel diagonal (1, ±1) of variance 2|Σxy|, applied first as a few shifted sums.
+
+    Parameters
+    ----------
+    sb : numpy.ndarray
+        (..., (ny + 2 pad) oversample, (nx + 2 pad) oversample) sub-pixel images.
+    shape : (int, int)
+        The field (ny, nx).
+    pad, oversample : int
+        The grid (:func:`disc_frame`).
+    psf_sigma : float
+        Geometric-mean σ of the PSF [spaxel].
+    ellipticity, pa_deg : float
+        The PSF's 1 − b/a and major-axis angle (degrees counter-clockwise from +x); 0: round.
+
+    Returns
+    -------
+    numpy.ndarray
+        (..., ny, nx) model maps.
+    """
+    ny, nx = shape
+    sxx, syy, sxy = psf_covariance(psf_sigma, ellipticity, pa_deg) if ellipticity > 0 else (psf_sigma ** 2,) * 2 + (0.0,)
+    line = abs(sxy) * oversample ** 2              # sub-pixel², along x and along y
+    if line >= 0.05:
+        sb = _diagonal_smooth(sb, line, 1 if sxy > 0 else -1)
+    else:
+        line = 0.0
+    sig_x = np.sqrt(max(sxx * oversample ** 2 - line, 1e-6))
+    sig_y = np.sqrt(max(syy * oversample ** 2 - line, 1e-6))
+    return psf_bin_matrix(ny, pad, oversample, round(sig_y, 10)) @ sb @ \
+        psf_bin_matrix(nx, pad, oversample, round(sig_x, 10)).T
 
 
 @lru_cache(maxsize=64)
@@ -93,7 +176,8 @@ def psf_bin_matrix(n: int, pad: int, oversample: int, sigma_sub: float, smooth: 
 
 def disc_model_total(image, error, centre, axis_ratio: float | None, pa_deg: float, psf_sigma: float,
                      scales=None, axis_ratios=None, oversample: int = 5, pad: int = 4,
-                     with_axis_ratio_error: bool = False, fit_background: bool = False) -> tuple:
+                     with_axis_ratio_error: bool = False, fit_background: bool = False,
+                     psf_ellipticity: float = 0.0, psf_pa: float = 0.0) -> tuple:
     """Total flux of the Hα map from a 2D exponential disc convolved with the PSF.
 
     The disc has the given centre and major-axis angle; its scale length r_d, its projected
@@ -131,6 +215,9 @@ def disc_model_total(image, error, centre, axis_ratio: float | None, pa_deg: flo
         Fit a constant under the disc as well (a second linear parameter) and return it and
         its 1σ last. Sky residuals common to the spaxels add such a pedestal to an Hα map;
         over the ~200 spaxels of the field it can hold a third of a compact source's flux.
+    psf_ellipticity, psf_pa : float
+        The PSF's 1 − b/a and major axis (degrees counter-clockwise from +x); 0 is a round PSF
+        (:func:`convolve_and_bin`).
 
     Returns
     -------
@@ -153,10 +240,8 @@ def disc_model_total(image, error, centre, axis_ratio: float | None, pa_deg: flo
     u, v = disc_frame((ny, nx), centre, pa_deg, oversample, pad)
     w = np.where(good, 1.0 / np.where(good, err, 1.0) ** 2, 0.0)
     y = np.where(good, img, 0.0)
-    # PSF, spaxel binning and crop are linear and separable: one (spaxels × sub-pixels)
-    # matrix per axis takes every trial disc to its model map at once
-    m_y = psf_bin_matrix(ny, pad, oversample, psf_sigma * oversample)
-    m_x = psf_bin_matrix(nx, pad, oversample, psf_sigma * oversample)
+    # PSF, spaxel binning and crop are linear: every trial disc of one q goes to its model map
+    # at once (separable matrices for a round PSF, one FFT for an elliptical one)
     best = (np.inf, np.nan, np.nan, np.nan, np.nan)
     bkg = (np.nan, np.nan)
     profile = {}
@@ -168,7 +253,7 @@ def disc_model_total(image, error, centre, axis_ratio: float | None, pa_deg: flo
         # the cusp's flux, but all of it lies inside the padded grid, so normalise by the sum
         narrow = scales * q < 2.0 / oversample
         sb[narrow] /= sb[narrow].sum(axis=(1, 2), keepdims=True)
-        models = m_y @ sb @ m_x.T                                        # (n_scales, ny, nx)
+        models = convolve_and_bin(sb, (ny, nx), pad, oversample, psf_sigma, psf_ellipticity, psf_pa)
         for rd, model in zip(scales, models):
             if fit_background:
                 flux, b, b_err = _flux_and_background(model, y, w, good)

@@ -33,16 +33,21 @@ class PSFInfo:
     hwhm : float
         The optical half width at half maximum, arcsec, shaping the PSF of the disc model.
     ellipticity : float
-        The PSF's ellipticity, 1 - b/a (enters the size error budget); default 0.
+        The PSF's ellipticity, 1 - b/a (enters the size error budget and shapes the
+        extraction's disc model); default 0.
+    pa : float or None
+        The PSF's major axis, degrees counter-clockwise from +x (notebook 01's ``pa``); None
+        (default): unknown, the disc models take the PSF round.
     """
 
     r_half: float
     hwhm: float
     ellipticity: float = 0.0
+    pa: float | None = None
 
     @classmethod
     def from_fwhm(cls, fwhm: float, pixel_scale: float, ellipticity: float = 0.0,
-                  r_half: float | None = None) -> "PSFInfo":
+                  r_half: float | None = None, pa: float | None = None) -> "PSFInfo":
         """A Gaussian PSF of optical ``fwhm``; its r½ as the spaxels sample it unless given.
 
         Parameters
@@ -55,6 +60,8 @@ class PSFInfo:
             The PSF's ellipticity.
         r_half : float, optional
             The star's curve-of-growth r½ (default :func:`~redshift1.kmos.sizes.gaussian_psf_r_half`).
+        pa : float or None
+            The PSF's major axis, degrees counter-clockwise from +x (None: unknown).
 
         Returns
         -------
@@ -62,7 +69,8 @@ class PSFInfo:
         """
         if r_half is None:
             r_half = gaussian_psf_r_half(fwhm, pixel_scale)
-        return cls(r_half=float(r_half), hwhm=0.5 * float(fwhm), ellipticity=float(ellipticity))
+        return cls(r_half=float(r_half), hwhm=0.5 * float(fwhm), ellipticity=float(ellipticity),
+                   pa=None if pa is None else float(pa))
 
 
 def measure_galaxy(cube: KMOSCube, z_guess: float, psf: PSFInfo | None = None,
@@ -98,7 +106,8 @@ def measure_galaxy(cube: KMOSCube, z_guess: float, psf: PSFInfo | None = None,
         union of both steps' flags, as a list.
     """
     rng = rng if rng is not None else galaxy_rng(spectra_cfg.seed, cube.name)
-    spec = measure_cube(cube, z_guess, spectra_cfg, rng, psf_fwhm=2 * psf.hwhm if psf else None)
+    spec = measure_cube(cube, z_guess, spectra_cfg, rng, psf_fwhm=2 * psf.hwhm if psf else None,
+                        psf_ellipticity=psf.ellipticity if psf else 0.0, psf_pa=psf.pa if psf else None)
     out = {k: v for k, v in spec.items() if not k.startswith("_")}
     flags = split_flags(spec["flags"])
     size = None
@@ -108,7 +117,7 @@ def measure_galaxy(cube: KMOSCube, z_guess: float, psf: PSFInfo | None = None,
         r_half, hwhm, ell = (psf.r_half, psf.hwhm, psf.ellipticity) if psf else (0.0, 0.1 * pix, 0.0)
         try:
             size = measure_size_cube(cube, spec["z"], spec["sigma_kms"], r_half, ell, size_cfg, psf_hwhm_optical=hwhm,
-                                     axis_ratio_prior=axis_ratio_prior)
+                                     axis_ratio_prior=axis_ratio_prior, psf_pa=psf.pa if psf else None)
         except Redshift1Error as exc:       # as notebook 03: the galaxy keeps its row, flagged
             out["size_status"] = f"skipped: {exc}"
             flags.append("not_measured")

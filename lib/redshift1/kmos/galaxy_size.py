@@ -234,7 +234,7 @@ def _maps_and_velocity_field(cube: KMOSCube, z: float, sigma_kms: float, hwhm: f
 
 
 def _disc_model(maps: _Maps, centre, theta: float, hwhm: float, pix: float, cfg: SizeConfig,
-                psf_hwhm_optical: float | None) -> _DiscModel:
+                psf_hwhm_optical: float | None, psf_ell: float = 0.0, psf_pa: float | None = None) -> _DiscModel:
     """The disc model of the Hα map at the kinematic PA: the light beyond the field and the axis ratio."""
     if cfg.extrapolation != "disc":
         return _DiscModel(None, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan)
@@ -244,8 +244,13 @@ def _disc_model(maps: _Maps, centre, theta: float, hwhm: float, pix: float, cfg:
     # the axis ratio from the light: the velocity field's inclination trades off against
     # the rotation speed and came out ~30° too face-on on the mock, making the apertures
     # too round and large discs' r½ ~20% small
+    # convolved with the star's elliptical PSF: a round one of the same FWHM is narrower along
+    # the PSF's major axis, which the disc's own axis ratio and size then absorb
+    # (only with its orientation: an ellipticity without a PA stays in the error budget alone)
+    known = psf_pa is not None and np.isfinite(psf_pa) and np.isfinite(psf_ell) and psf_ell > 0
     fit = disc_model_total(maps.nb, maps.nb_err, centre, None, theta, psf_sigma, with_axis_ratio_error=True,
-                           fit_background=cfg.map_background)
+                           fit_background=cfg.map_background, psf_ellipticity=float(psf_ell) if known else 0.0,
+                           psf_pa=float(psf_pa) if known else 0.0)
     _, r_d, q, in_field, q_refined, q_err = fit[:6]
     # a disc spilling out of the field is degenerate with a constant (both fill the edges):
     # only a model that the field mostly holds separates the pedestal from the disc's wings
@@ -334,7 +339,7 @@ def _psf_corrected(r_half: float, r_err: float, hwhm: float, psf_ell: float, cfg
 
 def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, psf_ell: float,
                       cfg: SizeConfig = SizeConfig(), psf_hwhm_optical: float | None = None,
-                      axis_ratio_prior: tuple[float, float] | None = None) -> dict:
+                      axis_ratio_prior: tuple[float, float] | None = None, psf_pa: float | None = None) -> dict:
     """Sizes and kinematics of one detected galaxy (radii in arcsec).
 
     Parameters
@@ -348,7 +353,7 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
         ``psf_r_half`` of notebook 01), arcsec: subtracted in quadrature, and the
         resolution limit.
     psf_ell : float
-        The PSF's ellipticity (error budget).
+        The PSF's ellipticity (error budget; with ``psf_pa`` it shapes the disc model's PSF).
     cfg : SizeConfig
         The analysis choices (notebook 03's parameters).
     psf_hwhm_optical : float, optional
@@ -357,6 +362,9 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
     axis_ratio_prior : (float, float), optional
         An axis ratio measured elsewhere (HST) and its 1σ, fixing the inclination in place
         of the Hα disc model's.
+    psf_pa : float, optional
+        The PSF's major axis, degrees counter-clockwise from +x (notebook 01's ``pa``); with it
+        the disc model is convolved with the elliptical PSF, without it with a round one.
 
     Returns
     -------
@@ -380,7 +388,7 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
     centre = (disc.x0, disc.y0) if disc.success else maps.light
     q = disc.axis_ratio if disc.success else 1.0
     theta = disc.pa_photutils if disc.success else 0.0
-    model = _disc_model(maps, centre, theta, hwhm, pix, cfg, psf_hwhm_optical)
+    model = _disc_model(maps, centre, theta, hwhm, pix, cfg, psf_hwhm_optical, psf_ell, psf_pa)
     maps = maps._replace(nb=maps.nb - model.background)
     if np.isfinite(model.q):
         q = model.q

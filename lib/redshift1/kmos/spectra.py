@@ -151,10 +151,12 @@ class _Extraction(NamedTuple):
     fallback: bool              # the optimal extraction fell back to the whole field
     centre: tuple | None        # the aperture's centre; None: from the final Hα map (whole field)
     field_fit: object           # fit of every valid spaxel's sum (None for the whole-field extraction)
+    field_noise_scale: float = 1.0   # how much noisier that sum is than its NOISE propagation says
 
 
 def _extract(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, valid2d: np.ndarray, z_guess: float,
-             cfg: SpectraConfig, psf_fwhm: float | None) -> _Extraction:
+             cfg: SpectraConfig, psf_fwhm: float | None, psf_ellipticity: float = 0.0,
+             psf_pa: float | None = None) -> _Extraction:
     """Stage 2 of :func:`measure_cube`: the aperture (S/N-optimal, the paper's, or the whole field)."""
     optimal = cfg.extraction == "optimal"
     if not optimal and cfg.aperture_radius <= 0:
@@ -165,19 +167,26 @@ def _extract(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, valid2d: np.ndarra
     s1, e1 = integrated_spectrum(cs, cube.noise, valid2d)
     e1 = np.where(usable_channels(lam, s1, e1, z_guess - cfg.dz, z_guess + cfg.dz, cfg), e1, np.nan)
     fit1 = fit_halpha_nii(lam, s1[None], e1[None], z_guess, dz=cfg.dz)
+    # sky residuals are shared by the spaxels: the sum of ~190 holds them more strongly than
+    # the aperture's few dozen, so the whole field's fit needs its own noise scale
+    field_scale = empirical_noise_scale(lam, s1, e1, z_guess, cfg.dz, cfg.continuum_halfwidth_um)
     nb, nb_err = narrowband_map(cs, cube.noise, lam, float(fit1.z[0]), float(fit1.sigma_kms[0]))
     if optimal:
         fwhm = psf_fwhm if psf_fwhm is not None and np.isfinite(psf_fwhm) and psf_fwhm > 0 else cfg.psf_fwhm
         psf_sigma = fwhm / SIGMA_TO_FWHM / cube.pixel_scale.to_value(u.arcsec)
         centre = psf_matched_centre(np.where(valid2d, nb, np.nan), psf_sigma)
-        ext = optimal_extraction(nb, nb_err, valid2d, centre, psf_sigma)
-        return _Extraction(ext.mask, ext.correction, ext.description, ext.fallback, centre, fit1)
+        known = (psf_pa is not None and np.isfinite(psf_pa) and np.isfinite(psf_ellipticity)
+                 and psf_ellipticity > 0)
+        ext = optimal_extraction(nb, nb_err, valid2d, centre, psf_sigma,
+                                 psf_ellipticity=float(psf_ellipticity) if known else 0.0,
+                                 psf_pa=float(psf_pa) if known else 0.0)
+        return _Extraction(ext.mask, ext.correction, ext.description, ext.fallback, centre, fit1, field_scale)
     centre = light_centroid(nb, nb / nb_err)
     radius = cfg.aperture_radius / cube.pixel_scale.to_value(u.arcsec)
     ap = aperture_mask(valid2d.shape, centre, radius, valid2d)
     description = (f"circular aperture of radius {cfg.aperture_radius:g} arcsec around the Hα light "
                    f"centroid ({int(ap.sum())} spaxels)")
-    return _Extraction(ap, 1.0, description, False, centre, fit1)
+    return _Extraction(ap, 1.0, description, False, centre, fit1, field_scale)
 
 
 def _fit_extracted(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, ext: _Extraction, z_guess: float,
@@ -206,12 +215,16 @@ def _redshift_from_field(fit, mc: np.ndarray, ext: _Extraction, noise_scale: flo
         return p, mc, False
     # an aperture a spaxel off the kinematic centre weights one side of the rotation (30-60
     # km/s on the mock); the aperture's own where the field's fit is too faint
-    snr_field = float(fit1.flux_halpha[0] / (fit1.flux_halpha_err[0] * noise_scale))
+    # the field's errors scaled as the field's sum scatters (at least as the aperture's: the
+    # spaxels' own excess scatter, which the aperture's scale holds, is the field's too); the
+    # aperture's scale alone left the paper preset's z pulls 1.35 wide
+    scale = max(noise_scale, ext.field_noise_scale)
+    snr_field = float(fit1.flux_halpha[0] / (fit1.flux_halpha_err[0] * scale))
     if not (np.isfinite(snr_field) and snr_field > cfg.snr_min and fit1.converged[0]):
         return p, mc, False
     p[0], p[1] = float(fit1.z[0]), float(fit1.sigma_kms[0])
     mc = mc.copy()
-    mc[0], mc[1] = float(fit1.z_err[0]) * noise_scale, float(fit1.sigma_kms_err[0]) * noise_scale
+    mc[0], mc[1] = float(fit1.z_err[0]) * scale, float(fit1.sigma_kms_err[0]) * scale
     return p, mc, True
 
 
@@ -250,7 +263,8 @@ def _check_cube(cube: KMOSCube, lam: np.ndarray, valid2d: np.ndarray, z_guess: f
 
 
 def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraConfig(),
-                 rng: np.random.Generator | None = None, psf_fwhm: float | None = None) -> dict:
+                 rng: np.random.Generator | None = None, psf_fwhm: float | None = None,
+                 psf_ellipticity: float = 0.0, psf_pa: float | None = None) -> dict:
     """Measure one cube: fit the integrated spectrum, classify detections.
 
     The stages: check the cube, subtract each spaxel's continuum, choose the spaxels to sum
@@ -272,6 +286,9 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     psf_fwhm : float, optional
         Arcsec; the seeing the S/N-optimal extraction's disc model convolves with (notebook
         01's star of the galaxy's pointing); default ``cfg.psf_fwhm``.
+    psf_ellipticity, psf_pa : float, optional
+        That star's 1 − b/a and major axis (degrees counter-clockwise from +x): the disc model
+        is convolved with the elliptical PSF (round without a PA, or with NaNs).
 
     Returns
     -------
@@ -293,7 +310,7 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     valid2d = np.any(cube.valid, axis=0)
     _check_cube(cube, lam, valid2d, z_guess, cfg)
     cs, cont_img = continuum_subtract(cube, z_guess, cfg.continuum_halfwidth_um)
-    ext = _extract(cube, cs, lam, valid2d, z_guess, cfg, psf_fwhm)
+    ext = _extract(cube, cs, lam, valid2d, z_guess, cfg, psf_fwhm, psf_ellipticity, psf_pa)
     spec, err, usable, noise_scale, fit, mc = _fit_extracted(cube, cs, lam, ext, z_guess, cfg, rng)
     p, mc, z_from_field = _redshift_from_field(fit, mc, ext, noise_scale, cfg)
     fl = _field_fluxes(p, mc, ext.correction, cfg)

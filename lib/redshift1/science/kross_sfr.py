@@ -135,7 +135,7 @@ def halpha_sfr(flux, flux_err, z, a_v, a_v_err=0.0, cosmo=KROSS_COSMO) -> dict:
 
 
 def kross_sfr_table(targets: Table, spectra: Table, cosmo=KROSS_COSMO, ms_prescription: str = "speagle14",
-                    snr_min: float = 3.0, sizes: Table | None = None) -> Table:
+                    snr_min: float = 3.0, sizes: Table | None = None, extrapolation_err: float = 0.4) -> Table:
     """One row per target: L(Hα), A_gas, SFR (Hα), Δ(sSFR) — KROSS §3.1.
 
     With ``sizes`` (notebook 03), the Hα flux entering the SFR is the extrapolated total:
@@ -165,6 +165,11 @@ def kross_sfr_table(targets: Table, spectra: Table, cosmo=KROSS_COSMO, ms_prescr
         A galaxy is Hα-detected when S/N(Hα) > ``snr_min`` (KROSS: 3).
     sizes : astropy.table.Table, optional
         ``kmos_sizes`` (notebook 03) for the recovered fraction.
+    extrapolation_err : float, optional
+        The extrapolation's own uncertainty, as a fraction of ln(1/recovered fraction), added
+        in quadrature to the total flux's relative error. The disc model is not the galaxy: on
+        the paper preset the recovered fraction scattered around the truth by 0.35-0.65 of its
+        logarithm, and without this term the total's pulls were 1.34 wide (2.45 for r½ > 0.8″).
 
     Returns
     -------
@@ -182,7 +187,9 @@ def kross_sfr_table(targets: Table, spectra: Table, cosmo=KROSS_COSMO, ms_prescr
         sz, _ = align(targets["id"], sizes, "kmos_sizes")
         rf = values(sz, "recovered_fraction")
         recovered = np.where(np.isfinite(rf) & (rf > 0) & (rf <= 1), rf, 1.0)
-    flux, flux_err = flux_ifu / recovered, flux_err_ifu / recovered
+    flux = flux_ifu / recovered
+    flux_err = np.hypot(flux_err_ifu / recovered,
+                        np.nan_to_num(np.abs(flux) * extrapolation_err * np.log(1.0 / recovered)))
     snr = values(spec, "snr_halpha")
     z_fit = values(spec, "z")
     z_cat = values(targets, "z_cat")
@@ -265,6 +272,7 @@ def kross_sfr_table(targets: Table, spectra: Table, cosmo=KROSS_COSMO, ms_prescr
                        "(the curve-of-growth extrapolation of notebook 03) enters the SFR",
         "flux_beyond_ifu_corrected": corrected,
         "cosmology": str(cosmo), "snr_min": snr_min, "ms_prescription": ms_prescription,
+        "extrapolation_err": extrapolation_err,
         "log_lha_per_sfr": LOG_LHA_PER_SFR,
         "n_flag_differs_from_02": int(np.sum(detected != flags(spec, "halpha_detected"))),
     })

@@ -87,7 +87,8 @@ def _size_target(job) -> tuple[dict, tuple | None]:
             q_hst = t.get("hst_q", np.nan)
             m = measure_size_cube(cube, s["z"], s["sigma_kms"], hwhm, t["psf_ellipticity"], cfg,
                                   psf_hwhm_optical=t["psf_hwhm"],
-                                  axis_ratio_prior=(q_hst, cfg.hst_q_err) if np.isfinite(q_hst) else None)
+                                  axis_ratio_prior=(q_hst, cfg.hst_q_err) if np.isfinite(q_hst) else None,
+                                  psf_pa=t["psf_pa"])
             row.update({k: v for k, v in m.items() if not k.startswith("_")})
             row["flags"] = size_flags(row)
             return row, (m["_maps"] if keep_maps else None)
@@ -110,7 +111,8 @@ def _size_jobs(kmos_dir: str, targets: Table, spectra: Table, psf: Table, hst: T
         info = {"id": gid, "cube": str(t["cube"]), "pointing": str(t["pointing"]),
                 "spectrograph": int(t["spectrograph"]), "psf_hwhm": float(t["psf_hwhm"]),
                 "psf_r_half": float(t["psf_r_half"]),
-                "psf_ellipticity": float(t["psf_ellipticity"]), "psf_source": str(t["psf_source"]),
+                "psf_ellipticity": float(t["psf_ellipticity"]), "psf_pa": float(t["psf_pa"]),
+                "psf_source": str(t["psf_source"]),
                 "hst_q": hst_q.get(gid, np.nan)}
         jobs.append((kmos_dir, info, spec.get(gid), cfg, keep_maps))
     return jobs

@@ -62,12 +62,12 @@ def read_inputs(*, data: str | Path, products: str | Path) -> StepResult:
 
 def _measure_target(job) -> tuple[dict, dict | None]:
     """One target of :func:`measure_spectra` (module level, so it can run on other processes)."""
-    kmos_dir, gid, cube_path, z_cat, cfg, keep_arrays, psf_fwhm = job
+    kmos_dir, gid, cube_path, z_cat, cfg, keep_arrays, psf_fwhm, psf_ell, psf_pa = job
     rng = galaxy_rng(cfg.seed, gid)
     row = {"id": gid, "status": "ok"}
     try:
         cube = read_kmos_cube(Path(kmos_dir) / cube_path)
-        m = measure_cube(cube, z_cat, cfg, rng, psf_fwhm=psf_fwhm)
+        m = measure_cube(cube, z_cat, cfg, rng, psf_fwhm=psf_fwhm, psf_ellipticity=psf_ell, psf_pa=psf_pa)
     except Redshift1Error as exc:
         row["status"] = f"skipped: {exc}"
         for k in ROW_FLOATS:
@@ -113,8 +113,8 @@ def measure_spectra(*, data: str | Path, targets: Table, psf: Table | None = Non
         when ``psf`` is given).
     psf : `~astropy.table.Table`, optional
         Notebook 01's ``kmos_psf.ecsv``: each galaxy's seeing for the S/N-optimal
-        extraction (``2 × psf_hwhm``, as ``fit-cube``'s ``PSFInfo``); without it
-        ``config.psf_fwhm`` is assumed.
+        extraction (``2 × psf_hwhm``, ``psf_ellipticity`` and ``psf_pa``, as ``fit-cube``'s
+        ``PSFInfo``); without it a round ``config.psf_fwhm`` is assumed.
     config : `~redshift1.kmos.spectra.SpectraConfig`
         The analysis choices (notebook 02's parameters).
     keep_arrays : bool
@@ -136,12 +136,14 @@ def measure_spectra(*, data: str | Path, targets: Table, psf: Table | None = Non
     from ..parallel import map_objects
 
     if psf is not None:
-        fwhm = 2 * np.asarray(attach_psf(targets, psf)["psf_hwhm"], float)   # as fit-cube's PSFInfo
+        attached = attach_psf(targets, psf)
+        fwhm = 2 * np.asarray(attached["psf_hwhm"], float)   # as fit-cube's PSFInfo
+        ell, pa = np.asarray(attached["psf_ellipticity"], float), np.asarray(attached["psf_pa"], float)
     else:
-        fwhm = np.full(len(targets), np.nan)
+        fwhm = ell = pa = np.full(len(targets), np.nan)
     kmos_dir = str(Path(data) / "kmos")
-    jobs = [(kmos_dir, str(t["id"]), str(t["cube"]), float(t["z_cat"]), config, keep_arrays, float(f))
-            for t, f in zip(targets, fwhm)]
+    jobs = [(kmos_dir, str(t["id"]), str(t["cube"]), float(t["z_cat"]), config, keep_arrays, float(f), float(e),
+             float(a)) for t, f, e, a in zip(targets, fwhm, ell, pa)]
     results = map_objects(_measure_target, jobs, workers=workers, scheduler=scheduler,
                           desc="integrated spectra", progress=progress)
     rows = [r for r, _ in results]

@@ -3,7 +3,8 @@
 Products are matched to ``truth/kmos_galaxies.ecsv`` by ``id`` and to ``truth/kmos_psf.ecsv``
 by (pointing, spectrograph). References, per quantity:
 
-* PSF FWHM and ellipticity -- the injected PSF of that spectrograph and pointing;
+* PSF FWHM and ellipticity -- the injected PSF of that spectrograph and pointing, as the
+  mock's sub-spaxel sampling renders it (:func:`rendered_psf`);
 * z, Hα flux -- the truth's ``z`` and ``flux_halpha_fov`` (the part of the line inside the
   2.8″ IFU after the PSF: what an integrated spectrum of the cube can hold);
 * [NII]6583 flux -- ``flux_nii6583`` scaled by the same in-IFU fraction (both lines share the
@@ -13,7 +14,7 @@ by (pointing, spectrograph). References, per quantity:
 * SFR, Δ(sSFR), 12+log(O/H) -- ``sfr``, ``log_delta_ssfr``, ``oh12``; metallicity upper
   limits are checked to lie above the truth;
 * disc-model PA, inclination, v_max (nuisance parameters of the dynamical centre) -- the
-  injected disc.
+  injected disc; v_max only where the walk reports it constrained.
 
 Emergent relations (resolved MS, ΣSFR–Δ(sSFR)) have no injected slope: their reference is
 the same regression (:func:`~redshift1.science.regression.fit_line`) on the true quantities
@@ -36,7 +37,7 @@ from ..science.kross_metallicity import z_delta_sample
 from .core import Matched, check_slope, match_ids, match_keys
 
 __all__ = ["KrossInputs", "load_kross", "kross_matched", "kross_limit_checks", "truth_fits", "kross_slope_checks",
-           "true_log_sigma_star"]
+           "true_log_sigma_star", "rendered_psf"]
 
 LN10 = np.log(10.0)
 
@@ -134,10 +135,11 @@ def kross_matched(k: KrossInputs) -> list[Matched]:
         idx = match_keys(k.psf, k.truth_psf, ("pointing", "spectrograph"))
         ok = (strings(k.psf, "status") == "ok") & (idx >= 0)
         j = np.clip(idx, 0, None)
+        rendered = rendered_psf(k.truth_psf)
         for name, unit in (("fwhm", "arcsec"), ("ellipticity", "")):
             out.append(Matched("KROSS", f"PSF {name}", "PSF stars (status ok)", "difference", unit,
-                               values(k.truth_psf, name)[j][ok], values(k.psf, name)[ok],
-                               values(k.psf, f"{name}_err")[ok]))
+                               rendered[name][j][ok], values(k.psf, name)[ok], values(k.psf, f"{name}_err")[ok],
+                               note="truth: the injected PSF as the mock samples it (rendered_psf)"))
     if k.spectra is not None:
         s = k.spectra
         det = flags(s, "halpha_detected") & (k.truth_rows(s) >= 0)
@@ -171,9 +173,14 @@ def kross_matched(k: KrossInputs) -> list[Matched]:
         out.append(Matched("KROSS", "inclination", "disc model converged", "difference", "deg",
                            k.t(z, "inclination")[disc], values(z, "inclination")[disc],
                            note="nuisance parameter of the dynamical-centre fit"))
-        out.append(Matched("KROSS", "v_max", "disc model converged", "ratio", "km/s", k.t(z, "v_max")[disc],
-                           values(z, "v_max")[disc], log_axes=True,
-                           note="nuisance parameter of the dynamical-centre fit"))
+        # v_max is a measurement only where the walk says the data constrain it (an inclination
+        # from the morphology, v_max to 30 %); elsewhere it is flagged kinematics_unconstrained:
+        # compact discs have no axis ratio, their face-on guess made the all-disc row ×1.08
+        vcon = disc & _constrained(z, "v_max")
+        out.append(Matched("KROSS", "v_max", "v_max constrained (constrained_kinematics)", "ratio", "km/s",
+                           k.t(z, "v_max")[vcon], values(z, "v_max")[vcon], values(z, "v_max_err")[vcon],
+                           log_axes=True, note=f"{int((disc & ~vcon).sum())} converged disc fits whose v_max the "
+                           "walk flags unconstrained are left out"))
     if k.sfr is not None:
         s = k.sfr
         det = flags(s, "halpha_detected") & (k.truth_rows(s) >= 0)
@@ -199,6 +206,47 @@ def kross_matched(k: KrossInputs) -> list[Matched]:
         out.append(Matched("KROSS", "log Σ★", "resolved, with HST", "difference", "dex", true_log_sigma_star(k, r)[st],
                            values(r, "log_sigma_star")[st], values(r, "log_sigma_star_err")[st]))
     return out
+
+
+def _constrained(table: Table, name: str) -> np.ndarray:
+    """Rows whose ``name`` (inclination, pa or v_max) the walk reports as constrained."""
+    from ..kmos.galaxy_size import constrained_kinematics
+
+    cols = ("disc_ok", "inclination", "inclination_err", "pa_err", "v_max", "v_max_err")
+    if not all(c in table.colnames for c in cols):
+        return np.zeros(len(table), bool)
+    return np.array([constrained_kinematics({c: row[c] for c in cols})[name] for row in table], bool)
+
+
+def rendered_psf(truth_psf: Table) -> dict:
+    """FWHM and ellipticity of the injected PSFs as the mock's pixels hold them.
+
+    The mock draws a star (and convolves a galaxy) on points 1/``OVERSAMPLE`` of a spaxel
+    apart and sums them per spaxel: a comb, which holds (Δ/N)²/12 less variance per axis than
+    the spaxel box that real detectors, and :func:`~redshift1.kmos.psf.fit_psf`, integrate
+    over. The stars therefore carry a Gaussian narrower than the one listed, by 0.0005-0.0007″
+    in FWHM — 3-6× a bright star's error — and so do the galaxies. This is the PSF the walk
+    can and should measure, hence the reference.
+
+    Parameters
+    ----------
+    truth_psf : `~astropy.table.Table`
+        ``truth/kmos_psf.ecsv`` (``fwhm`` = geometric-mean FWHM, ``ellipticity`` = 1 − b/a).
+
+    Returns
+    -------
+    dict
+        ``fwhm`` (arcsec) and ``ellipticity`` arrays in the table's row order.
+    """
+    from ..constants import KMOS_PIXSCALE, SIGMA_TO_FWHM
+    from ..mock.kmos import OVERSAMPLE
+
+    fwhm, ell = values(truth_psf, "fwhm"), values(truth_psf, "ellipticity")
+    q = 1.0 - ell
+    missing = (KMOS_PIXSCALE.to_value("arcsec") / OVERSAMPLE) ** 2 / 12.0
+    major = np.sqrt((fwhm / np.sqrt(q) / SIGMA_TO_FWHM) ** 2 - missing) * SIGMA_TO_FWHM
+    minor = np.sqrt((fwhm * np.sqrt(q) / SIGMA_TO_FWHM) ** 2 - missing) * SIGMA_TO_FWHM
+    return {"fwhm": np.sqrt(major * minor), "ellipticity": 1.0 - minor / major}
 
 
 def true_log_sigma_star(k: KrossInputs, table: Table) -> np.ndarray:
