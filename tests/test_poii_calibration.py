@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
-from redshift1.ldss3.purity import (NEIII_OVER_OII, chance_reproduction, line_purity, neiii_fraction,
+from redshift1.ldss3.purity import (MIN_PURITY_SCALE, NEIII_OVER_OII, chance_reproduction, line_purity, neiii_fraction,
                                     purity_from_repeats, purity_summary)
 from redshift1.science.poii import LINE_REST, calibrate_p, oii_line_density
 
@@ -78,6 +78,35 @@ def test_purity_summary_of_a_fitted_curve_and_of_too_few_repeats():
     assert purity_summary(fit).startswith(f"50 % real at {fit['sigma0']:.2f}σ")
     few = purity_from_repeats(rep[:3])
     assert few["status"] == "too_few" and "fewer than 5" in purity_summary(few)
+
+
+def test_cleanly_separated_repeats_do_not_make_purity_a_step():
+    # The paper preset's case: 4 unreproduced lines at 4.1-4.9σ, 39 reproduced at 5-40σ. The
+    # maximum-likelihood logistic is then a step (scale 0.008 before the floor), and a real
+    # 4.5σ [OII] line got purity 1e-40, so P([OII]) = 0 for lines that were 2/3 real.
+    rng = np.random.default_rng(11)
+    sigma = np.r_[[4.1, 4.4, 4.6, 4.9], rng.uniform(5.0, 40.0, 39)]
+    rep = Table({"sigma": sigma, "reproduced": sigma >= 5.0})
+    fit = purity_from_repeats(rep)
+    assert fit["status"] == "fitted" and fit["scale_at_floor"]
+    assert fit["scale"] == pytest.approx(MIN_PURITY_SCALE, rel=0.01)
+    assert 0.05 < float(line_purity([4.5], fit)[0]) < 0.5
+    assert "floor" in purity_summary(fit)
+
+
+def test_purity_of_small_repeat_samples_never_collapses_below_the_noise():
+    # Lines whose purity truly rises over ~1σ; samples of 43 repeats as in ROLES. Without the
+    # floor some samples separate by chance and put 1σ-fainter lines at purity < 1e-3.
+    rng = np.random.default_rng(5)
+    worst = 1.0
+    for _ in range(200):
+        sigma = rng.uniform(4.0, 12.0, 43)
+        truth = 1 / (1 + np.exp(-(sigma - 5.0) / 0.6))
+        rep = Table({"sigma": sigma, "reproduced": rng.random(43) < truth})
+        fit = purity_from_repeats(rep)
+        if fit["status"] == "fitted":
+            worst = min(worst, float(line_purity([fit["sigma0"] - 1.0], fit)[0]))
+    assert worst > 0.1
 
 
 def _lines(rng, n=200, with_neiii=0.25):

@@ -22,7 +22,11 @@ from scipy.optimize import minimize
 
 from .reliability import LINES
 
-__all__ = ["purity_from_repeats", "purity_summary", "line_mixture", "object_line_repeats", "chance_reproduction", "line_purity", "neiii_fraction", "NEIII_OVER_OII", "neiii_range"]
+__all__ = ["MIN_PURITY_SCALE", "purity_from_repeats", "purity_summary", "line_mixture", "object_line_repeats", "chance_reproduction", "line_purity", "neiii_fraction", "NEIII_OVER_OII", "neiii_range"]
+
+#: Smallest logistic scale of the purity curve [σ]: √3/π = 0.551, the logistic whose standard
+#: deviation is 1, the noise of a measured significance about the true one.
+MIN_PURITY_SCALE = float(np.sqrt(3.0) / np.pi)
 
 #: rest-wavelength ratio [NeIII]3869 / [OII]3727
 NEIII_OVER_OII = LINES["NeIII_3869"] / LINES["OII_3727"]
@@ -150,7 +154,8 @@ def purity_from_repeats(rep: Table, chance: float = 0.0, statuses_min_sigma: flo
     Returns
     -------
     dict
-        ``{"sigma0", "scale", "chance", "n", "n_reproduced", "status", "purity_lo95"}``. ``status`` is
+        ``{"sigma0", "scale", "chance", "n", "n_reproduced", "status", "purity_lo95"}`` (and, when
+        fitted, ``scale_at_floor``: the scale stopped at :data:`MIN_PURITY_SCALE`). ``status`` is
         ``fitted``, or, when there is nothing to fit, ``too_few`` (fewer than 5 lines), ``all_reproduced``
         or ``none_reproduced``; then ``sigma0 = -inf`` (every line counts as real: a fallback, said by
         :func:`purity_summary`). ``purity_lo95`` is the one-sided 95 % lower limit on the purity of the
@@ -169,13 +174,23 @@ def purity_from_repeats(rep: Table, chance: float = 0.0, statuses_min_sigma: flo
                 "status": status, "purity_lo95": float(0.05 ** (1.0 / s.size)) if status == "all_reproduced"
                 else np.nan}
 
+    # A measured significance scatters by 1 about the line's true one, so purity against the
+    # measured value cannot rise faster than a step blurred by unit noise: the logistic's scale
+    # is at least MIN_PURITY_SCALE. Without the floor, repeats that happen to separate cleanly
+    # (all unreproduced below some σ, all reproduced above) drive the maximum-likelihood scale
+    # to zero and a 4.5σ line to purity 1e-40.
+    def scale_of(t1):
+        return MIN_PURITY_SCALE + np.exp(t1)
+
     def nll(th):
-        q = 1.0 / (1.0 + np.exp(-(s - th[0]) / np.exp(th[1])))
+        q = 1.0 / (1.0 + np.exp(-(s - th[0]) / scale_of(th[1])))
         q = np.clip(q + (1 - q) * chance, 1e-9, 1 - 1e-9)
         return -np.sum(np.where(r, np.log(q), np.log(1 - q)))
     th = minimize(nll, [float(np.median(s)), np.log(0.5)], method="Nelder-Mead").x
-    return {"sigma0": float(th[0]), "scale": float(np.exp(th[1])), "chance": float(chance), "n": int(s.size),
-            "n_reproduced": int(r.sum()), "status": "fitted", "purity_lo95": np.nan}
+    scale = float(scale_of(th[1]))
+    return {"sigma0": float(th[0]), "scale": scale, "chance": float(chance), "n": int(s.size),
+            "n_reproduced": int(r.sum()), "status": "fitted", "purity_lo95": np.nan,
+            "scale_at_floor": bool(scale < 1.01 * MIN_PURITY_SCALE)}
 
 
 def purity_summary(fit: dict) -> str:
@@ -196,7 +211,9 @@ def purity_summary(fit: dict) -> str:
     status = fit.get("status") or ("fitted" if np.isfinite(fit.get("sigma0", -np.inf)) else "too_few")
     counts = f"{k} of {n} objects' lines on repeated slits reproduced"
     if status == "fitted":
-        return f"50 % real at {fit['sigma0']:.2f}σ (scale {fit['scale']:.2f}σ; {counts})"
+        floor = (f"; the scale sits at its floor of {MIN_PURITY_SCALE:.2f}σ, the unit noise of a significance: "
+                 "the repeats alone would make purity a step") if fit.get("scale_at_floor") else ""
+        return f"50 % real at {fit['sigma0']:.2f}σ (scale {fit['scale']:.2f}σ; {counts}{floor})"
     if status == "all_reproduced":
         return (f"no purity curve fitted: all {counts} (purity ≥ {fit.get('purity_lo95', np.nan):.2f} at 95 %); "
                 "every line counts as real")
