@@ -22,12 +22,14 @@ reproduce its products (``tests/test_explore.py`` checks it).
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from astropy.table import Table, vstack
 
 from ..cosmology import ROLES_COSMO
 from ..science.lf import fit_faint_end, luminosity_function
-from ..science.poii import LINE_REST, LINE_WINDOWS, clamp_p
+from ..science.poii import LINE_GROUPS, LINE_REST, LINE_WINDOWS, calibrate_p, clamp_p, union_mean
 from ..science.roles import completeness_of, sample_status
 from ..science.sfr import g10_correction, line_luminosity, sfr_from_oii
 from ..science.sfrd import comparison_sfrd, mass_at_z, sfrd_table
@@ -127,8 +129,10 @@ def galaxies(data, sigma_min: float, n_z: int = 400) -> Table:
     poii = data.poii
     s = det["detected"]
     g = Table()
-    for c in ("id", "field", "K", "z_phot", "logmstar_phot", "z_spec_public", "z_multi", "p_oii_photoz_raw"):
-        g[c] = np.asarray(poii[c])[s]
+    for c in ("id", "field", "K", "z_phot", "logmstar_phot", "z_spec_public", "z_multi", "p_oii_photoz_raw",
+              "p_union_photoz", *(f"p_window_{grp}" for grp in LINE_GROUPS)):
+        if c in poii.colnames:
+            g[c] = np.asarray(poii[c])[s]
     for c in ("wavelength", "sigma", "flux", "flux_err", "n_repeat"):
         g[c] = det[c][s]
     wavelength = np.asarray(g["wavelength"], float)
@@ -174,12 +178,39 @@ def galaxies(data, sigma_min: float, n_z: int = 400) -> Table:
     g["base_status"] = status
     g.meta["sigma_min"] = sigma_min
     g.meta["k_range"] = list(k_range)
+    cal = poii.meta.get("p_calibration")
+    if cal:
+        g.meta["p_calibration"] = cal
+        g.meta["mean_union"] = union_mean(poii) if "p_union_photoz" in poii.colnames else np.nan
     return g
+
+
+def _calibrated(gal: Table, p, cal: dict, clamp_lo: float, clamp_hi: float):
+    """P([OII]), ``p_real`` and ``p_not_neiii`` of the candidates, calibrated as notebook 09 did
+    (its ``p_calibration``)."""
+    work = Table({"status": np.full(len(gal), "detected"), "p_source": np.asarray(gal["p_source"]),
+                  "wavelength": np.asarray(gal["wavelength"], float), "sigma": np.asarray(gal["sigma"], float),
+                  "p_oii": p, "p_class": np.full(len(gal), ""), "z_spec_public": np.asarray(gal["z_spec_public"], float)})
+    for c in gal.colnames:
+        if c == "p_union_photoz" or c.startswith("p_window_"):
+            work[c] = gal[c]
+    union = cal.get("union") or {}
+    if cal.get("wavelength_likelihood"):
+        warnings.warn("notebook 09 weighed lines by the photo-z density at their wavelength; the explorer does not "
+                      "hold the PDFs and leaves that factor out of P([OII])", stacklevel=3)
+    calibrate_p(work, cal["purity"], cal["neiii"], spec_tol=float(cal.get("spec_tol_aa", 10.0)),
+                union_outliers=union.get("outlier_fraction"), line_mixture=cal.get("line_mixture") is not None,
+                clamps=(clamp_lo, clamp_hi), mean_union=gal.meta.get("mean_union"))
+    return tuple(np.asarray(work[c], float) for c in ("p_oii", "p_real", "p_not_neiii"))
 
 
 def sample(gal: Table, clamp_lo: float, clamp_hi: float) -> Table:
     """P([OII]) for the clamps (photo-z objects only) and each candidate's ``status``
     (:func:`redshift1.science.roles.sample_status`, the walk's selection).
+
+    Where notebook 09 calibrated P([OII]) (``p_calibration`` in its table's metadata), the same
+    :func:`redshift1.science.poii.calibrate_p` is applied with the walk's purity, [NeIII] and
+    photo-z-outlier measurements (the line mixture is refitted to the candidates of the threshold).
 
     Parameters
     ----------
@@ -191,12 +222,16 @@ def sample(gal: Table, clamp_lo: float, clamp_hi: float) -> Table:
     Returns
     -------
     `~astropy.table.Table`
-        ``gal`` with ``p_oii`` and ``status``.
+        ``gal`` with ``p_oii`` and ``status`` (and, calibrated, ``p_real`` and ``p_not_neiii``).
     """
     t = gal.copy(copy_data=False)
     p_photo = clamp_p(np.asarray(gal["p_oii_photoz_raw"], float), clamp_lo, clamp_hi)
     pf = np.asarray(gal["p_fixed"], float)
     p = np.where(np.isfinite(pf), pf, p_photo)
+    cal = gal.meta.get("p_calibration")
+    if cal:
+        p, real, not_ne = _calibrated(gal, p, cal, clamp_lo, clamp_hi)
+        t["p_real"], t["p_not_neiii"] = real, not_ne
     status = sample_status(gal["z_oii"], gal["flux"], gal["flux_limit"], gal["K"], gal.meta["k_range"], p,
                            gal["vmax"], gal["completeness"])
     t["p_oii"] = p

@@ -24,7 +24,7 @@ from .. import constants as C
 from ..errors import DataFormatError
 
 __all__ = ["LINE_REST", "LINE_WINDOWS", "LINE_GROUPS", "window_integrals", "p_oii", "clamp_p", "p_class", "assign_poii",
-           "completeness", "summed_nz", "calibrate_p", "oii_line_density", "photoz_outlier_fraction"]
+           "completeness", "summed_nz", "calibrate_p", "union_mean", "oii_line_density", "photoz_outlier_fraction"]
 
 #: vacuum rest wavelengths (Å) of the lines whose windows enter P([OII])
 LINE_REST = {"OII": C.OII_3727.to_value(u.AA), "Hbeta": C.HBETA.to_value(u.AA),
@@ -425,9 +425,16 @@ def oii_line_density(poii: Table, photometry: dict, pdfs: dict) -> np.ndarray:
     return out
 
 
+def union_mean(poii: Table) -> float:
+    """``<u>``: the mean ``p_union_photoz`` of the ROLES targets with a good slit (NaN if none)."""
+    u_ = np.asarray(poii["p_union_photoz"], float)
+    pop = np.asarray(poii["is_roles_target"], bool) & (np.asarray(poii["n_good_slits"]) > 0) & np.isfinite(u_)
+    return float(np.mean(u_[pop])) if pop.any() else np.nan
+
+
 def calibrate_p(poii: Table, purity_fit: dict, neiii: dict, spec_tol: float = 10.0,
                 band=(7040.0, 8010.0), line_density=None, union_outliers: float | None = None,
-                line_mixture: bool = False, clamps=(0.1, 0.9)) -> Table:
+                line_mixture: bool = False, clamps=(0.1, 0.9), mean_union: float | None = None) -> Table:
     """Calibrated P([OII]) of the detected objects (issue 12, item 7), in place; returns ``poii``.
 
     ROLES' P (kept as ``p_oii_roles``) assumes the line is real and is one of [OII], Hβ, [OIII]
@@ -484,6 +491,9 @@ def calibrate_p(poii: Table, purity_fit: dict, neiii: dict, spec_tol: float = 10
         Weigh the windows by the fitted fractions of the lines (needs the ``p_window_<group>`` columns).
     clamps : tuple of float, optional
         ROLES' clamps, applied to the re-weighted P.
+    mean_union : float, optional
+        ``<u>`` of ``union_outliers``; None computes it from ``poii`` (the ROLES targets with a good
+        slit), which must then hold every object, not only the detected ones.
 
     Returns
     -------
@@ -505,8 +515,7 @@ def calibrate_p(poii: Table, purity_fit: dict, neiii: dict, spec_tol: float = 10
     union_info = None
     if union_outliers is not None and "p_union_photoz" in poii.colnames:
         u_ = np.asarray(poii["p_union_photoz"], float)
-        pop = np.asarray(poii["is_roles_target"], bool) & (np.asarray(poii["n_good_slits"]) > 0) & np.isfinite(u_)
-        mean_u = float(np.mean(u_[pop])) if pop.any() else np.nan
+        mean_u = union_mean(poii) if mean_union is None else float(mean_union)
         if np.isfinite(mean_u) and mean_u > 0:
             f = float(np.clip(union_outliers, 0.0, 1.0))
             bu = np.where(np.isfinite(u_), ((1 - f) * u_ + f * mean_u) / mean_u, 1.0)
@@ -539,6 +548,7 @@ def calibrate_p(poii: Table, purity_fit: dict, neiii: dict, spec_tol: float = 10
     poii["p_oii"] = p
     poii["p_class"] = np.where(np.isfinite(p), p_class(np.nan_to_num(p)), poii["p_class"])
     poii.meta["p_calibration"] = {"purity": purity_fit, "neiii": neiii, "spec_tol_aa": spec_tol, "union": union_info,
+                                  "wavelength_likelihood": line_density is not None,
                                   "line_mixture": mix_info,
                                   "description": "p_oii = ROLES P x p_real (repeats, windows' union) x p_not_neiii for photo-z "
                                                  "objects; spec-z objects: the line is [OII] at z_spec or not"}
