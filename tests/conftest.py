@@ -85,3 +85,13 @@ def tiny_walk(tiny_walk_in_copy):
     """The whole walk (00-12) on the tiny preset: (data dir, build dir, figures dir)."""
     _, data, build, figures = tiny_walk_in_copy
     return data, build, figures
+
+
+@pytest.hookimpl(tryfirst=True)       # before pytest-xdist's worker reads the groups
+def pytest_collection_modifyitems(config, items):
+    """With pytest-xdist (``-n 2 --dist loadgroup``, the default options): the tests of one file
+    share a worker (their module fixtures are built once), and every test that needs the tiny
+    walk shares one worker, so the walk runs once per test session."""
+    for item in items:
+        uses_walk = {"tiny_walk", "tiny_walk_in_copy"} & set(getattr(item, "fixturenames", ()))
+        item.add_marker(pytest.mark.xdist_group("tiny_walk" if uses_walk else item.nodeid.split("::")[0]))

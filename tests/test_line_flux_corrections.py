@@ -15,7 +15,7 @@ from redshift1.ldss3.flux_corrections import extended_profile, singlet_aperture_
 from redshift1.ldss3.fluxes import slit_transmission
 from redshift1.ldss3.line_params import DetectParams
 from redshift1.ldss3.reliability import LINES
-from redshift1.science.poii import calibrate_p, photoz_outlier_fraction
+from redshift1.science.poii_calibration import calibrate_p, photoz_outlier_fraction
 
 
 class _Sens:

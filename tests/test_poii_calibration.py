@@ -11,7 +11,8 @@ from astropy.table import Table
 
 from redshift1.ldss3.purity import (MIN_PURITY_SCALE, NEIII_OVER_OII, chance_reproduction, line_purity, neiii_fraction,
                                     purity_from_repeats, purity_summary)
-from redshift1.science.poii import LINE_REST, calibrate_p, oii_line_density
+from redshift1.science.poii import LINE_REST
+from redshift1.science.poii_calibration import calibrate_p, oii_line_density
 
 SIGMA0, SCALE, CHANCE = 5.0, 0.5, 0.02
 

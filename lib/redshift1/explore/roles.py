@@ -29,7 +29,8 @@ from astropy.table import Table, vstack
 
 from ..cosmology import ROLES_COSMO
 from ..science.lf import fit_faint_end, luminosity_function
-from ..science.poii import LINE_GROUPS, LINE_REST, LINE_WINDOWS, calibrate_p, clamp_p, union_mean
+from ..science.poii import LINE_GROUPS, LINE_REST, LINE_WINDOWS, clamp_p
+from ..science.poii_calibration import calibrate_p, union_mean
 from ..science.roles import completeness_of, sample_status
 from ..science.sfr import g10_correction, line_luminosity, sfr_from_oii
 from ..science.sfrd import comparison_sfrd, mass_at_z, sfrd_table
@@ -209,7 +210,7 @@ def sample(gal: Table, clamp_lo: float, clamp_hi: float) -> Table:
     (:func:`redshift1.science.roles.sample_status`, the walk's selection).
 
     Where notebook 09 calibrated P([OII]) (``p_calibration`` in its table's metadata), the same
-    :func:`redshift1.science.poii.calibrate_p` is applied with the walk's purity, [NeIII] and
+    :func:`redshift1.science.poii_calibration.calibrate_p` is applied with the walk's purity, [NeIII] and
     photo-z-outlier measurements (the line mixture is refitted to the candidates of the threshold).
 
     Parameters

@@ -199,7 +199,7 @@ def poii_doubts(poii, lines=None, clamp_lo: float = 0.1, clamp_hi: float = 0.9, 
 
 
 def _calibration_doubts(r, poii) -> list:
-    """Doubts of the calibrated P([OII]) of a photo-z detection (:func:`redshift1.science.poii.calibrate_p`)."""
+    """Doubts of the calibrated P([OII]) of a photo-z detection (:func:`redshift1.science.poii_calibration.calibrate_p`)."""
     cal = poii.meta.get("p_calibration") or {}
     if not cal:
         return []

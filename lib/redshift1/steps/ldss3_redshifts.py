@@ -15,7 +15,8 @@ from astropy.table import Table
 from ..errors import MissingInputError
 from ..ldss3.doubt import completeness_doubts, poii_doubts
 from ..ldss3.purity import chance_reproduction, neiii_fraction, object_line_repeats, purity_from_repeats
-from ..science.poii import assign_poii, calibrate_p, oii_line_density, photoz_outlier_fraction
+from ..science.poii import assign_poii
+from ..science.poii_calibration import calibrate_p, oii_line_density, photoz_outlier_fraction
 from ..science.roles import completeness_per_field, load_fields, p_class_counts
 from .result import StepResult
 
@@ -67,17 +68,17 @@ def line_identities(*, data_dir, products_dir, clamp_lo: float = 0.1, clamp_hi: 
         Completeness with delta functions at public spectroscopic redshifts.
     calibrate : bool
         Multiply ROLES' P by the probability that the line is real and not [NeIII]
-        (:func:`redshift1.science.poii.calibrate_p`); False gives the paper's P.
+        (:func:`redshift1.science.poii_calibration.calibrate_p`); False gives the paper's P.
     wavelength_likelihood : bool
         Also weigh the realness of a line by how well its wavelength fits the photo-z PDF
-        (``line_density`` of :func:`~redshift1.science.poii.calibrate_p`). Off by default: the
+        (``line_density`` of :func:`~redshift1.science.poii_calibration.calibrate_p`). Off by default: the
         PDFs are too narrow to be likelihoods of the line's redshift (catastrophic and wider
         photo-z errors), so real lines away from the PDF peak lost most of their P and the
         calibrated P came out under-confident (issue 12, items 6-7).
     union_likelihood : bool
         Also weigh the realness of a line by the photo-z probability that the galaxy lies in any of
         the four line windows, allowing for the fraction of PDFs that miss their galaxy's redshift
-        (measured on the public spectroscopic redshifts, :func:`~redshift1.science.poii.photoz_outlier_fraction`).
+        (measured on the public spectroscopic redshifts, :func:`~redshift1.science.poii_calibration.photoz_outlier_fraction`).
     line_mixture : bool
         Weigh the line windows by the fractions of the survey's real lines in each, fitted to the
         photo-z objects (:func:`~redshift1.ldss3.purity.line_mixture`), instead of ROLES' equal weights.
