@@ -17,7 +17,7 @@ from redshift1.__main__ import main
 from redshift1.errors import Redshift1Error
 from redshift1.ldss3 import survey_files as lio
 
-SETTINGS = dict(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = dict(max_examples=50, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 FEW = dict(SETTINGS, max_examples=20)
 REQUIRED = list(lio.RAW_KEYWORDS)
 VALUES = st.one_of(st.none(), st.text(max_size=8), st.floats(allow_nan=False, allow_infinity=False, width=32),
