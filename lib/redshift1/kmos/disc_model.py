@@ -72,21 +72,15 @@ def psf_covariance(psf_sigma: float, ellipticity: float, pa_deg: float) -> tuple
     return va * c * c + vb * s * s, va * s * s + vb * c * c, (va - vb) * s * c
 
 
-def _diagonal_smooth(sb: np.ndarray, var_sub: float, sign: int) -> np.ndarray:
-    """``sb`` convolved with a 1D Gaussian along the sub-pixel diagonal (1, ``sign``) whose
-    variance is ``var_sub`` sub-pixel² along x (and along y); zero beyond the grid."""
-    sig = np.sqrt(var_sub)
-    half = int(np.ceil(4 * sig))
-    k = np.arange(-half, half + 1)
-    w = np.exp(-0.5 * (k / sig) ** 2)
-    w /= w.sum()
-    out = np.zeros_like(sb)
-    ny, nx = sb.shape[-2:]
-    for kk, wk in zip(k, w):
-        dx, dy = int(kk), int(sign * kk)
-        ys, yd = (slice(0, ny - dy), slice(dy, ny)) if dy >= 0 else (slice(-dy, ny), slice(0, ny + dy))
-        xs, xd = (slice(0, nx - dx), slice(dx, nx)) if dx >= 0 else (slice(-dx, nx), slice(0, nx + dx))
-        out[..., yd, xd] += wk * sb[..., ys, xs]
+def _shifted_columns(m: np.ndarray, k: int) -> np.ndarray:
+    """``m`` times the shift by ``k`` sub-pixels: column ``j`` of the result is column ``j + k``
+    of ``m`` (zero where that lies beyond the grid)."""
+    out = np.zeros_like(m)
+    n = m.shape[1]
+    if k >= 0:
+        out[:, :n - k] = m[:, k:]
+    else:
+        out[:, -k:] = m[:, :n + k]
     return out
 
 
@@ -122,14 +116,28 @@ def convolve_and_bin(sb: np.ndarray, shape, pad: int, oversample: int, psf_sigma
     ny, nx = shape
     sxx, syy, sxy = psf_covariance(psf_sigma, ellipticity, pa_deg) if ellipticity > 0 else (psf_sigma ** 2,) * 2 + (0.0,)
     line = abs(sxy) * oversample ** 2              # sub-pixel², along x and along y
-    if line >= 0.05:
-        sb = _diagonal_smooth(sb, line, 1 if sxy > 0 else -1)
-    else:
+    if line < 0.05:
         line = 0.0
     sig_x = np.sqrt(max(sxx * oversample ** 2 - line, 1e-6))
     sig_y = np.sqrt(max(syy * oversample ** 2 - line, 1e-6))
-    return psf_bin_matrix(ny, pad, oversample, round(sig_y, 10)) @ sb @ \
-        psf_bin_matrix(nx, pad, oversample, round(sig_x, 10)).T
+    m_y = psf_bin_matrix(ny, pad, oversample, round(sig_y, 10))
+    m_x = psf_bin_matrix(nx, pad, oversample, round(sig_x, 10))
+    if line == 0.0:
+        return m_y @ sb @ m_x.T
+    # the diagonal line is a weighted sum of images shifted by (k, ±k) sub-pixels; a shift moves
+    # into the matrices (M_y S_k sb S_k'ᵀ M_xᵀ), so all of it is two matrix products per shift
+    # on binned rows, not a pass over the sub-pixel stack per shift (2-3x faster, same numbers)
+    sig = np.sqrt(line)
+    half = int(np.ceil(4 * sig))
+    k = np.arange(-half, half + 1)
+    w = np.exp(-0.5 * (k / sig) ** 2)
+    w /= w.sum()
+    sign = 1 if sxy > 0 else -1
+    t = sb @ np.concatenate([_shifted_columns(m_x, int(sign * kk)) for kk in k]).T    # (..., H, n_k nx)
+    out = np.zeros(sb.shape[:-2] + (ny, nx))
+    for i, (kk, wk) in enumerate(zip(k, w)):
+        out += wk * (_shifted_columns(m_y, int(kk)) @ t[..., i * nx:(i + 1) * nx])
+    return out
 
 
 @lru_cache(maxsize=64)
@@ -254,40 +262,45 @@ def disc_model_total(image, error, centre, axis_ratio: float | None, pa_deg: flo
         narrow = scales * q < 2.0 / oversample
         sb[narrow] /= sb[narrow].sum(axis=(1, 2), keepdims=True)
         models = convolve_and_bin(sb, (ny, nx), pad, oversample, psf_sigma, psf_ellipticity, psf_pa)
-        for rd, model in zip(scales, models):
+        flux, chi2, b, b_err = _linear_fits(models, y, w, fit_background)
+        if not np.isfinite(chi2).any():
+            continue
+        k = int(np.nanargmin(chi2))             # the first of equal minima, as a loop over r_d would take
+        profile[q] = min(profile.get(q, np.inf), float(chi2[k]))
+        if chi2[k] < best[0]:
+            best = (chi2[k], flux[k], scales[k], q, models[k].sum())
             if fit_background:
-                flux, b, b_err = _flux_and_background(model, y, w, good)
-                if not np.isfinite(flux):
-                    continue
-                chi2 = (w * (y - flux * model - b) ** 2).sum()
-            else:
-                den = (w * model**2).sum()
-                if den <= 0:
-                    continue
-                flux = (w * model * y).sum() / den
-                chi2 = (w * (y - flux * model) ** 2).sum()
-            profile[q] = min(profile.get(q, np.inf), chi2)
-            if chi2 < best[0]:
-                best = (chi2, flux, rd, q, model.sum())
-                if fit_background:
-                    bkg = (b, b_err)
+                bkg = (b[k], b_err[k])
     out = tuple(float(v) for v in best[1:])
     if with_axis_ratio_error:
         out = out + axis_ratio_from_profile(profile, int(good.sum()) - 2 - int(fit_background))
     return out + (tuple(float(v) for v in bkg) if fit_background else ())
 
 
-def _flux_and_background(model, y, w, good):
-    """Weighted least squares of y = flux · model + b over the good pixels: flux, b, σ(b)."""
-    m = model[good]
-    a = np.array([[np.sum(w[good] * m * m), np.sum(w[good] * m)], [np.sum(w[good] * m), np.sum(w[good])]])
-    rhs = np.array([np.sum(w[good] * m * y[good]), np.sum(w[good] * y[good])])
-    det = np.linalg.det(a)
-    if not det > 0:
-        return np.nan, np.nan, np.nan
-    inv = np.linalg.inv(a)
-    flux, b = inv @ rhs
-    return float(flux), float(b), float(np.sqrt(inv[1, 1]))
+def _linear_fits(models, y, w, fit_background: bool):
+    """Weighted least squares of y = flux · model (+ b) for a stack of models at once.
+
+    Returns flux, χ², b and σ(b) per model (NaN χ² where the model has no weight, or the
+    two-parameter system is singular; b and σ(b) NaN without ``fit_background``).
+    """
+    a11 = np.einsum("yx,nyx->n", w, models * models)
+    r1 = np.einsum("yx,nyx->n", w * y, models)
+    nan = np.full(len(models), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if fit_background:
+            a12, a22, r2 = np.einsum("yx,nyx->n", w, models), w.sum(), (w * y).sum()
+            det = a11 * a22 - a12 ** 2
+            ok = det > 0
+            flux = np.where(ok, (a22 * r1 - a12 * r2) / det, np.nan)
+            b = np.where(ok, (a11 * r2 - a12 * r1) / det, np.nan)
+            b_err = np.where(ok, np.sqrt(a11 / det), np.nan)
+        else:
+            ok = a11 > 0
+            flux = np.where(ok, r1 / a11, np.nan)
+            b, b_err = nan, nan
+        resid = y - flux[:, None, None] * models - (b[:, None, None] if fit_background else 0.0)
+        chi2 = np.where(ok, np.einsum("yx,nyx->n", w, resid * resid), np.nan)
+    return flux, chi2, b, b_err
 
 
 def axis_ratio_from_profile(profile: dict, dof: int) -> tuple[float, float]:
