@@ -1,7 +1,13 @@
 """Shared fixtures: the real reference folder (skipped when absent) and small mock surveys."""
+import os
 from pathlib import Path
 
 import pytest
+from threadpoolctl import threadpool_limits
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # two test workers fill the two cores: BLAS threads on top of them spin against each other
+    threadpool_limits(limits=1, user_api="blas")
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "reference"

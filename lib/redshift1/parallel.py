@@ -9,7 +9,10 @@ module-level function (picklable) and each item must carry everything it needs.
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from typing import Callable, Iterable
+
+from threadpoolctl import threadpool_limits
 
 from .errors import ParameterError
 from .progress import progress_bar
@@ -20,7 +23,7 @@ def map_objects(fn: Callable, items: Iterable, workers: int = 1, scheduler=None,
     """``[fn(item) for item in items]``, possibly in parallel; order preserved."""
     items = list(items)
     if scheduler:
-        return _dask_map(fn, items, scheduler, desc, progress)
+        return _dask_map(partial(_one_blas_thread, fn), items, scheduler, desc, progress)
     if not isinstance(workers, int) or workers < 1:
         raise ParameterError(f"workers must be a positive integer, got {workers!r}")
     disable = None if progress is None else not progress
@@ -28,7 +31,15 @@ def map_objects(fn: Callable, items: Iterable, workers: int = 1, scheduler=None,
         return [fn(x) for x in progress_bar(items, desc=desc, disable=disable)]
     chunk = max(1, len(items) // (workers * 8))
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(progress_bar(pool.map(fn, items, chunksize=chunk), desc=desc, disable=disable, total=len(items)))
+        return list(progress_bar(pool.map(partial(_one_blas_thread, fn), items, chunksize=chunk), desc=desc, disable=disable, total=len(items)))
+
+
+def _one_blas_thread(fn: Callable, item):
+    """``fn(item)`` with BLAS on one thread: the workers already fill the cores, and OpenBLAS
+    threads of several processes spinning on two cores made the disc-model matrix products 17x
+    slower (notebook 02 on the paper preset: 82 s -> 450 s with two workers)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return fn(item)
 
 
 def _dask_map(fn, items, scheduler, desc, progress):

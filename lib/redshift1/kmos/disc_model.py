@@ -93,7 +93,7 @@ def convolve_and_bin(sb: np.ndarray, shape, pad: int, oversample: int, psf_sigma
     the real one, so a round-PSF model of a compact source is a disc too wide. An elliptical
     Gaussian's covariance splits exactly into a diagonal part (a Gaussian along x times one
     along y: the separable matrices of :func:`psf_bin_matrix`) and a line along the
-    sub-pixel diagonal (1, ±1) of variance 2|Σxy|, applied first as a few shifted sums.
+    sub-pixel diagonal (1, ±1) of variance 2|Σxy|, whose shifts fold into those matrices.
 
     Parameters
     ----------
