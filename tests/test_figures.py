@@ -94,3 +94,32 @@ def test_every_walk_figure_is_fit_to_print(tiny_walk):
     assert len(pngs) >= 20, f"only {len(pngs)} PNGs in {figures}"
     problems = [p for png in pngs for p in figure_problems(png)]
     assert problems == [], "\n".join(problems)
+
+
+def test_in_a_kernel_the_cell_shows_the_saved_png_once(tmp_path, monkeypatch):
+    """Inside Jupyter the cell shows the PNG just written, at the figure's size, and the figure is
+    closed so that the inline backend does not draw it again."""
+    import IPython.display
+
+    import redshift1.plots as plots
+
+    shown = []
+    monkeypatch.setattr(plots, "_in_kernel", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.extend(objs))
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1], [1, 0])
+    save_figure(fig, "shown", tmp_path)
+    assert not plt.fignum_exists(fig.number)
+    assert len(shown) == 1
+    png, _ = figure_paths("shown", tmp_path)
+    assert shown[0].data == png.read_bytes()
+    # tight bounding box of a 4-inch figure, at the inline dpi
+    assert 0.8 * 4 * plt.rcParams["figure.dpi"] < shown[0].width < 1.1 * 4 * plt.rcParams["figure.dpi"]
+
+
+def test_outside_a_kernel_the_figure_stays_open(tmp_path):
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    save_figure(fig, "open", tmp_path)
+    assert plt.fignum_exists(fig.number)
+    plt.close(fig)
