@@ -21,6 +21,7 @@ from astropy.table import Table, vstack
 from ..progress import progress_bar
 from .detect import (DETECTION_FLAGS, clean_flags, find_lines, line_kernel, significance, spectral_width,
                      continuum_throughput)
+from .continuum_profile import continuum_profiles
 from .errormodel import blank_box_noise_factor
 from .fluxes import box_flux, calibrate, line_continuum, profile_fwhm
 from .flux_corrections import finalise_fluxes
@@ -156,6 +157,10 @@ def detect_mask(red: ReducedMask, sens: Sensitivity | None = None, params: Detec
     out["fwhm_y"] = fwhm_y * u.arcsec
     out["fwhm_y_err"] = fwhm_y_err * u.arcsec
     out["box5_fraction"] = box5_fraction
+    fwhm_c, fwhm_c_err, box5_c = continuum_profiles(red, slit, row, p)
+    out["fwhm_y_cont"] = fwhm_c * u.arcsec
+    out["fwhm_y_cont_err"] = fwhm_c_err * u.arcsec
+    out["box5_fraction_cont"] = box5_c
     if sens is not None and len(cat):
         airmass, nodtime = red.meta["airmass"], red.meta["nodtime"]
         out["flux"] = calibrate(box["counts"], wave, sens, airmass, nodtime, apcorr) * FLUX_UNIT

@@ -9,6 +9,7 @@ import astropy.units as u
 from astropy.table import Table
 
 from ..constants import MAD_TO_SIGMA
+from .continuum_profile import continuum_slit_loss
 from .errormodel import total_flux_error
 from .fluxes import analytic_aperture_correction, aperture_correction
 from .line_params import FLUX_UNIT, DetectParams
@@ -63,10 +64,18 @@ def finalise_fluxes(cat: Table, sens: Sensitivity | None, params: DetectParams |
         p.apcorr_min_sigma, 3, fallback, err5=np.asarray(cat["counts_err"])[ok] if werr is not None else None,
         err_wide=werr, return_error=True)
     seeing = seeing_correction(cat, sens, p, median_loss=median_loss) if len(cat) else Table()
+    cont_used, cont_err = np.zeros(len(cat), bool), np.zeros(len(cat))
     if len(cat) and sens is not None:
         corr = np.ones(len(cat))
         for row in seeing:
             corr[np.asarray(cat["mask"]) == row["mask"]] = row["correction"]
+        if p.continuum_profile:   # each galaxy's own losses where its continuum shows its profile
+            cc, ce, cont_used = continuum_slit_loss(cat, sens, p)
+            med = np.ones(len(cat))
+            for row in seeing:
+                med[np.asarray(cat["mask"]) == row["mask"]] = row["median"]
+            corr[cont_used] = cc[cont_used] * med[cont_used]
+            cont_err[cont_used] = ce[cont_used]
         if p.own_profile:   # bright lines: their own profile instead of their mask's median
             from .fluxes import slit_transmission
             fwhm_y = np.asarray(cat["fwhm_y"], float)
@@ -83,6 +92,7 @@ def finalise_fluxes(cat: Table, sens: Sensitivity | None, params: DetectParams |
     f_sys = flux_systematic(cat, sens, p, apc, scatter)
     ext_corr, ext_err, ext = extended_profile(cat, seeing, sens, p) if len(cat) else (np.ones(0), np.zeros(0),
                                                                                       np.zeros(0, bool))
+    ext_corr[cont_used], ext_err[cont_used], ext[cont_used] = 1.0, 0.0, False   # their size is in their correction
     if len(cat) and sens is not None and ext.any():
         cat["flux"] = cat["flux"] * ext_corr
         cat["flux_err"] = cat["flux_err"] * ext_corr
@@ -92,12 +102,14 @@ def finalise_fluxes(cat: Table, sens: Sensitivity | None, params: DetectParams |
     mask_err = np.zeros(len(cat))
     for row in seeing:
         mask_err[np.asarray(cat["mask"]) == row["mask"]] = row["correction_err"]
+    mask_err[cont_used] = cont_err[cont_used]     # the galaxy's own correction, not the mask's median
     ap_err = apc_se / apc if n_ap and np.isfinite(apc_se) else 0.0
     if len(cat):
         cat["flux_err_stat"] = cat["flux_err"]
         cat["flux_err"] = total_flux_error(cat["flux"], cat["flux_err_stat"], f_sys, mask_err, ap_err,
                                            ext_err) * FLUX_UNIT
         cat["extended_profile"] = ext
+        cat["slitloss_source"] = np.where(cont_used, "continuum", "mask")
         cat["flux_err_calib"] = np.hypot(mask_err, ap_err)
         # the terms that differ between two observations of a line on different masks (pixel noise
         # with its blank-box factor, the mask's calibration); the line's aperture loss (its size) and

@@ -72,6 +72,12 @@ class DetectParams:
         A bright line whose spatial FWHM exceeds its mask's median by more than this many of its
         own FWHM errors gets its own profile's slit/box-loss correction
         (:func:`~redshift1.ldss3.flux_corrections.extended_profile`).
+    continuum_profile : bool
+        Correct each line's slit/box loss from its galaxy's continuum profile
+        (:mod:`~redshift1.ldss3.continuum_profile`) where that is measured; False: the mask's
+        correction for every line (the way before).
+    continuum_profile_max_err : float
+        Largest error of the continuum's FWHM (arcsec) for its profile to be used.
     extended_error : float
         ... by more than this many (and no more than ``extended_correct``): the loss its profile
         implies enters its flux error instead.
@@ -101,3 +107,5 @@ class DetectParams:
     own_profile_sigma: float = 15.0
     extended_correct: float = 5.0   # FWHM errors: extended galaxies (e.g. Halpha at z ~ 0.1) corrected ...
     extended_error: float = 1.0     # ... or, marginally wider, their profile's loss in the error
+    continuum_profile: bool = True  # slit/box loss of each galaxy from its continuum's profile ...
+    continuum_profile_max_err: float = 0.1  # ... where its FWHM is known to 0.1" (else the mask's)
