@@ -10,10 +10,11 @@ are drawn on (also by the S/N-optimal extraction, :mod:`redshift1.kmos.extractio
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["disc_frame", "disc_model_total", "axis_ratio_from_profile", "inclination_from_axis_ratio",
+__all__ = ["disc_frame", "disc_model_total", "disc_model_trials", "DiscTrials", "axis_ratio_from_profile", "inclination_from_axis_ratio",
            "psf_covariance", "convolve_and_bin"]
 
 
@@ -234,47 +235,119 @@ def disc_model_total(image, error, centre, axis_ratio: float | None, pa_deg: flo
         q error) with ``with_axis_ratio_error``; NaNs (four) if the map has fewer than three
         usable pixels.
     """
+    trials = disc_model_trials(image, error, centre, pa_deg, psf_sigma, scales=scales,
+                               axis_ratios=[axis_ratio] if axis_ratio is not None else axis_ratios,
+                               oversample=oversample, pad=pad, fit_background=fit_background,
+                               psf_ellipticity=psf_ellipticity, psf_pa=psf_pa)
+    if trials is None:
+        return np.nan, np.nan, np.nan, np.nan
+    best = (np.inf, np.nan, np.nan, np.nan, np.nan)
+    bkg = (np.nan, np.nan)
+    profile = {}
+    for i, q in enumerate(trials.axis_ratios):
+        chi2 = trials.chi2[i]
+        if not np.isfinite(chi2).any():
+            continue
+        k = int(np.nanargmin(chi2))             # the first of equal minima, as a loop over r_d would take
+        profile[q] = min(profile.get(q, np.inf), float(chi2[k]))
+        if chi2[k] < best[0]:
+            best = (chi2[k], trials.flux[i, k], trials.scales[k], q, trials.models[i, k].sum())
+            if fit_background:
+                bkg = (trials.background[i, k], trials.background_err[i, k])
+    out = tuple(float(v) for v in best[1:])
+    if with_axis_ratio_error:
+        out = out + axis_ratio_from_profile(profile, trials.n_pixels - 2 - int(fit_background))
+    return out + (tuple(float(v) for v in bkg) if fit_background else ())
+
+
+class DiscTrials(NamedTuple):
+    """Every trial disc of :func:`disc_model_trials`: index ``[i, k]`` is axis ratio ``i``, scale ``k``.
+
+    Attributes
+    ----------
+    scales, axis_ratios : numpy.ndarray
+        Trial r_d (spaxels) and q (at least 0.05).
+    models : numpy.ndarray
+        (nq, ns, ny, nx) the PSF-convolved, spaxel-binned models of unit total light.
+    flux, chi2 : numpy.ndarray
+        (nq, ns) weighted least-squares flux of each model and its χ² (NaN where unusable).
+    background, background_err : numpy.ndarray
+        (nq, ns) the fitted constant and its 1σ (NaN without ``fit_background``).
+    n_pixels : int
+        Map pixels with a finite value and a positive error.
+    """
+
+    scales: np.ndarray
+    axis_ratios: np.ndarray
+    models: np.ndarray
+    flux: np.ndarray
+    chi2: np.ndarray
+    background: np.ndarray
+    background_err: np.ndarray
+    n_pixels: int
+
+
+def disc_model_trials(image, error, centre, pa_deg: float, psf_sigma: float, scales=None, axis_ratios=None,
+                      oversample: int = 5, pad: int = 4, fit_background: bool = False,
+                      psf_ellipticity: float = 0.0, psf_pa: float = 0.0) -> DiscTrials | None:
+    """Fit every trial exponential disc (r_d, q) of :func:`disc_model_total` to an Hα map.
+
+    The whole χ² surface, not only its minimum: what the data allow of a quantity that
+    depends on the disc (an aperture correction, :func:`redshift1.kmos.extraction.optimal_extraction`)
+    follows from it.
+
+    Parameters
+    ----------
+    image, error : ndarray
+        The Hα map and its 1σ noise.
+    centre : (float, float)
+        The disc's centre (x, y), 0-based spaxels.
+    pa_deg : float
+        Major axis, degrees counter-clockwise from +x.
+    psf_sigma : float
+        The optical PSF's σ, spaxels.
+    scales, axis_ratios : array_like, optional
+        Trial r_d (spaxels; default 60 values from 0.1 to 12, log-spaced) and q (default 0.2
+        to 1 in steps of 0.1).
+    oversample, pad : int
+        The model grid (:func:`disc_frame`).
+    fit_background : bool
+        Fit a constant under the disc as well.
+    psf_ellipticity, psf_pa : float
+        The PSF's 1 − b/a and major axis (:func:`convolve_and_bin`).
+
+    Returns
+    -------
+    DiscTrials or None
+        None if the map has fewer than three usable pixels.
+    """
     img = np.asarray(image, float)
     err = np.asarray(error, float)
     good = np.isfinite(img) & np.isfinite(err) & (err > 0)
     if good.sum() < 3:
-        return np.nan, np.nan, np.nan, np.nan
+        return None
     ny, nx = img.shape
     scales = np.geomspace(0.1, 12.0, 60) if scales is None else np.asarray(scales, float)
-    if axis_ratio is not None:
-        axis_ratios = [axis_ratio]
-    elif axis_ratios is None:
-        axis_ratios = np.arange(0.2, 1.01, 0.1)
+    axis_ratios = np.arange(0.2, 1.01, 0.1) if axis_ratios is None else np.atleast_1d(np.asarray(axis_ratios, float))
+    axis_ratios = np.maximum(axis_ratios, 0.05)
     u, v = disc_frame((ny, nx), centre, pa_deg, oversample, pad)
     w = np.where(good, 1.0 / np.where(good, err, 1.0) ** 2, 0.0)
     y = np.where(good, img, 0.0)
+    shape = (len(axis_ratios), len(scales))
+    models = np.empty(shape + (ny, nx))
+    flux, chi2, b, b_err = (np.empty(shape) for _ in range(4))
     # PSF, spaxel binning and crop are linear: every trial disc of one q goes to its model map
     # at once (separable matrices for a round PSF, one FFT for an elliptical one)
-    best = (np.inf, np.nan, np.nan, np.nan, np.nan)
-    bkg = (np.nan, np.nan)
-    profile = {}
-    for q in axis_ratios:
-        q = max(float(q), 0.05)
+    for i, q in enumerate(axis_ratios):
         r = np.hypot(u, v / q)
         sb = np.exp(-r[None] / scales[:, None, None]) / (2 * np.pi * scales[:, None, None] ** 2 * q * oversample**2)
         # a disc narrower than two sub-pixels is not resolved by the grid: the samples miss
         # the cusp's flux, but all of it lies inside the padded grid, so normalise by the sum
         narrow = scales * q < 2.0 / oversample
         sb[narrow] /= sb[narrow].sum(axis=(1, 2), keepdims=True)
-        models = convolve_and_bin(sb, (ny, nx), pad, oversample, psf_sigma, psf_ellipticity, psf_pa)
-        flux, chi2, b, b_err = _linear_fits(models, y, w, fit_background)
-        if not np.isfinite(chi2).any():
-            continue
-        k = int(np.nanargmin(chi2))             # the first of equal minima, as a loop over r_d would take
-        profile[q] = min(profile.get(q, np.inf), float(chi2[k]))
-        if chi2[k] < best[0]:
-            best = (chi2[k], flux[k], scales[k], q, models[k].sum())
-            if fit_background:
-                bkg = (b[k], b_err[k])
-    out = tuple(float(v) for v in best[1:])
-    if with_axis_ratio_error:
-        out = out + axis_ratio_from_profile(profile, int(good.sum()) - 2 - int(fit_background))
-    return out + (tuple(float(v) for v in bkg) if fit_background else ())
+        models[i] = convolve_and_bin(sb, (ny, nx), pad, oversample, psf_sigma, psf_ellipticity, psf_pa)
+        flux[i], chi2[i], b[i], b_err[i] = _linear_fits(models[i], y, w, fit_background)
+    return DiscTrials(scales, axis_ratios, models, flux, chi2, b, b_err, int(good.sum()))
 
 
 def _linear_fits(models, y, w, fit_background: bool):

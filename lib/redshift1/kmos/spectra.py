@@ -56,7 +56,8 @@ class SpectraConfig:
     psf_fwhm : float
         Seeing FWHM, arcsec, assumed by the optimal extraction's disc model.
     aperture_correction_err : float
-        Uncertainty of the aperture correction as a fraction of its natural log.
+        Uncertainty of the aperture correction as a fraction of its natural log (the disc
+        model's mismatch; the spread over the discs the Hα map allows adds in quadrature).
     dz : float
         Half-width of the redshift search around the catalogue redshift.
     sky_strength_min : float
@@ -86,7 +87,8 @@ class SpectraConfig:
     aperture_radius: float = 0.0         # "paper": arcsec around the Hα centroid; <= 0: every valid spaxel
     psf_fwhm: float = 0.65               # arcsec: the seeing the optimal extraction's disc model assumes
     # the aperture correction's own uncertainty, as a fraction of ln(correction): the disc model
-    # is not the galaxy (on the mock, corrections of 1.3-1.7 scattered by 8-10% around the truth)
+    # is not the galaxy. It adds in quadrature to the spread of the corrections of the discs the
+    # map allows (the optimal extraction's correction_err), which is the noise's part
     aperture_correction_err: float = 0.2
     dz: float = 0.01                     # redshift search half-width around the catalogue z
     sky_strength_min: float = 20.0       # OH line strength counted as strong (Rousselot scale > 20)
@@ -150,6 +152,7 @@ class _Extraction(NamedTuple):
     description: str            # the ``extraction`` cell
     fallback: bool              # the optimal extraction fell back to the whole field
     centre: tuple | None        # the aperture's centre; None: from the final Hα map (whole field)
+    correction_err: float       # 1σ of ln(correction) from the disc models the map allows
     field_fit: object           # fit of every valid spaxel's sum (None for the whole-field extraction)
     field_noise_scale: float = 1.0   # how much noisier that sum is than its NOISE propagation says
 
@@ -162,7 +165,7 @@ def _extract(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, valid2d: np.ndarra
     if not optimal and cfg.aperture_radius <= 0:
         # the whole field: one fit is enough, the centre comes from its map
         return _Extraction(valid2d, 1.0, f"every valid spaxel of the IFU ({int(valid2d.sum())} spaxels)", False,
-                           None, None)
+                           None, 0.0, None)
     # a first fit of every valid spaxel finds the line, hence the light the aperture centres on
     s1, e1 = integrated_spectrum(cs, cube.noise, valid2d)
     e1 = np.where(usable_channels(lam, s1, e1, z_guess - cfg.dz, z_guess + cfg.dz, cfg), e1, np.nan)
@@ -180,13 +183,14 @@ def _extract(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, valid2d: np.ndarra
         ext = optimal_extraction(nb, nb_err, valid2d, centre, psf_sigma,
                                  psf_ellipticity=float(psf_ellipticity) if known else 0.0,
                                  psf_pa=float(psf_pa) if known else 0.0)
-        return _Extraction(ext.mask, ext.correction, ext.description, ext.fallback, centre, fit1, field_scale)
+        return _Extraction(ext.mask, ext.correction, ext.description, ext.fallback, centre, ext.correction_err, fit1,
+                           field_scale)
     centre = light_centroid(nb, nb / nb_err)
     radius = cfg.aperture_radius / cube.pixel_scale.to_value(u.arcsec)
     ap = aperture_mask(valid2d.shape, centre, radius, valid2d)
     description = (f"circular aperture of radius {cfg.aperture_radius:g} arcsec around the Hα light "
                    f"centroid ({int(ap.sum())} spaxels)")
-    return _Extraction(ap, 1.0, description, False, centre, fit1, field_scale)
+    return _Extraction(ap, 1.0, description, False, centre, 0.0, fit1, field_scale)
 
 
 def _fit_extracted(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, ext: _Extraction, z_guess: float,
@@ -228,15 +232,19 @@ def _redshift_from_field(fit, mc: np.ndarray, ext: _Extraction, noise_scale: flo
     return p, mc, True
 
 
-def _field_fluxes(p: np.ndarray, mc: np.ndarray, correction: float, cfg: SpectraConfig) -> dict:
+def _field_fluxes(p: np.ndarray, mc: np.ndarray, ext: _Extraction, cfg: SpectraConfig) -> dict:
     """Stage 5 of :func:`measure_cube`: the aperture's Hα and [NII] scaled to the field (the same
     light profile for both), their S/N in the aperture and errors with the correction's."""
+    correction = ext.correction
     f_ha, f_nii = p[2] * correction, p[3] * correction
     e_ha, e_nii = mc[2] * correction, mc[3] * correction
     # detection is the line's significance in the aperture; the flux error adds the correction's
     snr_ha = f_ha / e_ha if e_ha > 0 else np.nan
     snr_nii = f_nii / e_nii if e_nii > 0 else np.nan
+    # the disc model is not the galaxy (a fixed fraction of ln c), and the map allows other discs
+    # than the best (the spread of their corrections, ext.correction_err)
     corr_rel = cfg.aperture_correction_err * np.log(correction) if correction > 0 else 0.0
+    corr_rel = float(np.hypot(corr_rel, ext.correction_err))
     e_ha, e_nii = np.hypot(e_ha, f_ha * corr_rel), np.hypot(e_nii, f_nii * corr_rel)
     return {"f_ha": f_ha, "e_ha": e_ha, "snr_ha": snr_ha, "f_nii": f_nii, "e_nii": e_nii, "snr_nii": snr_nii}
 
@@ -313,7 +321,7 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     ext = _extract(cube, cs, lam, valid2d, z_guess, cfg, psf_fwhm, psf_ellipticity, psf_pa)
     spec, err, usable, noise_scale, fit, mc = _fit_extracted(cube, cs, lam, ext, z_guess, cfg, rng)
     p, mc, z_from_field = _redshift_from_field(fit, mc, ext, noise_scale, cfg)
-    fl = _field_fluxes(p, mc, ext.correction, cfg)
+    fl = _field_fluxes(p, mc, ext, cfg)
     f_ha, e_ha, snr_ha = fl["f_ha"], fl["e_ha"], fl["snr_ha"]
     d_sky = float(sky_line_distance_aa(LINES_UM[1] * (1 + p[0]), cfg.sky_strength_min)[0])
     doubts = line_fit_doubts(lam, usable, p, fit.converged[0], z_guess, cfg)
