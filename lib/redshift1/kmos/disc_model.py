@@ -14,8 +14,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["disc_frame", "disc_model_total", "disc_model_trials", "DiscTrials", "axis_ratio_from_profile", "inclination_from_axis_ratio",
-           "psf_covariance", "convolve_and_bin"]
+__all__ = ["disc_frame", "disc_model_total", "disc_model_trials", "DiscTrials", "axis_ratio_from_profile",
+           "inclination_from_axis_ratio", "psf_covariance", "convolve_and_bin"]
 
 
 def disc_frame(shape, centre, pa_deg: float, oversample: int = 5, pad: int = 6):
@@ -298,23 +298,9 @@ def disc_model_trials(image, error, centre, pa_deg: float, psf_sigma: float, sca
 
     Parameters
     ----------
-    image, error : ndarray
-        The Hα map and its 1σ noise.
-    centre : (float, float)
-        The disc's centre (x, y), 0-based spaxels.
-    pa_deg : float
-        Major axis, degrees counter-clockwise from +x.
-    psf_sigma : float
-        The optical PSF's σ, spaxels.
-    scales, axis_ratios : array_like, optional
-        Trial r_d (spaxels; default 60 values from 0.1 to 12, log-spaced) and q (default 0.2
-        to 1 in steps of 0.1).
-    oversample, pad : int
-        The model grid (:func:`disc_frame`).
-    fit_background : bool
-        Fit a constant under the disc as well.
-    psf_ellipticity, psf_pa : float
-        The PSF's 1 − b/a and major axis (:func:`convolve_and_bin`).
+    image, error, centre, pa_deg, psf_sigma, scales, axis_ratios, oversample, pad, fit_background, psf_ellipticity, psf_pa
+        As for :func:`disc_model_total` (``axis_ratios`` is the list of trial q; a fixed q is a
+        list of one).
 
     Returns
     -------

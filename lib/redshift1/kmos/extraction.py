@@ -10,8 +10,10 @@ map's noise peaks — the model, not the noisy map, so the choice does not chase
 — and scales the aperture's flux by the model's ratio of light in the field to light in the
 aperture; the spread of that ratio over the allowed discs is its error. With the best disc
 alone, a faint map's noise moved the disc, the aperture and the correction together: on the
-paper preset fluxes at S/N < 8 scattered 1.6 times their errors, and the detected sample's
-mean flux came out ×1.030 (now 1.24 and ×1.002). The result estimates what the whole-field sum measures (KROSS's integrated
+paper preset, fluxes at S/N < 8 scattered 1.6 times their errors and the detected sample's
+mean flux came out ×1.030 (with the average: 1.24 times, ×1.002).
+
+The result estimates what the whole-field sum measures (KROSS's integrated
 spectrum, ``extraction="paper"``) at a higher S/N; notebook 03's size model then takes it
 to the total beyond the field, as before.
 """
@@ -198,8 +200,8 @@ def optimal_extraction(nb, nb_err, valid2d, centre, psf_sigma: float, r_min: flo
     with np.errstate(invalid="ignore", divide="ignore"):
         ln_c = np.log(trials.models[..., valid2d].sum(axis=-1) / trials.models[..., m].sum(axis=-1))
     use = (weights > 0) & np.isfinite(ln_c)
-    mean = np.sum(weights[use] * ln_c[use]) / weights[use].sum()
-    corr_err = float(np.sqrt(np.sum(weights[use] * (ln_c[use] - mean) ** 2) / weights[use].sum()))
+    mean = np.average(ln_c[use], weights=weights[use])
+    corr_err = float(np.sqrt(np.average((ln_c[use] - mean) ** 2, weights=weights[use])))
     desc = (f"S/N-optimal circular aperture of radius {r:g} spaxels around the Hα light ({int(m.sum())} spaxels; "
             f"flux ×{corr:.3f} ± {corr_err:.1%} to the field by the disc models)")
     return Extraction(m, corr, float(r), centre, desc, correction_err=corr_err)

@@ -13,8 +13,8 @@ galaxy's continuum, summed over the few hundred columns of the slit that sky lin
 clean, is not: :func:`continuum_profiles` fits the same ``A' − B'`` profile model as the
 bright lines (:func:`~redshift1.ldss3.fluxes.profile_fwhm`) to it, and
 :func:`continuum_slit_loss` turns that FWHM and the 5-row fraction into the galaxy's own
-correction relative to the star, ``box5_star / box5 × T(FWHM_star) / T(FWHM)`` (``T``:
-the slit's transmission of a Gaussian). Where the continuum is too faint for a profile
+correction relative to the star, ``box5_star / box5 × T(FWHM_star) / T(FWHM)``
+(:func:`~redshift1.ldss3.fluxes.relative_slit_loss`). Where the continuum is too faint for a profile
 (its FWHM error above ``continuum_profile_max_err``) the mask's correction stays.
 
 The continuum stands in for the line-emitting gas: on real galaxies [OII] can be more
@@ -31,7 +31,7 @@ from scipy.special import erf
 
 from ..constants import SIGMA_TO_FWHM
 
-from .fluxes import profile_fwhm, slit_transmission
+from .fluxes import profile_fwhm, relative_slit_loss, slit_transmission
 from .line_params import DetectParams
 from .reduced import ReducedMask
 from .standard_star import Sensitivity
@@ -132,9 +132,8 @@ def continuum_slit_loss(cat: Table, sens: Sensitivity | None, params: DetectPara
     with np.errstate(invalid="ignore"):
         used = (np.isfinite(fw) & np.isfinite(fe) & (fe <= p.continuum_profile_max_err) & (fw > 0.3) & (fw < 2.0)
                 & np.isfinite(b5) & (b5 > 0.3) & (b5 < 1.1))
-    t_star = slit_transmission(sens.fwhm, sens.slit_width)
     fw_u = np.where(used, fw, 1.0)
-    corr[used] = (sens.box5 / b5[used]) * t_star / slit_transmission(fw_u[used], sens.slit_width)
+    corr[used] = relative_slit_loss(b5[used], fw_u[used], sens.box5, sens.fwhm, sens.slit_width)
     # what ±1σ of the FWHM moves: the slit's transmission and the box's share of a Gaussian of that
     # FWHM (the box fraction is measured on the same profile, so its error follows the FWHM's)
     def kept(f):

@@ -11,7 +11,7 @@ from astropy.table import Table
 from ..constants import MAD_TO_SIGMA
 from .continuum_profile import continuum_slit_loss
 from .errormodel import total_flux_error
-from .fluxes import analytic_aperture_correction, aperture_correction
+from .fluxes import analytic_aperture_correction, aperture_correction, relative_slit_loss
 from .line_params import FLUX_UNIT, DetectParams
 from .standard_star import Sensitivity
 
@@ -66,26 +66,19 @@ def finalise_fluxes(cat: Table, sens: Sensitivity | None, params: DetectParams |
     seeing = seeing_correction(cat, sens, p, median_loss=median_loss) if len(cat) else Table()
     cont_used, cont_err = np.zeros(len(cat), bool), np.zeros(len(cat))
     if len(cat) and sens is not None:
-        corr = np.ones(len(cat))
-        for row in seeing:
-            corr[np.asarray(cat["mask"]) == row["mask"]] = row["correction"]
+        corr = _per_line(cat, seeing, "correction", 1.0)
+        med = _per_line(cat, seeing, "median", 1.0)
         if p.continuum_profile:   # each galaxy's own losses where its continuum shows its profile
             cc, ce, cont_used = continuum_slit_loss(cat, sens, p)
-            med = np.ones(len(cat))
-            for row in seeing:
-                med[np.asarray(cat["mask"]) == row["mask"]] = row["median"]
             corr[cont_used] = cc[cont_used] * med[cont_used]
             cont_err[cont_used] = ce[cont_used]
         if p.own_profile:   # bright lines: their own profile instead of their mask's median
-            from .fluxes import slit_transmission
             fwhm_y = np.asarray(cat["fwhm_y"], float)
             box5 = np.asarray(cat["box5_fraction"], float)
             own = np.isfinite(fwhm_y) & np.isfinite(box5) & (np.asarray(cat["sigma"], float) >= p.own_profile_sigma) \
                 & (fwhm_y > 0.3) & (fwhm_y < 2.0) & (box5 > 0.3) & (box5 < 1.1)
             if np.isfinite(sens.fwhm) and np.isfinite(sens.box5):
-                med = np.array([float(seeing["median"][seeing["mask"] == m][0]) for m in np.asarray(cat["mask"])[own]])
-                corr[own] = (sens.box5 / box5[own]) * (slit_transmission(sens.fwhm, sens.slit_width)
-                                                        / slit_transmission(fwhm_y[own], sens.slit_width)) * med
+                corr[own] = relative_slit_loss(box5[own], fwhm_y[own], sens.box5, sens.fwhm, sens.slit_width) * med[own]
         cat["slitloss_corr"] = corr
         cat["flux"] = cat["flux"] / apc * corr
         cat["flux_err"] = cat["flux_err"] / apc * corr
@@ -99,9 +92,7 @@ def finalise_fluxes(cat: Table, sens: Sensitivity | None, params: DetectParams |
         cat["slitloss_corr"] = cat["slitloss_corr"] * ext_corr
     # per-mask calibration: what remains uncertain of the mask's slit/box correction, and of the
     # aperture correction (standard error of its median)
-    mask_err = np.zeros(len(cat))
-    for row in seeing:
-        mask_err[np.asarray(cat["mask"]) == row["mask"]] = row["correction_err"]
+    mask_err = _per_line(cat, seeing, "correction_err", 0.0)
     mask_err[cont_used] = cont_err[cont_used]     # the galaxy's own correction, not the mask's median
     ap_err = apc_se / apc if n_ap and np.isfinite(apc_se) else 0.0
     if len(cat):
@@ -121,6 +112,16 @@ def finalise_fluxes(cat: Table, sens: Sensitivity | None, params: DetectParams |
             "source": which if n_ap else "analytic (doublet, LSF, registration)", "seeing": seeing,
             "flux_systematic": f_sys, "apcorr_err": ap_err}
     return cat, info
+
+
+def _per_line(cat: Table, seeing: Table, column: str, default: float) -> np.ndarray:
+    """A per-mask column of :func:`seeing_correction` at every line of ``cat`` (``default`` for
+    lines of masks it does not list)."""
+    out = np.full(len(cat), default, dtype=float)
+    masks = np.asarray(cat["mask"]) if len(cat) else np.zeros(0)
+    for row in seeing:
+        out[masks == row["mask"]] = row[column]
+    return out
 
 
 def line_doubts(cat: Table, seeing: Table, apcorr_analytic: bool, min_lines: int = 3) -> np.ndarray:
@@ -300,7 +301,6 @@ def line_log_correction(cat: Table, sens: Sensitivity | None, use) -> np.ndarray
     numpy.ndarray
         ``ln`` of the correction per row, NaN outside ``use``.
     """
-    from .fluxes import slit_transmission
     out = np.full(len(cat), np.nan)
     use = np.asarray(use, bool)
     if sens is None or not (np.isfinite(getattr(sens, "box5", np.nan)) and np.isfinite(sens.fwhm)) or not use.any():
@@ -308,8 +308,7 @@ def line_log_correction(cat: Table, sens: Sensitivity | None, use) -> np.ndarray
     fw = np.asarray(cat["fwhm_y"], float)[use]
     f5 = np.asarray(cat["box5_fraction"], float)[use]
     with np.errstate(invalid="ignore", divide="ignore"):
-        out[use] = np.log(sens.box5 / f5 * slit_transmission(sens.fwhm, sens.slit_width)
-                          / slit_transmission(fw, sens.slit_width))
+        out[use] = np.log(relative_slit_loss(f5, fw, sens.box5, sens.fwhm, sens.slit_width))
     return out
 
 
@@ -435,7 +434,6 @@ def extended_profile(cat: Table, seeing: Table, sens: Sensitivity | None, params
     flagged : numpy.ndarray of bool
         Lines corrected or given the error term.
     """
-    from .fluxes import slit_transmission
     n = len(cat)
     corr, err, flag = np.ones(n), np.zeros(n), np.zeros(n, bool)
     need = ("fwhm_y", "fwhm_y_err", "box5_fraction")
@@ -451,8 +449,8 @@ def extended_profile(cat: Table, seeing: Table, sens: Sensitivity | None, params
         z = (fw - fw_m) / fe
         ok = (np.asarray(cat["status"]) == "adopted") & (np.asarray(cat["sigma"], float) >= params.apcorr_min_sigma) \
             & np.isfinite(z) & (fe > 0) & np.isfinite(b5) & (b5 > 0.2) & (b5 < 1.1) & np.isfinite(b5_m)
-        c = np.where(ok, b5_m / b5 * slit_transmission(np.where(ok, fw_m, 1.0), sens.slit_width)
-                     / slit_transmission(np.where(ok, fw, 1.0), sens.slit_width), 1.0)
+        c = np.where(ok, relative_slit_loss(b5, np.where(ok, fw, 1.0), b5_m, np.where(ok, fw_m, 1.0),
+                                            sens.slit_width), 1.0)
     big = ok & (z > params.extended_correct) & np.isfinite(c) & (c > 0)
     some = ok & ~big & (z > params.extended_error) & (c > 1)
     corr[big] = c[big]

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .standard_star import Sensitivity
 
 __all__ = ["box_flux", "line_continuum", "profile_fwhm", "point_source_fraction", "slit_transmission",
+           "relative_slit_loss",
            "aperture_correction", "analytic_aperture_correction", "calibrate", "noise_spectrum"]
 
 
@@ -218,6 +219,31 @@ def slit_transmission(fwhm_arcsec, slit_width: float = 0.8):
     from scipy.special import erf
     sig = np.asarray(fwhm_arcsec, float) / SIGMA_TO_FWHM
     return erf(slit_width / 2 / (np.sqrt(2) * sig))
+
+
+def relative_slit_loss(box5, fwhm_arcsec, box5_ref, fwhm_ref, slit_width: float = 0.8):
+    """How much more light a profile loses than a reference one, to the 5-row box along the slit
+    and to the slit across it: ``box5_ref / box5 × T(FWHM_ref) / T(FWHM)`` (:func:`slit_transmission`).
+
+    The flux standard's calibration holds its own losses, so a line whose profile is wider than
+    the star's is multiplied by this (the star's profile as the reference); the same ratio
+    relative to a mask's typical bright line corrects a line wider than that.
+
+    Parameters
+    ----------
+    box5, fwhm_arcsec : float or array-like
+        The profile's fraction inside the 5-row box and its FWHM (arcsec).
+    box5_ref, fwhm_ref : float or array-like
+        The same of the reference profile.
+    slit_width : float
+        Slit width (arcsec).
+
+    Returns
+    -------
+    float or ndarray
+        The flux factor.
+    """
+    return box5_ref / box5 * slit_transmission(fwhm_ref, slit_width) / slit_transmission(fwhm_arcsec, slit_width)
 
 
 def point_source_fraction(fwhm_arcsec, slit_width: float = 0.8, pixscale: float = 0.189, half_rows: int = 2):

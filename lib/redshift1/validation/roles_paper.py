@@ -56,8 +56,8 @@ ROLES_NOTES = {
     "roles.volume": "compendium: window volume of the fields' areas; truth: the same from the truth areas",
     "roles.lf_alpha": "truth: the same faint-end fit on the true LF of the galaxies in the window visible somewhere in it",
     "roles.lf_turnover": "compendium: from the peak of the LF (both fields) faintwards, the lower edge of the last bin "
-                         "above half the peak, its interval widened by half a bin (a binned reading); truth: log L where the detection "
-                         "completeness of the true [OII] lines reaches 50 %",
+                         "above half the peak, its interval widened by half a bin (a binned reading); truth: log L "
+                         "where the detection completeness of the true [OII] lines reaches 50 %",
     "roles.sfrd": "ρ_SFR rows: nominal eq. 9 SFRs; truth: the same estimator with true fluxes, masses and z of the "
                   "galaxies in the window visible somewhere in it (K range, flux limit; higher-mass: truth weighted "
                   "by 1/p_select)",
