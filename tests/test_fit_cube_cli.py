@@ -58,13 +58,13 @@ def test_real_eso_cube_blind_search_reports_no_size(reference_dir):
 
 
 def test_real_eso_cube_blind_search_optimal_extraction_flags_its_guess(reference_dir):
-    """The S/N-optimal aperture finds a compact line at 1.3074 µm (S/N ~7, between OH lines)
+    """The optimal extraction finds a compact line at 1.3074 µm (S/N ~7, between OH lines)
     that the whole-field sum buries (S/N ~1.6): at the AGN's z = 1.534 it is [Fe VII]5160,
     not Hα. Without --z the fit cannot know: the result must say it was a blind guess."""
     r = run(reference_dir / "XID_208_YJband.fits", "--n-perturb", 10, "--json")
     out = json.loads(r.stdout)
     assert "blind_redshift" in out["flags"]
-    assert out["extraction"].startswith("S/N-optimal")
+    assert out["extraction"].startswith("error-optimal circular aperture")
     if out["halpha_detected"]:
         assert 0.656461 * (1 + out["z"]) == pytest.approx(1.3074, abs=0.0005)
 

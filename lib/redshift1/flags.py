@@ -22,7 +22,8 @@ FLAG_WORDS = {
     "z_at_window_edge": "fitted redshift at the edge of the search window around the guess",
     "fit_not_converged": "line fit did not converge",
     "noise_rescaled": "NOISE extension under-states the scatter by > 1.5x; errors scaled up by the data's own",
-    "extraction_fallback": "no disc model of the Hα map for the S/N-optimal aperture: every valid spaxel summed",
+    "extraction_fallback": "no disc model of the Hα map for the optimal aperture: every valid spaxel summed",
+    "line_profile_gaussian": "the rotation-broadened profile could not be fitted: fluxes from one Gaussian",
     "nii_near_sky_line": "[NII] undetected next to a strong OH line (dropped from metallicities)",
     "nii_upper_limit": "[NII] undetected: 5σ upper limit",
     # sizes (notebook 03, fit-cube)

@@ -15,7 +15,7 @@ from .linefit import fit_halpha_nii
 from .galaxy_size import SizeConfig
 from .channels import band_edge_channels
 from .linemaps import integrated_spectrum
-from .spectra import SpectraConfig
+from .spectra import LINE_PROFILES, SpectraConfig
 from ..flags import flag_sentences
 
 #: without --z, Hα anywhere in the YJ band (1.01-1.35 µm)
@@ -57,9 +57,12 @@ def add_parser(sub) -> None:
                    help="PSF major axis, degrees counter-clockwise from the cube's +x axis (notebook 01's pa); "
                         "with --psf-ellipticity the disc models use the elliptical PSF, without it a round one")
     p.add_argument("--extraction", choices=("optimal", "paper"), default=SpectraConfig.extraction,
-                   help="integrated spectrum: 'optimal' (the aperture where a disc model of the Hα map peaks in S/N, "
-                        "flux scaled to the IFU by that model; default) or 'paper' (KROSS: every valid spaxel, or "
-                        "--aperture)")
+                   help="integrated spectrum: 'optimal' (the aperture whose flux, scaled to the IFU by disc models of "
+                        "the Hα map, is known best; S/N judged where the models peak in S/N; default) or 'paper' "
+                        "(KROSS: every valid spaxel, or --aperture)")
+    p.add_argument("--line-profile", choices=LINE_PROFILES, default=SpectraConfig.line_profile,
+                   help="profile of the fluxes: 'rotation' (two Gaussians at ±Δv, a rotating disc's flat-topped "
+                        "line; default) or 'gaussian' (KROSS: one Gaussian)")
     p.add_argument("--aperture", type=float, default=SpectraConfig.aperture_radius, metavar="ARCSEC",
                    help="with --extraction paper: radius of the aperture around the Hα centroid (default: every "
                         "valid spaxel)")
@@ -86,7 +89,8 @@ def _finite_or_none(v):
 
 def fit_cube(path, z=None, psf_fwhm=None, aperture=SpectraConfig.aperture_radius, n_perturb=SpectraConfig.n_perturb,
              seed=SpectraConfig.seed, psf_r_half=None, psf_ellipticity=0.0,
-             extraction=SpectraConfig.extraction, axis_ratio=None, psf_pa=None) -> dict:
+             extraction=SpectraConfig.extraction, axis_ratio=None, psf_pa=None,
+             line_profile=SpectraConfig.line_profile) -> dict:
     """Everything ``fit-cube`` reports: one cube through :func:`redshift1.kmos.galaxy.measure_galaxy`
     with notebooks 02 and 03's defaults.
 
@@ -114,6 +118,8 @@ def fit_cube(path, z=None, psf_fwhm=None, aperture=SpectraConfig.aperture_radius
     psf_pa : float, optional
         The PSF's major axis, degrees counter-clockwise from +x (None: the disc models take
         the PSF round).
+    line_profile : {"rotation", "gaussian"}
+        The profile the fluxes are measured with.
 
     Returns
     -------
@@ -137,6 +143,7 @@ def fit_cube(path, z=None, psf_fwhm=None, aperture=SpectraConfig.aperture_radius
     blind = z is None
     pix = cube.pixel_scale.to_value(u.arcsec)
     scfg = SpectraConfig(aperture_radius=aperture, n_perturb=n_perturb, seed=seed, extraction=extraction,
+                         line_profile=line_profile,
                          **({"dz": BLIND_DZ_FIT} if blind else {}))
     psf = PSFInfo.from_fwhm(psf_fwhm, pix, psf_ellipticity, psf_r_half, psf_pa) if psf_fwhm is not None else None
     if axis_ratio is not None and not (0 < axis_ratio[0] <= 1 and axis_ratio[1] > 0):
@@ -155,7 +162,9 @@ def fit_cube(path, z=None, psf_fwhm=None, aperture=SpectraConfig.aperture_radius
         "halpha_detected": g["halpha_detected"], "nii_class": g["nii_class"],
         "x_center": g["x_center"], "y_center": g["y_center"], "n_spaxels": g["n_spaxels"],
         "extraction": g["extraction"], "flux_halpha_aperture": g["flux_halpha_aperture"],
-        "aperture_correction": g["aperture_correction"], "noise_scale": g["noise_scale"], "n_masked_channels": g["n_masked_channels"],
+        "aperture_correction": g["aperture_correction"], "aperture_correction_err": g["aperture_correction_err"],
+        "profile_dv_kms": g["profile_dv_kms"], "noise_scale": g["noise_scale"],
+        "n_masked_channels": g["n_masked_channels"],
         "flux_halpha_total": g["flux_halpha_total"], "flux_halpha_total_err": g["flux_halpha_total_err"],
         "recovered_fraction": g["recovered_fraction"],
         "r_half_arcsec": size["r_half_arcsec"] if size else None,
@@ -226,7 +235,8 @@ def run(args) -> int:
         The exit status (0).
     """
     out = fit_cube(args.path, args.z, args.psf_fwhm, args.aperture, args.n_perturb, args.seed,
-                   args.psf_r_half, args.psf_ellipticity, args.extraction, args.axis_ratio, args.psf_pa)
+                   args.psf_r_half, args.psf_ellipticity, args.extraction, args.axis_ratio, args.psf_pa,
+                   args.line_profile)
     if args.json:
         print(json.dumps(out, allow_nan=True))
         return 0

@@ -5,7 +5,7 @@ its total includes the light beyond the 2.8″ field (the curve of growth's extr
 ``extrapolation="disc"`` of :func:`redshift1.kmos.sizes.half_light_radius`) and its axis
 ratio, refined by :func:`axis_ratio_from_profile`, gives the inclination of a thick disc
 (:func:`inclination_from_axis_ratio`). :func:`disc_frame` is the sub-pixel grid the models
-are drawn on (also by the S/N-optimal extraction, :mod:`redshift1.kmos.extraction`).
+are drawn on (also by the optimal extraction, :mod:`redshift1.kmos.extraction`).
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def disc_frame(shape, centre, pa_deg: float, oversample: int = 5, pad: int = 6):
     """Major- and minor-axis offsets (spaxels) of the sub-pixels of a grid ``oversample`` times
     finer than a ``shape`` field and ``pad`` spaxels beyond it, for a disc centred at
     ``centre`` with its major axis at ``pa_deg``. The disc models of the size fit and of the
-    S/N-optimal extraction are drawn on it.
+    optimal extraction are drawn on it.
 
     Parameters
     ----------
@@ -86,7 +86,7 @@ def _shifted_columns(m: np.ndarray, k: int) -> np.ndarray:
 
 
 def convolve_and_bin(sb: np.ndarray, shape, pad: int, oversample: int, psf_sigma: float,
-                     ellipticity: float = 0.0, pa_deg: float = 0.0) -> np.ndarray:
+                     ellipticity: float = 0.0, pa_deg: float = 0.0, smooth: int = 1) -> np.ndarray:
     """Sub-pixel disc images convolved with the PSF, summed per spaxel and cropped to the field.
 
     KMOS PSFs have ellipticities of 0.05-0.2 (notebook 01): a round PSF of the same
@@ -108,6 +108,8 @@ def convolve_and_bin(sb: np.ndarray, shape, pad: int, oversample: int, psf_sigma
         Geometric-mean σ of the PSF [spaxel].
     ellipticity, pa_deg : float
         The PSF's 1 − b/a and major-axis angle (degrees counter-clockwise from +x); 0: round.
+    smooth : int, optional
+        A ``smooth``-spaxel boxcar applied after binning (:func:`psf_bin_matrix`).
 
     Returns
     -------
@@ -121,8 +123,8 @@ def convolve_and_bin(sb: np.ndarray, shape, pad: int, oversample: int, psf_sigma
         line = 0.0
     sig_x = np.sqrt(max(sxx * oversample ** 2 - line, 1e-6))
     sig_y = np.sqrt(max(syy * oversample ** 2 - line, 1e-6))
-    m_y = psf_bin_matrix(ny, pad, oversample, round(sig_y, 10))
-    m_x = psf_bin_matrix(nx, pad, oversample, round(sig_x, 10))
+    m_y = psf_bin_matrix(ny, pad, oversample, round(sig_y, 10), smooth)
+    m_x = psf_bin_matrix(nx, pad, oversample, round(sig_x, 10), smooth)
     if line == 0.0:
         return m_y @ sb @ m_x.T
     # the diagonal line is a weighted sum of images shifted by (k, ±k) sub-pixels; a shift moves

@@ -272,14 +272,17 @@ def _morphological_axis_ratio(model: _DiscModel, cfg: SizeConfig, axis_ratio_pri
 
 
 def _tie_inclination(disc: DiscFit, maps: _Maps, inc: float, inc_err: float, model: _DiscModel,
-                     cfg: SizeConfig) -> DiscFit:
-    """The velocity field refitted at the morphological inclination (where asked and possible)."""
+                     cfg: SizeConfig, psf_ell: float = 0.0, psf_pa: float | None = None) -> DiscFit:
+    """The velocity field refitted at the morphological inclination (where asked and possible),
+    beam-smeared by the PSF (elliptical where its PA is known)."""
     if not (cfg.inclination_from == "morphology" and disc.success and np.isfinite(inc_err)):
         return disc
     # v_max carries the inclination's error (a floor of 3°: the disc model's axis ratio is
     # not exact for a real galaxy), with the beam smearing of the light-weighted velocities
-    smear = (model.r_d, model.psf_sigma, cfg.smooth) if np.isfinite(model.r_d) and np.isfinite(model.psf_sigma) \
-        else None
+    elliptical = psf_pa is not None and np.isfinite(psf_pa) and np.isfinite(psf_ell) and psf_ell > 0
+    smear = {"r_d": model.r_d, "psf_sigma": model.psf_sigma, "smooth": cfg.smooth,
+             "psf_ellipticity": float(psf_ell) if elliptical else 0.0, "psf_pa": float(psf_pa) if elliptical else 0.0} \
+        if np.isfinite(model.r_d) and np.isfinite(model.psf_sigma) else None
     tied = fit_disc(maps.vf, maps.light, centre_prior=cfg.centre_prior,
                     inclination_prior=(float(np.clip(inc, 1.0, 89.0)), max(inc_err, 3.0)), smearing=smear)
     return tied if tied.success else disc
@@ -394,7 +397,7 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
         q = model.q
     q_morph, q_morph_err, q_source = _morphological_axis_ratio(model, cfg, axis_ratio_prior)
     inc_morph, inc_morph_err = inclination_from_axis_ratio(q_morph, q_morph_err, cfg.q0)
-    disc = _tie_inclination(disc, maps, inc_morph, inc_morph_err, model, cfg)
+    disc = _tie_inclination(disc, maps, inc_morph, inc_morph_err, model, cfg, psf_ell, psf_pa)
     h = hwhm / pix
     opts = _cog_options(cfg, h, model.total)
     sm, q_obs = _observed_shape_growth(maps, centre, q, theta, h, opts)

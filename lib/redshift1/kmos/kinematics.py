@@ -24,7 +24,7 @@ from scipy.optimize import least_squares
 from ..constants import C_KMS
 from .cube import KMOSCube
 from .linefit import fit_halpha_nii
-from .disc_model import psf_bin_matrix
+from .disc_model import convolve_and_bin
 
 DISC_PARAMS = ("inclination", "v_max", "pa", "x0", "y0", "r_turn")
 
@@ -45,6 +45,9 @@ class VelocityField:
         Hα flux and its error (data unit × µm); ``snr`` is their ratio.
     good : numpy.ndarray
         bool, spaxels whose fit passed the S/N and sanity cuts.
+    smooth : int
+        Boxcar [spaxel] the cube was smoothed with before the fits: neighbouring spaxels'
+        errors are correlated over it.
     """
 
     z_sys: float
@@ -54,6 +57,7 @@ class VelocityField:
     flux: np.ndarray
     flux_err: np.ndarray
     good: np.ndarray
+    smooth: int = 1
 
     @property
     def snr(self):
@@ -122,7 +126,7 @@ def spaxel_fits(data_cs: np.ndarray, noise: np.ndarray, wave_um: np.ndarray, z_s
     ve = out["ve"].reshape(shape)
     good = np.isfinite(f) & (f / fe > snr_min) & np.isfinite(ve) & (ve > 0) & (ve < 150)
     return VelocityField(z_sys=z_sys, velocity=out["v"].reshape(shape), velocity_err=ve,
-                         sigma=out["s"].reshape(shape), flux=f, flux_err=fe, good=good)
+                         sigma=out["s"].reshape(shape), flux=f, flux_err=fe, good=good, smooth=max(int(smooth), 1))
 
 
 def disc_velocity(params, x, y):
@@ -152,7 +156,7 @@ def disc_velocity(params, x, y):
 
 
 def smeared_disc_velocity(params, shape, r_d: float, psf_sigma: float, smooth: int = 1, oversample: int = 2,
-                          pad: int = 4) -> np.ndarray:
+                          pad: int = 4, psf_ellipticity: float = 0.0, psf_pa: float = 0.0) -> np.ndarray:
     """What a velocity field measures of the six-parameter disc.
 
     The intensity-weighted line-of-sight velocity of an exponential disc after the PSF, the
@@ -161,9 +165,10 @@ def smeared_disc_velocity(params, shape, r_d: float, psf_sigma: float, smooth: i
     v_max then extrapolates an arctan far beyond the data (×1.3 on KinMS discs).
 
     A least-squares fit calls this for every column of its finite-difference Jacobian: the
-    light (and its PSF-smeared image) depends on the geometry only, not on v_max or r_t, and
-    a step in the fit's velocity offset leaves the whole map unchanged, so both are kept
-    for the last few parameter sets (the values are exactly those computed afresh; the
+    light (and its PSF-smeared image) depends on the geometry only, not on v_max or r_t, the
+    map is linear in v_max, and a step in the fit's velocity offset leaves the whole map
+    unchanged, so the smeared light and the map for unit v_max are kept for the last few
+    parameter sets (the values are exactly those computed afresh up to rounding; the
     returned map is read-only).
 
     Parameters
@@ -182,30 +187,45 @@ def smeared_disc_velocity(params, shape, r_d: float, psf_sigma: float, smooth: i
         Sub-pixels per spaxel of the model grid.
     pad : int, optional
         Margin of the model grid beyond the field [spaxel].
+    psf_ellipticity, psf_pa : float, optional
+        The PSF's 1 − b/a and major axis (degrees counter-clockwise from +x, notebook 01's
+        star); 0: round. An elongated PSF smears the velocities more along its major axis
+        and turns the apparent kinematic axis: a round model left bright, inclined discs'
+        PAs 5-10° off with errors of 1-2° (paper preset).
 
     Returns
     -------
     numpy.ndarray
         (ny, nx) velocity [km/s].
     """
+    psf = (float(psf_sigma), float(psf_ellipticity) if np.isfinite(psf_ellipticity) else 0.0,
+           float(psf_pa) if np.isfinite(psf_pa) else 0.0)
     return _smeared_velocity(tuple(float(p) for p in params), tuple(int(n) for n in shape), float(r_d),
-                             float(psf_sigma), int(smooth), int(oversample), int(pad))
+                             psf, int(smooth), int(oversample), int(pad))
 
 
-@lru_cache(maxsize=16)
-def _smeared_velocity(params, shape, r_d, psf_sigma, smooth, oversample, pad):
+def _smeared_velocity(params, shape, r_d, psf, smooth, oversample, pad):
+    # the map is linear in v_max: a step in v_max (a column of the fit's Jacobian) reuses it
     inc, vmax, pa, x0, y0, rt = params
-    xx, yy, light, den, m_y, m_x = _smeared_light((inc, pa, x0, y0), shape, r_d, psf_sigma, smooth, oversample, pad)
-    num = m_y @ (light * disc_velocity(params, xx, yy)) @ m_x.T
-    out = np.divide(num, den, out=np.zeros_like(den), where=den > 0)
+    out = vmax * _smeared_unit_velocity((inc, pa, x0, y0, rt), shape, r_d, psf, smooth, oversample, pad)
     out.setflags(write=False)
     return out
 
 
 @lru_cache(maxsize=16)
-def _smeared_light(geometry, shape, r_d, psf_sigma, smooth, oversample, pad):
-    """Sub-pixel grid, exponential-disc light on it, the light after PSF, spaxels and boxcar,
-    and the matrices applying those (:func:`redshift1.kmos.sizes.psf_bin_matrix`)."""
+def _smeared_unit_velocity(geometry, shape, r_d, psf, smooth, oversample, pad):
+    """:func:`smeared_disc_velocity` for v_max = 1 km/s."""
+    inc, pa, x0, y0, rt = geometry
+    xx, yy, light, den = _smeared_light((inc, pa, x0, y0), shape, r_d, psf, smooth, oversample, pad)
+    num = convolve_and_bin(light * disc_velocity((inc, 1.0, pa, x0, y0, rt), xx, yy), shape, pad, oversample,
+                           psf[0], psf[1], psf[2], smooth)
+    return np.divide(num, den, out=np.zeros_like(den), where=den > 0)
+
+
+@lru_cache(maxsize=16)
+def _smeared_light(geometry, shape, r_d, psf, smooth, oversample, pad):
+    """Sub-pixel grid, exponential-disc light on it, and the light after PSF, spaxels and
+    boxcar (:func:`redshift1.kmos.disc_model.convolve_and_bin`)."""
     inc, pa, x0, y0 = geometry
     ny, nx = shape
     step = 1.0 / oversample
@@ -218,13 +238,10 @@ def _smeared_light(geometry, shape, r_d, psf_sigma, smooth, oversample, pad):
     ym = -dx * np.cos(t) + dy * np.sin(t)
     r = np.hypot(xm, ym / max(np.cos(np.radians(inc)), 0.05))
     light = np.exp(-r / max(r_d, 0.05))
-    sig = max(psf_sigma, 1e-3) * oversample
-    m_y = psf_bin_matrix(ny, pad, oversample, sig, smooth)
-    m_x = psf_bin_matrix(nx, pad, oversample, sig, smooth)
-    den = m_y @ light @ m_x.T
+    den = convolve_and_bin(light, shape, pad, oversample, max(psf[0], 1e-3), psf[1], psf[2], smooth)
     for a in (xx, yy, light, den):
         a.setflags(write=False)
-    return xx, yy, light, den, m_y, m_x
+    return xx, yy, light, den
 
 
 @dataclass
@@ -270,7 +287,7 @@ class DiscFit:
 
 def fit_disc(vf: VelocityField, centre_guess: tuple[float, float], min_spaxels: int = 8,
              centre_prior: float = 1.0, inclination_prior: tuple[float, float] | None = None,
-             smearing: tuple[float, float, int] | None = None) -> DiscFit:
+             smearing: dict | None = None) -> DiscFit:
     """Fit the six-parameter disc to the good spaxels of a velocity field (least squares).
 
     A systemic-velocity offset is fitted alongside as a nuisance (the integrated redshift is
@@ -293,8 +310,10 @@ def fit_disc(vf: VelocityField, centre_guess: tuple[float, float], min_spaxels: 
         alone constrains v_max sin i, not v_max and i apart (and beam smearing biases its
         inclination face-on by 10-30° on KinMS discs even with a prior), so v_max is fitted at
         that inclination and its error carries the inclination's (v_max cot i σ_i).
-    smearing : tuple, optional
-        (r_d, PSF σ [spaxel], boxcar): fit :func:`smeared_disc_velocity` instead of the bare disc.
+    smearing : dict, optional
+        Keywords of :func:`smeared_disc_velocity` beyond the disc (``r_d``, ``psf_sigma``,
+        ``smooth``, ``psf_ellipticity``, ``psf_pa``): fit the beam-smeared disc instead of the
+        bare one.
 
     Returns
     -------
@@ -321,7 +340,7 @@ def fit_disc(vf: VelocityField, centre_guess: tuple[float, float], min_spaxels: 
     def resid(p):
         full = np.concatenate([[inclination_prior[0]], p]) if fixed_inc else p
         if smearing is not None:
-            model = smeared_disc_velocity(full[:6], vf.good.shape, *smearing)[y, x] + full[6]
+            model = smeared_disc_velocity(full[:6], vf.good.shape, **smearing)[y, x] + full[6]
         else:
             model = disc_velocity(full[:6], x, y) + full[6]
         prior = (full[3:5] - np.asarray(centre_guess)) / centre_prior
@@ -347,7 +366,7 @@ def fit_disc(vf: VelocityField, centre_guess: tuple[float, float], min_spaxels: 
     dof = max(n - npar, 1)
     chi2_red = 2 * best.cost / dof
     try:
-        cov = np.linalg.inv(best.jac.T @ best.jac) * max(chi2_red, 1.0)
+        cov = boxcar_covariance(best.jac, x, y, ve * w, vf.smooth) * max(chi2_red, 1.0)
         err = np.sqrt(np.clip(np.diag(cov), 0, None))
     except np.linalg.LinAlgError:
         err = np.full(npar, np.nan)
@@ -362,6 +381,42 @@ def fit_disc(vf: VelocityField, centre_guess: tuple[float, float], min_spaxels: 
     p = best.x[:6].copy()
     p[2] %= 360
     return DiscFit(p, err, float(chi2_red), n, bool(best.success))
+
+
+def boxcar_covariance(jac: np.ndarray, x: np.ndarray, y: np.ndarray, scaled_err: np.ndarray,
+                      smooth: int) -> np.ndarray:
+    """Parameter covariance of a least-squares fit to a boxcar-smoothed map (sandwich form).
+
+    Spaxels averaged over a ``smooth``×``smooth`` boxcar share noise: two spaxels ``Δx, Δy``
+    apart correlate as (s−|Δx|)(s−|Δy|)/s². Treating them as independent under-states the
+    errors by up to the boxcar's width (×3 for the 3×3 default): on the paper preset the
+    kinematic PA's pulls had 9 % beyond 3σ. With residuals ``r = J δθ + ε`` and
+    Cov(ε) = R, the estimate's covariance is H⁻¹ JᵀRJ H⁻¹ with H = JᵀJ.
+
+    Parameters
+    ----------
+    jac : numpy.ndarray
+        (n + k, p) Jacobian of the weighted residuals: ``n`` spaxel rows, then ``k`` prior rows
+        (independent, unit variance).
+    x, y : numpy.ndarray
+        (n,) the spaxels' coordinates.
+    scaled_err : numpy.ndarray
+        (n,) each spaxel residual's 1σ in the weighted units (its error times its weight).
+    smooth : int
+        The boxcar [spaxel]; 1: independent spaxels.
+
+    Returns
+    -------
+    numpy.ndarray
+        (p, p) covariance.
+    """
+    n = x.size
+    rho = (np.clip(smooth - np.abs(x[:, None] - x[None, :]), 0, None)
+           * np.clip(smooth - np.abs(y[:, None] - y[None, :]), 0, None)) / float(smooth * smooth)
+    r = np.eye(jac.shape[0])
+    r[:n, :n] = rho * np.outer(scaled_err, scaled_err)
+    h_inv = np.linalg.inv(jac.T @ jac)
+    return h_inv @ (jac.T @ r @ jac) @ h_inv
 
 
 def velocity_field_of(cube: KMOSCube, data_cs: np.ndarray, z_sys: float, **kw) -> VelocityField:

@@ -26,13 +26,18 @@ from astropy.table import Table
 from ..errors import Redshift1Error
 from ..constants import SIGMA_TO_FWHM
 from ..skytables import KMOS_OH_TABLE, load_table
-from .channels import empirical_noise_scale, spatial_noise_scale, usable_channels
+from .channels import (channel_noise_scale, empirical_noise_scale, sky_channels, spatial_noise_scale,
+                       usable_channels)
 from .cube import KMOSCube
 from .extraction import EXTRACTIONS, optimal_extraction
 from .linemaps import (aperture_mask, continuum_subtract, integrated_spectrum, light_centroid, line_window_um,
                        narrowband_map, psf_matched_centre)
 from ..flags import join_flags
-from .linefit import LINES_UM, SIGMA_BOUNDS, fit_halpha_nii, perturbed_errors
+from .linefit import LINES_UM, SIGMA_BOUNDS, LineFit, fit_halpha_nii, perturbed_errors
+from .line_profile import fit_rotation_profile
+
+#: profiles notebook 02 can measure the fluxes with (SpectraConfig.line_profile)
+LINE_PROFILES = ("rotation", "gaussian")
 from ..validation.paper import KROSS_COUNTS
 
 
@@ -47,9 +52,10 @@ class SpectraConfig:
     n_perturb : int
         Noise realisations drawn for the flux errors.
     extraction : str
-        Spaxels the integrated spectrum sums: ``"optimal"`` (S/N-peaked circular aperture,
-        scaled to the field by a disc model) or ``"paper"`` (every valid spaxel, or
-        ``aperture_radius``).
+        Spaxels the integrated spectrum sums: ``"optimal"`` (the circle whose flux, scaled to
+        the field by disc models of the Hα map, has the smallest error; S/N judged where the
+        models peak in S/N; :func:`redshift1.kmos.extraction.optimal_extraction`) or
+        ``"paper"`` (every valid spaxel, or ``aperture_radius``).
     aperture_radius : float
         ``"paper"`` extraction: radius, arcsec, around the Hα centroid; <= 0 sums every valid
         spaxel.
@@ -76,13 +82,17 @@ class SpectraConfig:
         Channels whose local scatter exceeds the NOISE extension's by this factor are masked.
     sigma_max_kms : float
         Intrinsic line σ, km/s, above which a fit is not taken as a galaxy's Hα.
+    line_profile : str
+        Profile the fluxes are measured with: ``"rotation"`` (two Gaussians at ±Δv,
+        :mod:`redshift1.kmos.line_profile`: a rotating disc's summed line is flat-topped) or
+        ``"gaussian"`` (KROSS: one Gaussian, ×1.02-1.05 too much flux at v sin i 130-260 km/s).
     """
 
     snr_min: float = 3.0                 # Hα / [NII] detection threshold (KROSS: S/N > 3)
     n_perturb: int = 50                  # noise realisations for the flux errors
-    # which spaxels the integrated spectrum sums: "optimal" (the circular aperture where a
-    # disc model of the Hα map peaks in S/N, flux scaled to the field by that model;
-    # redshift1.kmos.extraction) or "paper" (KROSS: every valid spaxel, or aperture_radius)
+    # which spaxels the integrated spectrum sums: "optimal" (the circle whose flux, scaled to
+    # the field by disc models of the Hα map, is known best; redshift1.kmos.extraction) or
+    # "paper" (KROSS: every valid spaxel, or aperture_radius)
     extraction: str = "optimal"
     aperture_radius: float = 0.0         # "paper": arcsec around the Hα centroid; <= 0: every valid spaxel
     psf_fwhm: float = 0.65               # arcsec: the seeing the optimal extraction's disc model assumes
@@ -103,6 +113,8 @@ class SpectraConfig:
     # by this factor (after the global rescaling) are masked: the noise model fails there
     noise_fail_factor: float = 3.0
     sigma_max_kms: float = 500.0         # intrinsic σ above this is not a galaxy's Hα line
+    # fluxes from a rotation-broadened profile (two Gaussians at ±Δv) or, as KROSS, one Gaussian
+    line_profile: str = "rotation"
 
 
 # --------------------------------------------------------------------------- sky lines
@@ -155,12 +167,13 @@ class _Extraction(NamedTuple):
     correction_err: float       # 1σ of ln(correction) from the disc models the map allows
     field_fit: object           # fit of every valid spaxel's sum (None for the whole-field extraction)
     field_noise_scale: float = 1.0   # how much noisier that sum is than its NOISE propagation says
+    detection_mask: np.ndarray | None = None   # where the line's S/N is judged (None: ``mask``)
 
 
 def _extract(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, valid2d: np.ndarray, z_guess: float,
              cfg: SpectraConfig, psf_fwhm: float | None, psf_ellipticity: float = 0.0,
              psf_pa: float | None = None) -> _Extraction:
-    """Stage 2 of :func:`measure_cube`: the aperture (S/N-optimal, the paper's, or the whole field)."""
+    """Stage 2 of :func:`measure_cube`: the aperture (optimal, the paper's, or the whole field)."""
     optimal = cfg.extraction == "optimal"
     if not optimal and cfg.aperture_radius <= 0:
         # the whole field: one fit is enough, the centre comes from its map
@@ -182,9 +195,9 @@ def _extract(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, valid2d: np.ndarra
                  and psf_ellipticity > 0)
         ext = optimal_extraction(nb, nb_err, valid2d, centre, psf_sigma,
                                  psf_ellipticity=float(psf_ellipticity) if known else 0.0,
-                                 psf_pa=float(psf_pa) if known else 0.0)
+                                 psf_pa=float(psf_pa) if known else 0.0, model_error=cfg.aperture_correction_err)
         return _Extraction(ext.mask, ext.correction, ext.description, ext.fallback, centre, ext.correction_err, fit1,
-                           field_scale)
+                           field_scale, ext.detection_mask)
     centre = light_centroid(nb, nb / nb_err)
     radius = cfg.aperture_radius / cube.pixel_scale.to_value(u.arcsec)
     ap = aperture_mask(valid2d.shape, centre, radius, valid2d)
@@ -196,18 +209,42 @@ def _extract(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, valid2d: np.ndarra
 def _fit_extracted(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, ext: _Extraction, z_guess: float,
                    cfg: SpectraConfig, rng: np.random.Generator):
     """Stage 3 of :func:`measure_cube`: the integrated spectrum, its usable channels and honest
-    errors, the line fit and its Monte-Carlo errors."""
-    spec, err = integrated_spectrum(cs, cube.noise, ext.mask)
+    errors, the line fit and its Monte-Carlo errors; and the S/N of Hα and [NII] where they are
+    judged (the detection aperture, fitted in the same batch, where it differs)."""
+    spec, err, usable, noise_scale = _scaled_spectrum(cube, cs, lam, ext.mask, z_guess, cfg)
+    specs, errs = [spec], [err]
+    detect = ext.detection_mask
+    separate = detect is not None and not np.array_equal(detect, ext.mask)
+    if separate:
+        s_d, e_d, _, _ = _scaled_spectrum(cube, cs, lam, detect, z_guess, cfg)
+        specs.append(s_d)
+        errs.append(e_d)
+    fit_all = fit_halpha_nii(lam, np.stack(specs), np.stack(errs), z_guess, dz=cfg.dz)
+    mc_all = perturbed_errors(lam, np.stack(specs), np.stack(errs), fit_all, n_perturb=cfg.n_perturb, dz=cfg.dz,
+                              rng=rng)
+    k = 1 if separate else 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        snr = (fit_all.params[k, 2] / mc_all[k, 2], fit_all.params[k, 3] / mc_all[k, 3])
+    fit = LineFit(params=fit_all.params[:1], errors=fit_all.errors[:1], chi2=fit_all.chi2[:1], dof=fit_all.dof[:1],
+                  converged=fit_all.converged[:1], window=fit_all.window[:1])
+    return spec, err, usable, noise_scale, fit, mc_all[0], snr
+
+
+def _scaled_spectrum(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, mask: np.ndarray, z_guess: float,
+                     cfg: SpectraConfig):
+    """The sum of the spaxels in ``mask``, its usable channels, and its noise scaled up to the
+    scatter the data show: (spectrum, error, usable, the band's scale)."""
+    spec, err = integrated_spectrum(cs, cube.noise, mask)
     usable = usable_channels(lam, spec, err, z_guess - cfg.dz, z_guess + cfg.dz, cfg)
     err = np.where(usable, err, np.nan)
     # the errors must hold the scatter the data show, spectrally (coherent residuals of the
     # summed spaxels) and spatially (spaxels noisier than their NOISE extension)
-    noise_scale = max(empirical_noise_scale(lam, spec, err, z_guess, cfg.dz, cfg.continuum_halfwidth_um),
-                      spatial_noise_scale(cs, cube.noise, lam, z_guess, cfg.dz, cfg.continuum_halfwidth_um, usable))
-    err = err * noise_scale
-    fit = fit_halpha_nii(lam, spec[None], err[None], z_guess, dz=cfg.dz)
-    mc = perturbed_errors(lam, spec[None], err[None], fit, n_perturb=cfg.n_perturb, dz=cfg.dz, rng=rng)[0]
-    return spec, err, usable, noise_scale, fit, mc
+    spatial = spatial_noise_scale(cs, cube.noise, lam, z_guess, cfg.dz, cfg.continuum_halfwidth_um, usable)
+    noise_scale = max(empirical_noise_scale(lam, spec, err, z_guess, cfg.dz, cfg.continuum_halfwidth_um), spatial)
+    # the spectral excess is measured apart under the sky lines and between them: the shared
+    # sky residuals sit under the lines
+    per_channel = channel_noise_scale(lam, spec, err, z_guess, cfg.dz, cfg.continuum_halfwidth_um, sky_channels(err))
+    return spec, err * np.maximum(per_channel, spatial), usable, noise_scale
 
 
 def _redshift_from_field(fit, mc: np.ndarray, ext: _Extraction, noise_scale: float, cfg: SpectraConfig):
@@ -232,21 +269,40 @@ def _redshift_from_field(fit, mc: np.ndarray, ext: _Extraction, noise_scale: flo
     return p, mc, True
 
 
-def _field_fluxes(p: np.ndarray, mc: np.ndarray, ext: _Extraction, cfg: SpectraConfig) -> dict:
+def _profile_fluxes(lam, spec, err, fit, p: np.ndarray, mc: np.ndarray, cfg: SpectraConfig):
+    """Stage 4b of :func:`measure_cube`: with ``cfg.line_profile == "rotation"``, the fluxes of
+    the rotation-broadened profile, their Monte-Carlo errors scaled by the ratio of its
+    curvature errors to the Gaussian's. Returns (p, mc, Δv [km/s], refit failed)."""
+    if cfg.line_profile == "gaussian":
+        return p, mc, np.nan, False
+    rp = fit_rotation_profile(lam, spec, err, fit, dz=cfg.dz)
+    if not rp.ok:
+        return p, mc, np.nan, True
+    p, mc = p.copy(), mc.copy()
+    for k, (flux, ferr) in enumerate(((rp.flux_halpha, rp.flux_halpha_err), (rp.flux_nii6583, rp.flux_nii6583_err)),
+                                     start=2):
+        gauss_err = fit.errors[0, k]
+        p[k] = flux
+        mc[k] = mc[k] * (ferr / gauss_err) if gauss_err > 0 else mc[k]
+    return p, mc, rp.dv_kms, False
+
+
+def _field_fluxes(p: np.ndarray, mc: np.ndarray, ext: _Extraction, cfg: SpectraConfig, snr) -> dict:
     """Stage 5 of :func:`measure_cube`: the aperture's Hα and [NII] scaled to the field (the same
-    light profile for both), their S/N in the aperture and errors with the correction's."""
+    light profile for both), their errors with the correction's, and their S/N (``snr``:
+    Hα, [NII] where they are judged)."""
     correction = ext.correction
     f_ha, f_nii = p[2] * correction, p[3] * correction
     e_ha, e_nii = mc[2] * correction, mc[3] * correction
-    # detection is the line's significance in the aperture; the flux error adds the correction's
-    snr_ha = f_ha / e_ha if e_ha > 0 else np.nan
-    snr_nii = f_nii / e_nii if e_nii > 0 else np.nan
+    # detection is the line's significance in the detection aperture; the flux error adds the correction's
+    snr_ha, snr_nii = (float(v) if np.isfinite(v) else np.nan for v in snr)
     # the disc model is not the galaxy (a fixed fraction of ln c), and the map allows other discs
     # than the best (the spread of their corrections, ext.correction_err)
     corr_rel = cfg.aperture_correction_err * np.log(correction) if correction > 0 else 0.0
     corr_rel = float(np.hypot(corr_rel, ext.correction_err))
     e_ha, e_nii = np.hypot(e_ha, f_ha * corr_rel), np.hypot(e_nii, f_nii * corr_rel)
-    return {"f_ha": f_ha, "e_ha": e_ha, "snr_ha": snr_ha, "f_nii": f_nii, "e_nii": e_nii, "snr_nii": snr_nii}
+    return {"f_ha": f_ha, "e_ha": e_ha, "snr_ha": snr_ha, "f_nii": f_nii, "e_nii": e_nii, "snr_nii": snr_nii,
+            "corr_rel": corr_rel}
 
 
 def _nii_class(ha_det: bool, nii_det: bool, d_sky: float, cfg: SpectraConfig) -> str:
@@ -268,6 +324,8 @@ def _check_cube(cube: KMOSCube, lam: np.ndarray, valid2d: np.ndarray, z_guess: f
                              f"{lam[0]:.3f}-{lam[-1]:.3f} µm")
     if cfg.extraction not in EXTRACTIONS:
         raise Redshift1Error(f"extraction must be one of {EXTRACTIONS}, not {cfg.extraction!r}")
+    if cfg.line_profile not in LINE_PROFILES:
+        raise Redshift1Error(f"line_profile must be one of {LINE_PROFILES}, not {cfg.line_profile!r}")
 
 
 def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraConfig(),
@@ -292,7 +350,7 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     rng : `numpy.random.Generator`, optional
         The noise realisations of the flux errors (default: seeded by ``cfg.seed``).
     psf_fwhm : float, optional
-        Arcsec; the seeing the S/N-optimal extraction's disc model convolves with (notebook
+        Arcsec; the seeing the optimal extraction's disc model convolves with (notebook
         01's star of the galaxy's pointing); default ``cfg.psf_fwhm``.
     psf_ellipticity, psf_pa : float, optional
         That star's 1 − b/a and major axis (degrees counter-clockwise from +x): the disc model
@@ -319,9 +377,10 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     _check_cube(cube, lam, valid2d, z_guess, cfg)
     cs, cont_img = continuum_subtract(cube, z_guess, cfg.continuum_halfwidth_um)
     ext = _extract(cube, cs, lam, valid2d, z_guess, cfg, psf_fwhm, psf_ellipticity, psf_pa)
-    spec, err, usable, noise_scale, fit, mc = _fit_extracted(cube, cs, lam, ext, z_guess, cfg, rng)
+    spec, err, usable, noise_scale, fit, mc, snr = _fit_extracted(cube, cs, lam, ext, z_guess, cfg, rng)
     p, mc, z_from_field = _redshift_from_field(fit, mc, ext, noise_scale, cfg)
-    fl = _field_fluxes(p, mc, ext, cfg)
+    p, mc, dv, profile_failed = _profile_fluxes(lam, spec, err, fit, p, mc, cfg)
+    fl = _field_fluxes(p, mc, ext, cfg, snr)
     f_ha, e_ha, snr_ha = fl["f_ha"], fl["e_ha"], fl["snr_ha"]
     d_sky = float(sky_line_distance_aa(LINES_UM[1] * (1 + p[0]), cfg.sky_strength_min)[0])
     doubts = line_fit_doubts(lam, usable, p, fit.converged[0], z_guess, cfg)
@@ -336,14 +395,15 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     flags = (["not_detected"] if not ha_det else []) + doubts
     flags += ["extraction_fallback"] if cfg.extraction == "optimal" and ext.fallback and ha_det else []
     flags += ["noise_rescaled"] if noise_scale > NOISE_RESCALE_FLAG else []
+    flags += ["line_profile_gaussian"] if profile_failed and ha_det else []
     flags += {"near_sky_line": ["nii_near_sky_line"], "upper_limit": ["nii_upper_limit"]}.get(nii_class, [])
     return {
         "z": p[0], "z_err": mc[0], "sigma_kms": p[1], "sigma_kms_err": mc[1], "fwhm_kms": SIGMA_TO_FWHM * p[1],
         "flux_halpha": f_ha, "flux_halpha_err": e_ha, "snr_halpha": snr_ha,
-        "flux_halpha_aperture": p[2], "aperture_correction": ext.correction,
+        "flux_halpha_aperture": p[2], "aperture_correction": ext.correction, "aperture_correction_err": fl["corr_rel"],
         "flux_nii6583": fl["f_nii"], "flux_nii6583_err": fl["e_nii"], "snr_nii6583": fl["snr_nii"],
         "flux_nii6583_ul": cfg.upper_limit_sigma * fl["e_nii"],
-        "continuum": p[4], "noise_scale": noise_scale, "chi2_red": fit.chi2[0] / max(fit.dof[0], 1),
+        "continuum": p[4], "profile_dv_kms": dv, "noise_scale": noise_scale, "chi2_red": fit.chi2[0] / max(fit.dof[0], 1),
         "x_center": centre[0], "y_center": centre[1], "n_spaxels": int(ext.mask.sum()),
         "nii_sky_distance_aa": d_sky, "halpha_detected": ha_det, "nii_detected": nii_det, "nii_class": nii_class,
         "n_masked_channels": int(np.count_nonzero(~usable & np.isfinite(spec))),

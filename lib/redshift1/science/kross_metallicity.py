@@ -75,7 +75,7 @@ def kross_metallicity_table(spectra: Table, sfr_table: Table, resolved: Table | 
     Hα detection follows the SFR table (notebook 04); the [NII] class is re-derived here from
     notebook 02's S/N, sky-line distance and 5σ limit so the thresholds are parameters
     (``nii_class_02`` keeps 02's own class). ``censored`` is 0 for a value and −1 for an
-    upper limit; other classes carry NaN metallicities. ``oh_err`` is the measurement error
+    upper limit; other classes carry NaN metallicities. ``oh12_err`` is the measurement error
     only (PP04's 0.18 dex calibration scatter is not added).
 
     Parameters
@@ -106,10 +106,15 @@ def kross_metallicity_table(spectra: Table, sfr_table: Table, resolved: Table | 
     cls = classify_nii(ha, values(sp, "snr_nii6583"), values(sp, "nii_sky_distance_aa"), ul, measured,
                        snr_min, sky_distance_max_aa)
     det, lim = cls == "detected", cls == "upper_limit"
+    # both lines are scaled to the field by the same aperture correction: its error cancels
+    # in their ratio (adding it twice made the paper preset's O/H pulls 0.67 wide)
+    corr_rel = values(sp, "aperture_correction_err") if "aperture_correction_err" in sp.colnames else 0.0
+    corr_rel = np.nan_to_num(corr_rel)
     with np.errstate(divide="ignore", invalid="ignore"):
         n2 = np.where(det, n2_index(f_n, f_ha), np.where(lim, n2_index(ul, f_ha), np.nan))
-        rel_ha = e_ha / f_ha
-        n2_err = np.where(det, np.sqrt((e_n / f_n) ** 2 + rel_ha ** 2) / LN10, np.nan)
+        rel_ha = np.sqrt(np.clip((e_ha / f_ha) ** 2 - corr_rel ** 2, 0.0, None))
+        rel_n = np.sqrt(np.clip((e_n / f_n) ** 2 - corr_rel ** 2, 0.0, None))
+        n2_err = np.where(det, np.sqrt(rel_n ** 2 + rel_ha ** 2) / LN10, np.nan)
     oh = oh_from_n2(n2)
 
     status = []

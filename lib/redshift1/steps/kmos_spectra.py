@@ -28,9 +28,9 @@ PRODUCT = "kmos_spectra.ecsv"
 
 #: float columns of ``kmos_spectra.ecsv`` (NaN where a cube could not be measured)
 ROW_FLOATS = ("z", "z_err", "sigma_kms", "sigma_kms_err", "fwhm_kms", "flux_halpha", "flux_halpha_err",
-              "snr_halpha", "flux_halpha_aperture", "aperture_correction", "flux_nii6583", "flux_nii6583_err",
-              "snr_nii6583", "flux_nii6583_ul", "continuum", "noise_scale", "chi2_red", "x_center", "y_center",
-              "nii_sky_distance_aa")
+              "snr_halpha", "flux_halpha_aperture", "aperture_correction", "aperture_correction_err",
+              "flux_nii6583", "flux_nii6583_err", "snr_nii6583", "flux_nii6583_ul", "continuum", "profile_dv_kms",
+              "noise_scale", "chi2_red", "x_center", "y_center", "nii_sky_distance_aa")
 
 #: every column of ``kmos_spectra.ecsv``, in order
 COLUMNS = ("id", "status", *ROW_FLOATS, "n_spaxels", "halpha_detected", "nii_detected", "nii_class", "flux_unit",
@@ -88,7 +88,7 @@ def _set_units(t: Table) -> None:
     for c in ("flux_halpha", "flux_halpha_err", "flux_halpha_aperture", "flux_nii6583", "flux_nii6583_err",
               "flux_nii6583_ul"):
         t[c].unit = flux
-    for c in ("sigma_kms", "sigma_kms_err", "fwhm_kms"):
+    for c in ("sigma_kms", "sigma_kms_err", "fwhm_kms", "profile_dv_kms"):
         t[c].unit = u.km / u.s
     t["nii_sky_distance_aa"].unit = u.AA
     t["x_center"].unit = t["y_center"].unit = u.pix
@@ -112,7 +112,7 @@ def measure_spectra(*, data: str | Path, targets: Table, psf: Table | None = Non
         The target catalogue (``id``, ``cube``, ``z_cat``, and ``pointing``/``spectrograph``
         when ``psf`` is given).
     psf : `~astropy.table.Table`, optional
-        Notebook 01's ``kmos_psf.ecsv``: each galaxy's seeing for the S/N-optimal
+        Notebook 01's ``kmos_psf.ecsv``: each galaxy's seeing for the optimal
         extraction (``2 × psf_hwhm``, ``psf_ellipticity`` and ``psf_pa``, as ``fit-cube``'s
         ``PSFInfo``); without it a round ``config.psf_fwhm`` is assumed.
     config : `~redshift1.kmos.spectra.SpectraConfig`
