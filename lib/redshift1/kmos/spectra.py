@@ -24,7 +24,7 @@ import astropy.units as u
 from astropy.table import Table
 
 from ..errors import Redshift1Error
-from ..constants import SIGMA_TO_FWHM
+from ..constants import C_KMS, SIGMA_TO_FWHM
 from ..skytables import KMOS_OH_TABLE, load_table
 from .channels import (channel_noise_scale, empirical_noise_scale, sky_channels, spatial_noise_scale,
                        usable_channels)
@@ -82,6 +82,10 @@ class SpectraConfig:
         Channels whose local scatter exceeds the NOISE extension's by this factor are masked.
     sigma_max_kms : float
         Intrinsic line σ, km/s, above which a fit is not taken as a galaxy's Hα.
+    z_systematic_kms : float
+        Added in quadrature to the redshift's error [km/s]: the light-weighted line centre of
+        a rotating disc that the field truncates, or that sits off its centre, is not the
+        systemic redshift.
     line_profile : str
         Profile the fluxes are measured with: ``"rotation"`` (two Gaussians at ±Δv,
         :mod:`redshift1.kmos.line_profile`: a rotating disc's summed line is flat-topped) or
@@ -115,6 +119,11 @@ class SpectraConfig:
     sigma_max_kms: float = 500.0         # intrinsic σ above this is not a galaxy's Hα line
     # fluxes from a rotation-broadened profile (two Gaussians at ±Δv) or, as KROSS, one Gaussian
     line_profile: str = "rotation"
+    # the integrated line's centre is light-weighted: a disc truncated by the field or off its
+    # centre shifts it from the systemic redshift. Without this term bright galaxies' z pulls
+    # were 2.0 wide with 5.5 % beyond 3σ (paper preset; offsets of 20-30 km/s against errors of
+    # 1-4 km/s); KinMS discs at S/N ~40 scatter ±9.5 km/s (16-84 %)
+    z_systematic_kms: float = 5.0
 
 
 # --------------------------------------------------------------------------- sky lines
@@ -380,6 +389,8 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     spec, err, usable, noise_scale, fit, mc, snr = _fit_extracted(cube, cs, lam, ext, z_guess, cfg, rng)
     p, mc, z_from_field = _redshift_from_field(fit, mc, ext, noise_scale, cfg)
     p, mc, dv, profile_failed = _profile_fluxes(lam, spec, err, fit, p, mc, cfg)
+    mc = mc.copy()
+    mc[0] = np.hypot(mc[0], cfg.z_systematic_kms / C_KMS * (1 + p[0]))
     fl = _field_fluxes(p, mc, ext, cfg, snr)
     f_ha, e_ha, snr_ha = fl["f_ha"], fl["e_ha"], fl["snr_ha"]
     d_sky = float(sky_line_distance_aa(LINES_UM[1] * (1 + p[0]), cfg.sky_strength_min)[0])

@@ -40,6 +40,10 @@ KROSS_FIELDS = {
 }
 #: fields where the HST morphology catalogue (van der Wel et al. 2012 in the paper) exists
 HST_FIELDS = ("UDS", "ECDFS", "COSMOS")
+#: 1σ scatter of an HST axis ratio about the disc's true projected one (a fit's error and real
+#: discs' spread of thickness about q0); the walk assumes 0.05 (SizeConfig.hst_q_err). Without it
+#: the inclinations of the HST galaxies came out exact and their v_max pulls 0.72 wide
+HST_Q_SCATTER = 0.05
 CUBE_BUNIT = "erg.s**-1.cm**-2.um**-1"
 STAR_IFUS = (8, 16, 24)
 
@@ -479,9 +483,13 @@ def observe_kross(out_dir: Path, preset: str, survey_seed: int, relations: pop.R
                                 sed["logmstar"][j], sed["logmstar_err"][j], sed["sfr_sed"][j],
                                 sed["sfr_sed_err_dex"][j], sed["a_v"][j], sed["a_v_err"][j], has_hst, fname))
             if has_hst:
+                # a measured axis ratio scatters (GALFIT's error and discs' spread of intrinsic
+                # thickness about q0): HST_Q_SCATTER, on its own stream so the rest of the draw
+                # is unchanged
+                q_meas = float(row["q_star"]) + stream(seed, "kmos", "hst_q", gid).normal(0, HST_Q_SCATTER)
                 hst_rows.append((gid, row["re_star_arcsec"].value * 10 ** grng.normal(0, 0.03),
                                  float(row["sersic_n"]) * 10 ** grng.normal(0, 0.05),
-                                 float(row["q_star"]), row["pa"].value))
+                                 float(np.clip(q_meas, 0.05, 1.0)), row["pa"].value))
             jobs.append(("galaxy", gid, pname, ifu, psfs[spec - 1], dict(zip(row.colnames, row)), pos, date_obs, fname))
         gals["id"] = [f"{field}-{counters[field]:02d}{ifu:02d}" for ifu in galaxy_ifus]
         gals["pointing"] = pname
