@@ -26,3 +26,15 @@ def test_matrix_is_read_only_and_conserves_light_far_from_the_edges():
         m[0, 0] = 1.0
     # a sub-pixel in the middle of the grid gives all its light to the field
     assert m[:, m.shape[1] // 2].sum() == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("ell,pa,smooth", [(0.0, 0.0, 3), (0.15, 20.0, 3), (0.2, 130.0, 1)])
+def test_dense_psf_operator_equals_the_per_shift_products(ell, pa, smooth):
+    """The kinematics' dense operator (one matrix per PSF) and convolve_and_bin agree to rounding
+    on a random sub-pixel image, round or elliptical."""
+    from redshift1.kmos.disc_model import convolve_and_bin, psf_operator
+    rng = np.random.default_rng(3)
+    img = rng.random((44, 44))
+    want = convolve_and_bin(img, (14, 14), 4, 2, 1.3, ell, pa, smooth)
+    got = (psf_operator((14, 14), 4, 2, 1.3, ell, pa, smooth) @ img.ravel()).reshape(14, 14)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())

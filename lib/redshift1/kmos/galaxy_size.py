@@ -27,7 +27,7 @@ from ..cosmology import KROSS_COSMO
 from ..errors import Redshift1Error
 from ..flags import join_flags
 from .cube import KMOSCube
-from .kinematics import DiscFit, VelocityField, fit_disc, spaxel_fits
+from .kinematics import DiscFit, VelocityField, fit_disc, fit_rotation_amplitude, spaxel_fits
 from .disc_model import disc_model_total, inclination_from_axis_ratio
 from .sizes import (SizeMeasurement, half_light_radius, optical_hwhm, psf_corrected_radius, radius_at,
                     size_error_budget)
@@ -283,9 +283,12 @@ def _tie_inclination(disc: DiscFit, maps: _Maps, inc: float, inc_err: float, mod
     smear = {"r_d": model.r_d, "psf_sigma": model.psf_sigma, "smooth": cfg.smooth,
              "psf_ellipticity": float(psf_ell) if elliptical else 0.0, "psf_pa": float(psf_pa) if elliptical else 0.0} \
         if np.isfinite(model.r_d) and np.isfinite(model.psf_sigma) else None
-    tied = fit_disc(maps.vf, maps.light, centre_prior=cfg.centre_prior,
-                    inclination_prior=(float(np.clip(inc, 1.0, 89.0)), max(inc_err, 3.0)), smearing=smear)
-    return tied if tied.success else disc
+    prior = (float(np.clip(inc, 1.0, 89.0)), max(inc_err, 3.0))
+    tied = fit_disc(maps.vf, maps.light, centre_prior=cfg.centre_prior, inclination_prior=prior, smearing=smear)
+    if not tied.success:
+        return disc
+    # v_max from the light-weighted velocities the smeared model predicts, at the tied geometry
+    return fit_rotation_amplitude(maps.vf, tied, prior, smear) if smear is not None else tied
 
 
 def _observed_shape_growth(maps: _Maps, centre, q: float, theta: float, h: float,
