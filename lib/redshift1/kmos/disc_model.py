@@ -85,6 +85,28 @@ def _shifted_columns(m: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+def _psf_parts(shape, pad, oversample, psf_sigma, ellipticity, pa_deg, smooth):
+    """An elliptical Gaussian PSF as separable matrices (M_y, M_x) for its diagonal part and,
+    where its covariance has an off-diagonal term, the line along the sub-pixel diagonal:
+    (shifts k, weights, sign of the diagonal), else None."""
+    ny, nx = shape
+    sxx, syy, sxy = psf_covariance(psf_sigma, ellipticity, pa_deg) if ellipticity > 0 else (psf_sigma ** 2,) * 2 + (0.0,)
+    line = abs(sxy) * oversample ** 2              # sub-pixel², along x and along y
+    if line < 0.05:
+        line = 0.0
+    sig_x = np.sqrt(max(sxx * oversample ** 2 - line, 1e-6))
+    sig_y = np.sqrt(max(syy * oversample ** 2 - line, 1e-6))
+    m_y = psf_bin_matrix(ny, pad, oversample, round(sig_y, 10), smooth)
+    m_x = psf_bin_matrix(nx, pad, oversample, round(sig_x, 10), smooth)
+    if line == 0.0:
+        return m_y, m_x, None
+    sig = np.sqrt(line)
+    half = int(np.ceil(4 * sig))
+    k = np.arange(-half, half + 1)
+    w = np.exp(-0.5 * (k / sig) ** 2)
+    return m_y, m_x, (k, w / w.sum(), 1 if sxy > 0 else -1)
+
+
 def convolve_and_bin(sb: np.ndarray, shape, pad: int, oversample: int, psf_sigma: float,
                      ellipticity: float = 0.0, pa_deg: float = 0.0, smooth: int = 1) -> np.ndarray:
     """Sub-pixel disc images convolved with the PSF, summed per spaxel and cropped to the field.
@@ -117,25 +139,13 @@ def convolve_and_bin(sb: np.ndarray, shape, pad: int, oversample: int, psf_sigma
         (..., ny, nx) model maps.
     """
     ny, nx = shape
-    sxx, syy, sxy = psf_covariance(psf_sigma, ellipticity, pa_deg) if ellipticity > 0 else (psf_sigma ** 2,) * 2 + (0.0,)
-    line = abs(sxy) * oversample ** 2              # sub-pixel², along x and along y
-    if line < 0.05:
-        line = 0.0
-    sig_x = np.sqrt(max(sxx * oversample ** 2 - line, 1e-6))
-    sig_y = np.sqrt(max(syy * oversample ** 2 - line, 1e-6))
-    m_y = psf_bin_matrix(ny, pad, oversample, round(sig_y, 10), smooth)
-    m_x = psf_bin_matrix(nx, pad, oversample, round(sig_x, 10), smooth)
-    if line == 0.0:
+    m_y, m_x, shifts = _psf_parts(shape, pad, oversample, psf_sigma, ellipticity, pa_deg, smooth)
+    if shifts is None:
         return m_y @ sb @ m_x.T
     # the diagonal line is a weighted sum of images shifted by (k, ±k) sub-pixels; a shift moves
     # into the matrices (M_y S_k sb S_k'ᵀ M_xᵀ), so all of it is two matrix products per shift
     # on binned rows, not a pass over the sub-pixel stack per shift (2-3x faster, same numbers)
-    sig = np.sqrt(line)
-    half = int(np.ceil(4 * sig))
-    k = np.arange(-half, half + 1)
-    w = np.exp(-0.5 * (k / sig) ** 2)
-    w /= w.sum()
-    sign = 1 if sxy > 0 else -1
+    k, w, sign = shifts
     t = sb @ np.concatenate([_shifted_columns(m_x, int(sign * kk)) for kk in k]).T    # (..., H, n_k nx)
     out = np.zeros(sb.shape[:-2] + (ny, nx))
     for i, (kk, wk) in enumerate(zip(k, w)):
@@ -170,24 +180,11 @@ def psf_operator(shape, pad: int, oversample: int, psf_sigma: float, ellipticity
     numpy.ndarray
         (ny nx, H W) read-only matrix, H, W the sub-pixel grid's rows and columns.
     """
-    ny, nx = shape
-    sxx, syy, sxy = psf_covariance(psf_sigma, ellipticity, pa_deg) if ellipticity > 0 else (psf_sigma ** 2,) * 2 + (0.0,)
-    line = abs(sxy) * oversample ** 2
-    if line < 0.05:
-        line = 0.0
-    sig_x = np.sqrt(max(sxx * oversample ** 2 - line, 1e-6))
-    sig_y = np.sqrt(max(syy * oversample ** 2 - line, 1e-6))
-    m_y = psf_bin_matrix(ny, pad, oversample, round(sig_y, 10), smooth)
-    m_x = psf_bin_matrix(nx, pad, oversample, round(sig_x, 10), smooth)
-    if line == 0.0:
+    m_y, m_x, shifts = _psf_parts(shape, pad, oversample, psf_sigma, ellipticity, pa_deg, smooth)
+    if shifts is None:
         out = np.kron(m_y, m_x)
     else:
-        sig = np.sqrt(line)
-        half = int(np.ceil(4 * sig))
-        k = np.arange(-half, half + 1)
-        w = np.exp(-0.5 * (k / sig) ** 2)
-        w /= w.sum()
-        sign = 1 if sxy > 0 else -1
+        k, w, sign = shifts
         out = sum(wk * np.kron(_shifted_columns(m_y, int(kk)), _shifted_columns(m_x, int(sign * kk)))
                   for kk, wk in zip(k, w))
     out.setflags(write=False)

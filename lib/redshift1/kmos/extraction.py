@@ -60,6 +60,9 @@ class Extraction:
     detection_mask : numpy.ndarray or None
         (ny, nx) bool, the circle where the model's flux over the map's noise peaks: the
         line's significance is judged there (None: ``mask``).
+    detection_correction : float
+        Model light in the field / model light in ``detection_mask`` (scales the detection
+        circle's errors to the field's units).
     """
 
     mask: np.ndarray
@@ -70,6 +73,7 @@ class Extraction:
     fallback: bool = False
     correction_err: float = 0.0
     detection_mask: np.ndarray | None = None
+    detection_correction: float = 1.0
 
 
 def exponential_disc_image(shape, centre, r_d, q, pa_deg, psf_sigma, oversample: int = 5, pad: int = 6,
@@ -224,10 +228,20 @@ def optimal_extraction(nb, nb_err, valid2d, centre, psf_sigma: float, r_min: flo
     _, r, m, corr_err = best
     corr = float(model[valid2d].sum() / model[m].sum())
     if m.sum() == valid2d.sum():
-        return Extraction(m, 1.0, np.inf, centre, whole.description, detection_mask=detect[1])
+        return Extraction(m, 1.0, np.inf, centre, whole.description, detection_mask=detect[1],
+                          detection_correction=_light_ratio(model, valid2d, detect[1]))
     desc = (f"error-optimal circular aperture of radius {r:g} spaxels around the Hα light ({int(m.sum())} spaxels; "
             f"flux ×{corr:.3f} ± {corr_err:.1%} to the field by the disc models)")
-    return Extraction(m, corr, float(r), centre, desc, correction_err=corr_err, detection_mask=detect[1])
+    return Extraction(m, corr, float(r), centre, desc, correction_err=corr_err, detection_mask=detect[1],
+                      detection_correction=_light_ratio(model, valid2d, detect[1]))
+
+
+def _light_ratio(model: np.ndarray, field: np.ndarray, mask: np.ndarray | None) -> float:
+    """Model light in ``field`` over that in ``mask`` (1 without a mask)."""
+    if mask is None:
+        return 1.0
+    inside = float(model[mask].sum())
+    return float(model[field].sum()) / inside if inside > 0 else 1.0
 
 
 def _correction_spread(in_field: np.ndarray, in_aperture: np.ndarray, weights: np.ndarray) -> float:

@@ -122,8 +122,9 @@ class SpectraConfig:
     # the integrated line's centre is light-weighted: a disc truncated by the field or off its
     # centre shifts it from the systemic redshift. Without this term bright galaxies' z pulls
     # were 2.0 wide with 5.5 % beyond 3σ (paper preset; offsets of 20-30 km/s against errors of
-    # 1-4 km/s); KinMS discs at S/N ~40 scatter ±9.5 km/s (16-84 %)
-    z_systematic_kms: float = 5.0
+    # 1-4 km/s); KinMS discs at S/N ~40 scatter ±9.5 km/s (16-84 %). 3-4 km/s bring the pulls
+    # to 0.87-0.93 wide with 4.2-4.4 % beyond 3σ, 5 km/s over-states them (0.83)
+    z_systematic_kms: float = 4.0
 
 
 # --------------------------------------------------------------------------- sky lines
@@ -177,6 +178,7 @@ class _Extraction(NamedTuple):
     field_fit: object           # fit of every valid spaxel's sum (None for the whole-field extraction)
     field_noise_scale: float = 1.0   # how much noisier that sum is than its NOISE propagation says
     detection_mask: np.ndarray | None = None   # where the line's S/N is judged (None: ``mask``)
+    detection_correction: float = 1.0          # field light / light in the detection circle
 
 
 def _extract(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, valid2d: np.ndarray, z_guess: float,
@@ -206,7 +208,7 @@ def _extract(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, valid2d: np.ndarra
                                  psf_ellipticity=float(psf_ellipticity) if known else 0.0,
                                  psf_pa=float(psf_pa) if known else 0.0, model_error=cfg.aperture_correction_err)
         return _Extraction(ext.mask, ext.correction, ext.description, ext.fallback, centre, ext.correction_err, fit1,
-                           field_scale, ext.detection_mask)
+                           field_scale, ext.detection_mask, ext.detection_correction)
     centre = light_centroid(nb, nb / nb_err)
     radius = cfg.aperture_radius / cube.pixel_scale.to_value(u.arcsec)
     ap = aperture_mask(valid2d.shape, centre, radius, valid2d)
@@ -234,9 +236,12 @@ def _fit_extracted(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, ext: _Extrac
     k = 1 if separate else 0
     with np.errstate(divide="ignore", invalid="ignore"):
         snr = (fit_all.params[k, 2] / mc_all[k, 2], fit_all.params[k, 3] / mc_all[k, 3])
+    # the detection circle's errors in the field's units: the noise the detection test faces
+    scale = ext.detection_correction if separate else ext.correction
+    detect_err = (float(mc_all[k, 2] * scale), float(mc_all[k, 3] * scale))
     fit = LineFit(params=fit_all.params[:1], errors=fit_all.errors[:1], chi2=fit_all.chi2[:1], dof=fit_all.dof[:1],
                   converged=fit_all.converged[:1], window=fit_all.window[:1])
-    return spec, err, usable, noise_scale, fit, mc_all[0], snr
+    return spec, err, usable, noise_scale, fit, mc_all[0], snr, detect_err
 
 
 def _scaled_spectrum(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, mask: np.ndarray, z_guess: float,
@@ -386,7 +391,7 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     _check_cube(cube, lam, valid2d, z_guess, cfg)
     cs, cont_img = continuum_subtract(cube, z_guess, cfg.continuum_halfwidth_um)
     ext = _extract(cube, cs, lam, valid2d, z_guess, cfg, psf_fwhm, psf_ellipticity, psf_pa)
-    spec, err, usable, noise_scale, fit, mc, snr = _fit_extracted(cube, cs, lam, ext, z_guess, cfg, rng)
+    spec, err, usable, noise_scale, fit, mc, snr, detect_err = _fit_extracted(cube, cs, lam, ext, z_guess, cfg, rng)
     p, mc, z_from_field = _redshift_from_field(fit, mc, ext, noise_scale, cfg)
     p, mc, dv, profile_failed = _profile_fluxes(lam, spec, err, fit, p, mc, cfg)
     mc = mc.copy()
@@ -411,6 +416,7 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     return {
         "z": p[0], "z_err": mc[0], "sigma_kms": p[1], "sigma_kms_err": mc[1], "fwhm_kms": SIGMA_TO_FWHM * p[1],
         "flux_halpha": f_ha, "flux_halpha_err": e_ha, "snr_halpha": snr_ha,
+        "flux_halpha_err_detection": detect_err[0], "flux_nii6583_err_detection": detect_err[1],
         "flux_halpha_aperture": p[2], "aperture_correction": ext.correction, "aperture_correction_err": fl["corr_rel"],
         "flux_nii6583": fl["f_nii"], "flux_nii6583_err": fl["e_nii"], "snr_nii6583": fl["snr_nii"],
         "flux_nii6583_ul": cfg.upper_limit_sigma * fl["e_nii"],

@@ -166,20 +166,27 @@ def _slit_cube(frame, design, nrows: int, fill=np.nan):
     return np.where(ok, frame[np.clip(yy, 0, ny - 1), np.clip(xx, 0, nx - 1)], fill)
 
 
+#: pixels combined at a time: the median and rejection hold several (n_exp, pixels) temporaries,
+#: which for a whole 1312 x 2000 mask of 13 exposures made this stage the paper preset's peak
+#: memory (a worker at 930 MB); per-pixel work, so the chunks give the same numbers
+COMBINE_CHUNK = 250_000
+
+
 def _combine_inside(D, BAD, NIND, pix, params: ReduceParams, also_mean: bool = False):
-    """:func:`combine_exposures` on the pixels ``pix`` (flat indices) only, scattered back into frames."""
+    """:func:`combine_exposures` on the pixels ``pix`` (flat indices) only, in chunks of
+    :data:`COMBINE_CHUNK`, scattered back into frames."""
     n, ny, nx = D.shape
-    d = D.reshape(n, -1)[:, pix]
-    b = BAD.reshape(n, -1)[:, pix]
-    nn = NIND.reshape(NIND.shape[0], -1)[:, pix] if NIND.ndim == 3 else NIND.reshape(-1)[pix]
-    res = combine_exposures(d, b, nn, params.reject_nsigma, params.combine, params.median_noise, also_mean)
-    out = []
-    parts = list(zip(res, (np.nan, np.nan, 0, 0, np.nan), (np.float32, np.float32, np.int16, np.int16, np.float32)))
-    for arr, fill, dt in parts:
-        full = np.full(ny * nx, fill, dtype=dt)
-        full[pix] = arr
-        out.append(full.reshape(ny, nx))
-    return out
+    fills, dtypes = (np.nan, np.nan, 0, 0, np.nan), (np.float32, np.float32, np.int16, np.int16, np.float32)
+    out = [np.full(ny * nx, fill, dtype=dt) for fill, dt in zip(fills, dtypes)]
+    for start in range(0, len(pix), COMBINE_CHUNK):
+        p = pix[start:start + COMBINE_CHUNK]
+        d = D.reshape(n, -1)[:, p]
+        b = BAD.reshape(n, -1)[:, p]
+        nn = NIND.reshape(NIND.shape[0], -1)[:, p] if NIND.ndim == 3 else NIND.reshape(-1)[p]
+        res = combine_exposures(d, b, nn, params.reject_nsigma, params.combine, params.median_noise, also_mean)
+        for full, arr in zip(out, res):
+            full[p] = arr
+    return [full.reshape(ny, nx) for full in out[:5 if also_mean else 4]]
 
 
 def _median_loss(s_median, s_mean, positions, half: int = 2):

@@ -28,9 +28,10 @@ PRODUCT = "kmos_spectra.ecsv"
 
 #: float columns of ``kmos_spectra.ecsv`` (NaN where a cube could not be measured)
 ROW_FLOATS = ("z", "z_err", "sigma_kms", "sigma_kms_err", "fwhm_kms", "flux_halpha", "flux_halpha_err",
-              "snr_halpha", "flux_halpha_aperture", "aperture_correction", "aperture_correction_err",
-              "flux_nii6583", "flux_nii6583_err", "snr_nii6583", "flux_nii6583_ul", "continuum", "profile_dv_kms",
-              "noise_scale", "chi2_red", "x_center", "y_center", "nii_sky_distance_aa")
+              "snr_halpha", "flux_halpha_err_detection", "flux_halpha_aperture", "aperture_correction",
+              "aperture_correction_err", "flux_nii6583", "flux_nii6583_err", "flux_nii6583_err_detection",
+              "snr_nii6583", "flux_nii6583_ul", "continuum", "profile_dv_kms", "noise_scale", "chi2_red", "x_center",
+              "y_center", "nii_sky_distance_aa")
 
 #: every column of ``kmos_spectra.ecsv``, in order
 COLUMNS = ("id", "status", *ROW_FLOATS, "n_spaxels", "halpha_detected", "nii_detected", "nii_class", "flux_unit",
@@ -86,7 +87,7 @@ def _set_units(t: Table) -> None:
     """Units of the flux, width, distance and centre columns of ``kmos_spectra.ecsv``."""
     flux = u.erg / u.s / u.cm**2
     for c in ("flux_halpha", "flux_halpha_err", "flux_halpha_aperture", "flux_nii6583", "flux_nii6583_err",
-              "flux_nii6583_ul"):
+              "flux_nii6583_ul", "flux_halpha_err_detection", "flux_nii6583_err_detection"):
         t[c].unit = flux
     for c in ("sigma_kms", "sigma_kms_err", "fwhm_kms", "profile_dv_kms"):
         t[c].unit = u.km / u.s

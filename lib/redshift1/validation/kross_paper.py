@@ -45,13 +45,13 @@ KROSS_COUNT_KEYS = ("kross.n_halpha", "kross.n_resolved", "kross.n_unresolved", 
 
 KROSS_NOTES = {
     "kross.n_targets": "truth: galaxies in the truth catalogue",
-    "kross.n_halpha": "truth: targets whose true in-IFU Hα flux exceeds 3 x the walk's flux error of their spectrum "
+    "kross.n_halpha": "truth: targets whose true in-IFU Hα flux exceeds 3 x the error the walk's detection test faced "
                       "(the expected S/N > 3); undetected: the other targets",
     "kross.n_resolved": "compendium: KROSS's test r½ > HWHM on notebook 03's measured r½ and PSF r½ (the walk's own "
                         "stricter test is n_resolved of kross_fits.json); truth: of the walk's Hα detections, those "
                         "whose true intrinsic r½ exceeds the injected PSF's HWHM (unresolved: the others)",
-    "kross.n_nii": "truth: of the walk's Hα detections, those whose true in-IFU [NII]6583 flux exceeds 3 x the walk's "
-                   "[NII] flux error",
+    "kross.n_nii": "truth: of the walk's Hα detections, those whose true in-IFU [NII]6583 flux exceeds 3 x the error "
+                   "the walk's [NII] detection test faced",
     "kross.n_hst": "truth: the same count (a catalogue fact, not a measurement)",
     "kross.n_nii_near_sky": "truth: of the compendium's [NII] non-detections, those whose [NII] at the TRUE z lies "
                             "within the sky-distance cut of a strong OH line",
@@ -266,17 +266,22 @@ def kross_compendium_values(k: KrossInputs, ms_band_dex: float = 0.3) -> dict:
 
 def _truth_counts(k: KrossInputs) -> dict:
     """The counts the truth defines (see :data:`KROSS_NOTES`): detectable = true in-IFU line
-    flux above :data:`DETECTION_SNR` × the walk's flux error of that spectrum; resolved = true
-    intrinsic r½ above the injected PSF's HWHM; the HST count is a catalogue fact."""
+    flux above :data:`DETECTION_SNR` × the error the walk's detection test faced (the detection
+    circle's, in the field's units; the flux error where a table has no such column);
+    resolved = true intrinsic r½ above the injected PSF's HWHM; the HST count is a catalogue fact."""
     v = {}
     s = k.spectra
     if s is not None:
         have = k.truth_rows(s) >= 0
         fov = k.t(s, "flux_halpha_fov")
+
+        def detection_err(line):
+            name = f"flux_{line}_err_detection"
+            return values(s, name) if name in s.colnames else values(s, f"flux_{line}_err")
         with np.errstate(divide="ignore", invalid="ignore"):
-            det = have & (fov / values(s, "flux_halpha_err") > DETECTION_SNR)
+            det = have & (fov / detection_err("halpha") > DETECTION_SNR)
             nii = k.t(s, "flux_nii6583") * fov / k.t(s, "flux_halpha")
-            nii_det = flags(s, "halpha_detected") & have & (nii / values(s, "flux_nii6583_err") > DETECTION_SNR)
+            nii_det = flags(s, "halpha_detected") & have & (nii / detection_err("nii6583") > DETECTION_SNR)
         v["kross.n_halpha"] = float(det.sum())
         v["kross.n_undetected"] = float(have.sum() - det.sum())
         v["kross.n_nii"] = float(nii_det.sum())
