@@ -44,6 +44,8 @@ def _size_row(**over):
     ({"inclination": 85.0}, "kinematics_unconstrained"),
     ({"v_max_err": 200.0}, "kinematics_unconstrained"),
     ({"psf_source": "spectrograph mean"}, "psf_fallback"),
+    ({"v_max_source": "line_centres"}, "vmax_from_line_centres"),
+    ({"v_max_source": "first_moments"}, ""),
     ({"status": "not measured: Hα not detected"}, "not_detected"),
     ({"status": "skipped: unreadable"}, "not_measured"),
 ])

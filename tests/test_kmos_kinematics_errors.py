@@ -110,3 +110,25 @@ def test_first_moment_of_a_skewed_line():
     assert abs(np.mean(mom) - true_mean) < 3 * np.std(mom) / np.sqrt(mom.size) + 2.0
     assert abs(np.mean(gauss) - true_mean) > 5.0
     assert 0.8 < np.std(mom) / np.median(err) < 1.25
+
+
+def test_v_max_stays_on_line_centres_without_moments():
+    """A velocity field without first moments (or too few) keeps the Gaussian-centre v_max,
+    and the fit says so (the walk flags it vmax_from_line_centres)."""
+    from redshift1.kmos.kinematics import fit_rotation_amplitude
+    y, x = np.indices(SHAPE)
+    good = np.hypot(x - TRUTH["x0"], y - TRUTH["y0"]) < 5.5
+    v = arctan_disc()
+    vf = VelocityField(0.9, v, np.full(SHAPE, 10.0), np.full(SHAPE, 50.0), np.ones(SHAPE), np.full(SHAPE, 0.1), good)
+    smear = {"r_d": 2.0, "psf_sigma": 1.2, "smooth": 1}
+    disc = fit_disc(vf, (TRUTH["x0"], TRUTH["y0"]), inclination_prior=(TRUTH["inc"], 3.0), smearing=smear)
+    assert disc.success and not disc.v_max_from_moments
+    assert fit_rotation_amplitude(vf, disc, (TRUTH["inc"], 3.0), smear) is disc
+    few = np.full(SHAPE, np.nan)
+    few[good.nonzero()[0][:5], good.nonzero()[1][:5]] = 1.0
+    vf_few = VelocityField(0.9, v, np.full(SHAPE, 10.0), np.full(SHAPE, 50.0), np.ones(SHAPE), np.full(SHAPE, 0.1),
+                           good, moment=few, moment_err=np.where(np.isfinite(few), 5.0, np.nan))
+    assert not fit_rotation_amplitude(vf_few, disc, (TRUTH["inc"], 3.0), smear).v_max_from_moments
+    vf_all = VelocityField(0.9, v, np.full(SHAPE, 10.0), np.full(SHAPE, 50.0), np.ones(SHAPE), np.full(SHAPE, 0.1),
+                           good, moment=v, moment_err=np.full(SHAPE, 10.0))
+    assert fit_rotation_amplitude(vf_all, disc, (TRUTH["inc"], 3.0), smear).v_max_from_moments

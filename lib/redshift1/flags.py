@@ -31,6 +31,7 @@ FLAG_WORDS = {
     "unresolved": "unresolved: r½ ≤ PSF HWHM, the size is an upper limit",
     "no_disc_fit": "no rotating-disc fit: centred on the Hα light, round apertures",
     "kinematics_unconstrained": "disc fitted but inclination or v_max not constrained by the data",
+    "vmax_from_line_centres": "v_max from the Gaussian line centres (too few first moments to refit it): ~3-4 % low",
     "no_psf": "no PSF given: r½ not corrected for the seeing",
     "blind_redshift": "no catalogue redshift: Hα searched over the whole band (sky residuals can mislead)",
     "psf_fallback": "no PSF star of its own: the spectrograph's survey mean PSF",

@@ -179,6 +179,7 @@ def fit_cube(path, z=None, psf_fwhm=None, aperture=SpectraConfig.aperture_radius
         ok = size is not None and kin[key]
         out[key] = size[key] if ok else None
         out[f"{key}_err"] = size[f"{key}_err"] if ok else None
+    out["v_max_source"] = size["v_max_source"] if size is not None and kin["v_max"] else None
     if psf is not None:
         out["psf_r_half_arcsec"] = psf.r_half
         out["r_half_corr_arcsec"] = size["r_half_corr_arcsec"] if size else None

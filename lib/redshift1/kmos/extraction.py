@@ -216,8 +216,9 @@ def optimal_extraction(nb, nb_err, valid2d, centre, psf_sigma: float, r_min: flo
         flux = model[m].sum()
         if not flux > 0:
             continue
-        if flux / np.sqrt(var[m].sum()) > detect[0]:
-            detect = (flux / np.sqrt(var[m].sum()), m)
+        snr = flux / np.sqrt(var[m].sum())
+        if snr > detect[0]:
+            detect = (snr, m)
         corr_err = _correction_spread(in_field, trials.models[..., m].sum(axis=-1), weights)
         ln_corr = np.log(model[valid2d].sum() / flux)
         rel = np.sqrt(var[m].sum() / flux ** 2 + corr_err ** 2 + (model_error * ln_corr) ** 2)
@@ -226,7 +227,7 @@ def optimal_extraction(nb, nb_err, valid2d, centre, psf_sigma: float, r_min: flo
     if best[1] is None:
         return whole
     _, r, m, corr_err = best
-    corr = float(model[valid2d].sum() / model[m].sum())
+    corr = _light_ratio(model, valid2d, m)
     if m.sum() == valid2d.sum():
         return Extraction(m, 1.0, np.inf, centre, whole.description, detection_mask=detect[1],
                           detection_correction=_light_ratio(model, valid2d, detect[1]))

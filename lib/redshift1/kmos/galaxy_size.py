@@ -418,6 +418,7 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
         "y_light": maps.light[1],
         "disc_ok": disc.success, "inclination": disc.inclination, "pa": disc.pa, "v_max": disc.v_max,
         "inclination_err": disc.errors[0], "pa_err": disc.errors[2], "v_max_err": disc.errors[1],
+        "v_max_source": ("first_moments" if disc.v_max_from_moments else "line_centres") if disc.success else "",
         "axis_ratio": q_morph, "axis_ratio_err": q_morph_err, "axis_ratio_source": q_source,
         "inclination_morph": inc_morph, "inclination_morph_err": inc_morph_err,
         "extrapolation_capped": capped,
@@ -487,7 +488,8 @@ def size_flags(row, psf_given: bool = True) -> str:
     str
         Comma-separated flag names (``not_detected``, ``not_measured``,
         ``extrapolation_capped``, ``unresolved``, ``no_psf``, ``no_disc_fit``,
-        ``kinematics_unconstrained``, ``psf_fallback``); empty when nothing is doubtful.
+        ``kinematics_unconstrained``, ``vmax_from_line_centres``, ``psf_fallback``); empty when
+        nothing is doubtful.
     """
     status = str(row.get("status", "ok"))
     if status != "ok":
@@ -503,6 +505,8 @@ def size_flags(row, psf_given: bool = True) -> str:
         names.append("no_disc_fit")
     elif not all(constrained_kinematics(row).values()):
         names.append("kinematics_unconstrained")
+    elif row.get("v_max_source") == "line_centres":
+        names.append("vmax_from_line_centres")
     if row.get("psf_source", "star") == "spectrograph mean":
         names.append("psf_fallback")
     return join_flags(names)
