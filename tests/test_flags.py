@@ -46,6 +46,8 @@ def _size_row(**over):
     ({"psf_source": "spectrograph mean"}, "psf_fallback"),
     ({"v_max_source": "line_centres"}, "vmax_from_line_centres"),
     ({"v_max_source": "first_moments"}, ""),
+    ({"v_max_source": "first_moments", "r_turn_at_bound": True}, "rturn_at_bound"),
+    ({"disc_ok": False, "r_turn_at_bound": True}, "no_disc_fit"),
     ({"status": "not measured: Hα not detected"}, "not_detected"),
     ({"status": "skipped: unreadable"}, "not_measured"),
 ])

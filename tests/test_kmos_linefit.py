@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from redshift1.kmos.linefit import LINES_UM, fit_halpha_nii, model_spectra, perturbed_errors
+from redshift1.kmos.line_errors import perturbed_errors
+from redshift1.kmos.linefit import LINES_UM, fit_halpha_nii, model_spectra
 from redshift1.mock.kmos import wavelength_grid
 
 WAVE = wavelength_grid().value

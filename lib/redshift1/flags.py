@@ -32,6 +32,8 @@ FLAG_WORDS = {
     "no_disc_fit": "no rotating-disc fit: centred on the Hα light, round apertures",
     "kinematics_unconstrained": "disc fitted but inclination or v_max not constrained by the data",
     "vmax_from_line_centres": "v_max from the Gaussian line centres (too few first moments to refit it): ~3-4 % low",
+    "rturn_at_bound": "rotation curve's turnover radius at its lower bound: v_max is the plateau beyond the first "
+                      "spaxel, low where the curve still rises (paper preset: ×0.3-0.8 in 8 of 53)",
     "no_psf": "no PSF given: r½ not corrected for the seeing",
     "blind_redshift": "no catalogue redshift: Hα searched over the whole band (sky residuals can mislead)",
     "psf_fallback": "no PSF star of its own: the spectrograph's survey mean PSF",

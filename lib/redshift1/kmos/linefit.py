@@ -55,13 +55,15 @@ class LineFit:
         (N, 5) best-fit parameters in the order of :data:`PARAMS`; ``sigma_kms`` is the
         intrinsic (instrument-corrected) dispersion.
     errors : numpy.ndarray
-        (N, 5) 1σ errors from the curvature of χ² (:func:`perturbed_errors` gives Monte Carlo ones).
+        (N, 5) 1σ errors from the curvature of χ² (Monte Carlo ones: :mod:`redshift1.kmos.line_errors`).
     chi2, dof : numpy.ndarray
         χ² and degrees of freedom of each fit.
     converged : numpy.ndarray
         bool, the optimiser met its tolerance.
     window : numpy.ndarray
         (N, M) channel indices used by each fit.
+    flux_correlation : numpy.ndarray or None
+        (N,) correlation of the Hα and [NII]6583 flux errors (curvature of χ²; shared z and width).
     """
 
     params: np.ndarray          # (N, 5)
@@ -70,6 +72,7 @@ class LineFit:
     dof: np.ndarray
     converged: np.ndarray
     window: np.ndarray          # (N, M) channel indices used
+    flux_correlation: np.ndarray | None = None
 
     def __getattr__(self, name):
         if name in PARAMS:
@@ -379,16 +382,19 @@ def fit_halpha_nii(wave_um, flux, noise, z_guess, dz: float = 0.01, resolution: 
     win = _cut(wave, flux, noise, centre, half, scale)
     p = _linear_step(p, win, resolution)
     chi2 = _chi2(p, win, resolution)
-    cov_err = _curvature_errors(p, win, resolution)
+    cov = _curvature_covariance(p, win, resolution)
+    err = np.sqrt(np.clip(np.einsum("nii->ni", cov), 0, None))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = cov[:, 2, 3] / (err[:, 2] * err[:, 3])
     p_out = p.copy()
     p_out[:, 2:] *= scale[:, None]
-    err = cov_err.copy()
     err[:, 2:] *= scale[:, None]
     dof = win.good.sum(1) - 5
     empty = dof < 5
-    p_out[empty], err[empty], chi2[empty] = np.nan, np.nan, np.nan
+    p_out[empty], err[empty], chi2[empty], rho[empty] = np.nan, np.nan, np.nan, np.nan
     converged &= ~empty
-    return LineFit(params=p_out, errors=err, chi2=chi2, dof=dof, converged=converged, window=win.idx)
+    return LineFit(params=p_out, errors=err, chi2=chi2, dof=dof, converged=converged, window=win.idx,
+                   flux_correlation=rho)
 
 
 @dataclass
@@ -545,51 +551,9 @@ def _linear_step(p, win, resolution):
     return p
 
 
-def _curvature_errors(p, win, resolution):
+def _curvature_covariance(p, win, resolution):
+    """(N, 5, 5) parameter covariance from the curvature of χ² (inverse Fisher matrix)."""
     lo, hi, w = win.lo, win.hi, win.w
     jac = _model_and_jacobian(p, lo, hi, resolution)[1]
     a = np.einsum("nim,njm->nij", jac * w[:, None, :], jac)
-    cov = np.linalg.inv(a + _ridge(a))
-    return np.sqrt(np.clip(np.einsum("nii->ni", cov), 0, None))
-
-
-def perturbed_errors(wave_um, flux, noise, fit: LineFit, n_perturb: int = 50, dz: float = 0.01,
-                     resolution: float = C.KMOS_RESOLUTION, rng: np.random.Generator | None = None) -> np.ndarray:
-    """Monte Carlo errors of the fit parameters.
-
-    Each spectrum is perturbed within its noise ``n_perturb`` times and refitted (KROSS §2:
-    "perturbing the data points within their error bars, and repeating the fit"). All
-    N × n_perturb refits run as one batch, started at the best fit.
-
-    Parameters
-    ----------
-    wave_um : numpy.ndarray
-        (M,) channel wavelengths [µm].
-    flux, noise : numpy.ndarray
-        (N, M) spectra and their 1σ noise.
-    fit : LineFit
-        The best fits of these spectra.
-    n_perturb : int, optional
-        Perturbed copies per spectrum.
-    dz : float, optional
-        Half-width of the redshift window of the refits.
-    resolution : float, optional
-        Spectral resolving power λ/FWHM.
-    rng : numpy.random.Generator, optional
-        Random generator (default seeded with 0).
-
-    Returns
-    -------
-    numpy.ndarray
-        (N, 5) standard deviations of the refitted parameters.
-    """
-    rng = rng or np.random.default_rng(0)
-    flux = np.atleast_2d(flux)
-    noise = np.atleast_2d(noise)
-    n = flux.shape[0]
-    reps = np.repeat(np.arange(n), n_perturb)
-    draws = flux[reps] + np.nan_to_num(noise[reps]) * rng.standard_normal((reps.size, flux.shape[1]))
-    refit = fit_halpha_nii(wave_um, draws, noise[reps], fit.params[reps, 0], dz=dz, resolution=resolution,
-                           z_search=False)
-    # keep each refit inside the original search window
-    return refit.params.reshape(n, n_perturb, 5).std(axis=1, ddof=1)
+    return np.linalg.inv(a + _ridge(a))

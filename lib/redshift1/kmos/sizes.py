@@ -426,6 +426,32 @@ def optical_hwhm(sampled_r_half: float, pixel_scale: float) -> float:
     return float(brentq(f, lo, hi, xtol=1e-4 * sampled_r_half))
 
 
+def observed_axis_ratio(q, r_int, psf_r_half):
+    """Axis ratio of a disc seen through a round PSF: the widths add in quadrature along
+    each axis, q_obs² = (q² r² + h²) / (r² + h²).
+
+    A compact source measured in apertures of its intrinsic (inclined) ellipse looks larger
+    than it is; apertures of the observed shape hold its light as the data do.
+
+    Parameters
+    ----------
+    q : float or array_like
+        The disc's intrinsic (projected) axis ratio.
+    r_int : float or array_like
+        Its intrinsic semi-major r½.
+    psf_r_half : float or array_like
+        The PSF's r½, in the unit of ``r_int``.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The observed axis ratio (1 for a point source).
+    """
+    q, r2, h2 = np.asarray(q, float), np.asarray(r_int, float) ** 2, np.asarray(psf_r_half, float) ** 2
+    out = np.sqrt((q**2 * r2 + h2) / (r2 + h2))
+    return float(out) if out.ndim == 0 else out
+
+
 def psf_corrected_radius(r_half, hwhm, r_half_err=0.0, min_significance: float = 0.0):
     """Intrinsic r′½ = sqrt(r½² − HWHM²) and the resolved flag.
 

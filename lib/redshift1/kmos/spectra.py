@@ -33,7 +33,8 @@ from .extraction import EXTRACTIONS, optimal_extraction
 from .linemaps import (aperture_mask, continuum_subtract, integrated_spectrum, light_centroid, line_window_um,
                        narrowband_map, psf_matched_centre)
 from ..flags import join_flags
-from .linefit import LINES_UM, SIGMA_BOUNDS, LineFit, fit_halpha_nii, perturbed_errors
+from .line_errors import perturbed_errors
+from .linefit import LINES_UM, SIGMA_BOUNDS, LineFit, fit_halpha_nii
 from .line_profile import fit_rotation_profile
 
 #: profiles notebook 02 can measure the fluxes with (SpectraConfig.line_profile)
@@ -240,7 +241,8 @@ def _fit_extracted(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, ext: _Extrac
     scale = ext.detection_correction if separate else ext.correction
     detect_err = (float(mc_all[k, 2] * scale), float(mc_all[k, 3] * scale))
     fit = LineFit(params=fit_all.params[:1], errors=fit_all.errors[:1], chi2=fit_all.chi2[:1], dof=fit_all.dof[:1],
-                  converged=fit_all.converged[:1], window=fit_all.window[:1])
+                  converged=fit_all.converged[:1], window=fit_all.window[:1],
+                  flux_correlation=fit_all.flux_correlation[:1])
     return spec, err, usable, noise_scale, fit, mc_all[0], snr, detect_err
 
 
@@ -420,6 +422,7 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
         "flux_halpha_aperture": p[2], "aperture_correction": ext.correction, "aperture_correction_err": fl["corr_rel"],
         "flux_nii6583": fl["f_nii"], "flux_nii6583_err": fl["e_nii"], "snr_nii6583": fl["snr_nii"],
         "flux_nii6583_ul": cfg.upper_limit_sigma * fl["e_nii"],
+        "flux_corr_halpha_nii": float(fit.flux_correlation[0]),
         "continuum": p[4], "profile_dv_kms": dv, "noise_scale": noise_scale, "chi2_red": fit.chi2[0] / max(fit.dof[0], 1),
         "x_center": centre[0], "y_center": centre[1], "n_spaxels": int(ext.mask.sum()),
         "nii_sky_distance_aa": d_sky, "halpha_detected": ha_det, "nii_detected": nii_det, "nii_class": nii_class,

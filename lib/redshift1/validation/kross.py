@@ -170,9 +170,15 @@ def kross_matched(k: KrossInputs) -> list[Matched]:
         out.append(Matched("KROSS", "kinematic PA", "disc model converged", "difference", "deg",
                            pa_true[disc], pa_meas[disc], values(z, "pa_err")[disc] if "pa_err" in z.colnames else None,
                            note="measured PA taken modulo 180° onto the branch of the true PA"))
-        out.append(Matched("KROSS", "inclination", "disc model converged", "difference", "deg",
-                           k.t(z, "inclination")[disc], values(z, "inclination")[disc],
-                           note="nuisance parameter of the dynamical-centre fit"))
+        # like v_max, the inclination is a measurement only where the walk says it is
+        # constrained: a point source's axis ratio (q = 1, or the fit's bound) is flagged
+        # kinematics_unconstrained, and those put a tail of −30 to −90° on the all-disc row
+        icon = disc & _constrained(z, "inclination")
+        out.append(Matched("KROSS", "inclination", "inclination constrained (constrained_kinematics)", "difference",
+                           "deg", k.t(z, "inclination")[icon], values(z, "inclination")[icon],
+                           values(z, "inclination_err")[icon],
+                           note=f"{int((disc & ~icon).sum())} converged disc fits whose inclination the walk flags "
+                           "unconstrained are left out"))
         # v_max is a measurement only where the walk says the data constrain it (an inclination
         # from the morphology, v_max to 30 %); elsewhere it is flagged kinematics_unconstrained:
         # compact discs have no axis ratio, their face-on guess made the all-disc row ×1.08
