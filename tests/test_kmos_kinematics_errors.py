@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import uniform_filter
 
-from redshift1.kmos.kinematics import VelocityField, boxcar_covariance, fit_disc
+from redshift1.kmos.kinematics import VelocityField, fit_disc
+from redshift1.kmos.kinematics_errors import boxcar_covariance
 
 SHAPE = (14, 14)
 TRUTH = dict(inc=60.0, v_max=150.0, pa=40.0, x0=6.6, y0=6.3, r_turn=1.0)

@@ -26,6 +26,7 @@ from .cube import KMOSCube
 from .. import constants as C
 from .linefit import LINES_UM, fit_halpha_nii, line_sigma_um
 from .disc_model import convolve_and_bin, psf_operator
+from .kinematics_errors import boxcar_covariance, errors_holding
 
 DISC_PARAMS = ("inclination", "v_max", "pa", "x0", "y0", "r_turn")
 
@@ -513,74 +514,6 @@ def _with_inclination_error(v_err: float, v_max: float, inc: float, inc_err: flo
     """v_max's error with the inclination's: v_max = (v_max sin i) / sin i, so σ_i enters as
     v_max cot i σ_i in quadrature."""
     return float(np.hypot(v_err, v_max * np.radians(inc_err) / np.tan(np.radians(inc))))
-
-
-def errors_holding(result, held: np.ndarray, x: np.ndarray, y: np.ndarray, scaled_err: np.ndarray,
-                   smooth: int) -> np.ndarray:
-    """1σ errors of a least-squares fit to a boxcar-smoothed map (the sandwich covariance of
-    :func:`boxcar_covariance`) with the ``held`` parameters fixed where they are.
-
-    A parameter that sits at a bound it cannot cross, left in the covariance, lends its
-    degeneracy to the others: with the turnover radius at its lower bound (a curve that is
-    flat beyond the first spaxel; 38 of the paper preset's 109 constrained discs), v_max's
-    errors came out three times its scatter (pulls 0.33 wide).
-
-    Parameters
-    ----------
-    result : scipy.optimize.OptimizeResult
-        The :func:`scipy.optimize.least_squares` result (``x``, ``jac``).
-    held : numpy.ndarray
-        (p,) bool: the parameters held fixed.
-    x, y, scaled_err, smooth
-        As :func:`boxcar_covariance`.
-
-    Returns
-    -------
-    numpy.ndarray
-        One error per parameter; NaN for the held ones.
-    """
-    free = ~np.asarray(held, bool)
-    err = np.full(np.size(result.x), np.nan)
-    if free.any():
-        cov = boxcar_covariance(result.jac[:, free], x, y, scaled_err, smooth)
-        err[free] = np.sqrt(np.clip(np.diag(cov), 0, None))
-    return err
-
-
-def boxcar_covariance(jac: np.ndarray, x: np.ndarray, y: np.ndarray, scaled_err: np.ndarray,
-                      smooth: int) -> np.ndarray:
-    """Parameter covariance of a least-squares fit to a boxcar-smoothed map (sandwich form).
-
-    Spaxels averaged over a ``smooth``×``smooth`` boxcar share noise: two spaxels ``Δx, Δy``
-    apart correlate as (s−|Δx|)(s−|Δy|)/s². Treating them as independent under-states the
-    errors by up to the boxcar's width (×3 for the 3×3 default): on the paper preset the
-    kinematic PA's pulls had 9 % beyond 3σ. With residuals ``r = J δθ + ε`` and
-    Cov(ε) = R, the estimate's covariance is H⁻¹ JᵀRJ H⁻¹ with H = JᵀJ.
-
-    Parameters
-    ----------
-    jac : numpy.ndarray
-        (n + k, p) Jacobian of the weighted residuals: ``n`` spaxel rows, then ``k`` prior rows
-        (independent, unit variance).
-    x, y : numpy.ndarray
-        (n,) the spaxels' coordinates.
-    scaled_err : numpy.ndarray
-        (n,) each spaxel residual's 1σ in the weighted units (its error times its weight).
-    smooth : int
-        The boxcar [spaxel]; 1: independent spaxels.
-
-    Returns
-    -------
-    numpy.ndarray
-        (p, p) covariance.
-    """
-    n = x.size
-    rho = (np.clip(smooth - np.abs(x[:, None] - x[None, :]), 0, None)
-           * np.clip(smooth - np.abs(y[:, None] - y[None, :]), 0, None)) / float(smooth * smooth)
-    r = np.eye(jac.shape[0])
-    r[:n, :n] = rho * np.outer(scaled_err, scaled_err)
-    h_inv = np.linalg.inv(jac.T @ jac)
-    return h_inv @ (jac.T @ r @ jac) @ h_inv
 
 
 def velocity_field_of(cube: KMOSCube, data_cs: np.ndarray, z_sys: float, **kw) -> VelocityField:
