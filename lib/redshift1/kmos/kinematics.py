@@ -507,7 +507,8 @@ def fit_rotation_amplitude(vf: VelocityField, disc: DiscFit, inclination_prior: 
     p[1], p[5] = r.x[0], r.x[1]
     e[1] = _with_inclination_error(err[0], r.x[0], *inclination_prior)
     e[5] = err[1]
-    return DiscFit(p, e, disc.chi2_red, disc.n_spaxels, True, v_max_from_moments=True, r_turn_at_bound=bool(held[1]))
+    return DiscFit(p, e, disc.chi2_red, disc.n_spaxels, True, v_max_from_moments=True,
+                   r_turn_at_bound=bool(held[1]))
 
 
 def _with_inclination_error(v_err: float, v_max: float, inc: float, inc_err: float) -> float:

@@ -47,6 +47,8 @@ class RotationProfile:
         Intrinsic dispersion of each component [km/s].
     ok : bool
         False where the refit failed (the caller keeps the Gaussian fluxes).
+    flux_correlation : float
+        Correlation of the two fluxes' errors (the lines share z, σ and Δv).
     """
 
     flux_halpha: float
@@ -56,6 +58,7 @@ class RotationProfile:
     dv_kms: float
     sigma_kms: float
     ok: bool
+    flux_correlation: float = np.nan
 
 
 def rotation_profile_model(params, edges_lo, edges_hi, resolution: float = C.KMOS_RESOLUTION) -> np.ndarray:
@@ -109,8 +112,9 @@ def fit_rotation_profile(wave_um, spec, err, fit: LineFit, resolution: float = C
         parameters or the refit does not converge.
     """
     p1 = fit.params[0]
+    rho = float(fit.flux_correlation[0]) if fit.flux_correlation is not None else np.nan
     gauss = RotationProfile(float(p1[2]), float(p1[3]), float(fit.errors[0, 2]), float(fit.errors[0, 3]), 0.0,
-                            float(p1[1]), False)
+                            float(p1[1]), False, rho)
     if not np.all(np.isfinite(p1)):
         return gauss
     idx = fit.window[0]
@@ -148,5 +152,7 @@ def fit_rotation_profile(wave_um, spec, err, fit: LineFit, resolution: float = C
         cov = np.linalg.pinv(jac.T @ jac)
     errs = np.sqrt(np.clip(np.diag(cov), 0, None))
     q = res.x
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = float(cov[3, 4] / (errs[3] * errs[4]))
     return RotationProfile(float(q[3] * unit), float(q[4] * unit), float(errs[3] * unit), float(errs[4] * unit),
-                           float(q[2]), float(q[1]), True)
+                           float(q[2]), float(q[1]), True, rho)

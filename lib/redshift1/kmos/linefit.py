@@ -19,7 +19,7 @@ specutils loops started from the same redshift (:func:`fit_start`) on the same c
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy.signal import correlate
@@ -73,6 +73,11 @@ class LineFit:
     converged: np.ndarray
     window: np.ndarray          # (N, M) channel indices used
     flux_correlation: np.ndarray | None = None
+
+    def rows(self, index) -> "LineFit":
+        """The fits of the spectra ``index`` (a slice or index array) as a LineFit."""
+        return LineFit(**{f.name: (None if getattr(self, f.name) is None else getattr(self, f.name)[index])
+                          for f in fields(self)})
 
     def __getattr__(self, name):
         if name in PARAMS:

@@ -34,7 +34,7 @@ from .linemaps import (aperture_mask, continuum_subtract, integrated_spectrum, l
                        narrowband_map, psf_matched_centre)
 from ..flags import join_flags
 from .line_errors import perturbed_errors
-from .linefit import LINES_UM, SIGMA_BOUNDS, LineFit, fit_halpha_nii
+from .linefit import LINES_UM, SIGMA_BOUNDS, fit_halpha_nii
 from .line_profile import fit_rotation_profile
 
 #: profiles notebook 02 can measure the fluxes with (SpectraConfig.line_profile)
@@ -240,10 +240,7 @@ def _fit_extracted(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, ext: _Extrac
     # the detection circle's errors in the field's units: the noise the detection test faces
     scale = ext.detection_correction if separate else ext.correction
     detect_err = (float(mc_all[k, 2] * scale), float(mc_all[k, 3] * scale))
-    fit = LineFit(params=fit_all.params[:1], errors=fit_all.errors[:1], chi2=fit_all.chi2[:1], dof=fit_all.dof[:1],
-                  converged=fit_all.converged[:1], window=fit_all.window[:1],
-                  flux_correlation=fit_all.flux_correlation[:1])
-    return spec, err, usable, noise_scale, fit, mc_all[0], snr, detect_err
+    return spec, err, usable, noise_scale, fit_all.rows(slice(0, 1)), mc_all[0], snr, detect_err
 
 
 def _scaled_spectrum(cube: KMOSCube, cs: np.ndarray, lam: np.ndarray, mask: np.ndarray, z_guess: float,
@@ -288,19 +285,21 @@ def _redshift_from_field(fit, mc: np.ndarray, ext: _Extraction, noise_scale: flo
 def _profile_fluxes(lam, spec, err, fit, p: np.ndarray, mc: np.ndarray, cfg: SpectraConfig):
     """Stage 4b of :func:`measure_cube`: with ``cfg.line_profile == "rotation"``, the fluxes of
     the rotation-broadened profile, their Monte-Carlo errors scaled by the ratio of its
-    curvature errors to the Gaussian's. Returns (p, mc, Δv [km/s], refit failed)."""
+    curvature errors to the Gaussian's. Returns (p, mc, Δv [km/s], refit failed, the
+    correlation of the two fluxes' errors in the fit that gave them)."""
+    gauss_rho = float(fit.flux_correlation[0])
     if cfg.line_profile == "gaussian":
-        return p, mc, np.nan, False
+        return p, mc, np.nan, False, gauss_rho
     rp = fit_rotation_profile(lam, spec, err, fit, dz=cfg.dz)
     if not rp.ok:
-        return p, mc, np.nan, True
+        return p, mc, np.nan, True, gauss_rho
     p, mc = p.copy(), mc.copy()
     for k, (flux, ferr) in enumerate(((rp.flux_halpha, rp.flux_halpha_err), (rp.flux_nii6583, rp.flux_nii6583_err)),
                                      start=2):
         gauss_err = fit.errors[0, k]
         p[k] = flux
         mc[k] = mc[k] * (ferr / gauss_err) if gauss_err > 0 else mc[k]
-    return p, mc, rp.dv_kms, False
+    return p, mc, rp.dv_kms, False, rp.flux_correlation
 
 
 def _field_fluxes(p: np.ndarray, mc: np.ndarray, ext: _Extraction, cfg: SpectraConfig, snr) -> dict:
@@ -395,7 +394,7 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
     ext = _extract(cube, cs, lam, valid2d, z_guess, cfg, psf_fwhm, psf_ellipticity, psf_pa)
     spec, err, usable, noise_scale, fit, mc, snr, detect_err = _fit_extracted(cube, cs, lam, ext, z_guess, cfg, rng)
     p, mc, z_from_field = _redshift_from_field(fit, mc, ext, noise_scale, cfg)
-    p, mc, dv, profile_failed = _profile_fluxes(lam, spec, err, fit, p, mc, cfg)
+    p, mc, dv, profile_failed, flux_corr = _profile_fluxes(lam, spec, err, fit, p, mc, cfg)
     mc = mc.copy()
     mc[0] = np.hypot(mc[0], cfg.z_systematic_kms / C_KMS * (1 + p[0]))
     fl = _field_fluxes(p, mc, ext, cfg, snr)
@@ -422,7 +421,7 @@ def measure_cube(cube: KMOSCube, z_guess: float, cfg: SpectraConfig = SpectraCon
         "flux_halpha_aperture": p[2], "aperture_correction": ext.correction, "aperture_correction_err": fl["corr_rel"],
         "flux_nii6583": fl["f_nii"], "flux_nii6583_err": fl["e_nii"], "snr_nii6583": fl["snr_nii"],
         "flux_nii6583_ul": cfg.upper_limit_sigma * fl["e_nii"],
-        "flux_corr_halpha_nii": float(fit.flux_correlation[0]),
+        "flux_corr_halpha_nii": flux_corr,
         "continuum": p[4], "profile_dv_kms": dv, "noise_scale": noise_scale, "chi2_red": fit.chi2[0] / max(fit.dof[0], 1),
         "x_center": centre[0], "y_center": centre[1], "n_spaxels": int(ext.mask.sum()),
         "nii_sky_distance_aa": d_sky, "halpha_detected": ha_det, "nii_detected": nii_det, "nii_class": nii_class,

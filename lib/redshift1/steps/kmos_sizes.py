@@ -29,8 +29,8 @@ PRODUCT = "kmos_sizes.ecsv"
 
 #: every column of ``kmos_sizes.ecsv``, in order
 SIZE_COLUMNS = ("id", "status", "size_status", "x_dyn", "y_dyn", "x_light", "y_light", "disc_ok", "inclination",
-                "inclination_err", "pa", "pa_err", "v_max", "v_max_err", "v_max_source", "r_turn_at_bound", "axis_ratio",
-                "axis_ratio_err", "axis_ratio_source", "inclination_morph", "inclination_morph_err",
+                "inclination_err", "pa", "pa_err", "v_max", "v_max_err", "v_max_source", "r_turn_at_bound",
+                "axis_ratio", "axis_ratio_err", "axis_ratio_source", "inclination_morph", "inclination_morph_err",
                 "extrapolation_capped", "r_turn_arcsec", "n_velocity_spaxels", "psf_hwhm", "psf_r_half",
                 "r_half_arcsec", "r_half_err_arcsec", "r_half_corr_arcsec", "r_half_corr_err_arcsec",
                 "r_half_corr_kpc", "r_half_corr_err_kpc", "resolved", "psf_correction_factor", "recovered_fraction",
@@ -68,8 +68,9 @@ def _size_target(job) -> tuple[dict, tuple | None]:
     """One target of :func:`measure_sizes` (module level, so it can run on other processes)."""
     kmos_dir, t, s, cfg, keep_maps = job
     row = dict.fromkeys(SIZE_COLUMNS, np.nan)
-    row.update(id=t["id"], status="ok", size_status="", v_max_source="", r_turn_at_bound=False, disc_ok=False, resolved=False, n_velocity_spaxels=0,
-               axis_ratio_source="", extrapolation_capped=False, psf_source=t["psf_source"], flags="")
+    row.update(id=t["id"], status="ok", size_status="", v_max_source="", r_turn_at_bound=False, disc_ok=False,
+               resolved=False, n_velocity_spaxels=0, axis_ratio_source="", extrapolation_capped=False,
+               psf_source=t["psf_source"], flags="")
     # subtract the PSF's r½ as sampled (the star's curve of growth); an older PSF table
     # without it falls back to the optical HWHM
     hwhm = t["psf_r_half"] if np.isfinite(t["psf_r_half"]) else t["psf_hwhm"]

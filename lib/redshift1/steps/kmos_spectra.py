@@ -30,8 +30,8 @@ PRODUCT = "kmos_spectra.ecsv"
 ROW_FLOATS = ("z", "z_err", "sigma_kms", "sigma_kms_err", "fwhm_kms", "flux_halpha", "flux_halpha_err",
               "snr_halpha", "flux_halpha_err_detection", "flux_halpha_aperture", "aperture_correction",
               "aperture_correction_err", "flux_nii6583", "flux_nii6583_err", "flux_nii6583_err_detection",
-              "snr_nii6583", "flux_nii6583_ul", "flux_corr_halpha_nii", "continuum", "profile_dv_kms", "noise_scale", "chi2_red", "x_center",
-              "y_center", "nii_sky_distance_aa")
+              "snr_nii6583", "flux_nii6583_ul", "flux_corr_halpha_nii", "continuum", "profile_dv_kms", "noise_scale",
+              "chi2_red", "x_center", "y_center", "nii_sky_distance_aa")
 
 #: every column of ``kmos_spectra.ecsv``, in order
 COLUMNS = ("id", "status", *ROW_FLOATS, "n_spaxels", "halpha_detected", "nii_detected", "nii_class", "flux_unit",
