@@ -36,7 +36,7 @@ FIT_COLUMNS = {
     "sigma_delta": ("status", "log_delta_ssfr", "log_delta_ssfr_err", "log_sigma_sfr", "log_sfr_err",
                     "logmstar_err", "r_half_kpc", "r_half_kpc_err", "censored"),
     "z_delta": ("nii_class", "logmstar", "log_delta_ssfr", "log_delta_ssfr_err", "oh12", "oh12_err",
-                "oh12_err_halpha", "censored"),
+                "oh12_err_halpha", "oh12_threshold", "censored"),
 }
 
 

@@ -75,7 +75,7 @@ def metallicities(*, spectra: Table, sfr: Table, resolved: Table | None = None, 
 def metallicity_along_ms(*, metallicity: Table, mass_min: float = 9.5, mass_max: float = 10.5,
                          delta_edges=(0.1, 0.5, 1.0, 2.0, 10.0), ms_band_dex: float = 0.3,
                          regression: str = "emcee", nwalkers: int = 32, nsteps: int = 2000, mcmc_seed: int = 42,
-                         min_fit_points: int = 5) -> StepResult:
+                         min_fit_points: int = 5, limits: str = "detection_threshold") -> StepResult:
     """12+log(O/H) against log Δ(sSFR) at fixed mass (KROSS §4.3).
 
     Parameters
@@ -94,6 +94,10 @@ def metallicity_along_ms(*, metallicity: Table, mass_min: float = 9.5, mass_max:
         The MCMC's walkers, steps per walker and seed.
     min_fit_points : int
         Fewer galaxies than this: no fit (None).
+    limits : str
+        Where the fit censors the [NII] non-detections: ``"detection_threshold"`` (the
+        metallicity at the detection S/N, with its error) or ``"paper"`` (KROSS's 5σ limits
+        as bounds); :func:`redshift1.science.kross_metallicity.fit_oh_delta`.
 
     Returns
     -------
@@ -103,7 +107,7 @@ def metallicity_along_ms(*, metallicity: Table, mass_min: float = 9.5, mass_max:
         line's median change across ±``ms_band_dex``; NaN without a fit).
     """
     fit = fit_oh_delta(metallicity, mass_min, mass_max, method=regression, nwalkers=nwalkers, nsteps=nsteps,
-                       seed=mcmc_seed, min_points=min_fit_points)
+                       seed=mcmc_seed, min_points=min_fit_points, limits=limits)
     ols = fit_oh_delta(metallicity, mass_min, mass_max, method="ols", include_limits=False, min_points=min_fit_points)
     bins = oh_delta_bins(metallicity, mass_min, mass_max, delta_edges)
     change = np.nan
