@@ -27,13 +27,15 @@ FLAG_WORDS = {
     "nii_near_sky_line": "[NII] undetected next to a strong OH line (dropped from metallicities)",
     "nii_upper_limit": "[NII] undetected: 5σ upper limit",
     # sizes (notebook 03, fit-cube)
-    "extrapolation_capped": "curve-of-growth extrapolation hit its cap (total flux and r½ are lower limits)",
+    "extrapolation_capped": "curve-of-growth extrapolation hit its cap: the total flux is capped and r½ lies near the "
+                            "field's edge, not a bound either way (paper preset: r′½ ×1.27 median over 30)",
     "unresolved": "unresolved: r½ ≤ PSF HWHM, the size is an upper limit",
     "no_disc_fit": "no rotating-disc fit: centred on the Hα light, round apertures",
     "kinematics_unconstrained": "disc fitted but inclination or v_max not constrained by the data",
     "vmax_from_line_centres": "v_max from the Gaussian line centres (too few first moments to refit it): ~3-4 % low",
     "rturn_at_bound": "rotation curve's turnover radius at its lower bound: v_max is the plateau beyond the first "
-                      "spaxel, low where the curve still rises (paper preset: ×0.3-0.8 in 8 of 53)",
+                      "spaxel, low where the curve still rises; its upper error (v_max_err_hi, profiled over the "
+                      "turnover radius) allows for that",
     "no_psf": "no PSF given: r½ not corrected for the seeing",
     "blind_redshift": "no catalogue redshift: Hα searched over the whole band (sky residuals can mislead)",
     "psf_fallback": "no PSF star of its own: the spectrograph's survey mean PSF",

@@ -179,6 +179,9 @@ def fit_cube(path, z=None, psf_fwhm=None, aperture=SpectraConfig.aperture_radius
         ok = size is not None and kin[key]
         out[key] = size[key] if ok else None
         out[f"{key}_err"] = size[f"{key}_err"] if ok else None
+    # v_max's interval is asymmetric (profiled over the turnover radius): v_max_err is its mean half-width
+    for side in ("lo", "hi"):
+        out[f"v_max_err_{side}"] = size[f"v_max_err_{side}"] if size is not None and kin["v_max"] else None
     out["v_max_source"] = size["v_max_source"] if size is not None and kin["v_max"] else None
     if psf is not None:
         out["psf_r_half_arcsec"] = psf.r_half
@@ -279,7 +282,10 @@ def text_report(out: dict) -> list[str]:
                      + (f" ± {_num(out['r_half_corr_err_arcsec'], '.3f')}\"" if out["resolved"] else " (upper limit)"))
         lines.append(line)
         kin = [f"{k} {_num(out[k], '.0f')} ± {_num(out[k + '_err'], '.0f')} {unit}"
-               for k, unit in (("inclination", "deg"), ("pa", "deg"), ("v_max", "km/s")) if out[k] is not None]
+               for k, unit in (("inclination", "deg"), ("pa", "deg")) if out[k] is not None]
+        if out["v_max"] is not None:
+            kin.append(f"v_max {_num(out['v_max'], '.0f')} +{_num(out['v_max_err_hi'], '.0f')}/"
+                       f"−{_num(out['v_max_err_lo'], '.0f')} km/s")
         missing = [k for k in ("inclination", "pa", "v_max") if out[k] is None]
         lines.append("  kinematics: " + ("; ".join(kin) if kin else "none constrained")
                      + (f" ({', '.join(missing)} not constrained by the data)" if kin and missing else ""))

@@ -428,6 +428,7 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
         "y_light": maps.light[1],
         "disc_ok": disc.success, "inclination": disc.inclination, "pa": disc.pa, "v_max": disc.v_max,
         "inclination_err": disc.errors[0], "pa_err": disc.errors[2], "v_max_err": disc.errors[1],
+        "v_max_err_lo": disc.v_max - disc.v_max_limits[0], "v_max_err_hi": disc.v_max_limits[1] - disc.v_max,
         "v_max_source": ("first_moments" if disc.v_max_from_moments else "line_centres") if disc.success else "",
         "r_turn_at_bound": bool(disc.r_turn_at_bound),
         "axis_ratio": q_morph, "axis_ratio_err": q_morph_err, "axis_ratio_source": q_source,
@@ -446,10 +447,13 @@ def measure_size_cube(cube: KMOSCube, z: float, sigma_kms: float, hwhm: float, p
 
 
 #: a disc fit whose inclination lies this close (deg) to the fit's bounds (10°, 85°), or
-#: whose v_max error exceeds this fraction of v_max, leaves the kinematics unconstrained
+#: whose v_max error (the mean half-width of its interval) exceeds this fraction of v_max,
+#: leaves the kinematics unconstrained. Past ±30 % the likelihood of v_max is skewed by the
+#: unresolved turnover radius and its best value runs high: on the paper preset the median
+#: v_max/true was 1.00 for the discs within ±30 %, 1.02 within ±40 %, 1.04 within ±50 %.
 INCLINATION_BOUNDS = (10.0, 85.0)
 INCLINATION_MARGIN = 1.0
-VMAX_MAX_REL_ERR = 0.5
+VMAX_MAX_REL_ERR = 0.3
 PA_MAX_ERR = 45.0
 INCLINATION_MAX_ERR = 20.0
 

@@ -26,7 +26,7 @@ from .cube import KMOSCube
 from .. import constants as C
 from .linefit import LINES_UM, fit_halpha_nii, line_sigma_um
 from .disc_model import convolve_and_bin, psf_operator
-from .kinematics_errors import boxcar_covariance, errors_holding
+from .kinematics_errors import R_TURN_GRID, boxcar_covariance, errors_holding, profile_interval, sandwich_factor
 
 DISC_PARAMS = ("inclination", "v_max", "pa", "x0", "y0", "r_turn")
 
@@ -254,6 +254,51 @@ def smeared_disc_velocity(params, shape, r_d: float, psf_sigma: float, smooth: i
                              psf, int(smooth), int(oversample), int(pad))
 
 
+def smeared_unit_velocities(geometry, r_turns, shape, r_d: float, psf_sigma: float, smooth: int = 1,
+                            oversample: int = 2, pad: int = 4, psf_ellipticity: float = 0.0,
+                            psf_pa: float = 0.0) -> np.ndarray:
+    """:func:`smeared_disc_velocity` at v_max = 1 for many turnover radii at once.
+
+    Parameters
+    ----------
+    geometry : sequence of float
+        (inclination [deg], PA [deg], x0, y0).
+    r_turns : array_like
+        (k,) turnover radii [spaxel].
+    shape, r_d, psf_sigma, smooth, oversample, pad, psf_ellipticity, psf_pa
+        As :func:`smeared_disc_velocity`.
+
+    Returns
+    -------
+    numpy.ndarray
+        (k, ny, nx) velocity maps [km/s per km/s of v_max].
+    """
+    psf = (float(psf_sigma), float(psf_ellipticity) if np.isfinite(psf_ellipticity) else 0.0,
+           float(psf_pa) if np.isfinite(psf_pa) else 0.0)
+    inc, pa, x0, y0 = (float(g) for g in geometry)
+    shape = tuple(int(n) for n in shape)
+    xx, yy, light, den = _smeared_light((inc, pa, x0, y0), shape, float(r_d), psf, int(smooth), int(oversample),
+                                        int(pad))
+    # the arctan with r_t = 1 over the sub-pixels, rescaled per r_t: one PSF pass for the stack
+    shape_term = disc_velocity((inc, 1.0, pa, x0, y0, 1.0), xx, yy)
+    r_unit = np.hypot(*_disc_frame(xx, yy, inc, pa, x0, y0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        angular = np.where(r_unit > 0, shape_term / ((2 / np.pi) * np.arctan(r_unit)), 0.0)
+    rt = np.maximum(np.asarray(r_turns, float), 1e-3)[:, None, None]
+    images = light * angular * (2 / np.pi) * np.arctan(r_unit / rt)
+    num = _psf_apply(images, shape, psf, int(smooth), int(oversample), int(pad))
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
+def _disc_frame(x, y, inc, pa, x0, y0):
+    """Major-axis coordinate and the de-projected minor-axis one (as :func:`disc_velocity`)."""
+    t = np.radians(pa)
+    dx, dy = x - x0, y - y0
+    xm = dx * np.sin(t) + dy * np.cos(t)
+    ym = -dx * np.cos(t) + dy * np.sin(t)
+    return xm, ym / max(np.cos(np.radians(inc)), 0.05)
+
+
 def _smeared_velocity(params, shape, r_d, psf, smooth, oversample, pad):
     # the map is linear in v_max: a step in v_max (a column of the fit's Jacobian) reuses it
     inc, vmax, pa, x0, y0, rt = params
@@ -276,7 +321,8 @@ def _psf_apply(img, shape, psf, smooth, oversample, pad):
     for a round PSF, the PSF's dense operator (built once per PSF) for an elliptical one."""
     if psf[1] > 0:
         op = psf_operator(tuple(shape), pad, oversample, max(psf[0], 1e-3), psf[1], psf[2], smooth)
-        return (op @ img.ravel()).reshape(shape)
+        stack = img.reshape((-1, img.shape[-2] * img.shape[-1]))
+        return (stack @ op.T).reshape(img.shape[:-2] + tuple(shape))
     return convolve_and_bin(img, shape, pad, oversample, max(psf[0], 1e-3), 0.0, 0.0, smooth)
 
 
@@ -325,6 +371,10 @@ class DiscFit:
     r_turn_at_bound : bool
         The moments' r_t sat at its lower bound (a curve flat beyond the first spaxel): v_max
         is that plateau, and low where the true curve still rises over the data.
+    v_max_limits : (float, float)
+        v_max's 1σ lower and upper limit, profiled over r_t, with the inclination's error
+        (:func:`fit_rotation_amplitude`); NaN otherwise. ``errors`` then holds their mean
+        half-width.
     """
     params: np.ndarray
     errors: np.ndarray
@@ -333,6 +383,7 @@ class DiscFit:
     success: bool
     v_max_from_moments: bool = False
     r_turn_at_bound: bool = False
+    v_max_limits: tuple = (np.nan, np.nan)
 
     def __getattr__(self, name):
         if name in DISC_PARAMS:
@@ -499,16 +550,34 @@ def fit_rotation_amplitude(vf: VelocityField, disc: DiscFit, inclination_prior: 
         # plateau, measured at that r_t (at the upper bound it is an extrapolation: left free)
         held = np.array([False, r.active_mask[1] < 0, False])
         err = errors_holding(r, held, x, y, ve * w, vf.smooth) * np.sqrt(max(chi2_red, 1.0))
+        # v_max's interval profiled over r_t: the covariance mirrors the r_t-v_max banana
+        jac = r.jac[:, ~held]
+        delta = sandwich_factor(jac, 0, x, y, ve * w, vf.smooth) * max(chi2_red, 1.0)
+        units = smeared_unit_velocities((inc, pa, x0, y0), np.union1d(R_TURN_GRID, [r.x[1]]), vf.good.shape,
+                                        **smearing)[:, y, x]
+        lo, hi, _ = profile_interval(units, v, w, delta)
     except (ValueError, np.linalg.LinAlgError):
         return disc
     if not r.success:
         return disc
     p, e = disc.params.copy(), disc.errors.copy()
     p[1], p[5] = r.x[0], r.x[1]
-    e[1] = _with_inclination_error(err[0], r.x[0], *inclination_prior)
+    limits = _with_inclination_limits(r.x[0], lo, hi, *inclination_prior)
+    e[1] = 0.5 * (limits[1] - limits[0]) if np.all(np.isfinite(limits)) else \
+        _with_inclination_error(err[0], r.x[0], *inclination_prior)
     e[5] = err[1]
     return DiscFit(p, e, disc.chi2_red, disc.n_spaxels, True, v_max_from_moments=True,
-                   r_turn_at_bound=bool(held[1]))
+                   r_turn_at_bound=bool(held[1]), v_max_limits=limits)
+
+
+def _with_inclination_limits(v_max: float, lo: float, hi: float, inc: float, inc_err: float) -> tuple:
+    """v_max's 1σ limits with the inclination's error added to each side in quadrature."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return (np.nan, np.nan)
+    lo, hi = min(lo, v_max), max(hi, v_max)
+    down = _with_inclination_error(v_max - lo, v_max, inc, inc_err)
+    up = _with_inclination_error(hi - v_max, v_max, inc, inc_err)
+    return (float(max(v_max - down, 0.0)), float(v_max + up))
 
 
 def _with_inclination_error(v_err: float, v_max: float, inc: float, inc_err: float) -> float:

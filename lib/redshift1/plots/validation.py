@@ -71,7 +71,9 @@ def plot_truth_vs_measured(matched, stats=None, ncols: int = 4, title: str = "")
         if m.log_axes:
             ok &= (t > 0) & (v > 0)
         if m.error is not None:
-            ax.errorbar(t[ok], v[ok], yerr=np.where(np.isfinite(m.error[ok]), m.error[ok], 0), fmt="o", ms=2.5,
+            sides = [m.error, m.error if m.error_hi is None else m.error_hi]
+            yerr = np.array([np.where(np.isfinite(e[ok]), e[ok], 0) for e in sides])
+            ax.errorbar(t[ok], v[ok], yerr=yerr, fmt="o", ms=2.5,
                         lw=0.5, color=C_MEAS, alpha=0.6, ecolor="0.7")
         else:
             ax.plot(t[ok], v[ok], "o", ms=2.5, color=C_MEAS, alpha=0.6)
@@ -120,9 +122,10 @@ def plot_pulls(matched, ncols: int = 5, title: str = ""):
     for m in matched:
         if m.error is None:
             continue
-        ok = np.isfinite(m.true) & np.isfinite(m.measured) & np.isfinite(m.error) & (m.error > 0)
+        err = m.pull_error()
+        ok = np.isfinite(m.true) & np.isfinite(m.measured) & np.isfinite(err) & (err > 0)
         if ok.sum() >= 3:
-            use.append((m, (m.measured[ok] - m.true[ok]) / m.error[ok]))
+            use.append((m, (m.measured[ok] - m.true[ok]) / err[ok]))
     fig, axes = _grid(len(use), ncols, (2.8, 2.4))
     x = np.linspace(-5, 5, 200)
     for ax, (m, p) in zip(axes, use):

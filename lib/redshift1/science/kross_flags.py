@@ -2,7 +2,7 @@
 row's status and the upstream tables' flags (see :mod:`redshift1.flags`).
 
 A flag raised upstream that changes what a downstream number means travels with it: an
-extrapolation that hit its cap makes the total Hα flux, hence the SFR, a lower limit.
+extrapolation that hit its cap makes the total Hα flux, hence the SFR, uncertain.
 """
 from __future__ import annotations
 

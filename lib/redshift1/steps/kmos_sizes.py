@@ -29,7 +29,8 @@ PRODUCT = "kmos_sizes.ecsv"
 
 #: every column of ``kmos_sizes.ecsv``, in order
 SIZE_COLUMNS = ("id", "status", "size_status", "x_dyn", "y_dyn", "x_light", "y_light", "disc_ok", "inclination",
-                "inclination_err", "pa", "pa_err", "v_max", "v_max_err", "v_max_source", "r_turn_at_bound",
+                "inclination_err", "pa", "pa_err", "v_max", "v_max_err", "v_max_err_lo",
+                "v_max_err_hi", "v_max_source", "r_turn_at_bound",
                 "axis_ratio", "axis_ratio_err", "axis_ratio_source", "inclination_morph", "inclination_morph_err",
                 "extrapolation_capped", "r_turn_arcsec", "n_velocity_spaxels", "psf_hwhm", "psf_r_half",
                 "r_half_arcsec", "r_half_err_arcsec", "r_half_corr_arcsec", "r_half_corr_err_arcsec",
@@ -129,7 +130,8 @@ def _size_table(rows: list[dict]) -> Table:
             table[c].unit = u.kpc
     for c in ("inclination", "inclination_err", "pa", "pa_err", "inclination_morph", "inclination_morph_err"):
         table[c].unit = u.deg
-    table["v_max"].unit = table["v_max_err"].unit = u.km / u.s
+    for c in ("v_max", "v_max_err", "v_max_err_lo", "v_max_err_hi"):
+        table[c].unit = u.km / u.s
     table["x_dyn"].unit = table["y_dyn"].unit = table["x_light"].unit = table["y_light"].unit = u.pix
     return table
 

@@ -239,11 +239,14 @@ class Matched:
     true, measured : numpy.ndarray
         Matched values, 1-D, same length.
     error : numpy.ndarray or None
-        1σ errors of ``measured``; None: no pulls.
+        1σ errors of ``measured`` (its lower errors where ``error_hi`` is given); None: no pulls.
     log_axes : bool
         Plot on logarithmic axes.
     note : str
         Caveat shown in the recovery table.
+    error_hi : numpy.ndarray or None
+        Upper 1σ errors of an asymmetric interval; pulls then take the side facing the truth
+        (:meth:`pull_error`).
     """
 
     survey: str
@@ -256,20 +259,32 @@ class Matched:
     error: np.ndarray | None = None
     log_axes: bool = False     # plot on logarithmic axes
     note: str = ""
+    error_hi: np.ndarray | None = None
 
     def __post_init__(self):
         self.true = np.asarray(self.true, float).ravel()
         self.measured = np.asarray(self.measured, float).ravel()
         if self.error is not None:
             self.error = np.asarray(self.error, float).ravel()
+        if self.error_hi is not None:
+            if self.error is None:
+                raise ParameterError(f"{self.quantity}: error_hi without error")
+            self.error_hi = np.asarray(self.error_hi, float).ravel()
         if self.true.shape != self.measured.shape:
             raise ParameterError(f"{self.quantity}: true and measured differ in length")
+
+    def pull_error(self) -> np.ndarray | None:
+        """Each measurement's 1σ towards its true value: the upper error where the truth lies
+        above an asymmetric interval, the lower one elsewhere."""
+        if self.error is None or self.error_hi is None:
+            return self.error
+        return np.where(self.true > self.measured, self.error_hi, self.error)
 
     def stats(self, min_points: int = 3) -> dict:
         """One row of the recovery table (:data:`RECOVERY_COLUMNS`)."""
         return {"survey": self.survey, "quantity": self.quantity, "sample": self.sample, "kind": self.kind,
                 "unit": self.unit, "note": self.note,
-                **recovery_stats(self.measured, self.true, self.error, self.kind, min_points)}
+                **recovery_stats(self.measured, self.true, self.pull_error(), self.kind, min_points)}
 
 
 def recovery_table(rows: Iterable[Mapping]) -> Table:

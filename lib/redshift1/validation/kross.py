@@ -181,12 +181,16 @@ def kross_matched(k: KrossInputs) -> list[Matched]:
                            "unconstrained are left out"))
         # v_max is a measurement only where the walk says the data constrain it (an inclination
         # from the morphology, v_max to 30 %); elsewhere it is flagged kinematics_unconstrained:
-        # compact discs have no axis ratio, their face-on guess made the all-disc row ×1.08
+        # compact discs have no axis ratio, their face-on guess made the all-disc row ×1.08.
+        # Its interval is asymmetric (profiled over r_t): pulls take the side facing the truth
         vcon = disc & _constrained(z, "v_max")
+        asym = "v_max_err_lo" in z.colnames
         out.append(Matched("KROSS", "v_max", "v_max constrained (constrained_kinematics)", "ratio", "km/s",
-                           k.t(z, "v_max")[vcon], values(z, "v_max")[vcon], values(z, "v_max_err")[vcon],
+                           k.t(z, "v_max")[vcon], values(z, "v_max")[vcon],
+                           values(z, "v_max_err_lo" if asym else "v_max_err")[vcon],
                            log_axes=True, note=f"{int((disc & ~vcon).sum())} converged disc fits whose v_max the "
-                           "walk flags unconstrained are left out"))
+                           "walk flags unconstrained are left out" + ("; asymmetric errors" if asym else ""),
+                           error_hi=values(z, "v_max_err_hi")[vcon] if asym else None))
     if k.sfr is not None:
         s = k.sfr
         det = flags(s, "halpha_detected") & (k.truth_rows(s) >= 0)
