@@ -347,8 +347,8 @@ def disc_model_over_pedestal(image, error, centre, pa_deg: float, psf_sigma: flo
     about as well as the galaxy itself (r_d at the 12-spaxel end of the grid, 20-60 % of its
     light in the field). Where the fit leaves less than ``min_in_field`` in the field the
     pedestal is not trusted, and the disc is refitted without one: keeping the shape fitted
-    alongside a pedestal that is then ignored over-stated the light beyond the field, and r′½
-    came out ×1.22 (median) on the paper preset's 59 such galaxies, ×1.12 refitted.
+    alongside a pedestal that is then ignored made the total 1.2-2 times too large and r′½
+    ×1.22 (median) on the paper preset's 59 such galaxies, ×1.12 refitted.
 
     Parameters
     ----------
