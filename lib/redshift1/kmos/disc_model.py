@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["disc_frame", "disc_model_total", "disc_model_over_pedestal", "disc_model_trials", "DiscTrials", "axis_ratio_from_profile",
+__all__ = ["disc_frame", "disc_model_total", "disc_model_trials", "DiscTrials", "axis_ratio_from_profile",
            "inclination_from_axis_ratio", "psf_covariance", "convolve_and_bin"]
 
 
@@ -335,43 +335,6 @@ class DiscTrials(NamedTuple):
     background: np.ndarray
     background_err: np.ndarray
     n_pixels: int
-
-
-def disc_model_over_pedestal(image, error, centre, pa_deg: float, psf_sigma: float, min_in_field: float = 0.9,
-                             **kw) -> tuple:
-    """:func:`disc_model_total` with a constant pedestal under the disc, kept only where the
-    field holds most of the disc's light.
-
-    A disc spilling out of the field is degenerate with a constant: both fill the edges. At
-    S/N 5-35 a large faint disc over a negative pedestal fits a compact galaxy's noisy wings
-    about as well as the galaxy itself (r_d at the 12-spaxel end of the grid, 20-60 % of its
-    light in the field). Where the fit leaves less than ``min_in_field`` in the field the
-    pedestal is not trusted, and the disc is refitted without one: keeping the shape fitted
-    alongside a pedestal that is then ignored made the total 1.2-2 times too large and r′½
-    ×1.22 (median) on the paper preset's 59 such galaxies, ×1.12 refitted.
-
-    Parameters
-    ----------
-    image, error, centre, pa_deg, psf_sigma
-        As :func:`disc_model_total` (the axis ratio is fitted).
-    min_in_field : float
-        The smallest in-field fraction of the disc with which the pedestal is kept.
-    **kw
-        Passed to :func:`disc_model_total` (``psf_ellipticity``, ``psf_pa``, ...).
-
-    Returns
-    -------
-    tuple of float
-        (total, r_d, q, fraction in the field, q refined, q error, pedestal, its 1σ); the
-        pedestal and its error are NaN where it was not kept.
-    """
-    fit = tuple(disc_model_total(image, error, centre, None, pa_deg, psf_sigma, with_axis_ratio_error=True,
-                                 fit_background=True, **kw))
-    if len(fit) == 8 and np.isfinite(fit[3]) and fit[3] >= min_in_field:
-        return fit
-    bare = tuple(disc_model_total(image, error, centre, None, pa_deg, psf_sigma, with_axis_ratio_error=True,
-                                  fit_background=False, **kw))
-    return (bare + (np.nan,) * 8)[:6] + (np.nan, np.nan)
 
 
 def disc_model_trials(image, error, centre, pa_deg: float, psf_sigma: float, scales=None, axis_ratios=None,

@@ -28,7 +28,7 @@ from ..errors import Redshift1Error
 from ..flags import join_flags
 from .cube import KMOSCube
 from .kinematics import DiscFit, VelocityField, fit_disc, fit_rotation_amplitude, spaxel_fits
-from .disc_model import disc_model_over_pedestal, disc_model_total, inclination_from_axis_ratio
+from .disc_model import disc_model_total, inclination_from_axis_ratio
 from .sizes import (SizeMeasurement, half_light_radius, observed_axis_ratio, optical_hwhm, psf_corrected_radius,
                     radius_at, size_error_budget)
 from .linemaps import continuum_subtract, narrowband_map, psf_matched_centre
@@ -251,14 +251,14 @@ def _disc_model(maps: _Maps, centre, theta: float, hwhm: float, pix: float, cfg:
     # the PSF's major axis, which the disc's own axis ratio and size then absorb
     # (only with its orientation: an ellipticity without a PA stays in the error budget alone)
     known = psf_pa is not None and np.isfinite(psf_pa) and np.isfinite(psf_ell) and psf_ell > 0
-    psf_shape = dict(psf_ellipticity=float(psf_ell) if known else 0.0, psf_pa=float(psf_pa) if known else 0.0)
+    fit = disc_model_total(maps.nb, maps.nb_err, centre, None, theta, psf_sigma, with_axis_ratio_error=True,
+                           fit_background=cfg.map_background, psf_ellipticity=float(psf_ell) if known else 0.0,
+                           psf_pa=float(psf_pa) if known else 0.0)
+    _, r_d, q, in_field, q_refined, q_err = fit[:6]
     # a disc spilling out of the field is degenerate with a constant (both fill the edges):
     # only a model that the field mostly holds separates the pedestal from the disc's wings
-    fit = disc_model_over_pedestal(maps.nb, maps.nb_err, centre, theta, psf_sigma, BACKGROUND_MIN_IN_FIELD,
-                                   **psf_shape) if cfg.map_background else \
-        disc_model_total(maps.nb, maps.nb_err, centre, None, theta, psf_sigma, with_axis_ratio_error=True, **psf_shape)
-    _, r_d, q, in_field, q_refined, q_err = (tuple(fit) + (np.nan,) * 6)[:6]
-    background = fit[6] if cfg.map_background and np.isfinite(fit[6]) else 0.0
+    background = fit[6] if (cfg.map_background and np.isfinite(fit[6])
+                            and in_field >= BACKGROUND_MIN_IN_FIELD) else 0.0
     # the model says which fraction of the light the field holds; the total is the map's
     # own sum (less the pedestal) scaled by it, so the half-light level shares the map's normalisation
     total = float(np.nansum(maps.nb - background)) / in_field if np.isfinite(in_field) and in_field > 0 else None
