@@ -26,7 +26,7 @@ from .cube import KMOSCube
 from .. import constants as C
 from .linefit import LINES_UM, fit_halpha_nii, line_sigma_um
 from .velocity_model import disc_velocity, smeared_disc_velocity, smeared_unit_velocities
-from .kinematics_errors import R_TURN_GRID, boxcar_covariance, errors_holding, profile_interval, sandwich_factor
+from .kinematics_errors import R_TURN_GRID, boxcar_covariance, errors_holding, profile_interval
 
 __all__ = ["DISC_PARAMS", "VelocityField", "spaxel_fits", "first_moment_velocity", "disc_velocity",
            "smeared_disc_velocity", "smeared_unit_velocities", "DiscFit", "fit_disc", "fit_rotation_amplitude",
@@ -384,10 +384,15 @@ def fit_rotation_amplitude(vf: VelocityField, disc: DiscFit, inclination_prior: 
         # r_t at its lower bound: the curve is flat beyond the first spaxel and v_max is that
         # plateau, measured at that r_t (at the upper bound it is an extrapolation: left free)
         held = np.array([False, r.active_mask[1] < 0, False])
-        err = errors_holding(r, held, x, y, ve * w, vf.smooth) * np.sqrt(max(chi2_red, 1.0))
-        # v_max's interval profiled over r_t: the covariance mirrors the r_t-v_max banana
+        scale = max(chi2_red, 1.0)
+        err = errors_holding(r, held, x, y, ve * w, vf.smooth)
+        # v_max's interval profiled over r_t (the covariance mirrors the r_t-v_max banana); a
+        # χ² step counted as if the spaxels were independent is the boxcar's variance
+        # inflation (sandwich over (JᵀJ)⁻¹) too large for the same change of v_max
         jac = r.jac[:, ~held]
-        delta = sandwich_factor(jac, 0, x, y, ve * w, vf.smooth) * max(chi2_red, 1.0)
+        naive = np.linalg.inv(jac.T @ jac)[0, 0]
+        delta = (err[0] ** 2 / naive if naive > 0 else 1.0) * scale
+        err = err * np.sqrt(scale)
         units = smeared_unit_velocities((inc, pa, x0, y0), np.union1d(R_TURN_GRID, [r.x[1]]), vf.good.shape,
                                         **smearing)[:, y, x]
         lo, hi, _ = profile_interval(units, v, w, delta)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["boxcar_covariance", "errors_holding", "sandwich_factor", "profile_interval", "R_TURN_GRID"]
+__all__ = ["boxcar_covariance", "errors_holding", "profile_interval", "R_TURN_GRID"]
 
 #: turnover radii [spaxel] over which :func:`profile_interval` profiles (the fit's bounds)
 R_TURN_GRID = np.geomspace(0.05, 10.0, 161)
@@ -84,31 +84,6 @@ def boxcar_covariance(jac: np.ndarray, x: np.ndarray, y: np.ndarray, scaled_err:
     return h_inv @ (jac.T @ r @ jac) @ h_inv
 
 
-def sandwich_factor(jac: np.ndarray, index: int, x: np.ndarray, y: np.ndarray, scaled_err: np.ndarray,
-                    smooth: int) -> float:
-    """How much the boxcar's shared noise inflates one parameter's variance: the sandwich
-    variance (:func:`boxcar_covariance`) over the independent-spaxel one, (JᵀJ)⁻¹.
-
-    A χ² difference computed as if the spaxels were independent is this factor too large for
-    the same change of the parameter; its 1σ interval is Δχ² ≤ factor.
-
-    Parameters
-    ----------
-    jac : numpy.ndarray
-        (n, p) Jacobian of the weighted residuals.
-    index : int
-        The parameter.
-    x, y, scaled_err, smooth
-        As :func:`boxcar_covariance`.
-
-    Returns
-    -------
-    float
-    """
-    naive = np.linalg.inv(jac.T @ jac)[index, index]
-    return float(boxcar_covariance(jac, x, y, scaled_err, smooth)[index, index] / naive) if naive > 0 else 1.0
-
-
 def profile_interval(unit_models: np.ndarray, v: np.ndarray, weight: np.ndarray,
                      delta_chi2: float) -> tuple[float, float, float]:
     """v_max's interval profiled over the turnover radius r_t (and the systemic offset).
@@ -131,8 +106,8 @@ def profile_interval(unit_models: np.ndarray, v: np.ndarray, weight: np.ndarray,
         (n,) the fitted velocities and their weights (residuals are ``(model - v) * weight``).
     delta_chi2 : float
         The χ² rise of the interval, in the units of the weighted residuals (1 for
-        independent unit-variance residuals; :func:`sandwich_factor` times the reduced-χ²
-        scale for the boxcar's).
+        independent unit-variance residuals; for the boxcar's, v_max's sandwich variance over
+        its independent-spaxel one, times the reduced-χ² scale).
 
     Returns
     -------

@@ -35,10 +35,8 @@ def disc_velocity(params, x, y):
         Velocity [km/s].
     """
     inc, vmax, pa, x0, y0, rt = params
-    xm, ym = _disc_frame(x, y, inc, pa, x0, y0)
-    r = np.hypot(xm, ym)
-    cos_phi = np.divide(xm, r, out=np.zeros_like(r), where=r > 0)
-    return vmax * (2 / np.pi) * np.arctan(r / max(rt, 1e-3)) * np.sin(np.radians(inc)) * cos_phi
+    r, projection = _disc_polar(x, y, inc, pa, x0, y0)
+    return vmax * (2 / np.pi) * np.arctan(r / max(rt, 1e-3)) * projection
 
 
 def smeared_disc_velocity(params, shape, r_d: float, psf_sigma: float, smooth: int = 1, oversample: int = 2,
@@ -115,24 +113,23 @@ def smeared_unit_velocities(geometry, r_turns, shape, r_d: float, psf_sigma: flo
     shape = tuple(int(n) for n in shape)
     xx, yy, light, den = _smeared_light((inc, pa, x0, y0), shape, float(r_d), psf, int(smooth), int(oversample),
                                         int(pad))
-    # the arctan with r_t = 1 over the sub-pixels, rescaled per r_t: one PSF pass for the stack
-    shape_term = disc_velocity((inc, 1.0, pa, x0, y0, 1.0), xx, yy)
-    r_unit = np.hypot(*_disc_frame(xx, yy, inc, pa, x0, y0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        angular = np.where(r_unit > 0, shape_term / ((2 / np.pi) * np.arctan(r_unit)), 0.0)
+    # only the arctan changes with r_t: one PSF pass for the whole stack
+    r, projection = _disc_polar(xx, yy, inc, pa, x0, y0)
     rt = np.maximum(np.asarray(r_turns, float), 1e-3)[:, None, None]
-    images = light * angular * (2 / np.pi) * np.arctan(r_unit / rt)
+    images = light * projection * (2 / np.pi) * np.arctan(r / rt)
     num = _psf_apply(images, shape, psf, int(smooth), int(oversample), int(pad))
     return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
 
-def _disc_frame(x, y, inc, pa, x0, y0):
-    """Major-axis coordinate and the de-projected minor-axis one (as :func:`disc_velocity`)."""
+def _disc_polar(x, y, inc, pa, x0, y0):
+    """Radius in the disc's plane and sin i cos φ, the line-of-sight share of the rotation."""
     t = np.radians(pa)
     dx, dy = x - x0, y - y0
     xm = dx * np.sin(t) + dy * np.cos(t)
     ym = -dx * np.cos(t) + dy * np.sin(t)
-    return xm, ym / max(np.cos(np.radians(inc)), 0.05)
+    r = np.hypot(xm, ym / max(np.cos(np.radians(inc)), 0.05))
+    cos_phi = np.divide(xm, r, out=np.zeros_like(r), where=r > 0)
+    return r, np.sin(np.radians(inc)) * cos_phi
 
 
 def _smeared_velocity(params, shape, r_d, psf, smooth, oversample, pad):
@@ -172,11 +169,7 @@ def _smeared_light(geometry, shape, r_d, psf, smooth, oversample, pad):
     ys = (np.arange((ny + 2 * pad) * oversample) + 0.5) * step - pad - 0.5
     xs = (np.arange((nx + 2 * pad) * oversample) + 0.5) * step - pad - 0.5
     xx, yy = np.meshgrid(xs, ys)
-    t = np.radians(pa)
-    dx, dy = xx - x0, yy - y0
-    xm = dx * np.sin(t) + dy * np.cos(t)
-    ym = -dx * np.cos(t) + dy * np.sin(t)
-    r = np.hypot(xm, ym / max(np.cos(np.radians(inc)), 0.05))
+    r, _ = _disc_polar(xx, yy, inc, pa, x0, y0)
     light = np.exp(-r / max(r_d, 0.05))
     den = _psf_apply(light, shape, psf, smooth, oversample, pad)
     for a in (xx, yy, light, den):

@@ -31,7 +31,8 @@ from ..errors import DataFormatError, ParameterError
 from ..constants import MEDIAN_ERROR_FACTOR
 
 __all__ = ["robust_sigma", "match_ids", "match_keys", "match_lines", "recovery_stats",
-           "recovery_table", "RECOVERY_COLUMNS", "asymmetric_pulls", "completeness_curve", "value_at_fraction",
+           "recovery_table", "RECOVERY_COLUMNS", "asymmetric_pulls", "error_towards", "completeness_curve",
+           "value_at_fraction",
            "n_sigma", "SlopeCheck", "check_slope", "slope_table", "Matched"]
 
 def robust_sigma(x) -> float:
@@ -278,7 +279,7 @@ class Matched:
         above an asymmetric interval, the lower one elsewhere."""
         if self.error is None or self.error_hi is None:
             return self.error
-        return np.where(self.true > self.measured, self.error_hi, self.error)
+        return error_towards(self.measured, self.error, self.error_hi, self.true)
 
     def stats(self, min_points: int = 3) -> dict:
         """One row of the recovery table (:data:`RECOVERY_COLUMNS`)."""
@@ -318,6 +319,12 @@ def recovery_table(rows: Iterable[Mapping]) -> Table:
     return t
 
 
+def error_towards(measured, err_lo, err_hi, true) -> np.ndarray:
+    """The side of an asymmetric 1σ error facing the truth: ``err_hi`` where the truth lies
+    above the measurement, ``err_lo`` elsewhere."""
+    return np.where(np.asarray(true, float) > np.asarray(measured, float), err_hi, err_lo)
+
+
 def asymmetric_pulls(measured, lo, hi, true) -> np.ndarray:
     """Pulls ``(measured − true) / σ`` with σ the side of an asymmetric interval facing the truth.
 
@@ -339,7 +346,7 @@ def asymmetric_pulls(measured, lo, hi, true) -> np.ndarray:
         The pulls, broadcast shape of the inputs.
     """
     m, lo, hi, t = (np.asarray(v, float) for v in (measured, lo, hi, true))
-    sig = np.where(t > m, hi - m, m - lo)
+    sig = error_towards(m, m - lo, hi - m, t)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(sig > 0, (m - t) / sig, np.nan)
 
