@@ -35,8 +35,8 @@ def disc_velocity(params, x, y):
         Velocity [km/s].
     """
     inc, vmax, pa, x0, y0, rt = params
-    r, projection = _disc_polar(x, y, inc, pa, x0, y0)
-    return vmax * (2 / np.pi) * np.arctan(r / max(rt, 1e-3)) * projection
+    r, cos_phi = _disc_polar(x, y, inc, pa, x0, y0)
+    return vmax * (2 / np.pi) * np.arctan(r / max(rt, 1e-3)) * np.sin(np.radians(inc)) * cos_phi
 
 
 def smeared_disc_velocity(params, shape, r_d: float, psf_sigma: float, smooth: int = 1, oversample: int = 2,
@@ -114,22 +114,21 @@ def smeared_unit_velocities(geometry, r_turns, shape, r_d: float, psf_sigma: flo
     xx, yy, light, den = _smeared_light((inc, pa, x0, y0), shape, float(r_d), psf, int(smooth), int(oversample),
                                         int(pad))
     # only the arctan changes with r_t: one PSF pass for the whole stack
-    r, projection = _disc_polar(xx, yy, inc, pa, x0, y0)
+    r, cos_phi = _disc_polar(xx, yy, inc, pa, x0, y0)
     rt = np.maximum(np.asarray(r_turns, float), 1e-3)[:, None, None]
-    images = light * projection * (2 / np.pi) * np.arctan(r / rt)
+    images = light * ((2 / np.pi) * np.arctan(r / rt) * np.sin(np.radians(inc)) * cos_phi)
     num = _psf_apply(images, shape, psf, int(smooth), int(oversample), int(pad))
     return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
 
 def _disc_polar(x, y, inc, pa, x0, y0):
-    """Radius in the disc's plane and sin i cos φ, the line-of-sight share of the rotation."""
+    """Radius in the disc's plane and the cosine of the azimuth from the major axis."""
     t = np.radians(pa)
     dx, dy = x - x0, y - y0
     xm = dx * np.sin(t) + dy * np.cos(t)
     ym = -dx * np.cos(t) + dy * np.sin(t)
     r = np.hypot(xm, ym / max(np.cos(np.radians(inc)), 0.05))
-    cos_phi = np.divide(xm, r, out=np.zeros_like(r), where=r > 0)
-    return r, np.sin(np.radians(inc)) * cos_phi
+    return r, np.divide(xm, r, out=np.zeros_like(r), where=r > 0)
 
 
 def _smeared_velocity(params, shape, r_d, psf, smooth, oversample, pad):

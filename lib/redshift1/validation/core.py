@@ -320,8 +320,22 @@ def recovery_table(rows: Iterable[Mapping]) -> Table:
 
 
 def error_towards(measured, err_lo, err_hi, true) -> np.ndarray:
-    """The side of an asymmetric 1σ error facing the truth: ``err_hi`` where the truth lies
-    above the measurement, ``err_lo`` elsewhere."""
+    """The side of an asymmetric 1σ error facing the truth.
+
+    Parameters
+    ----------
+    measured : array_like
+        Measured values.
+    err_lo, err_hi : array_like
+        Lower and upper 1σ errors (positive).
+    true : array_like
+        True values.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``err_hi`` where the truth lies above the measurement, ``err_lo`` elsewhere.
+    """
     return np.where(np.asarray(true, float) > np.asarray(measured, float), err_hi, err_lo)
 
 
